@@ -1,0 +1,54 @@
+# rcinbox: two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SDK_VENV := .venv-sdk
+JS_SDK := tests/sdk/js
+
+.PHONY: demo test check lint typecheck pytest install install-dev sdk-deps clean
+
+$(BIN)/rcinbox: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/rcinbox
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/rcinbox
+install-dev: $(VENV)/.dev
+
+## The main job on embedded defaults: the bundled emulator, SQLite, demo rules.
+demo: install
+	$(BIN)/rcinbox demo
+
+## Everything the tests need (official SDKs included), then lint, types and the whole suite.
+test: install-dev sdk-deps check pytest
+
+sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
+
+$(SDK_VENV)/.ok: tests/sdk/python/requirements.txt
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install -q -r tests/sdk/python/requirements.txt
+	touch $@
+
+$(JS_SDK)/node_modules/.ok: $(JS_SDK)/package.json $(JS_SDK)/package-lock.json
+	cd $(JS_SDK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+check: lint typecheck
+
+lint: install-dev
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+pytest: install-dev
+	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) $(SDK_VENV) $(JS_SDK)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,23 @@
+"""Assembles the emulator from its API modules: one place lists everything it serves."""
+
+from __future__ import annotations
+
+from rcinbox.emulator import accounts, control, faults, gateway, messages, oauth, ratelimit, subscriptions
+from rcinbox.emulator.routing import Routes
+from rcinbox.emulator.server import Emulator
+from rcinbox.emulator.world import World
+
+
+def assemble(world: World) -> Emulator:
+    world.ratelimiter = ratelimit.RateLimiter(world)
+    world.faults = faults.Faults(world)
+    routes = Routes()
+    for module in (oauth, accounts, messages, subscriptions):
+        routes.include(module.routes)
+    emulator = Emulator(world, routes)
+    emulator.extra_routes = [
+        *control.routes(emulator),
+        *faults.control_routes(emulator),
+        gateway.route(emulator),
+    ]
+    return emulator

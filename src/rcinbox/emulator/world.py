@@ -1,0 +1,121 @@
+"""The emulator's whole state, in memory: one account, its app, extensions, sessions,
+messages and subscriptions, plus the clock and the id generators.
+
+Behaviour lives in the API modules (``oauth``, ``accounts``, ``messages``, ``subscriptions``,
+``gateway``, ``control``); this module only holds data and the few lookups they share.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from rcinbox.emulator.model import App, Extension, Message, Session, Subscription
+from rcinbox.emulator.wire import ApiError
+
+if TYPE_CHECKING:
+    from rcinbox.emulator.faults import Faults
+    from rcinbox.emulator.ratelimit import RateLimiter
+
+
+@dataclass
+class Limits:
+    """Platform numbers the emulator enforces; defaults are RingCentral's documented ones."""
+
+    access_ttl: int = 3600
+    refresh_ttl: int = 604800
+    max_sessions: int = 5
+    max_subscriptions: int = 30
+    webhook_default_ttl: int = 604800
+    webhook_max_ttl: int = 315360000
+    ws_subscription_ttl: int = 86400
+    wstoken_ttl: int = 600
+    recovery_timeout: int = 180
+    recovery_buffer: int = 100
+    idle_timeout: int = 1800
+    absolute_timeout: int = 86400
+    validation_timeout: float = 3.0
+    validation_max_bytes: int = 1024
+    blacklist_after: float = 600.0  # seconds of sustained webhook delivery failure
+    sms_max_chars: int = 1000
+    mms_max_attachments: int = 10
+    mms_max_bytes: int = 1_500_000
+    latency_ms: int = 0
+
+
+def iso(ts: float) -> str:
+    """RingCentral's timestamp format: ISO-8601 UTC with milliseconds and ``Z``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+@dataclass
+class World:
+    server_url: str
+    app: App
+    account_id: int
+    extensions: list[Extension]
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = time.time
+    company_numbers: list[str] = field(default_factory=list)
+    sessions: dict[str, Session] = field(default_factory=dict)  # by session id
+    messages: dict[int, Message] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    faults: Faults | None = None
+    ratelimiter: RateLimiter | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(3062991514017, 1000))
+
+    # ids and time
+    def now(self) -> float:
+        return self.clock()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    @staticmethod
+    def new_uuid() -> str:
+        return str(uuid.uuid4())
+
+    @staticmethod
+    def new_token(prefix: str = "U1BCMDFUMDRKV1MwMX") -> str:
+        return prefix + secrets.token_urlsafe(32)
+
+    # lookups
+    def extension(self, extension_id: int) -> Extension:
+        for ext in self.extensions:
+            if ext.id == extension_id:
+                return ext
+        raise ApiError(
+            404, "CMN-102", "Resource for parameter [extensionId] is not found", parameter="extensionId"
+        )
+
+    def extension_by_jwt(self, jwt: str) -> Extension | None:
+        return next((ext for ext in self.extensions if secrets.compare_digest(ext.jwt, jwt)), None)
+
+    def owner_of(self, phone_number: str) -> Extension | None:
+        for ext in self.extensions:
+            if any(pn.phone_number == phone_number for pn in ext.phone_numbers):
+                return ext
+        return None
+
+    def session_by_access_token(self, token: str) -> Session | None:
+        for session in self.sessions.values():
+            if session.access_token == token:
+                return session
+        return None
+
+    def url(self, path: str) -> str:
+        return self.server_url.rstrip("/") + path
+
+    def account_path(self, extension_id: int) -> str:
+        return f"/restapi/v1.0/account/{self.account_id}/extension/{extension_id}"
+
+    def expand(self, path: str, session: Session) -> str:
+        """Resolve ``~`` account/extension ids against a session, as the platform does everywhere."""
+        path = path.replace("/account/~", f"/account/{session.account_id}")
+        return path.replace("/extension/~", f"/extension/{session.extension_id}")
