@@ -136,3 +136,12 @@ class Subscription:
     blacklist_reason: str | None = None
     failures_since: float | None = None  # first failure of the current failing streak (webhooks)
     ws_session_id: str | None = None  # WebSocket subscriptions: the gateway session owning it
+
+
+@dataclass
+class WsToken:
+    """A single-use WebSocket access token from ``POST /restapi/oauth/wstoken``."""
+
+    token: str
+    session_id: str
+    expires_at: float

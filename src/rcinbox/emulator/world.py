@@ -14,14 +14,23 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rcinbox.emulator.model import App, Extension, Message, Session, Subscription
+from rcinbox.emulator.model import App, Extension, Message, Session, Subscription, WsToken
 from rcinbox.emulator.wire import ApiError
 
 if TYPE_CHECKING:
     from rcinbox.emulator.faults import Faults
     from rcinbox.emulator.ratelimit import RateLimiter
+
+
+class Connection(Protocol):
+    """A live WebSocket gateway connection, as the control API sees it."""
+
+    async def drop(self) -> None: ...
+
+
+Deliver = Callable[[Subscription, dict[str, Any]], None]  # schedules one notification delivery
 
 
 @dataclass
@@ -66,6 +75,10 @@ class World:
     sessions: dict[str, Session] = field(default_factory=dict)  # by session id
     messages: dict[int, Message] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    ws_tokens: dict[str, WsToken] = field(default_factory=dict)
+    connections: set[Connection] = field(default_factory=set)  # live gateway connections
+    deliverers: dict[str, Deliver] = field(default_factory=dict)  # by transportType
+    webhook_delay: float = 0.0  # fault: extra seconds before each webhook delivery
     faults: Faults | None = None
     ratelimiter: RateLimiter | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(3062991514017, 1000))
