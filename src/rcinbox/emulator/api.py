@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from rcinbox.emulator import accounts, control, faults, gateway, messages, oauth, ratelimit, subscriptions
+from rcinbox.emulator import (
+    accounts,
+    control,
+    faults,
+    gateway,
+    messages,
+    oauth,
+    ratelimit,
+    subscriptions,
+    webhooks,
+)
 from rcinbox.emulator.routing import Routes
 from rcinbox.emulator.server import Emulator
 from rcinbox.emulator.world import World
@@ -15,6 +25,8 @@ def assemble(world: World) -> Emulator:
     for module in (oauth, accounts, messages, subscriptions):
         routes.include(module.routes)
     emulator = Emulator(world, routes)
+    world.webhooks = webhooks.Webhooks(world)  # registers world.deliverers["WebHook"]
+    emulator.closers.append(world.webhooks.aclose)
     emulator.extra_routes = [
         *control.routes(emulator),
         *faults.control_routes(emulator),

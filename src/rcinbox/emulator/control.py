@@ -1,11 +1,201 @@
-"""(being written) The control API under ``/_emulator/``."""
+"""The control API under ``/_emulator/`` (camelCase JSON), which tests, the demo and users drive.
+
+- ``GET /_emulator/state`` → ``{server, app{clientId, clientSecret}, account{id}, extensions[{id,
+  name, extensionNumber, jwt, superAdmin, phoneNumbers[], contacts[]}], subscriptions[]}``
+- ``POST /_emulator/inbound`` ``{from, to (one number or a list), text, fromName?, attachments?:
+  [{contentType, contentBase64, fileName?}]}`` → ``{messageId, notified}``; bad input is a 400 in
+  RingCentral's error shape naming the field; a ``to`` no extension owns is 404 CMN-102.
+- ``GET /_emulator/outbound[?since=ID]`` → ``{records: [{id, extensionId, from, to, text,
+  attachments[{contentType, size, contentBase64, fileName?}], messageStatus, creationTime}]}``:
+  every message sent through ``/sms`` and ``/mms`` with an id greater than ``since``.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import binascii
+import bisect
+from typing import Any
 
-from rcinbox.emulator.server import Emulator
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from rcinbox.emulator import phones
+from rcinbox.emulator.accounts import contact_fields
+from rcinbox.emulator.inbound import Inbound, NoRecipient, inject
+from rcinbox.emulator.model import Extension, Message, Subscription
+from rcinbox.emulator.sending import Upload
+from rcinbox.emulator.server import Emulator, read_body, to_response
+from rcinbox.emulator.store import mailbox
+from rcinbox.emulator.wire import ApiError, invalid_parameter, json_response, mandatory
+from rcinbox.emulator.world import World, iso
 
 
 def routes(emulator: Emulator) -> list[BaseRoute]:
-    return []
+    world = emulator.world
+
+    async def state(request: Request) -> Response:
+        return _json(state_of(world))
+
+    async def inbound(request: Request) -> Response:
+        try:
+            parsed = parse_inbound(await read_body(request))
+            message_id, notified = inject(world, parsed)
+        except ApiError as exc:
+            return to_response(exc.response())
+        except NoRecipient as exc:
+            error = ApiError(
+                404,
+                "CMN-102",
+                f"Resource for parameter [to] is not found: no extension owns {exc}",
+                parameter="to",
+                value=str(exc),
+            )
+            return to_response(error.response())
+        return _json({"messageId": message_id, "notified": notified})
+
+    async def outbound(request: Request) -> Response:
+        raw = request.query_params.get("since", "0")
+        if not raw.lstrip("-").isdigit():
+            return to_response(invalid_parameter("since", raw).response())
+        return _json({"records": outbound_since(world, int(raw))})
+
+    return [
+        Route("/_emulator/state", state, methods=["GET"]),
+        Route("/_emulator/inbound", inbound, methods=["POST"]),
+        Route("/_emulator/outbound", outbound, methods=["GET"]),
+    ]
+
+
+def _json(payload: Any) -> Response:
+    return to_response(json_response(payload))
+
+
+def state_of(world: World) -> dict[str, Any]:
+    return {
+        "server": world.server_url,
+        "app": {"clientId": world.app.client_id, "clientSecret": world.app.client_secret},
+        "account": {"id": world.account_id},
+        "extensions": [_extension(ext) for ext in world.extensions],
+        "subscriptions": [_subscription(world, sub) for sub in world.subscriptions.values()],
+    }
+
+
+def _extension(ext: Extension) -> dict[str, Any]:
+    return {
+        "id": ext.id,
+        "name": ext.name,
+        "extensionNumber": ext.extension_number,
+        "jwt": ext.jwt,
+        "superAdmin": ext.super_admin,
+        "phoneNumbers": [pn.phone_number for pn in ext.phone_numbers],
+        "contacts": [contact_fields(c) for c in ext.contacts if c.availability == "Alive"],
+    }
+
+
+def _subscription(world: World, sub: Subscription) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": sub.id,
+        "extensionId": sub.extension_id,
+        "transportType": sub.transport,
+        "status": sub.status,
+        "eventFilters": list(sub.event_filters),
+        "expirationTime": iso(sub.expires_at),
+    }
+    if sub.address:
+        record["address"] = sub.address
+    return record
+
+
+def _outbound_record(message: Message) -> dict[str, Any]:
+    attachments = []
+    for att in message.attachments:
+        if att.type == "Text":
+            continue
+        item = {
+            "contentType": att.content_type,
+            "size": len(att.content),
+            "contentBase64": base64.b64encode(att.content).decode(),
+        }
+        if att.file_name:
+            item["fileName"] = att.file_name
+        attachments.append(item)
+    return {
+        "id": message.id,
+        "extensionId": message.extension_id,
+        "from": message.from_number,
+        "to": list(message.to_numbers),
+        "text": message.text,
+        "attachments": attachments,
+        "messageStatus": message.status,
+        "creationTime": iso(message.created_at),
+    }
+
+
+def outbound_since(world: World, since: int) -> list[dict[str, Any]]:
+    sent = mailbox(world).outbound
+    start = bisect.bisect_right(sent, since, key=lambda m: m.id)
+    return [_outbound_record(m) for m in sent[start:]]
+
+
+def _field(body: dict[str, Any], name: str) -> Any:
+    if body.get(name) in (None, "", []):
+        raise mandatory(name)
+    return body[name]
+
+
+def _number(raw: Any, name: str, allow_short: bool = False) -> str:
+    parsed = phones.parse(raw) if isinstance(raw, str) else None
+    if parsed is None or (parsed.short and not allow_short):
+        raise invalid_parameter(name, str(raw))
+    return parsed.number
+
+
+def parse_inbound(raw: bytes) -> Inbound:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "CMN-103", "JSON can't be parsed.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "CMN-103", "JSON can't be parsed.")
+    sender = _number(_field(body, "from"), "from", allow_short=True)
+    to = _field(body, "to")
+    targets = [to] if isinstance(to, str) else to
+    if not isinstance(targets, list):
+        raise invalid_parameter("to", str(to))
+    to_numbers = tuple(dict.fromkeys(_number(n, "to") for n in targets))
+    text = body.get("text", "")
+    if not isinstance(text, str):
+        raise invalid_parameter("text", str(text))
+    name = body.get("fromName")
+    if name is not None and not isinstance(name, str):
+        raise invalid_parameter("fromName", str(name))
+    uploads = _uploads(body.get("attachments") or [])
+    if not text and not uploads:
+        raise mandatory("text")
+    return Inbound(sender, to_numbers, text, name or None, uploads)
+
+
+def _uploads(items: Any) -> tuple[Upload, ...]:
+    if not isinstance(items, list):
+        raise invalid_parameter("attachments")
+    uploads = []
+    for i, item in enumerate(items):
+        where = f"attachments[{i}]"
+        if not isinstance(item, dict):
+            raise invalid_parameter(where)
+        kind = item.get("contentType")
+        if not isinstance(kind, str) or "/" not in kind:
+            raise invalid_parameter(f"{where}.contentType", str(kind))
+        encoded = item.get("contentBase64")
+        try:
+            content = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
+        except (binascii.Error, ValueError):
+            content = b""
+        if not content:
+            raise invalid_parameter(f"{where}.contentBase64")
+        name = item.get("fileName")
+        uploads.append(Upload(kind.lower(), content, name if isinstance(name, str) else None))
+    return tuple(uploads)

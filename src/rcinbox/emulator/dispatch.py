@@ -17,6 +17,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from rcinbox.emulator.model import Session
+from rcinbox.emulator.oauth import note_use
 from rcinbox.emulator.routing import Call, Route, Routes
 from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse
 
@@ -87,7 +88,10 @@ class Dispatcher:
                 who = f"ext {session.extension_id}"
                 params = self._resolve(route, params, session)
             headers = self._throttle(route, request, session)
-            response = await route.handler(Call(self.world, request, params, session))
+            try:
+                response = await route.handler(Call(self.world, request, params, session))
+            except ApiError as exc:  # a refused request still carries its rate-limit headers
+                response = exc.response()
             for key, value in headers.items():
                 response.headers.setdefault(key, value)
             return response, who
@@ -109,6 +113,7 @@ class Dispatcher:
             raise ApiError(401, "OAU-213", "Token not found", outer_code="TokenInvalid")
         if session.access_expires_at <= self.world.now():
             raise ApiError(401, "OAU-128", "Access token is expired", outer_code="TokenInvalid")
+        note_use(session, self.world.now())  # shortens the old refresh token's grace (PLATFORM §1.3)
         return session
 
     def _resolve(self, route: Route, params: dict[str, str], session: Session) -> dict[str, str]:

@@ -1,7 +1,177 @@
-"""(being written) RingCentral messages API of the emulator."""
+"""The messaging API: sending SMS/MMS and the message store.
+
+- ``POST …/sms`` and ``POST …/mms`` (Medium) → 200 ``GetSMSMessageInfoResponse`` with
+  ``messageStatus: "Queued"``; validation in :mod:`rcinbox.emulator.sending`; the message is
+  stored for the sender, logged for ``GET /_emulator/outbound`` and then moves Queued → Sent →
+  Delivered (:mod:`rcinbox.emulator.notify`).
+- ``GET …/message-store`` (Light) → ``GetMessageList``; filters ``dateFrom``/``dateTo`` (default the
+  last 24 h), ``direction``, ``messageType``, ``readStatus``, ``availability`` (default Alive),
+  ``conversationId``, ``phoneNumber``, ``distinctConversations``, ``page``/``perPage``; newest first.
+- ``GET …/message-store/{messageId}`` (Light; with ``vmSideRecipients`` = ``to``, which the spec
+  requires); ``PUT`` with ``{"readStatus"}`` (Medium);
+  ``DELETE`` (Medium, 204, the message stays with ``availability: Deleted``, or ``Purged``).
+- ``GET …/message-store/{messageId}/content/{attachmentId}`` (Medium, media host) → the stored
+  bytes with their ``Content-Type``.
+- ``GET …/message-sync``: see :mod:`rcinbox.emulator.sync`.
+"""
 
 from __future__ import annotations
 
-from rcinbox.emulator.routing import Routes
+from rcinbox.emulator import filters, notify, sync
+from rcinbox.emulator.model import Attachment, Extension, Message
+from rcinbox.emulator.paging import Page
+from rcinbox.emulator.routing import Call, Routes
+from rcinbox.emulator.sending import Outgoing, read_outgoing
+from rcinbox.emulator.store import mailbox, message_json
+from rcinbox.emulator.wire import (
+    ApiError,
+    ApiResponse,
+    empty_response,
+    invalid_parameter,
+    json_response,
+    mandatory,
+)
+from rcinbox.emulator.world import World
 
 routes = Routes()
+routes.include(sync.routes)
+
+EXTENSION = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
+STORE = EXTENSION + "/message-store"
+
+
+# sending
+def store_outgoing(world: World, ext: Extension, outgoing: Outgoing) -> Message:
+    box = mailbox(world)
+    now = world.now()
+    message_id = world.next_id()
+    attachments = (
+        [Attachment(message_id, "Text", "text/plain", outgoing.text.encode())] if outgoing.text else []
+    )
+    attachments += [
+        Attachment(world.next_id(), "MmsAttachment", up.content_type, up.content, up.file_name)
+        for up in outgoing.uploads
+    ]
+    message = Message(
+        id=message_id,
+        extension_id=ext.id,
+        direction="Outbound",
+        from_number=outgoing.from_number,
+        from_name=None,
+        to_numbers=list(outgoing.to_numbers),
+        text=outgoing.text,
+        attachments=attachments,
+        conversation_id=box.conversation_id(ext.id, frozenset((outgoing.from_number, *outgoing.to_numbers))),
+        created_at=now,
+        modified_at=now,
+        status="Queued",
+        read_status="Read",
+    )
+    box.add(message)
+    box.outbound.append(message)
+    return message
+
+
+async def _send(call: Call, mms: bool) -> ApiResponse:
+    world, ext = call.world, call.world.extension(call.extension_id)
+    message = store_outgoing(world, ext, read_outgoing(world, ext, call.request, mms))
+    notify.changed(world, message, new=True)
+    notify.deliver_later(world, message)
+    return json_response(message_json(world, message))
+
+
+@routes.post(EXTENSION + "/sms", group="Medium")
+async def send_sms(call: Call) -> ApiResponse:
+    return await _send(call, mms=False)
+
+
+@routes.post(EXTENSION + "/mms", group="Medium")
+async def send_mms(call: Call) -> ApiResponse:
+    return await _send(call, mms=True)
+
+
+# reading
+@routes.get(STORE, group="Light")
+async def list_messages(call: Call) -> ApiResponse:
+    world, request = call.world, call.request
+    page = Page.of(request)
+    match = filters.matcher(world, request)
+    found = [m for m in mailbox(world).of_extension(call.extension_id) if match(m)]
+    if request.arg("distinctConversations") == "true":
+        found = filters.latest_per_conversation(found)
+    path = f"{world.account_path(call.extension_id)}/message-store"
+    return json_response(page.render(world, path, request, found, lambda m: message_json(world, m)))
+
+
+def find_message(call: Call) -> Message:
+    raw = call.params["messageId"]
+    message = call.world.messages.get(int(raw)) if raw.isdigit() else None
+    if message is None or message.extension_id != call.extension_id:
+        raise ApiError(
+            404,
+            "CMN-102",
+            "Resource for parameter [messageId] is not found",
+            parameter="messageId",
+            value=raw,
+        )
+    return message
+
+
+@routes.get(STORE + "/{messageId}", group="Light")
+async def read_message(call: Call) -> ApiResponse:
+    body = message_json(call.world, find_message(call))
+    # The spec's GetSingleMessageInfoResponse requires a non-empty vmSideRecipients (meant for
+    # voicemail); the recipients list is the closest truthful value for a text message.
+    body["vmSideRecipients"] = body["to"]
+    return json_response(body)
+
+
+@routes.put(STORE + "/{messageId}", group="Medium")
+async def update_message(call: Call) -> ApiResponse:
+    message = find_message(call)
+    body = call.request.json()
+    status = body.get("readStatus") if isinstance(body, dict) else None
+    if status is None:
+        raise mandatory("readStatus")
+    if status not in filters.READ_STATUSES:
+        raise invalid_parameter("readStatus", str(status))
+    if message.read_status != status:
+        message.read_status = status
+        mailbox(call.world).touch(message)
+        notify.changed(call.world, message, new=False)
+    return json_response(message_json(call.world, message))
+
+
+@routes.delete(STORE + "/{messageId}", group="Medium")
+async def delete_message(call: Call) -> ApiResponse:
+    message = find_message(call)
+    message.availability = "Purged" if call.request.arg("purge") == "true" else "Deleted"
+    mailbox(call.world).touch(message)
+    notify.changed(call.world, message, new=False)
+    return empty_response(204)
+
+
+@routes.get(STORE + "/{messageId}/content/{attachmentId}", group="Medium", media=True)
+async def read_content(call: Call) -> ApiResponse:
+    message = find_message(call)
+    raw = call.params["attachmentId"]
+    attachment = next((a for a in message.attachments if str(a.id) == raw), None)
+    if attachment is None or message.availability == "Purged":
+        raise ApiError(
+            404,
+            "CMN-102",
+            "Resource for parameter [attachmentId] is not found",
+            parameter="attachmentId",
+            value=raw,
+        )
+    headers = {}
+    disposition = call.request.arg("contentDisposition")
+    if disposition is not None:
+        if disposition not in ("Inline", "Attachment"):
+            raise invalid_parameter("contentDisposition", disposition)
+        name = call.request.arg("contentDispositionFilename") or attachment.file_name or str(attachment.id)
+        headers["Content-Disposition"] = f'{disposition.lower()}; filename="{name}"'
+    kind = attachment.content_type
+    if kind.startswith("text/") and "charset" not in kind:
+        kind += ";charset=UTF-8"
+    return ApiResponse(200, attachment.content, kind, headers)

@@ -1,14 +1,146 @@
-"""(being written) Per-user, per-group rate limits."""
+"""Per-user, per-group request rate limits, as RingCentral enforces them (PLATFORM.md §7.1).
+
+Every throttled request is counted per ``(key, group)`` over a sliding window (default 60 s):
+Light 50, Medium 40, Heavy 10, Auth 5 requests per window. Going over answers 429 with
+``Retry-After`` and a CMN-301 body and starts a penalty (default 60 s); any request for that
+key and group during the penalty is refused too and *restarts* the penalty (the "429 trap").
+Every answer carries ``X-Rate-Limit-Group`` (lower-case), ``-Limit``, ``-Remaining`` and
+``-Window``. Time comes from ``world.now()`` so tests can drive a fake clock.
+
+The numbers are a :class:`RateConfig`, changed at runtime with :meth:`RateLimiter.configure`
+(the faults control API does) and restored by :meth:`RateLimiter.reset`.
+"""
 
 from __future__ import annotations
 
-from rcinbox.emulator.routing import Group
-from rcinbox.emulator.world import World
+import dataclasses
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rcinbox.emulator.wire import ApiError
+
+if TYPE_CHECKING:
+    from rcinbox.emulator.routing import Group
+    from rcinbox.emulator.world import World
+
+log = logging.getLogger("rcinbox.emulator")
+
+GROUPS: tuple[Group, ...] = ("Light", "Medium", "Heavy", "Auth")
+
+
+@dataclass(frozen=True)
+class RateConfig:
+    """Rate-limit numbers; defaults are RingCentral's documented per-user defaults."""
+
+    enabled: bool = True
+    light: int = 50
+    medium: int = 40
+    heavy: int = 10
+    auth: int = 5
+    window: float = 60.0
+    penalty: float = 60.0
+
+    def limit(self, group: Group) -> int:
+        limit: int = getattr(self, group.lower())
+        return limit
+
+    def with_limit(self, group: Group, value: int) -> RateConfig:
+        if group == "Light":
+            return dataclasses.replace(self, light=value)
+        if group == "Medium":
+            return dataclasses.replace(self, medium=value)
+        if group == "Heavy":
+            return dataclasses.replace(self, heavy=value)
+        return dataclasses.replace(self, auth=value)
+
+    def describe(self) -> dict[str, Any]:
+        """The camelCase form the control API shows."""
+        body: dict[str, Any] = {"enabled": self.enabled}
+        body.update({group: self.limit(group) for group in GROUPS})
+        body.update(window=_number(self.window), penalty=_number(self.penalty))
+        return body
+
+
+@dataclass
+class _Bucket:
+    hits: deque[float] = field(default_factory=deque)
+    penalty_until: float = 0.0
 
 
 class RateLimiter:
-    def __init__(self, world: World) -> None:
+    """Counts requests per (user+app key, group); :meth:`hit` raises 429 or returns the headers."""
+
+    def __init__(self, world: World, config: RateConfig | None = None) -> None:
         self.world = world
+        self.config = config or RateConfig()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def configure(
+        self,
+        *,
+        enabled: bool | None = None,
+        limits: dict[Group, int] | None = None,
+        window: float | None = None,
+        penalty: float | None = None,
+    ) -> RateConfig:
+        config = self.config
+        if enabled is not None:
+            config = dataclasses.replace(config, enabled=enabled)
+        for group, value in (limits or {}).items():
+            config = config.with_limit(group, value)
+        if window is not None:
+            config = dataclasses.replace(config, window=window)
+        if penalty is not None:
+            config = dataclasses.replace(config, penalty=penalty)
+        self.config = config
+        log.info("rate limits now %s", config.describe())
+        return config
+
+    def reset(self) -> RateConfig:
+        """Default numbers, all counters and penalties forgotten."""
+        self.config = RateConfig()
+        self._buckets.clear()
+        return self.config
 
     def hit(self, key: str, group: Group) -> dict[str, str]:
-        return {}
+        """Count one request; the ``X-Rate-Limit-*`` headers for its answer, or 429 as :class:`ApiError`."""
+        config = self.config
+        if not config.enabled or group not in GROUPS:
+            return {}
+        now = self.world.now()
+        bucket = self._buckets.setdefault((key, group), _Bucket())
+        limit = config.limit(group)
+        if bucket.penalty_until > now or self._over(bucket, now, config.window, limit):
+            bucket.penalty_until = now + config.penalty  # every throttled request restarts the penalty
+            bucket.hits.clear()
+            log.info("rate limit: %s over %s limit %d, penalty %.0f s", key, group, limit, config.penalty)
+            raise ApiError(
+                429,
+                "CMN-301",
+                "Request rate exceeded",
+                headers={"Retry-After": str(math.ceil(config.penalty)), **_headers(config, group, 0)},
+            )
+        bucket.hits.append(now)
+        return _headers(config, group, limit - len(bucket.hits))
+
+    @staticmethod
+    def _over(bucket: _Bucket, now: float, window: float, limit: int) -> bool:
+        while bucket.hits and bucket.hits[0] <= now - window:
+            bucket.hits.popleft()
+        return len(bucket.hits) >= limit
+
+
+def _headers(config: RateConfig, group: Group, remaining: int) -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Group": group.lower(),
+        "X-Rate-Limit-Limit": str(config.limit(group)),
+        "X-Rate-Limit-Remaining": str(max(remaining, 0)),
+        "X-Rate-Limit-Window": str(_number(config.window)),
+    }
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value

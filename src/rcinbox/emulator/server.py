@@ -6,10 +6,14 @@ HTTP requests outside ``/_emulator/`` become :class:`ApiRequest` and go through 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +25,7 @@ from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")
 
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]  # all reach the dispatcher
 MAX_BODY_BYTES = 20 * 1024 * 1024  # well above the 1.5 MB MMS limit; larger bodies are refused unread
 
 
@@ -64,6 +69,7 @@ class Emulator:
     world: World
     routes: Routes
     extra_routes: list[BaseRoute] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # run on app shutdown
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(self.world, self.routes)
@@ -72,10 +78,38 @@ class Emulator:
         try:
             body = await read_body(request)
         except ApiError as exc:
-            return to_response(exc.response())
+            log.info(
+                "HTTP %s %s -> %d %s (body refused)", request.method, request.url.path, exc.status, exc.code
+            )
+            response = exc.response()
+            response.headers["RCRequestId"] = str(uuid.uuid4())
+            return to_response(response)
         return to_response(await self.dispatcher.handle(to_api_request(request, body)))
 
     def asgi(self) -> Starlette:
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-        routes = [*self.extra_routes, Route("/{path:path}", self.rest, methods=methods)]
-        return Starlette(routes=routes)
+        routes = [*self.extra_routes, Route("/{path:path}", self.rest, methods=METHODS)]
+        handlers = {HTTPException: _http_error, Exception: _crash}
+        return Starlette(routes=routes, lifespan=self.lifespan, exception_handlers=handlers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """On shutdown, close what the modules own (webhook HTTP client, gateway sessions)."""
+        try:
+            yield
+        finally:
+            for close in reversed(self.closers):
+                await close()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (e.g. an exotic method) in RingCentral's error shape."""
+    status, detail = (exc.status_code, exc.detail) if isinstance(exc, HTTPException) else (500, "")
+    code, message = ("CMN-120", "Invalid URI") if status in (404, 405) else ("CMN-201", detail)
+    log.info("HTTP %s %s -> %d %s", request.method, request.url.path, status, code)
+    return to_response(ApiError(status, code, message).response())
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    """Last resort for a bug in a control route: RingCentral's 500 shape, never a stack trace."""
+    log.error("unhandled error on %s %s: %r", request.method, request.url.path, exc)
+    return to_response(ApiError(500, "CMN-201", "Service Temporary Unavailable").response())

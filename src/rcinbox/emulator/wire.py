@@ -45,9 +45,15 @@ class ApiRequest:
         return [value for key, value in self.query if key == name]
 
     def json(self) -> Any:
-        """The body as JSON, or CMN-103 exactly as RingCentral answers unparseable JSON."""
+        """The body as JSON, or CMN-103 exactly as RingCentral answers unparseable JSON.
+
+        A body declared as something other than JSON is refused with 415; a body without a
+        content type (WebSocket ``ClientRequest`` frames) is read as JSON.
+        """
         if not self.body.strip():
             return {}
+        if self.content_type and not _is_json(self.content_type):
+            raise unsupported_media_type("application/json")
         try:
             return orjson.loads(self.body)
         except orjson.JSONDecodeError:
@@ -130,7 +136,16 @@ class OAuthError(ApiError):
         return {"error": self.error, "errors": [inner], "error_description": self.message}
 
 
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
 # Errors used in several modules, spelled once.
+def unsupported_media_type(accepted: str) -> ApiError:
+    """415; the message follows RingCentral's observed wording (ringcentral-extensible#59)."""
+    return ApiError(415, "CMN-415", f"Unsupported content-type. Accept: {accepted}")
+
+
 def not_found(parameter: str, value: str = "") -> ApiError:
     return ApiError(
         404, "CMN-102", f"Resource for parameter [{parameter}] is not found", parameter=parameter, value=value

@@ -22,6 +22,8 @@ from rcinbox.emulator.wire import ApiError
 if TYPE_CHECKING:
     from rcinbox.emulator.faults import Faults
     from rcinbox.emulator.ratelimit import RateLimiter
+    from rcinbox.emulator.store import Mailbox
+    from rcinbox.emulator.webhooks import Webhooks
 
 
 class Connection(Protocol):
@@ -56,6 +58,7 @@ class Limits:
     mms_max_attachments: int = 10
     mms_max_bytes: int = 1_500_000
     latency_ms: int = 0
+    ws_subscription_id_header: bool = False  # 2021 compatibility: WSG-SubscriptionId in ClientRequest answers
 
 
 def iso(ts: float) -> str:
@@ -81,6 +84,8 @@ class World:
     webhook_delay: float = 0.0  # fault: extra seconds before each webhook delivery
     faults: Faults | None = None
     ratelimiter: RateLimiter | None = None
+    webhooks: Webhooks | None = None  # WebHook transport (handshake + delivery), set by api.assemble
+    mailbox: Mailbox | None = None  # message indexes, created by rcinbox.emulator.store.mailbox()
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(3062991514017, 1000))
 
     # ids and time

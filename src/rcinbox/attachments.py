@@ -1,0 +1,232 @@
+"""MMS attachment download: streamed, size-capped, checksummed, host-checked, atomic, idempotent.
+
+Each ``MmsAttachment`` of a message is fetched with the platform client's authenticated
+``stream(uri)`` and written to ``DATA_DIR/attachments/<extension id>/<message id>/<name>.<ext>``:
+
+- every path component is chosen by rcinbox: the extension and message ids were validated as
+  plain tokens when the notification was parsed; the attachment's own id is used only when it
+  is a plain token too (otherwise a digest of it), and the file extension comes from a
+  content-type allowlist (anything else is ``.bin``). The payload's file names are never used;
+- only URIs on the configured platform's hosts are fetched (``allowed_download_hosts()``);
+  anything else is recorded as refused and never requested (the bearer token stays home);
+- a declared or actual size above the cap stops the download; the attachment is recorded as
+  refused (``too-large``) and the partial file is removed;
+- bytes go to a temporary file in the target directory, are fsynced, then renamed into place;
+  SHA-256 is computed while streaming;
+- an attachment whose outcome is already recorded is skipped, so re-running a message is a no-op.
+
+Permanent failures (foreign host, too large, 4xx such as a deleted message) are recorded as
+``refused`` with the reason; transient ones (network, 5xx, 429, 401) propagate so the pipeline
+retries the message later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import IO, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from rcinbox.errors import DownloadRefused, PlatformError, RateLimited, ServerError, Unauthorized
+from rcinbox.events import AttachmentRef
+from rcinbox.store import AttachmentRecord, Store, StoredMessage
+
+log = logging.getLogger("rcinbox.pipeline")
+
+DEFAULT_MAX_BYTES = 10_000_000
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+SUFFIXES: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/jpg": "jpg",
+    "image/pjpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+    "image/tiff": "tiff",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "video/mp4": "mp4",
+    "video/3gpp": "3gp",
+    "video/mpeg": "mpeg",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/amr": "amr",
+    "audio/3gpp": "3gp",
+    "audio/ogg": "ogg",
+    "audio/wav": "wav",
+    "text/vcard": "vcf",
+    "text/x-vcard": "vcf",
+    "text/plain": "txt",
+    "text/calendar": "ics",
+    "application/pdf": "pdf",
+}
+
+
+class Downloader(Protocol):
+    """What attachments need from the platform client (``PlatformClient`` provides it)."""
+
+    def allowed_download_hosts(self) -> frozenset[str]: ...
+
+    def stream(self, uri: str) -> AbstractAsyncContextManager[httpx.Response]: ...
+
+
+class Refused(Exception):
+    """This attachment will not be stored; ``reason`` is recorded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def suffix_for(content_type: str) -> str:
+    """File extension for a media type from the allowlist; ``bin`` for anything else."""
+    return SUFFIXES.get(content_type.split(";", 1)[0].strip().lower(), "bin")
+
+
+def safe_name(attachment_id: str) -> str:
+    """The attachment id if it is a plain token, else a digest of it (never a path)."""
+    if _TOKEN.fullmatch(attachment_id):
+        return attachment_id
+    return "x" + hashlib.sha256(attachment_id.encode()).hexdigest()[:32]
+
+
+def host_allowed(uri: str, allowed: frozenset[str]) -> bool:
+    """True when ``uri`` is plain http(s), without credentials, on one of the ``allowed`` hosts."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("https", "http") or parts.username or parts.password:
+        return False
+    host = (parts.hostname or "").lower()
+    return bool(host) and (host in allowed or f"{host}:{port}" in allowed)
+
+
+class AttachmentFetcher:
+    def __init__(
+        self, store: Store, client: Downloader, data_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.root = Path(data_dir) / "attachments"
+        self.max_bytes = max_bytes
+
+    async def fetch_all(
+        self, message: StoredMessage, refs: Sequence[AttachmentRef]
+    ) -> list[AttachmentRecord]:
+        """Download every attachment not yet recorded; return all outcomes for the message."""
+        done = await self.store.attachments(message.pk)
+        for ref in refs:
+            if ref.id not in done:
+                record = await self.fetch(message, ref)
+                await self.store.record_attachment(record)
+        return list((await self.store.attachments(message.pk)).values())
+
+    async def fetch(self, message: StoredMessage, ref: AttachmentRef) -> AttachmentRecord:
+        """Download one attachment; permanent refusals come back as a ``refused`` record."""
+        relative = Path(message.extension_id, message.message_id, f"{safe_name(ref.id)}")
+        base = AttachmentRecord(message.pk, ref.id, ref.content_type, ref.uri, "refused", size=ref.size)
+        try:
+            return await self._download(base, relative)
+        except Refused as refused:
+            log.warning(
+                "attachment %s of message %s refused: %s",
+                ref.id[:64],
+                message.message_id,
+                refused.reason,
+                extra={"action": "attachment.refused"},
+            )
+            return dataclasses.replace(base, reason=refused.reason)
+
+    async def _download(self, base: AttachmentRecord, relative: Path) -> AttachmentRecord:
+        if not host_allowed(base.uri, self.client.allowed_download_hosts()):
+            raise Refused(f"foreign-host: {urlsplit(base.uri).hostname or base.uri[:80]!r}")
+        if base.size is not None and base.size > self.max_bytes:
+            raise Refused(f"too-large: declared {base.size} bytes > {self.max_bytes}")
+        try:
+            async with self.client.stream(base.uri) as response:
+                _check_response(response, self.max_bytes)
+                content_type = response.headers.get("content-type") or base.content_type
+                target = self._target(relative, suffix_for(content_type))
+                size, digest = await self._write(response, target)
+        except DownloadRefused as exc:
+            raise Refused(f"foreign-host: {exc}") from exc
+        except (ServerError, RateLimited, Unauthorized):
+            raise
+        except PlatformError as exc:
+            raise Refused(f"http-{exc.status}: {exc.error_code}") from exc
+        return AttachmentRecord(
+            base.message_pk,
+            base.attachment_id,
+            content_type.split(";", 1)[0].strip().lower(),
+            base.uri,
+            "stored",
+            size=size,
+            sha256=digest,
+            path=target.relative_to(self.root.parent).as_posix(),
+        )
+
+    def _target(self, relative: Path, suffix: str) -> Path:
+        target = self.root / relative.parent / f"{relative.name}.{suffix}"
+        if not target.resolve().is_relative_to(self.root.resolve()):  # belt and braces
+            raise Refused("unsafe-path")
+        return target
+
+    async def _write(self, response: httpx.Response, target: Path) -> tuple[int, str]:
+        part = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        handle = await asyncio.to_thread(_open_part, part)
+        digest, size = hashlib.sha256(), 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise Refused(f"too-large: more than {self.max_bytes} bytes")
+                digest.update(chunk)
+                handle.write(chunk)
+            await asyncio.to_thread(_commit, handle, part, target)
+        except BaseException:
+            await asyncio.to_thread(_discard, handle, part)
+            raise
+        return size, digest.hexdigest()
+
+
+def _check_response(response: httpx.Response, max_bytes: int) -> None:
+    if response.status_code >= 500:
+        raise ServerError(response.status_code, f"HTTP-{response.status_code}", "attachment download failed")
+    if response.status_code >= 300:
+        raise Refused(f"http-{response.status_code}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise Refused(f"too-large: Content-Length {declared} > {max_bytes}")
+
+
+def _open_part(part: Path) -> IO[bytes]:
+    part.parent.mkdir(parents=True, exist_ok=True)
+    return part.open("xb")
+
+
+def _commit(handle: IO[bytes], part: Path, target: Path) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+    os.replace(part, target)
+
+
+def _discard(handle: IO[bytes], part: Path) -> None:
+    handle.close()
+    part.unlink(missing_ok=True)

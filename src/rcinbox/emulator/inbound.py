@@ -1,0 +1,85 @@
+"""Inbound SMS/MMS injection: what happens when someone texts the account's numbers.
+
+:func:`inject` stores one message per extension owning a ``to`` number (each with its own id,
+``to[].target`` true for that extension's numbers), names the sender (``fromName`` if given, else
+the extension's contact having that number, as the platform does), keeps MMS attachments with
+their bytes, and for each owner fires the instant event and the message-store event. It is the
+hot path of the emulator's benchmark (≥ 1,000 messages/s): lookups are indexed, nothing scans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rcinbox.emulator import notify
+from rcinbox.emulator.model import Attachment, Extension, Message
+from rcinbox.emulator.sending import Upload
+from rcinbox.emulator.store import contact_name, mailbox
+from rcinbox.emulator.world import World
+
+
+@dataclass(frozen=True)
+class Inbound:
+    from_number: str
+    to_numbers: tuple[str, ...]
+    text: str
+    from_name: str | None = None
+    uploads: tuple[Upload, ...] = ()
+
+
+class NoRecipient(LookupError):
+    """No ``to`` number belongs to an extension of the account."""
+
+
+def inject(world: World, inbound: Inbound) -> tuple[str, int]:
+    """Store and announce an inbound message; ``(first message id, subscriptions notified)``."""
+    box = mailbox(world)
+    owners: dict[int, Extension] = {}
+    for number in inbound.to_numbers:
+        ext = box.owner(number)
+        if ext is not None:
+            owners.setdefault(ext.id, ext)
+    if not owners:
+        raise NoRecipient(", ".join(inbound.to_numbers))
+    participants = frozenset((inbound.from_number, *inbound.to_numbers))
+    first: int | None = None
+    notified = 0
+    for ext in owners.values():
+        message = _message(world, ext, inbound, participants)
+        box.add(message)
+        first = first or message.id
+        notified += notify.inbound_arrived(world, message)
+    return str(first), notified
+
+
+def _message(world: World, ext: Extension, inbound: Inbound, participants: frozenset[str]) -> Message:
+    box = mailbox(world)
+    now = world.now()
+    message_id = world.next_id()
+    attachments = (
+        [Attachment(message_id, "Text", "text/plain", inbound.text.encode())] if inbound.text else []
+    )
+    attachments += [
+        Attachment(world.next_id(), "MmsAttachment", up.content_type, up.content, up.file_name)
+        for up in inbound.uploads
+    ]
+    name = inbound.from_name
+    if name is None:
+        contact = box.contact(ext, inbound.from_number)
+        name = (contact_name(contact) or None) if contact else None
+    own = {pn.phone_number for pn in ext.phone_numbers}
+    return Message(
+        id=message_id,
+        extension_id=ext.id,
+        direction="Inbound",
+        from_number=inbound.from_number,
+        from_name=name,
+        to_numbers=list(inbound.to_numbers),
+        text=inbound.text,
+        attachments=attachments,
+        conversation_id=box.conversation_id(ext.id, participants),
+        created_at=now,
+        modified_at=now,
+        status="Received",
+        target_number=next(n for n in inbound.to_numbers if n in own),
+    )

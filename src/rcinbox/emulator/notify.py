@@ -1,0 +1,66 @@
+"""Message events and the life of a sent message.
+
+- :func:`inbound_arrived`: the instant event (PLATFORM §4.2) on
+  ``/restapi/v1.0/account/{a}/extension/{e}/message-store/instant?type=SMS`` and the message-store
+  event (§4.3) on ``…/message-store?type=SMS&direction=Inbound``;
+- :func:`changed`: a message-store event for a new or updated message;
+- :func:`deliver_later`: Queued → Sent → Delivered in a tracked task, one event per step.
+
+Events go out through :func:`rcinbox.emulator.events.publish`, which returns how many
+subscriptions it notified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rcinbox.emulator import events
+from rcinbox.emulator.model import Message
+from rcinbox.emulator.store import instant_body, mailbox, store_event_body
+from rcinbox.emulator.world import World
+
+SENT_AFTER = 0.05  # seconds from Queued to Sent
+DELIVERED_AFTER = 0.1  # seconds from Sent to Delivered
+
+
+def instant_event(world: World, extension_id: int) -> str:
+    return f"{world.account_path(extension_id)}/message-store/instant?type=SMS"
+
+
+def store_event(world: World, message: Message) -> str:
+    path = world.account_path(message.extension_id)
+    return f"{path}/message-store?type={message.type}&direction={message.direction}"
+
+
+def changed(world: World, message: Message, new: bool) -> int:
+    body = store_event_body(
+        world,
+        message.extension_id,
+        new=[message.id] if new else (),
+        updated=0 if new else 1,
+        kind=message.type,
+    )
+    return events.publish(world, message.extension_id, store_event(world, message), body)
+
+
+def inbound_arrived(world: World, message: Message) -> int:
+    ext_id = message.extension_id
+    notified = events.publish(world, ext_id, instant_event(world, ext_id), instant_body(world, message))
+    return notified + changed(world, message, new=True)
+
+
+def deliver_later(world: World, message: Message) -> None:
+    mailbox(world).spawn(_progress(world, message), name=f"deliver:{message.id}")
+
+
+async def _progress(world: World, message: Message) -> None:
+    box = mailbox(world)
+    await asyncio.sleep(SENT_AFTER)
+    message.status = "Sent"
+    box.touch(message)
+    changed(world, message, new=False)
+    await asyncio.sleep(DELIVERED_AFTER)
+    message.status = "Delivered"
+    message.delivered_at = world.now()
+    box.touch(message)
+    changed(world, message, new=False)

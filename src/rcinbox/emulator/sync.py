@@ -1,0 +1,99 @@
+"""Message sync: ``GET …/message-sync`` (Light) → ``GetMessageSyncResponse`` (PLATFORM §5.5).
+
+- ``syncType=FSync`` (the default): the messages of the frame (``dateFrom``/``dateTo``, default the
+  last 24 h) matching ``direction``/``messageType``/``conversationId``, newest first, at most
+  ``recordCount`` (then ``olderRecordsExist: true``); no paging.
+  (ISync ignores ``recordCount``: its token must not skip changes it did not return.)
+- ``syncType=ISync&syncToken=…``: every message created or changed since the token, newest change
+  first; deleted or purged ones only as ``{id, availability}``.
+
+Sync tokens are opaque to clients: they name the extension and the store's change number. A missing
+token is 400 CMN-100; one that is not ours (or another extension's) is 400 MSG-333.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import urlencode
+
+from rcinbox.emulator import filters
+from rcinbox.emulator.model import Message
+from rcinbox.emulator.paging import positive_int
+from rcinbox.emulator.routing import Call, Routes
+from rcinbox.emulator.store import mailbox, message_json
+from rcinbox.emulator.wire import ApiError, ApiResponse, invalid_parameter, json_response, mandatory
+from rcinbox.emulator.world import World, iso
+
+routes = Routes()
+
+SYNC = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/message-sync"
+
+
+def make_token(extension_id: int, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"MS1.{extension_id}.{seq}".encode()).decode().rstrip("=")
+
+
+def read_token(extension_id: int, token: str) -> int:
+    try:
+        kind, owner, seq = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".")
+        if kind == "MS1" and owner == str(extension_id) and seq.isdigit():
+            return int(seq)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        pass
+    raise ApiError(
+        400,
+        "MSG-333",
+        "Invalid message synchronisation request: full synchronization is required",
+        parameter="syncToken",
+        value=token,
+    )
+
+
+def _record(world: World, message: Message) -> dict[str, Any]:
+    if message.availability != "Alive":
+        return {"id": message.id, "availability": message.availability}
+    return message_json(world, message)
+
+
+@routes.get(SYNC, group="Light")
+async def sync_messages(call: Call) -> ApiResponse:
+    world, request, ext_id = call.world, call.request, call.extension_id
+    box = mailbox(world)
+    sync_type = request.arg("syncType") or "FSync"
+    if sync_type not in ("FSync", "ISync"):
+        raise invalid_parameter("syncType", sync_type)
+    limit = None
+    seq = box.sequence  # read before collecting: a change racing this request is seen next time
+    if sync_type == "ISync":
+        token = request.arg("syncToken")
+        if not token:
+            raise mandatory("syncToken")
+        match = filters.matcher(world, request, incremental=True)
+        found = [m for m in reversed(box.changed_since(ext_id, read_token(ext_id, token))) if match(m)]
+    else:
+        match = filters.matcher(world, request)
+        found = [m for m in box.of_extension(ext_id) if match(m)]
+        limit = positive_int(request, "recordCount", 0) or None
+        if request.arg("distinctConversations") == "true":
+            found = filters.latest_per_conversation(found)
+    older = limit is not None and len(found) > limit
+    found = found[:limit] if limit else found
+    query = [(k, v) for k, v in request.query if k != "access_token"]
+    return json_response(
+        {
+            "uri": world.url(sync_path(world, ext_id)) + ("?" + urlencode(query) if query else ""),
+            "records": [_record(world, m) for m in found],
+            "syncInfo": {
+                "syncType": sync_type,
+                "syncToken": make_token(ext_id, seq),
+                "syncTime": iso(world.now()),
+                "olderRecordsExist": older,
+            },
+        }
+    )
+
+
+def sync_path(world: World, extension_id: int) -> str:
+    return f"{world.account_path(extension_id)}/message-sync"

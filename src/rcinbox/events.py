@@ -1,0 +1,218 @@
+"""The one inbound event type: :class:`InboundMessage`, built from an instant-SMS notification.
+
+Every transport (WebSocket, WebHook, message-sync catch-up) turns what it received into an
+``InboundMessage`` with :meth:`InboundMessage.from_notification` and hands it to the pipeline.
+Parsing is strict about what rcinbox relies on and lenient about everything else: junk raises
+``ValueError`` with a reason (never ``KeyError``/``TypeError``), unknown fields are ignored and
+the whole envelope is kept in ``raw`` for the archive. Ids are strings (notifications send
+strings, REST sends int64 numbers; both are accepted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Source = Literal["webhook", "websocket", "sync"]
+SOURCES: tuple[Source, ...] = ("webhook", "websocket", "sync")
+
+# Ids end up in file paths and SQL keys: only plain tokens are accepted.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_EVENT_IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
+
+
+@dataclass(frozen=True)
+class Party:
+    """One side of a message: an E.164 number (or a short code / alphanumeric sender id)."""
+
+    phone_number: str
+    name: str | None = None
+    target: bool = False
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An MMS attachment as announced in the notification; the bytes are fetched later."""
+
+    id: str
+    uri: str
+    content_type: str
+    size: int | None
+    type: str = "MmsAttachment"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    message_id: str
+    extension_id: str
+    account_id: str
+    sender: Party
+    recipients: tuple[Party, ...]
+    text: str
+    attachments: tuple[AttachmentRef, ...]
+    conversation_id: str | None
+    created_at: datetime
+    raw: Mapping[str, Any]
+    source: Source
+
+    def __repr__(self) -> str:
+        return (
+            f"InboundMessage(ext={self.extension_id}, id={self.message_id}, "
+            f"from={self.sender.phone_number}, source={self.source})"
+        )
+
+    @property
+    def receiving_number(self) -> str | None:
+        """The owner's number the message was sent to: the ``to`` entry with ``target: true``,
+        else the only recipient, else ``None`` (ambiguous)."""
+        targets = [party for party in self.recipients if party.target]
+        if len(targets) == 1:
+            return targets[0].phone_number
+        if len(self.recipients) == 1:
+            return self.recipients[0].phone_number
+        return None
+
+    @classmethod
+    def from_notification(cls, envelope: Mapping[str, Any], source: Source) -> InboundMessage:
+        """Parse an instant-SMS notification envelope (PLATFORM.md §4.2); ``ValueError`` on junk."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}")
+        if not isinstance(envelope, Mapping):
+            raise ValueError("notification is not a JSON object")
+        body = _mapping(envelope.get("body"), "body")
+        if body.get("direction", "Inbound") != "Inbound":
+            raise ValueError(f"not an inbound message (direction {body.get('direction')!r})")
+        if body.get("type", "SMS") not in ("SMS", "Pager"):
+            raise ValueError(f"not a text message (type {body.get('type')!r})")
+        account_id, extension_id = _owner(envelope, body)
+        return cls(
+            message_id=_token(body.get("id"), "body.id"),
+            extension_id=extension_id,
+            account_id=account_id,
+            sender=_party(body.get("from"), "body.from"),
+            recipients=_recipients(body.get("to")),
+            text=_text(body.get("subject")),
+            attachments=_attachments(body.get("attachments")),
+            conversation_id=_conversation(body),
+            created_at=_timestamp(body.get("creationTime"), "body.creationTime"),
+            raw=envelope,
+            source=source,
+        )
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} is missing or not an object")
+    return value
+
+
+def _token(value: object, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{where} is missing or not a string/number")
+    text = str(value)
+    if not _ID.fullmatch(text):
+        raise ValueError(f"{where} is not a plain id: {text[:40]!r}")
+    return text
+
+
+def _owner(envelope: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[str, str]:
+    """(account id, extension id): from the ``event`` path, else ``body.owner`` / ``ownerId``.
+
+    The account id is ``""`` when the notification does not say (it is informational only).
+    """
+    event = envelope.get("event")
+    match = _EVENT_IDS.search(event) if isinstance(event, str) else None
+    if match:
+        return _token(match.group(1), "event account id"), _token(match.group(2), "event extension id")
+    owner = body.get("owner")
+    ext = owner.get("extensionId") if isinstance(owner, Mapping) else None
+    if ext is None:
+        ext = envelope.get("ownerId")
+    account = body.get("accountId")
+    return (_token(account, "body.accountId") if account is not None else ""), _token(
+        ext, "owner extension id"
+    )
+
+
+def _party(value: object, where: str) -> Party:
+    item = _mapping(value, where)
+    number = item.get("phoneNumber")
+    if not isinstance(number, str) or not number.strip():
+        raise ValueError(f"{where}.phoneNumber is missing or not a string")
+    name = item.get("name")
+    return Party(
+        phone_number=number.strip(),
+        name=name if isinstance(name, str) and name.strip() else None,
+        target=item.get("target") is True,
+    )
+
+
+def _recipients(value: object) -> tuple[Party, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise ValueError("body.to is missing or not a non-empty list")
+    return tuple(_party(item, f"body.to[{i}]") for i, item in enumerate(value))
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("body.subject is not a string")
+    return value
+
+
+def _attachments(value: object) -> tuple[AttachmentRef, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ValueError("body.attachments is not a list")
+    refs: list[AttachmentRef] = []
+    for i, item in enumerate(value):
+        entry = _mapping(item, f"body.attachments[{i}]")
+        if entry.get("type") != "MmsAttachment":
+            continue
+        refs.append(_attachment(entry, f"body.attachments[{i}]"))
+    return tuple(refs)
+
+
+def _attachment(entry: Mapping[str, Any], where: str) -> AttachmentRef:
+    uri, content_type, size = entry.get("uri"), entry.get("contentType"), entry.get("size")
+    if not isinstance(uri, str) or not uri:
+        raise ValueError(f"{where}.uri is missing or not a string")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ValueError(f"{where}.size is not a non-negative integer")
+    # The id is kept as given (it is data); attachments.py never uses it verbatim as a file name.
+    att_id = entry.get("id")
+    if isinstance(att_id, bool) or not isinstance(att_id, str | int) or str(att_id) == "":
+        raise ValueError(f"{where}.id is missing or not a string/number")
+    return AttachmentRef(
+        id=str(att_id),
+        uri=uri,
+        content_type=content_type if isinstance(content_type, str) else "application/octet-stream",
+        size=size,
+    )
+
+
+def _conversation(body: Mapping[str, Any]) -> str | None:
+    conversation = body.get("conversation")
+    value = conversation.get("id") if isinstance(conversation, Mapping) else None
+    if value is None:
+        value = body.get("conversationId")
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
+
+
+def _timestamp(value: object, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{where} is missing or not a string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{where} is not an ISO-8601 timestamp: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

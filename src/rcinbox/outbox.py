@@ -1,0 +1,201 @@
+"""Outbox: the durable reply sender — exactly one reply per decision, even across a crash.
+
+Every send is claimed first: the row goes ``queued`` → ``sending`` in its own committed
+transaction *before* the platform is called, then ``sent`` (with the platform's message id) or
+``failed``. When the outcome of a send is unknown — the process died between the API call and
+the commit, or the call ended in a network error / 5xx / timeout — the row stays ``sending`` and,
+before it is sent again, it is *reconciled* against the platform's message store: an outbound
+SMS from the same number to the same counterpart with the same text, created after the claim,
+whose id is not already recorded, means it did go out (→ ``sent``); otherwise it is sent.
+
+Errors (typed, from :mod:`rcinbox.errors`): a 4xx refusal (``MSG-243`` blocked/opted-out number,
+``MSG-304``, ``CMN-101`` …) fails the row for good; 429 waits ``Retry-After``; 5xx, 408, network
+errors and 401 are retried with backoff until ``retry.attempts`` attempts. A counterpart who
+opted out after the reply was queued gets nothing (``failed: opted-out``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from rcinbox.errors import PlatformError, RateLimited, ServerError, TransportError, Unauthorized
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.store import OutboxRow, Store
+from rcinbox.worker import seconds_until, wait_any
+
+log = logging.getLogger("rcinbox.pipeline")
+
+SEND_RETRY = RetryPolicy(attempts=6, base_delay=5.0, multiplier=3.0, max_delay=1800.0)
+_RETRYABLE = (ServerError, TransportError, Unauthorized)
+
+
+class SenderClient(Protocol):
+    """What the outbox needs from :class:`~rcinbox.platform.client.PlatformClient`."""
+
+    async def send_sms(
+        self, from_number: str, to_number: str, text: str, ext: str = "~"
+    ) -> dict[str, Any]: ...
+
+    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class OutboxOptions:
+    retry: RetryPolicy = SEND_RETRY
+    reconcile_margin: timedelta = timedelta(minutes=5)  # clock skew allowance for the store search
+    batch: int = 20
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        client: SenderClient,
+        *,
+        options: OutboxOptions | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.options = options or OutboxOptions()
+        self.clock = clock or store.clock
+        self._wake = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"Outbox({self.store!r})"
+
+    def wake(self) -> None:
+        """New rows were queued: send them now."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
+        recovered = await self.store.outbox.recover_in_flight()
+        if recovered:
+            log.warning("%d reply(ies) were in flight at the last stop: reconciling", recovered)
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.drain(stop)
+                at_most = seconds_until(await self.store.outbox.next_due(), self.clock())
+            except Exception:  # the store itself failed: keep the sender alive, try again soon
+                log.exception("outbox error", extra={"action": "outbox.error"})
+                at_most = 5.0
+            await wait_any(self._wake, stop, at_most=at_most)
+
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Deliver every row that is due now; returns how many rows were handled."""
+        seen: set[int] = set()
+        while stop is None or not stop.is_set():
+            due = [row for row in await self.store.outbox.due(self.options.batch) if row.id not in seen]
+            if not due:
+                break
+            for row in due:
+                if stop is not None and stop.is_set():
+                    break
+                seen.add(row.id)
+                await self.deliver(row.id)
+        return len(seen)
+
+    async def deliver(self, row_id: int) -> None:
+        """Claim one row and see it through: reconcile if needed, check consent, send."""
+        claim = await self.store.outbox.claim(row_id)
+        if claim is None:
+            return
+        row = claim.row
+        try:
+            if claim.reconcile:
+                found = await self.find_sent(row)
+                if found is not None:
+                    await self._sent(row, found, "reconciled")
+                    return
+            if await self.store.opted_out(row.to_number):
+                await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
+                return
+            sent = await self.client.send_sms(row.from_number, row.to_number, row.text, row.extension_id)
+        except RateLimited as exc:
+            await self._retry(row, exc, max(exc.retry_after, self.options.retry.delay(row.attempts)))
+        except _RETRYABLE as exc:
+            await self._retry(row, exc, self.options.retry.delay(row.attempts))
+        except PlatformError as exc:
+            await self._fail(row, f"refused: HTTP {exc.status} {exc.error_code}: {exc.message}")
+        except Exception as exc:  # unexpected (bug, bad response): keep the row, try again later
+            log.exception("outbox row %d: unexpected error", row.id, extra={"action": "outbox.error"})
+            await self._retry(row, exc, self.options.retry.delay(row.attempts))
+        else:
+            await self._sent(row, str(sent.get("id", "")), "sent")
+
+    async def find_sent(self, row: OutboxRow) -> str | None:
+        """The platform id of an SMS this row already produced, if the message store has one."""
+        since = (row.claimed_at or row.queued_at) - self.options.reconcile_margin
+        records = await self.client.list_messages(
+            row.extension_id, direction="Outbound", messageType="SMS", dateFrom=_rc_time(since)
+        )
+        candidates = [r for r in records if _same_text(r, row)]
+        if not candidates:
+            return None
+        known = await self.store.outbox.known_platform_ids([str(r.get("id")) for r in candidates])
+        fresh = sorted((r for r in candidates if str(r.get("id")) not in known), key=_created)
+        return str(fresh[0]["id"]) if fresh else None
+
+    async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
+        await self.store.outbox.mark_sent(row.id, platform_id)
+        log.info(
+            "reply %d to %s %s (platform id %s)",
+            row.id,
+            row.to_number,
+            how,
+            platform_id,
+            extra={"action": f"outbox.{how}"},
+        )
+
+    async def _fail(self, row: OutboxRow, reason: str) -> None:
+        await self.store.outbox.mark_failed(row.id, reason)
+        log.warning(
+            "reply %d to %s failed: %s", row.id, row.to_number, reason, extra={"action": "outbox.failed"}
+        )
+
+    async def _retry(self, row: OutboxRow, exc: Exception, delay: float) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if row.attempts >= self.options.retry.attempts:
+            await self._fail(row, f"gave up after {row.attempts} attempts: {error}")
+            return
+        await self.store.outbox.retry_later(row.id, error, self.clock() + timedelta(seconds=delay))
+        log.warning(
+            "reply %d to %s: attempt %d failed (%s); retrying in %.0fs",
+            row.id,
+            row.to_number,
+            row.attempts,
+            error,
+            delay,
+            extra={"action": "outbox.retry"},
+        )
+
+
+def _same_text(record: dict[str, Any], row: OutboxRow) -> bool:
+    """An outbound SMS from the row's number to its counterpart with exactly its text."""
+    sender = record.get("from") or {}
+    recipients = record.get("to") or []
+    return (
+        record.get("direction", "Outbound") == "Outbound"
+        and record.get("id") is not None
+        and isinstance(sender, dict)
+        and sender.get("phoneNumber") == row.from_number
+        and isinstance(recipients, list)
+        and any(isinstance(r, dict) and r.get("phoneNumber") == row.to_number for r in recipients)
+        and record.get("subject") == row.text
+    )
+
+
+def _created(record: dict[str, Any]) -> str:
+    return str(record.get("creationTime", ""))
+
+
+def _rc_time(moment: datetime) -> str:
+    """RingCentral's timestamp format: ``2026-11-27T10:00:00.000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

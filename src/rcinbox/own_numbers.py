@@ -1,0 +1,108 @@
+"""The owner's and the company's own numbers, cached per extension (a reply must never go there).
+
+For an extension: ``owner`` = its numbers (``GET …/extension/{id}/phone-number``); ``company`` =
+the account's numbers when the platform lets us list them (``GET …/account/~/phone-number``),
+numbers whose ``usageType`` is a company one, every other configured extension's numbers, and the
+numbers given in the configuration. Lists are cached for ``max_age`` (numbers rarely change and
+``phone-number`` is a Light-group call); a failure to read the extension's own numbers propagates
+(the message is retried), a refusal to list other numbers is tolerated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from rcinbox.errors import Forbidden, NotFound
+
+log = logging.getLogger("rcinbox.pipeline")
+
+ACCOUNT_NUMBERS = "/restapi/v1.0/account/~/phone-number"
+COMPANY_USAGE = frozenset(
+    {
+        "MainCompanyNumber",
+        "AdditionalCompanyNumber",
+        "CompanyNumber",
+        "CompanyFaxNumber",
+        "ContactCenterNumber",
+    }
+)
+
+
+class NumberSource(Protocol):
+    async def phone_numbers(self, ext: str = "~") -> list[dict[str, Any]]: ...
+
+    async def get_json(self, path: str, params: Any = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Numbers:
+    owner: frozenset[str]
+    company: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Cached:
+    records: tuple[dict[str, Any], ...]
+    at: datetime
+
+
+class NumberBook:
+    def __init__(
+        self,
+        client: NumberSource,
+        extensions: Sequence[str],
+        clock: Callable[[], datetime],
+        company_numbers: Iterable[str] = (),
+        *,
+        max_age: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.client = client
+        self.extensions = tuple(extensions)
+        self.clock = clock
+        self.configured = frozenset(company_numbers)
+        self.max_age = max_age
+        self._cache: dict[str, _Cached] = {}
+
+    async def for_extension(self, extension_id: str) -> Numbers:
+        own = await self._records(extension_id, tolerate=False)
+        company = (
+            set(self.configured) | _company(own) | _numbers(await self._records("account", tolerate=True))
+        )
+        for other in self.extensions:
+            if other != extension_id:
+                records = await self._records(other, tolerate=True)
+                company |= _numbers(records)
+        return Numbers(owner=frozenset(_numbers(own)), company=frozenset(company))
+
+    async def _records(self, key: str, *, tolerate: bool) -> tuple[dict[str, Any], ...]:
+        cached = self._cache.get(key)
+        if cached is not None and self.clock() - cached.at < self.max_age:
+            return cached.records
+        try:
+            records = tuple(await self._fetch(key))
+        except (Forbidden, NotFound) as exc:
+            if not tolerate:
+                raise
+            log.info("cannot list numbers of %s: %s", key, exc, extra={"action": "numbers.unavailable"})
+            records = ()
+        self._cache[key] = _Cached(records, self.clock())
+        return records
+
+    async def _fetch(self, key: str) -> list[dict[str, Any]]:
+        if key != "account":
+            return await self.client.phone_numbers(key)
+        body = await self.client.get_json(ACCOUNT_NUMBERS, {"perPage": 1000})
+        records = body.get("records") if isinstance(body, dict) else None
+        return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+
+
+def _numbers(records: Iterable[dict[str, Any]]) -> set[str]:
+    return {str(r["phoneNumber"]) for r in records if isinstance(r.get("phoneNumber"), str)}
+
+
+def _company(records: Iterable[dict[str, Any]]) -> set[str]:
+    return _numbers(r for r in records if r.get("usageType") in COMPANY_USAGE)

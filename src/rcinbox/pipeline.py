@@ -1,0 +1,269 @@
+"""Pipeline: accept (persist, then the transport acknowledges) and process from the store.
+
+:meth:`Pipeline.accept` inserts the message (deduplicated by the database) and wakes the
+worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is the worker: at
+start it processes everything still pending (crash recovery), then waits for a wake-up, the
+next scheduled retry or ``stop``. Each message goes through idempotent steps:
+
+1. ``received`` → download the MMS attachments (:mod:`rcinbox.attachments`) → ``archived``;
+2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
+   state, replies ledger) and :func:`~rcinbox.rules.decide.decide`;
+3. one transaction (:meth:`Store.conclude`): the decision record, the opt-out/opt-in, the outbox
+   reply → ``decided`` (reply pending) or ``done``; the outbox is woken.
+
+A failing step records ``last_error`` and is retried with backoff without holding up other
+messages; after ``max attempts`` the message is parked visibly (state ``failed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from rcinbox.attachments import AttachmentFetcher, Downloader
+from rcinbox.errors import RateLimited
+from rcinbox.events import InboundMessage
+from rcinbox.own_numbers import NumberBook, NumberSource
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.rules.config import Rules
+from rcinbox.rules.decide import HANDLE, Decision, Facts, decide
+from rcinbox.store import DecisionRecord, Store, StoredMessage
+from rcinbox.worker import seconds_until, wait_any
+
+log = logging.getLogger("rcinbox.pipeline")
+
+PROCESSING_RETRY = RetryPolicy(attempts=8, base_delay=5.0, multiplier=3.0, max_delay=3600.0)
+
+
+class PipelineClient(Downloader, NumberSource, Protocol):
+    """What the pipeline needs from :class:`~rcinbox.platform.client.PlatformClient`."""
+
+
+class ContactInfo(Protocol):
+    @property
+    def first_name(self) -> str | None: ...
+
+    @property
+    def last_name(self) -> str | None: ...
+
+
+class ContactSource(Protocol):
+    """An extension's address book (:class:`rcinbox.contacts.ContactBook`)."""
+
+    async def refresh_if_older_than(self, seconds: float) -> bool: ...
+
+    def lookup(self, number: str) -> ContactInfo | None: ...
+
+
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    retry: RetryPolicy = PROCESSING_RETRY  # attempts = how many failures park a message
+    contacts_max_age: timedelta | None = timedelta(minutes=1)  # None: load once, never refresh
+    batch: int = 50
+    company_numbers: frozenset[str] = field(default_factory=frozenset)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        client: PipelineClient,
+        rules: Callable[[], Rules],
+        contact_books: Mapping[str, ContactSource],
+        data_dir: Path,
+        *,
+        outbox: Wakeable | None = None,
+        options: PipelineOptions | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.rules = rules
+        self.contact_books = contact_books
+        self.outbox = outbox
+        self.options = options or PipelineOptions()
+        self.clock = clock or store.clock
+        self.fetcher = AttachmentFetcher(store, client, data_dir)
+        self.numbers = NumberBook(client, list(contact_books), self.clock, self.options.company_numbers)
+        self._wake = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.store!r})"
+
+    async def accept(self, msg: InboundMessage) -> bool:
+        """Persist ``msg`` (dedupe by constraint) and wake the worker; ``True`` if it was new."""
+        new = await self.store.accept(msg)
+        log.info(
+            "accepted %s from %s via %s%s",
+            msg.message_id,
+            msg.sender.phone_number,
+            msg.source,
+            "" if new else " (duplicate)",
+            extra={"action": "message.accepted" if new else "message.duplicate"},
+        )
+        if new:
+            self._wake.set()
+        return new
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process pending messages until ``stop`` is set (event-driven, no polling)."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.drain(stop)
+                at_most = seconds_until(await self.store.next_message_due(), self.clock())
+            except Exception:  # the store itself failed: keep the worker alive, try again soon
+                log.exception("pipeline worker error", extra={"action": "pipeline.error"})
+                at_most = 5.0
+            await wait_any(self._wake, stop, at_most=at_most)
+
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Process every message that is due now; returns how many were processed."""
+        seen: set[int] = set()
+        while stop is None or not stop.is_set():
+            due = [pk for pk in await self.store.due_messages(self.options.batch) if pk not in seen]
+            if not due:
+                break
+            for pk in due:
+                if stop is not None and stop.is_set():
+                    break
+                seen.add(pk)
+                await self.process(pk)
+        return len(seen)
+
+    async def process(self, pk: int) -> None:
+        """Run the remaining steps for one message; failures are recorded, never raised."""
+        stored = await self.store.message(pk)
+        try:
+            msg = InboundMessage.from_notification(stored.raw, stored.source)  # type: ignore[arg-type]
+        except ValueError as exc:
+            await self._park(stored, f"unreadable archived payload: {exc}")
+            return
+        try:
+            if stored.state == "received":
+                await self.fetcher.fetch_all(stored, msg.attachments)
+                await self.store.advance(pk, "archived")
+            await self._decide(pk, msg)
+        except Exception as exc:  # top of the per-message step: record, back off, carry on
+            await self._failed(stored, exc)
+
+    async def _decide(self, pk: int, msg: InboundMessage) -> None:
+        rules = self.rules()
+        facts = await self.gather(pk, msg, rules)
+        decision = decide(facts, rules)
+        concluded = await self.store.conclude(pk, _record(decision, facts, rules))
+        log.info(
+            "message %s from %s: %s (%s)",
+            msg.message_id,
+            msg.sender.phone_number,
+            decision.action,
+            decision.reason,
+            extra={"action": "message.decided", "decision": decision.action, "reason": decision.reason},
+        )
+        if concluded and decision.action == "reply" and self.outbox is not None:
+            self.outbox.wake()
+
+    async def gather(self, pk: int, msg: InboundMessage, rules: Rules) -> Facts:
+        """Everything :func:`decide` needs about ``msg``, from the platform caches and the store."""
+        now = self.clock()
+        sender = msg.sender.phone_number
+        numbers = await self.numbers.for_extension(msg.extension_id)
+        contact = await self._contact(msg.extension_id, sender)
+        return Facts(
+            message=msg,
+            now=now,
+            owner_numbers=numbers.owner,
+            company_numbers=numbers.company,
+            contact_name=contact.first_name if contact else None,
+            contact_last_name=contact.last_name if contact else None,
+            is_contact=contact is not None,
+            opted_out=await self.store.opted_out(sender),
+            last_reply_at=await self.store.last_reply_at(sender, HANDLE),
+            replied_to_message=await self.store.has_reply(pk),
+            automated_count_24h=await self.store.automated_count(sender, now - rules.loop_fuse.per),
+        )
+
+    async def _contact(self, extension_id: str, number: str) -> ContactInfo | None:
+        book = self.contact_books.get(extension_id)
+        if book is None:
+            return None
+        max_age = self.options.contacts_max_age
+        await book.refresh_if_older_than(max_age.total_seconds() if max_age is not None else float("inf"))
+        return book.lookup(number)
+
+    async def _failed(self, stored: StoredMessage, exc: Exception) -> None:
+        attempt = stored.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"
+        if attempt >= self.options.retry.attempts:
+            await self._park(stored, f"gave up after {attempt} attempts: {error}")
+            return
+        delay = self.options.retry.delay(attempt)
+        if isinstance(exc, RateLimited):
+            delay = max(delay, exc.retry_after)
+        await self.store.message_failed(stored.pk, error, self.clock() + timedelta(seconds=delay))
+        log.warning(
+            "message %s: attempt %d failed (%s); retrying in %.0fs",
+            stored.message_id,
+            attempt,
+            error,
+            delay,
+            extra={"action": "message.retry"},
+        )
+
+    async def _park(self, stored: StoredMessage, reason: str) -> None:
+        await self.store.message_failed(stored.pk, reason, None)
+        log.error("message %s parked: %s", stored.message_id, reason, extra={"action": "message.parked"})
+
+
+def _record(decision: Decision, facts: Facts, rules: Rules) -> DecisionRecord:
+    return DecisionRecord(
+        action=decision.action,
+        reason=decision.reason,
+        handle=decision.handle,
+        facts=_facts_json(facts, rules),
+        reply_text=decision.reply_text,
+        reply_from=decision.reply_from,
+        reply_to=decision.reply_to,
+        decided_at=facts.now,
+    )
+
+
+def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
+    """The facts and rule settings a decision was taken on, for the decision record."""
+    vacation = rules.vacation
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "now": iso(facts.now),
+        "owner_numbers": sorted(facts.owner_numbers),
+        "company_numbers": sorted(facts.company_numbers),
+        "is_contact": facts.is_contact,
+        "contact_name": facts.contact_name,
+        "opted_out": facts.opted_out,
+        "last_reply_at": iso(facts.last_reply_at),
+        "replied_to_message": facts.replied_to_message,
+        "automated_count": facts.automated_count_24h,
+        "vacation": {
+            "enabled": vacation.enabled,
+            "start": iso(vacation.start),
+            "end": iso(vacation.end),
+            "audience": vacation.audience,
+            "repeat_after_s": None
+            if vacation.repeat_after is None
+            else vacation.repeat_after.total_seconds(),
+        },
+        "loop_fuse": {"count": rules.loop_fuse.count, "per_s": rules.loop_fuse.per.total_seconds()},
+    }

@@ -1,0 +1,157 @@
+"""Client-side pacing per RingCentral throttling group, so bursts never reach a 429.
+
+RingCentral counts requests per (user, app, group) over a sliding window and answers every call
+with ``X-Rate-Limit-Group/Limit/Remaining/Window``. :class:`Pacer` keeps, per group, the times our
+recent requests may still be counted (an in-flight request counts until its answer arrives, then
+for one window after that) and lets a request go only while that count is under the limit. When the
+server reports fewer requests remaining than we account for (another process using the same user
+and app), the difference is booked as phantom requests for one window. When the remaining budget
+is low, requests are spread evenly (one per ``window / limit``) instead of bursting to the limit.
+Until a group's first answer has taught its limits, its requests go one at a time.
+After a 429 the whole group waits out the ``Retry-After`` penalty: a request during the penalty
+would restart it.
+
+Waiting is an ``asyncio.Condition`` wait with a timeout: it wakes early when the state changes and
+is cancellable like any await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+Group = Literal["Light", "Medium", "Heavy", "Auth"]
+log = logging.getLogger("rcinbox.platform")
+
+# RingCentral's documented defaults (per user and app, 60 s window); headers override them.
+DEFAULT_LIMITS: Mapping[Group, int] = {"Light": 50, "Medium": 40, "Heavy": 10, "Auth": 5}
+DEFAULT_WINDOW = 60.0
+inf = float("inf")
+_GROUPS: Mapping[str, Group] = {g.lower(): g for g in DEFAULT_LIMITS}
+
+
+def group_for(method: str, url: str) -> Group:
+    """The throttling group of a request, known before sending (SPEC ``x-throttling-group``)."""
+    path = urlsplit(url).path.rstrip("/")
+    method = method.upper()
+    if "/oauth/" in path:
+        return "Auth"
+    if "/address-book" in path:
+        return "Heavy"
+    if path.endswith(("/sms", "/mms")) or "/content/" in path:
+        return "Medium"
+    if "/subscription" in path:
+        if path.endswith("/renew") or method == "GET":
+            return "Light"
+        return "Medium"
+    if "/message-store/" in path and method in ("PUT", "PATCH", "DELETE"):
+        return "Medium"
+    return "Light"
+
+
+def parse_group(value: str | None) -> Group | None:
+    return _GROUPS.get((value or "").strip().lower())
+
+
+@dataclass
+class _GroupState:
+    limit: int
+    window: float
+    counted: dict[int, float] = field(default_factory=dict)  # ticket -> counted until (inf = in flight)
+    last_sent: float = float("-inf")
+    penalty_until: float = 0.0
+    known: bool = False  # limits learned from an answer; until then one request at a time
+
+
+class Pacer:
+    """Per-group gate: ``async with pacer.slot(group): send`` or ``acquire``/``release`` by hand."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, low_fraction: float = 0.5) -> None:
+        self._clock = clock
+        self._low = low_fraction
+        self._groups: dict[Group, _GroupState] = {}
+        self._changed = asyncio.Condition()
+        self._tickets = itertools.count(1)
+
+    def state(self, group: Group) -> _GroupState:
+        if group not in self._groups:
+            self._groups[group] = _GroupState(DEFAULT_LIMITS[group], DEFAULT_WINDOW)
+        return self._groups[group]
+
+    def wait_time(self, group: Group) -> float:
+        """Seconds before a request of ``group`` may go (0 = now)."""
+        now = self._clock()
+        st = self.state(group)
+        self._expire(st, now)
+        if st.penalty_until > now:
+            return st.penalty_until - now
+        used = len(st.counted)
+        if not st.known and used:  # the first request of a group probes the limits alone
+            return inf
+        if used >= st.limit:  # full: until the oldest answered request leaves the window
+            return max(min(st.counted.values()) - now, 0.001)  # inf while all are in flight
+        if st.limit - used <= st.limit * self._low:  # low: spread what is left evenly
+            return max(st.last_sent + st.window / st.limit - now, 0.0)
+        return 0.0
+
+    async def acquire(self, group: Group) -> int:
+        """Wait until ``group`` has room, then book one request; returns the ticket to release."""
+        async with self._changed:
+            while (delay := self.wait_time(group)) > 0:
+                log.debug("pacing %s group: waiting %.2f s", group, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=None if delay == inf else delay)
+            st = self.state(group)
+            ticket = next(self._tickets)
+            st.counted[ticket] = inf
+            st.last_sent = self._clock()
+            return ticket
+
+    async def release(self, group: Group, ticket: int, headers: Mapping[str, str] | None = None) -> None:
+        """The answer arrived: count the request for one more window, learn from the headers."""
+        async with self._changed:
+            if headers is not None:
+                self._observe(group, headers)
+            st = self.state(group)
+            if ticket in st.counted:
+                st.counted[ticket] = self._clock() + st.window
+            st.known = True
+            self._changed.notify_all()
+
+    async def penalize(self, group: Group, seconds: float) -> None:
+        """A 429: nothing of this group goes out for ``seconds``."""
+        async with self._changed:
+            st = self.state(group)
+            st.penalty_until = max(st.penalty_until, self._clock() + seconds)
+            log.warning("rate limited in %s group: pausing it for %.1f s", group, seconds)
+            self._changed.notify_all()
+
+    def _observe(self, hint: Group, headers: Mapping[str, str]) -> None:
+        group = parse_group(headers.get("x-rate-limit-group")) or hint
+        try:
+            limit = int(headers["x-rate-limit-limit"])
+            remaining = int(headers["x-rate-limit-remaining"])
+            window = float(headers["x-rate-limit-window"])
+        except (KeyError, ValueError):
+            return
+        if limit <= 0 or window <= 0:
+            return
+        st = self.state(group)
+        st.limit, st.window = limit, window
+        now = self._clock()
+        self._expire(st, now)
+        missing = (limit - remaining) - len(st.counted)  # used by others, as far as the server says
+        for _ in range(max(0, missing)):
+            st.counted[-next(self._tickets)] = now + window
+
+    @staticmethod
+    def _expire(st: _GroupState, now: float) -> None:
+        for ticket in [t for t, until in st.counted.items() if until <= now]:
+            del st.counted[ticket]

@@ -1,0 +1,393 @@
+"""The reply rules: the TOML file, its validation (with line numbers) and its reloading.
+
+File format (every table and key is optional; a missing file means "vacation off")::
+
+    [vacation]
+    enabled = true
+    start = 2026-12-20T00:00:00          # local time in `timezone` (TOML local date-time or date)
+    end = 2027-01-04T08:00:00            # exclusive: the first moment you are back
+    timezone = "America/New_York"        # IANA name; required when start/end are local
+    message = "Auto-reply: Hi {first_name}, I'm away until {return_date}."
+    audience = "contacts"                # "contacts" (address book + allowlist) or "everyone"
+    repeat_after = "7d"                  # per sender: "<n>w|d|h|m" (at least 1h) or "once" per window
+    [vacation.values]                    # extra {placeholders} for the message
+    backup_number = "+16505550123"
+    [contacts]
+    allowlist = ["+14155550111"]         # count as contacts (audience "contacts")
+    blocklist = []                       # never get an automated text
+    [safety]
+    loop_fuse = "3/24h"                  # at most 3 automated texts per counterpart per 24 h (max 10)
+
+Validation is strict because a typo must never silently disable a safety rule: unknown tables and
+keys, wrong types, an end not after its start, a local time that does not exist (DST gap), an unknown
+placeholder, a stray brace, a number that is not a valid phone number, a repeat interval under one
+hour (RFC 3834 asks for days; an interval of 0 is refused outright) all raise :class:`RulesError`
+with the file, the line of the offending key (or value) and the reason, e.g.
+``rcinbox.toml:7: vacation.end must be after vacation.start``.
+
+Reloading is :class:`rcinbox.rules.watcher.RulesWatcher`; segment-budget warnings are
+:func:`rcinbox.rules.budget.budget_warnings`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rcinbox.errors import RulesError
+from rcinbox.rules.numbers import to_e164
+from rcinbox.rules.template import TemplateError, placeholders
+
+Audience = Literal["contacts", "everyone"]
+BUILTIN_PLACEHOLDERS = ("first_name", "last_name", "name", "return_date", "return_time")
+MIN_REPEAT = timedelta(hours=1)
+DEFAULT_REPEAT = timedelta(days=7)
+MAX_FUSE_COUNT = 10
+_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_INTERVAL = re.compile(r"(\d+)\s*([wdhm])")
+_FUSE = re.compile(r"(\d+)\s*/\s*(\d+)\s*([wdhm])")
+_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"vacation", "contacts", "safety"}),
+    "vacation": frozenset(
+        {"enabled", "start", "end", "timezone", "message", "audience", "repeat_after", "values"}
+    ),
+    "contacts": frozenset({"allowlist", "blocklist"}),
+    "safety": frozenset({"loop_fuse"}),
+}
+
+
+@dataclass(frozen=True)
+class Vacation:
+    enabled: bool = False
+    start: datetime | None = None  # aware
+    end: datetime | None = None  # aware, exclusive
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    message: str = ""
+    audience: Audience = "contacts"
+    repeat_after: timedelta | None = DEFAULT_REPEAT  # None = once per vacation window
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def active(self, now: datetime) -> bool:
+        """Enabled and ``start <= now < end``."""
+        if not self.enabled or self.start is None or self.end is None:
+            return False
+        return self.start <= now < self.end
+
+
+@dataclass(frozen=True)
+class ContactsRules:
+    allowlist: frozenset[str] = frozenset()  # E.164
+    blocklist: frozenset[str] = frozenset()  # E.164
+
+
+@dataclass(frozen=True)
+class LoopFuse:
+    count: int = 3
+    per: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Rules:
+    vacation: Vacation = field(default_factory=Vacation)
+    contacts: ContactsRules = field(default_factory=ContactsRules)
+    loop_fuse: LoopFuse = field(default_factory=LoopFuse)
+
+
+def load_rules(path: Path | str) -> Rules:
+    """Read and validate the rules file; a missing file gives the defaults (vacation off)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Rules()
+    except OSError as exc:
+        raise RulesError(path, None, f"cannot read the rules file: {exc.strerror or exc}") from exc
+    return parse_rules(data, path)
+
+
+def parse_rules(data: bytes | str, path: Path | str = "rcinbox.toml") -> Rules:
+    """Validate rules given as TOML text; :class:`RulesError` names the line and the reason."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RulesError(path, None, f"the file is not UTF-8 (byte {exc.start})") from None
+    try:
+        doc = tomllib.loads(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(path, str(exc)) from None
+    return _Parser(data, Path(path)).rules(doc)
+
+
+def _syntax_error(path: Path | str, message: str) -> RulesError:
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if match:
+        return RulesError(path, int(match.group(1)), f"{message[: match.start()]} (column {match.group(2)})")
+    return RulesError(path, None, message.replace(" (at end of document)", " at the end of the file"))
+
+
+class _Parser:
+    """Validation of a parsed document, with the text at hand to find lines."""
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.text = text
+        self.path = path
+
+    def fail(self, table: str, key: str | None, reason: str, value: str | None = None) -> RulesError:
+        return RulesError(self.path, find_line(self.text, table, key, value), reason)
+
+    def rules(self, doc: Mapping[str, Any]) -> Rules:
+        self.check_keys("", doc)
+        vacation = self.table(doc, "vacation")
+        contacts = self.table(doc, "contacts")
+        safety = self.table(doc, "safety")
+        return Rules(
+            vacation=self.vacation(vacation),
+            contacts=ContactsRules(
+                allowlist=self.numbers(contacts, "allowlist"), blocklist=self.numbers(contacts, "blocklist")
+            ),
+            loop_fuse=self.loop_fuse(safety),
+        )
+
+    def table(self, doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        value = doc.get(name, {})
+        if not isinstance(value, Mapping):
+            raise self.fail("", name, f"{name} must be a table ([{name}])")
+        self.check_keys(name, value)
+        return value
+
+    def check_keys(self, table: str, value: Mapping[str, Any]) -> None:
+        for key in value:
+            if key not in _KEYS[table]:
+                known = ", ".join(sorted(_KEYS[table]))
+                where = f"[{table}]" if table else "the top level"
+                name = f"{table}.{key}" if table else key
+                raise self.fail(table, key, f"unknown key {name!r} in {where} (known: {known})")
+
+    def vacation(self, raw: Mapping[str, Any]) -> Vacation:
+        enabled = self.typed(raw, "enabled", bool, False)
+        tz = self.timezone(raw)
+        start, end = self.moment(raw, "start", tz), self.moment(raw, "end", tz)
+        if enabled and (start is None or end is None):
+            missing = "start" if start is None else "end"
+            raise self.fail(
+                "vacation",
+                "enabled",
+                f"vacation.{missing} is required when vacation.enabled = true (replies only run in a window)",
+            )
+        if start is not None and end is not None and end <= start:
+            raise self.fail("vacation", "end", "vacation.end must be after vacation.start")
+        values = self.values(raw)
+        message = self.typed(raw, "message", str, "")
+        if enabled and not message.strip():
+            raise self.fail("vacation", "message", "vacation.message is empty")
+        self.check_template(message, values)
+        audience = self.typed(raw, "audience", str, "contacts")
+        if audience not in ("contacts", "everyone"):
+            raise self.fail(
+                "vacation",
+                "audience",
+                f'vacation.audience must be "contacts" or "everyone", not {audience!r}',
+            )
+        return Vacation(
+            enabled=enabled,
+            start=start,
+            end=end,
+            timezone=tz or ZoneInfo("UTC"),
+            message=message,
+            audience="contacts" if audience == "contacts" else "everyone",
+            repeat_after=self.repeat_after(raw),
+            values=MappingProxyType(values),
+        )
+
+    def typed(self, raw: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
+        value = raw.get(key, default)
+        if not isinstance(value, kind):
+            names = {bool: "true or false", str: "a string"}
+            raise self.fail("vacation", key, f"vacation.{key} must be {names.get(kind, kind.__name__)}")
+        return value
+
+    def timezone(self, raw: Mapping[str, Any]) -> ZoneInfo | None:
+        name = raw.get("timezone")
+        if name is None:
+            return None
+        if not isinstance(name, str):
+            raise self.fail(
+                "vacation", "timezone", 'vacation.timezone must be a string like "America/New_York"'
+            )
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(
+                "vacation",
+                "timezone",
+                f'unknown time zone {name!r} (use an IANA name like "America/New_York")',
+            ) from None
+
+    def moment(self, raw: Mapping[str, Any], key: str, tz: tzinfo | None) -> datetime | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise self.fail(
+                    "vacation", key, f"vacation.{key} must be a date-time like 2026-12-20T00:00:00"
+                ) from None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, time())
+        if not isinstance(value, datetime):
+            raise self.fail("vacation", key, f"vacation.{key} must be a date-time like 2026-12-20T00:00:00")
+        if value.tzinfo is not None:
+            return value.astimezone(tz) if tz is not None else value
+        if tz is None:
+            raise self.fail("vacation", key, f"vacation.{key} is a local time: set vacation.timezone")
+        return self.localize(value, tz, key)
+
+    def localize(self, naive: datetime, tz: tzinfo, key: str) -> datetime:
+        aware = naive.replace(tzinfo=tz)
+        if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+            raise self.fail(
+                "vacation",
+                key,
+                f"vacation.{key} {naive.isoformat()} does not exist in {tz} (the clocks skip it)",
+            )
+        return aware
+
+    def repeat_after(self, raw: Mapping[str, Any]) -> timedelta | None:
+        value = raw.get("repeat_after", "7d")
+        if not isinstance(value, str):
+            raise self.fail(
+                "vacation", "repeat_after", 'vacation.repeat_after must be a string like "7d" or "once"'
+            )
+        text = value.strip().lower()
+        if text == "once":
+            return None
+        interval = parse_interval(text)
+        if interval is None:
+            raise self.fail(
+                "vacation",
+                "repeat_after",
+                f'vacation.repeat_after {value!r} is not like "7d", "12h", "90m" or "once"',
+            )
+        if interval < MIN_REPEAT:
+            raise self.fail(
+                "vacation",
+                "repeat_after",
+                f"vacation.repeat_after {value!r} is below the 1h minimum (a short interval lets two "
+                'auto-responders ping-pong; 7d is recommended, "once" answers once per vacation)',
+            )
+        return interval
+
+    def values(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        table = raw.get("values", {})
+        if not isinstance(table, Mapping):
+            raise self.fail("vacation", "values", "vacation.values must be a table ([vacation.values])")
+        values: dict[str, str] = {}
+        for key, value in table.items():
+            if key in BUILTIN_PLACEHOLDERS:
+                raise self.fail(
+                    "vacation.values", key, f"vacation.values.{key} is built in and cannot be set"
+                )
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise self.fail("vacation.values", key, f"vacation.values key {key!r} is not a plain name")
+            if not isinstance(value, str):
+                raise self.fail("vacation.values", key, f"vacation.values.{key} must be a string")
+            values[key] = value
+        return values
+
+    def check_template(self, message: str, values: Mapping[str, str]) -> None:
+        try:
+            names = placeholders(message)
+        except TemplateError as exc:
+            raise self.fail("vacation", "message", f"vacation.message: {exc}") from None
+        allowed = (*BUILTIN_PLACEHOLDERS, *values)
+        for name in names:
+            if name not in allowed:
+                raise self.fail(
+                    "vacation",
+                    "message",
+                    f"vacation.message uses {{{name}}}, which has no value (use {', '.join(allowed)} "
+                    "or add it to [vacation.values])",
+                )
+
+    def numbers(self, raw: Mapping[str, Any], key: str) -> frozenset[str]:
+        items = raw.get(key, [])
+        if not isinstance(items, list):
+            raise self.fail(
+                "contacts", key, f'contacts.{key} must be a list of numbers like ["+14155550111"]'
+            )
+        numbers: set[str] = set()
+        for item in items:
+            e164 = to_e164(item) if isinstance(item, str) else None
+            if e164 is None:
+                shown = item if isinstance(item, str) else repr(item)
+                raise self.fail(
+                    "contacts", key, f"contacts.{key}: {item!r} is not a valid phone number", shown
+                )
+            numbers.add(e164)
+        return frozenset(numbers)
+
+    def loop_fuse(self, raw: Mapping[str, Any]) -> LoopFuse:
+        value = raw.get("loop_fuse", "3/24h")
+        match = _FUSE.fullmatch(value.strip().lower()) if isinstance(value, str) else None
+        if match is None:
+            raise self.fail("safety", "loop_fuse", f'safety.loop_fuse must be like "3/24h", not {value!r}')
+        count, per = int(match.group(1)), int(match.group(2)) * _UNITS[match.group(3)]
+        if not 1 <= count <= MAX_FUSE_COUNT or per < MIN_REPEAT:
+            raise self.fail(
+                "safety",
+                "loop_fuse",
+                f"safety.loop_fuse {value!r} is out of range (1 to {MAX_FUSE_COUNT} texts per at least 1h)",
+            )
+        return LoopFuse(count=count, per=per)
+
+
+def parse_interval(text: str) -> timedelta | None:
+    """``"7d"`` → 7 days; ``"0"`` → 0; ``None`` when malformed."""
+    text = text.strip().lower()
+    if text == "0":
+        return timedelta(0)
+    match = _INTERVAL.fullmatch(text)
+    return int(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+
+
+def find_line(text: str, table: str, key: str | None, value: str | None = None) -> int | None:
+    """1-based line of ``key =`` inside ``[table]`` (of ``value`` after it when given), else the
+    table's header line, else ``None``."""
+    current, header_line, key_line = "", None, None
+    own_header = f"{table}.{key}" if table else key
+    key_re = re.compile(rf"""^\s*(?:["']?{re.escape(key)}["']?)\s*=""") if key else None
+    dotted = re.compile(rf"""^\s*{re.escape(table)}\.{re.escape(key)}\s*=""") if key and table else None
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        header = _HEADER.match(line)
+        if header:
+            current = header.group(1).replace('"', "").replace(" ", "")
+            if current == table:
+                header_line = header_line or number
+            if current == own_header and key_line is None:
+                key_line = number
+            continue
+        if key_line is None and (
+            (key_re and current == table and key_re.match(line))
+            or (dotted and current == "" and dotted.match(line))
+        ):
+            key_line = number
+    if key_line is not None and value is not None:
+        needle = f'"{value}"'
+        for number in range(key_line, len(lines) + 1):
+            if needle in lines[number - 1] or value in lines[number - 1]:
+                return number
+    return key_line or header_line

@@ -1,0 +1,180 @@
+"""The auto-reply decision: a pure function of the facts about one inbound message and the rules.
+
+:func:`decide` checks, in this order, and the first rule that applies wins:
+
+1. **Keywords** (whole message, :mod:`rcinbox.rules.optout`): STOP & co. → action ``"opt-out"``
+   (the pipeline records it; no reply, rcinbox sends no confirmation of its own); START/UNSTOP →
+   ``"opt-in"`` (no reply); HELP/INFO → suppressed ``"help-keyword"``. First, so that an opt-out is
+   recorded whoever sends it and whatever else would suppress the message.
+2. **Sender safety**: one of the owner's own numbers → ``"own-number"``; a company number →
+   ``"company-number"``; a short code → ``"short-code"``; an alphanumeric sender id →
+   ``"alphanumeric-sender"``; an invalid or anonymous address → ``"invalid-sender"``.
+3. **Group message**: more than one recipient → ``"group-message"``; no receiving number to answer
+   from → ``"no-receiving-number"``.
+4. **Opted out**: the sender said STOP earlier → ``"opted-out"``.
+5. **Automation**: the text looks automated (:mod:`rcinbox.rules.robots`) → ``"automated-sender"``.
+6. **Window**: vacation disabled → ``"vacation-off"``; ``now`` outside ``start <= now < end`` →
+   ``"outside-window"`` (instants compare in UTC; the sender's own time zone does not matter).
+7. **Audience**: blocklisted → ``"blocklisted"`` (any audience); audience ``"contacts"`` and the sender
+   is neither an address-book contact nor allowlisted → ``"not-a-contact"``.
+8. **Repeat**: this very message was already answered → ``"already-replied"``; the last reply to this
+   sender with this handle is younger than ``repeat_after`` (or, for ``"once"``, falls inside the
+   current window) → ``"already-replied"``.
+9. **Loop fuse**: automated texts to this counterpart within ``rules.loop_fuse.per`` have reached
+   ``rules.loop_fuse.count`` → ``"loop-fuse"``, whatever the rules above allowed.
+10. **Reply**: the message rendered for the sender (first name from the address book, else the first
+    word of ``from.name``), fitted to GSM-7; never containing the inbound text; from the number that
+    received the message, to the sender → action ``"reply"``, reason ``"replied"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from rcinbox.events import InboundMessage
+from rcinbox.rules.config import Rules
+from rcinbox.rules.numbers import same_key
+from rcinbox.rules.optout import classify_keyword
+from rcinbox.rules.reply import compose
+from rcinbox.rules.robots import looks_automated, sender_kind
+
+Action = Literal["reply", "suppress", "opt-out", "opt-in"]
+HANDLE = "vacation"
+_KIND_REASONS = {
+    "short-code": "short-code",
+    "alphanumeric": "alphanumeric-sender",
+    "invalid": "invalid-sender",
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything :func:`decide` needs, gathered by the pipeline (numbers in E.164)."""
+
+    message: InboundMessage
+    now: datetime  # aware
+    owner_numbers: frozenset[str]
+    company_numbers: frozenset[str]
+    contact_name: str | None  # first name from the address book
+    is_contact: bool  # address-book contact or allowlisted
+    opted_out: bool
+    last_reply_at: datetime | None  # last automated reply to this sender with HANDLE
+    replied_to_message: bool
+    automated_count_24h: int  # automated texts to this sender within rules.loop_fuse.per
+    contact_last_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    reply_text: str | None = None
+    reply_from: str | None = None
+    reply_to: str | None = None
+    handle: str = HANDLE
+
+
+def decide(facts: Facts, rules: Rules) -> Decision:
+    """What to do with one inbound message (see the module docstring for the order)."""
+    for check in (_keyword, _sender, _recipients, _consent, _automation, _window, _audience, _repeat, _fuse):
+        decision = check(facts, rules)
+        if decision is not None:
+            return decision
+    return _reply(facts, rules)
+
+
+def _suppress(reason: str) -> Decision:
+    return Decision("suppress", reason)
+
+
+def _keyword(facts: Facts, rules: Rules) -> Decision | None:
+    keyword = classify_keyword(facts.message.text)
+    if keyword == "stop":
+        return Decision("opt-out", "opt-out")
+    if keyword == "start":
+        return Decision("opt-in", "opt-in")
+    return _suppress("help-keyword") if keyword == "help" else None
+
+
+def _sender(facts: Facts, rules: Rules) -> Decision | None:
+    number = facts.message.sender.phone_number
+    key = same_key(number)
+    if key in {same_key(n) for n in facts.owner_numbers}:
+        return _suppress("own-number")
+    if key in {same_key(n) for n in facts.company_numbers}:
+        return _suppress("company-number")
+    kind = sender_kind(number)
+    return _suppress(_KIND_REASONS[kind]) if kind != "ok" else None
+
+
+def _recipients(facts: Facts, rules: Rules) -> Decision | None:
+    if len(facts.message.recipients) > 1:
+        return _suppress("group-message")
+    return _suppress("no-receiving-number") if facts.message.receiving_number is None else None
+
+
+def _consent(facts: Facts, rules: Rules) -> Decision | None:
+    return _suppress("opted-out") if facts.opted_out else None
+
+
+def _automation(facts: Facts, rules: Rules) -> Decision | None:
+    return _suppress("automated-sender") if looks_automated(facts.message.text) else None
+
+
+def _window(facts: Facts, rules: Rules) -> Decision | None:
+    if not rules.vacation.enabled:
+        return _suppress("vacation-off")
+    return None if rules.vacation.active(facts.now) else _suppress("outside-window")
+
+
+def _audience(facts: Facts, rules: Rules) -> Decision | None:
+    key = same_key(facts.message.sender.phone_number)
+    if key in rules.contacts.blocklist:
+        return _suppress("blocklisted")
+    if rules.vacation.audience == "contacts" and not (facts.is_contact or key in rules.contacts.allowlist):
+        return _suppress("not-a-contact")
+    return None
+
+
+def _repeat(facts: Facts, rules: Rules) -> Decision | None:
+    if facts.replied_to_message:
+        return _suppress("already-replied")
+    last, vacation = facts.last_reply_at, rules.vacation
+    if last is None:
+        return None
+    if vacation.repeat_after is None:
+        recent = vacation.start is not None and last >= vacation.start
+    else:
+        recent = facts.now - last < vacation.repeat_after
+    return _suppress("already-replied") if recent else None
+
+
+def _fuse(facts: Facts, rules: Rules) -> Decision | None:
+    return _suppress("loop-fuse") if facts.automated_count_24h >= rules.loop_fuse.count else None
+
+
+def _reply(facts: Facts, rules: Rules) -> Decision:
+    sender = facts.message.sender
+    first = facts.contact_name or _first_word(sender.name)
+    last = facts.contact_last_name if facts.contact_name else None
+    text = compose(rules, first, last)
+    return Decision(
+        "reply",
+        "replied",
+        reply_text=text,
+        reply_from=facts.message.receiving_number,
+        reply_to=sender.phone_number,
+    )
+
+
+def _first_word(name: str | None) -> str | None:
+    """The first word of ``from.name`` when it looks like a given name ("Dana Lee" → "Dana")."""
+    if not name:
+        return None
+    words = name.split()
+    if not words:
+        return None
+    word = words[0]
+    return word if word.replace("-", "").replace("'", "").isalpha() else None

@@ -1,0 +1,29 @@
+"""Phone-number normalisation to E.164 with ``phonenumbers`` (default region US).
+
+Every comparison of numbers in rcinbox (allowlist, blocklist, address book, own numbers) goes through
+:func:`to_e164`, so "+1 (650) 555-0100", "650.555.0100" and "+16505550100" are the same number.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "US"
+
+
+def to_e164(number: str, region: str = DEFAULT_REGION) -> str | None:
+    """The number in E.164 (``+16505550100``), or ``None`` when it is not a valid phone number."""
+    if not number or not number.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(number.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def same_key(number: str) -> str:
+    """A comparison key: the E.164 form when valid, else the trimmed text (short codes, sender ids)."""
+    return to_e164(number) or number.strip()

@@ -1,0 +1,178 @@
+"""The service: wires settings into running parts and runs them until stopped.
+
+:meth:`Service.open` (an async context manager) opens, in order, and closes in reverse even if
+startup fails halfway: the rules (refused at start when invalid), the store, the platform client
+(JWT login or the saved session), the contact books, the outbox, the pipeline, the transport
+(WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
+``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
+outbox sender, transport, rules reloader) as named tasks of one ``TaskGroup`` until ``stop``.
+:func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from starlette.routing import BaseRoute
+
+from rcinbox.contacts import ContactBook
+from rcinbox.outbox import Outbox
+from rcinbox.pipeline import Pipeline
+from rcinbox.platform import PlatformClient
+from rcinbox.rules import RulesWatcher
+from rcinbox.settings import Settings
+from rcinbox.store import Store
+from rcinbox.transports import instant_sms_filters
+from rcinbox.transports.status import StatusBoard, wait_event
+from rcinbox.transports.webhook import WebhookEndpoint
+from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription
+from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport
+from rcinbox.web import Check, Listening, build_app, serve
+
+log = logging.getLogger("rcinbox.service")
+
+RULES_CHECK_INTERVAL = 2.0  # seconds between stats of the rules file
+
+
+class Receiver(Protocol):
+    """A transport's background part: keeps the subscription alive until ``stop``."""
+
+    board: StatusBoard
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs tests and the demo turn (production uses the defaults)."""
+
+    websocket: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
+    rules_check_interval: float = RULES_CHECK_INTERVAL
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    client: PlatformClient
+    rules: RulesWatcher
+    books: dict[str, ContactBook]
+    pipeline: Pipeline
+    outbox: Outbox
+    receiver: Receiver
+    http: Listening
+    tuning: Tuning
+
+    @property
+    def board(self) -> StatusBoard:
+        return self.receiver.board
+
+    def not_ready(self) -> list[str]:
+        """Why ``/readyz`` says 503 (empty when ready)."""
+        return [reason for check in readiness(self.client, self.board) if (reason := check()) is not None]
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, settings: Settings, tuning: Tuning | None = None) -> AsyncIterator[Service]:
+        tuning = tuning or Tuning()
+        rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
+        async with AsyncExitStack() as stack:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            store = await Store.open(settings.database_url)
+            stack.push_async_callback(store.close)
+            client = await stack.enter_async_context(PlatformClient.from_settings(settings))
+            owner = client.auth.owner_id or "~"
+            allowlist = rules.current().contacts.allowlist
+            books = {ext: ContactBook(client, ext, allowlist) for ext in settings.extensions or (owner,)}
+            outbox = Outbox(store, client)
+            pipeline = Pipeline(store, client, rules.current, books, settings.data_dir, outbox=outbox)
+            receiver, routes = await _transport(settings, tuning, client, store, pipeline)
+            app = build_app(readiness(client, receiver.board), routes)
+            http = await stack.enter_async_context(serve(app, settings.host, settings.port))
+            service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
+            log.info(
+                "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
+            )
+            yield service
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every background loop until ``stop`` is set; a crashing loop stops them all."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.pipeline.run(stop), name="rcinbox.pipeline")
+            tasks.create_task(self.outbox.run(stop), name="rcinbox.outbox")
+            tasks.create_task(self.receiver.run(stop), name=f"rcinbox.transport.{self.settings.transport}")
+            tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
+
+    async def _watch_rules(self, stop: asyncio.Event) -> None:
+        while not await wait_event(stop, self.tuning.rules_check_interval):
+            if self.rules.check():
+                allowlist = self.rules.current().contacts.allowlist
+                for book in self.books.values():
+                    book.set_allowlist(allowlist)
+                log.info("rules reloaded from %s", self.rules.path, extra={"action": "rules.reloaded"})
+
+
+def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:
+    """Ready = a valid access token and an active subscription; each check gives its reason."""
+
+    def token() -> str | None:
+        return None if client.auth.valid() else "no valid access token"
+
+    def subscription() -> str | None:
+        status = board.status
+        return None if status.ready else f"{status.kind}: {status.reason or 'subscription not active'}"
+
+    return [token, subscription]
+
+
+async def _transport(
+    settings: Settings, tuning: Tuning, client: PlatformClient, store: Store, pipeline: Pipeline
+) -> tuple[Receiver, list[BaseRoute]]:
+    filters = instant_sms_filters(settings.extensions)
+    if settings.transport == "websocket":
+        return WebSocketTransport(client, pipeline, filters, policy=tuning.websocket), []
+    assert settings.webhook_url is not None  # Settings refuses webhook mode without it
+    manager = WebhookSubscription(client, store, settings.webhook_url, filters, policy=tuning.webhook)
+    await manager.load()
+    endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board)
+    return manager, [endpoint.route(settings.webhook_path)]
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` for the block (a second Ctrl-C still interrupts)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, _on_signal, stop, sig)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread / platform without signals
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
+    if stop.is_set():
+        raise KeyboardInterrupt
+    log.info("%s: stopping", sig.name)
+    stop.set()
+
+
+async def run_until_signalled(settings: Settings, tuning: Tuning | None = None) -> None:
+    stop = asyncio.Event()
+    with stop_on_signals(stop):
+        async with Service.open(settings, tuning) as service:
+            await service.run(stop)

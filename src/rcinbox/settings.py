@@ -1,0 +1,289 @@
+"""Settings: the ONLY place rcinbox reads its configuration from the environment.
+
+``Settings.from_env(environ, env_file=Path(".env"), **overrides)`` merges, lowest first: built-in
+defaults, the ``.env`` file (read with python-dotenv's ``dotenv_values``, never written into
+``os.environ``), the process environment, and ``overrides`` (the CLI flags, keyed by field name;
+``None`` means "flag not given"). Every value is parsed strictly and a bad one raises
+:class:`~rcinbox.errors.ConfigError` naming the variable.
+
+:data:`FIELDS` describes each setting (field, variable, CLI flag, help, default shown) so the CLI
+builds ``rcinbox run --help`` from it. Secrets (client secret, JWT) never appear in ``repr``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from rcinbox.errors import ConfigError
+
+Transport = Literal["websocket", "webhook"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+PRODUCTION_SERVER = "https://platform.ringcentral.com"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: dataclass field name, environment variable, CLI flag and help text."""
+
+    name: str
+    env: str
+    flag: str
+    help: str
+    default: str  # as shown in --help ("" = required / none)
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+    metavar: str = "TEXT"
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "server_url",
+        "RC_SERVER_URL",
+        "--server-url",
+        "RingCentral API server.",
+        PRODUCTION_SERVER,
+        metavar="URL",
+    ),
+    Field("client_id", "RC_APP_CLIENT_ID", "--client-id", "App client id (Developer Console).", ""),
+    Field("client_secret", "RC_APP_CLIENT_SECRET", "--client-secret", "App client secret.", "", secret=True),
+    Field("jwt", "RC_USER_JWT", "--jwt", "JWT credential of the user to log in as.", "", secret=True),
+    Field(
+        "transport",
+        "RCINBOX_TRANSPORT",
+        "--transport",
+        "How notifications arrive.",
+        "websocket",
+        choices=get_args(Transport),
+    ),
+    Field(
+        "webhook_url",
+        "RCINBOX_WEBHOOK_URL",
+        "--webhook-url",
+        "Public HTTPS address RingCentral posts to (webhook transport); served at its path.",
+        "",
+        metavar="URL",
+    ),
+    Field("host", "RCINBOX_HOST", "--host", "Address of the local HTTP server.", "127.0.0.1"),
+    Field("port", "RCINBOX_PORT", "--port", "Port of the local HTTP server.", "8080", metavar="INTEGER"),
+    Field(
+        "database_url",
+        "RCINBOX_DATABASE_URL",
+        "--database-url",
+        "SQLAlchemy URL of the archive database.",
+        "sqlite+aiosqlite:///<DATA_DIR>/rcinbox.db",
+        metavar="URL",
+    ),
+    Field(
+        "data_dir",
+        "RCINBOX_DATA_DIR",
+        "--data-dir",
+        "Directory for the database, attachments and the token file.",
+        "./rcinbox-data",
+        metavar="PATH",
+    ),
+    Field("rules", "RCINBOX_RULES", "--rules", "Reply rules (TOML).", "./rcinbox.toml", metavar="PATH"),
+    Field(
+        "extensions",
+        "RCINBOX_EXTENSIONS",
+        "--extensions",
+        "Comma-separated extension ids to receive for (super admin); default the JWT user.",
+        "",
+        metavar="IDS",
+    ),
+    Field(
+        "log_level",
+        "RCINBOX_LOG_LEVEL",
+        "--log-level",
+        "Log level.",
+        "INFO",
+        choices=get_args(LogLevel),
+    ),
+)
+BY_ENV: Mapping[str, Field] = {f.env: f for f in FIELDS}
+BY_NAME: Mapping[str, Field] = {f.name: f for f in FIELDS}
+REQUIRED = ("client_id", "client_secret", "jwt")
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    client_id: str
+    client_secret: str
+    jwt: str
+    server_url: str = PRODUCTION_SERVER
+    transport: Transport = "websocket"
+    webhook_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = ""  # "" → sqlite file in data_dir (filled in by __post_init__)
+    data_dir: Path = Path("rcinbox-data")
+    rules: Path = Path("rcinbox.toml")
+    extensions: tuple[str, ...] = ()  # () = the JWT user
+    log_level: LogLevel = "INFO"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", default_database_url(self.data_dir))
+        if self.transport == "webhook" and not self.webhook_url:
+            raise ConfigError(
+                "RCINBOX_TRANSPORT=webhook needs RCINBOX_WEBHOOK_URL (the public HTTPS address "
+                "RingCentral posts notifications to)"
+            )
+        if (
+            self.webhook_url
+            and _is_production(self.server_url)
+            and not self.webhook_url.startswith("https://")
+        ):
+            raise ConfigError("RCINBOX_WEBHOOK_URL must be an https:// URL: RingCentral only posts to HTTPS")
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = "'***'" if BY_NAME[f.name].secret and value else repr(_mask_password(value))
+            parts.append(f"{f.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    @property
+    def token_file(self) -> Path:
+        """Where the OAuth session is persisted (mode 0600) so a restart reuses it."""
+        return self.data_dir / "tokens.json"
+
+    @property
+    def webhook_path(self) -> str:
+        """The local path the webhook endpoint is served at (the public URL's path)."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some fields changed (a default database follows a new ``data_dir``)."""
+        if "data_dir" in overrides and self.database_url == default_database_url(self.data_dir):
+            overrides.setdefault("database_url", "")
+        return replace(self, **overrides)
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str],
+        env_file: Path | None = Path(".env"),
+        **overrides: Any,
+    ) -> Settings:
+        """Build settings from defaults < ``.env`` < ``environ`` < ``overrides`` (CLI flags)."""
+        raw: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            raw.update(_known(env_file, {k: v for k, v in dotenv_values(env_file).items() if v is not None}))
+        raw.update(_known(None, environ))
+        values: dict[str, Any] = {}
+        for env, text in raw.items():
+            if text.strip():
+                field = BY_ENV[env]
+                values[field.name] = PARSERS[field.name](env, text.strip())
+        for name, value in overrides.items():
+            if name not in BY_NAME:
+                raise ConfigError(f"unknown setting {name!r}")
+            if value is not None:
+                flag = BY_NAME[name].flag
+                values[name] = PARSERS[name](flag, value.strip()) if isinstance(value, str) else value
+        missing = [BY_NAME[n].env for n in REQUIRED if not values.get(n)]
+        if missing:
+            raise ConfigError(f"missing required setting(s): {', '.join(missing)} (environment or .env)")
+        return cls(**values)
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'rcinbox.db'}"
+
+
+def _mask_password(value: object) -> object:
+    """``scheme://user:password@host`` → ``scheme://user:***@host`` (database URLs)."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", value) if isinstance(value, str) else value
+
+
+def _is_production(server_url: str) -> bool:
+    host = urlsplit(server_url).hostname or ""
+    return host == "ringcentral.com" or host.endswith(".ringcentral.com")
+
+
+def _known(source: Path | None, values: Mapping[str, str]) -> dict[str, str]:
+    """Our variables from ``values``; an unknown ``RCINBOX_*`` name is a typo and refused."""
+    known = {k: v for k, v in values.items() if k in BY_ENV}
+    for key in values:
+        if key.startswith("RCINBOX_") and key not in BY_ENV:
+            guess = difflib.get_close_matches(key, list(BY_ENV), n=1)
+            hint = f" (did you mean {guess[0]}?)" if guess else ""
+            where = f" in {source}" if source else ""
+            raise ConfigError(f"unknown setting {key}{where}{hint}")
+    return known
+
+
+# ---- parsers: (variable or flag name, text) -> value; errors name the variable ----
+
+
+def _text(name: str, text: str) -> str:
+    return text
+
+
+def _url(name: str, text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL, got {text!r}")
+    return text.rstrip("/")
+
+
+def _port(name: str, text: str) -> int:
+    if not re.fullmatch(r"\d{1,5}", text) or int(text) > 65535:
+        raise ConfigError(f"{name} must be a port number 0-65535, got {text!r}")
+    return int(text)
+
+
+def _path(name: str, text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, text: str) -> str:
+        value = text.upper() if upper else text.lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _extensions(name: str, text: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in text.split(",") if part.strip())
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise ConfigError(f"{name} must be comma-separated numeric extension ids, got {', '.join(bad)!s}")
+    return tuple(dict.fromkeys(ids))
+
+
+def _database_url(name: str, text: str) -> str:
+    if not re.match(r"^[a-z][a-z0-9+]*://", text):
+        raise ConfigError(f"{name} must be an SQLAlchemy URL like sqlite+aiosqlite:///path")
+    return text
+
+
+PARSERS: Mapping[str, Callable[[str, str], Any]] = {
+    "server_url": _url,
+    "client_id": _text,
+    "client_secret": _text,
+    "jwt": _text,
+    "transport": _choice(get_args(Transport)),
+    "webhook_url": _url,
+    "host": _text,
+    "port": _port,
+    "database_url": _database_url,
+    "data_dir": _path,
+    "rules": _path,
+    "extensions": _extensions,
+    "log_level": _choice(get_args(LogLevel), upper=True),
+}

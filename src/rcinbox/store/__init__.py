@@ -1,0 +1,36 @@
+"""Durable state (SQLAlchemy 2 async Core; SQLite by default, SQL portable to PostgreSQL)."""
+
+from __future__ import annotations
+
+from rcinbox.store.outbox_queue import Claim, OutboxQueue
+from rcinbox.store.records import (
+    Action,
+    ArchiveEntry,
+    AttachmentRecord,
+    AttachmentState,
+    DecisionRecord,
+    MessageState,
+    OptState,
+    OutboxRow,
+    OutboxState,
+    StoredMessage,
+)
+from rcinbox.store.store import Clock, Store, utcnow
+
+__all__ = [
+    "Action",
+    "ArchiveEntry",
+    "AttachmentRecord",
+    "AttachmentState",
+    "Claim",
+    "Clock",
+    "DecisionRecord",
+    "MessageState",
+    "OptState",
+    "OutboxQueue",
+    "OutboxRow",
+    "OutboxState",
+    "Store",
+    "StoredMessage",
+    "utcnow",
+]

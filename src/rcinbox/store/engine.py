@@ -1,0 +1,86 @@
+"""Everything dialect-specific about the store, in one place.
+
+- :func:`create_engine`: the async engine; for SQLite (aiosqlite) WAL journal, foreign keys,
+  a busy timeout and ``BEGIN IMMEDIATE`` transactions (so concurrent writers wait for the lock
+  instead of failing on upgrade); for PostgreSQL nothing special.
+- :func:`is_unique_violation`: tells a unique-constraint violation from other integrity errors.
+- :func:`upsert`: ``INSERT … ON CONFLICT (key) DO UPDATE`` (same syntax on both dialects,
+  built with each dialect's ``insert``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://…``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so that "begin" below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """True when ``exc`` is a UNIQUE/PRIMARY KEY violation (not NOT NULL, FK, CHECK)."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate is not None:  # PostgreSQL drivers
+        return bool(sqlstate == "23505")
+    name = getattr(orig, "sqlite_errorname", None)  # sqlite3 (Python ≥ 3.11)
+    if name is not None:
+        return name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+    return "UNIQUE constraint failed" in str(orig)
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    values: Mapping[str, Any],
+    key: Sequence[str],
+    *,
+    only_if: ColumnElement[bool] | None = None,
+) -> None:
+    """Insert ``values``; on a conflict on ``key`` update the other columns (if ``only_if``)."""
+    dialect = conn.dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
+    if module is None:
+        raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
+    statement = module.insert(table).values(**values)
+    updates = {name: statement.excluded[name] for name in values if name not in key}
+    await conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=updates, where=only_if))

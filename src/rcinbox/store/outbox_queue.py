@@ -1,0 +1,157 @@
+"""The outbox queue: durable automated replies, claimed before they are sent.
+
+Row life: ``queued`` (due at ``next_attempt_at``) → :meth:`OutboxQueue.claim` marks it
+``sending`` in its own committed transaction *before* the platform is called (``next_attempt_at``
+NULL = in flight) → ``sent`` (with the platform message id) or ``failed`` (with the reason).
+A send whose outcome is unknown (network error, 5xx, crash) leaves the row ``sending``; it is
+scheduled again with :meth:`retry_later` (or, after a crash, by :meth:`recover_in_flight` at
+start-up) and the sender reconciles it against the platform's message store before sending
+again. The outbox is also the replies ledger: non-failed rows are automated texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from rcinbox.store.records import OutboxRow, OutboxState
+from rcinbox.store.schema import messages, outbox
+
+LEDGER_STATES: tuple[OutboxState, ...] = ("queued", "sending", "sent")
+_ACTIVE: tuple[OutboxState, ...] = ("queued", "sending")
+
+
+def ledger_time() -> ColumnElement[Any]:
+    """When an automated text counts as sent: ``sent_at``, or ``queued_at`` while pending."""
+    return func.coalesce(outbox.c.sent_at, outbox.c.queued_at)
+
+
+@dataclass(frozen=True)
+class Claim:
+    row: OutboxRow
+    reconcile: bool  # the row was already ``sending``: a previous attempt may have reached the platform
+
+
+class OutboxQueue:
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    async def recover_in_flight(self) -> int:
+        """At start-up: rows left in flight by a crash become due (to be reconciled)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(outbox)
+                .where(outbox.c.state == "sending", outbox.c.next_attempt_at.is_(None))
+                .values(next_attempt_at=self.clock(), updated_at=self.clock())
+            )
+        return int(result.rowcount)
+
+    async def due(self, limit: int = 50) -> list[OutboxRow]:
+        query = (
+            select(outbox)
+            .where(outbox.c.state.in_(_ACTIVE), outbox.c.next_attempt_at <= self.clock())
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_row(row) for row in rows]
+
+    async def next_due(self) -> datetime | None:
+        query = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state.in_(_ACTIVE))
+        async with self.engine.connect() as conn:
+            return cast(datetime | None, await conn.scalar(query))
+
+    async def get(self, row_id: int) -> OutboxRow | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(outbox).where(outbox.c.id == row_id))).mappings().one_or_none()
+        return None if row is None else _row(row)
+
+    async def for_message(self, message_pk: int) -> OutboxRow | None:
+        query = select(outbox).where(outbox.c.message_pk == message_pk)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().one_or_none()
+        return None if row is None else _row(row)
+
+    async def claim(self, row_id: int) -> Claim | None:
+        """Mark a due row ``sending`` (committed); ``None`` if it is not due or someone else has it."""
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            before = await _get(conn, row_id)
+            if before is None or before.state not in _ACTIVE:
+                return None
+            result = await conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == row_id,
+                    outbox.c.state.in_(_ACTIVE),
+                    outbox.c.next_attempt_at <= now,
+                )
+                .values(
+                    state="sending",
+                    attempts=outbox.c.attempts + 1,
+                    claimed_at=func.coalesce(outbox.c.claimed_at, now),
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            after = await _get(conn, row_id)
+        assert after is not None
+        return Claim(row=after, reconcile=before.state == "sending")
+
+    async def mark_sent(self, row_id: int, platform_message_id: str) -> None:
+        await self._finish(row_id, "sent", platform_message_id=platform_message_id, sent_at=self.clock())
+
+    async def mark_failed(self, row_id: int, reason: str) -> None:
+        await self._finish(row_id, "failed", last_error=reason[:2000])
+
+    async def retry_later(self, row_id: int, error: str, at: datetime) -> None:
+        """Keep the row ``sending`` (outcome unknown or refused for now) and try again at ``at``."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(next_attempt_at=at, last_error=error[:2000], updated_at=self.clock())
+            )
+
+    async def known_platform_ids(self, ids: Collection[str]) -> set[str]:
+        """Which of these platform message ids are already recorded for some outbox row."""
+        if not ids:
+            return set()
+        query = select(outbox.c.platform_message_id).where(outbox.c.platform_message_id.in_(list(ids)))
+        async with self.engine.connect() as conn:
+            return {str(value) for value in (await conn.scalars(query)).all()}
+
+    async def _finish(self, row_id: int, state: OutboxState, **values: Any) -> None:
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(state=state, next_attempt_at=None, updated_at=now, **values)
+            )
+            message_pk = select(outbox.c.message_pk).where(outbox.c.id == row_id).scalar_subquery()
+            await conn.execute(
+                update(messages)
+                .where(messages.c.id == message_pk, messages.c.state == "decided")
+                .values(state="done", updated_at=now)
+            )
+
+
+async def _get(conn: AsyncConnection, row_id: int) -> OutboxRow | None:
+    row = (await conn.execute(select(outbox).where(outbox.c.id == row_id))).mappings().one_or_none()
+    return None if row is None else _row(row)
+
+
+def _row(row: Any) -> OutboxRow:
+    return OutboxRow(
+        **{name: row[name] for name in OutboxRow.__dataclass_fields__ if name != "id"}, id=row["id"]
+    )

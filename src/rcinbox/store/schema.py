@@ -1,0 +1,185 @@
+"""The database schema (SQLAlchemy Core tables), portable between SQLite and PostgreSQL.
+
+Tables and the invariants the database itself enforces:
+
+- ``messages``: one row per inbound message per owner extension; ``UNIQUE(extension_id,
+  message_id)`` is *the* deduplication (a redelivered notification cannot insert twice).
+  ``state``: received → archived → decided → done, or failed (parked, ``last_error`` says why).
+- ``attachments``: one row per MMS attachment and message, ``UNIQUE(message_pk, attachment_id)``;
+  ``state`` stored (with sha256/path/size) or refused (with ``reason``).
+- ``decisions``: the decision record, ``UNIQUE(message_pk)`` (exactly one decision per message),
+  with the facts it was taken on.
+- ``outbox``: automated replies, ``UNIQUE(message_pk)`` (at most one reply per inbound message);
+  ``state`` queued → sending → sent | failed. It is also the replies ledger (per counterpart and
+  handle) that ``repeat_after`` and the loop fuse read.
+- ``opt_outs``: per number, the latest STOP/START (opted_out | opted_in).
+- ``kv``: small service state (sync tokens, subscription ids, watermarks).
+
+Every timestamp is stored as UTC (:class:`UtcDateTime`) and read back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+PrimaryKey = BigInteger().with_variant(Integer(), "sqlite")
+NUMBER = 64  # phone numbers, short codes, alphanumeric sender ids
+ID = 64  # RingCentral ids (strings of digits)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive values are refused on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _pk() -> Column[int]:
+    return Column("id", PrimaryKey, primary_key=True, autoincrement=True)
+
+
+def _message_fk(*, unique: bool = False, optional: bool = False) -> Column[int]:
+    return Column(
+        "message_pk",
+        PrimaryKey,
+        ForeignKey("messages.id", ondelete="SET NULL" if optional else "CASCADE"),
+        nullable=optional,
+        unique=unique,
+    )
+
+
+messages = Table(
+    "messages",
+    metadata,
+    _pk(),
+    Column("extension_id", String(ID), nullable=False),
+    Column("message_id", String(ID), nullable=False),
+    Column("account_id", String(ID), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("sender", String(NUMBER), nullable=False),
+    Column("sender_name", String(255)),
+    Column("recipients", JSON, nullable=False),
+    Column("receiving_number", String(NUMBER)),
+    Column("text", Text, nullable=False),
+    Column("conversation_id", String(ID)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("extension_id", "message_id", name="uq_messages_extension_message"),
+    Index("ix_messages_state_due", "state", "next_attempt_at"),
+    Index("ix_messages_sender", "sender"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _pk(),
+    _message_fk(),
+    Column("attachment_id", String(ID), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", BigInteger),
+    Column("sha256", String(64)),
+    Column("path", Text),  # relative to DATA_DIR, chosen by rcinbox
+    Column("state", String(16), nullable=False),  # stored | refused
+    Column("reason", Text),
+    Column("uri", Text, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+    UniqueConstraint("message_pk", "attachment_id", name="uq_attachments_message_attachment"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    _pk(),
+    _message_fk(unique=True),
+    Column("action", String(16), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("reply_text", Text),
+    Column("reply_from", String(NUMBER)),
+    Column("reply_to", String(NUMBER)),
+    Column("handle", String(64), nullable=False),
+    Column("facts", JSON, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _pk(),
+    _message_fk(unique=True),
+    Column("extension_id", String(ID), nullable=False),
+    Column("from_number", String(NUMBER), nullable=False),
+    Column("to_number", String(NUMBER), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("handle", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | sending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),  # NULL while a send is in flight
+    Column("claimed_at", UtcDateTime),  # first claim: reconciliation searches from here
+    Column("platform_message_id", String(ID)),
+    Column("last_error", Text),
+    Column("queued_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_outbox_state_due", "state", "next_attempt_at"),
+    Index("ix_outbox_ledger", "to_number", "handle", "queued_at"),
+)
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("number", String(NUMBER), primary_key=True),
+    Column("state", String(16), nullable=False),  # opted_out | opted_in
+    Column("keyword", String(64), nullable=False),
+    _message_fk(optional=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+kv = Table(
+    "kv",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

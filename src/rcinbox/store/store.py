@@ -1,0 +1,376 @@
+"""Store: the service's durable state behind named async operations (SQLAlchemy Core).
+
+Messages, attachments, decisions, opt-outs, the replies ledger and small key/values live here;
+the outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
+Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
+violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in and the
+outbox reply in one transaction, so a crash leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, cast
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from rcinbox.events import InboundMessage
+from rcinbox.store import schema
+from rcinbox.store.engine import create_engine, is_unique_violation, upsert
+from rcinbox.store.outbox_queue import LEDGER_STATES, OutboxQueue, ledger_time
+from rcinbox.store.records import (
+    PENDING_STATES,
+    ArchiveEntry,
+    AttachmentRecord,
+    DecisionRecord,
+    MessageState,
+    StoredMessage,
+)
+from rcinbox.store.schema import attachments, decisions, kv, messages, opt_outs, outbox
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.outbox = OutboxQueue(engine, clock)
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Clock = utcnow) -> Store:
+        """Open the database at ``url`` and create the schema if it is not there yet."""
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(schema.metadata.create_all)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, clock)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def accept(self, msg: InboundMessage) -> bool:
+        """Archive a new message (state ``received``); ``False`` if it was already there."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(messages).values(**_message_values(msg, self.clock())))
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                return False
+            raise
+        return True
+
+    async def due_messages(self, limit: int = 100) -> list[int]:
+        """Messages still to process whose retry time (if any) has come, oldest first."""
+        query = (
+            select(messages.c.id)
+            .where(
+                _pending(),
+                or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock()),
+            )
+            .order_by(messages.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return list((await conn.scalars(query)).all())
+
+    async def next_message_due(self) -> datetime | None:
+        """The earliest scheduled retry among pending messages (``None``: nothing scheduled)."""
+        query = select(func.min(messages.c.next_attempt_at)).where(_pending())
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(query)
+        return cast(datetime | None, value)
+
+    async def message(self, pk: int) -> StoredMessage:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
+        return _stored(row)
+
+    async def find_message(self, extension_id: str, message_id: str) -> StoredMessage | None:
+        where = and_(messages.c.extension_id == extension_id, messages.c.message_id == message_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(messages).where(where))).mappings().one_or_none()
+        return None if row is None else _stored(row)
+
+    async def advance(self, pk: int, state: MessageState) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(messages)
+                .where(messages.c.id == pk)
+                .values(state=state, next_attempt_at=None, updated_at=self.clock())
+            )
+
+    async def message_failed(self, pk: int, error: str, retry_at: datetime | None) -> None:
+        """Record a failed step: retry at ``retry_at``, or park the message (``None``)."""
+        values: dict[str, Any] = {
+            "attempts": messages.c.attempts + 1,
+            "last_error": error[:2000],
+            "next_attempt_at": retry_at,
+            "updated_at": self.clock(),
+        }
+        if retry_at is None:
+            values["state"] = "failed"
+        async with self.engine.begin() as conn:
+            await conn.execute(update(messages).where(messages.c.id == pk).values(**values))
+
+    # -- attachments ------------------------------------------------------------------------
+
+    async def attachments(self, pk: int) -> dict[str, AttachmentRecord]:
+        query = select(attachments).where(attachments.c.message_pk == pk).order_by(attachments.c.id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return {row["attachment_id"]: _attachment(row) for row in rows}
+
+    async def record_attachment(self, record: AttachmentRecord) -> bool:
+        """Insert the outcome for one attachment; ``False`` if one was already recorded."""
+        values = {name: getattr(record, name) for name in AttachmentRecord.__dataclass_fields__}
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(attachments).values(**values, stored_at=self.clock()))
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                return False
+            raise
+        return True
+
+    # -- decisions (one transaction) --------------------------------------------------------
+
+    async def conclude(self, pk: int, decision: DecisionRecord) -> bool:
+        """Record ``decision``, apply an opt-out/opt-in and enqueue the reply, atomically.
+
+        Returns ``False`` (and changes nothing) when the message already has a decision.
+        """
+        now = self.clock()
+        try:
+            async with self.engine.begin() as conn:
+                await _insert_decision(conn, pk, decision, now)
+                msg = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
+                if decision.action in ("opt-out", "opt-in"):
+                    await _apply_opt(conn, msg, decision, now)
+                if decision.action == "reply":
+                    await _enqueue_reply(conn, msg, decision, now)
+                state: MessageState = "decided" if decision.action == "reply" else "done"
+                await conn.execute(
+                    update(messages)
+                    .where(messages.c.id == pk)
+                    .values(state=state, next_attempt_at=None, last_error=None, updated_at=now)
+                )
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                return False
+            raise
+        return True
+
+    async def decision(self, pk: int) -> DecisionRecord | None:
+        async with self.engine.connect() as conn:
+            query = select(decisions).where(decisions.c.message_pk == pk)
+            row = (await conn.execute(query)).mappings().one_or_none()
+        if row is None:
+            return None
+        return DecisionRecord(
+            action=row["action"],
+            reason=row["reason"],
+            handle=row["handle"],
+            facts=row["facts"],
+            reply_text=row["reply_text"],
+            reply_from=row["reply_from"],
+            reply_to=row["reply_to"],
+            decided_at=row["decided_at"],
+        )
+
+    # -- ledger: opt-outs and automated texts -------------------------------------------------
+
+    async def opted_out(self, number: str) -> bool:
+        async with self.engine.connect() as conn:
+            state = await conn.scalar(select(opt_outs.c.state).where(opt_outs.c.number == number))
+        return state == "opted_out"
+
+    async def last_reply_at(self, counterpart: str, handle: str) -> datetime | None:
+        """When the last automated text under ``handle`` went (or was queued) to ``counterpart``."""
+        query = select(func.max(ledger_time())).where(
+            outbox.c.to_number == counterpart, outbox.c.handle == handle, outbox.c.state.in_(LEDGER_STATES)
+        )
+        async with self.engine.connect() as conn:
+            return cast(datetime | None, await conn.scalar(query))
+
+    async def automated_count(self, counterpart: str, since: datetime) -> int:
+        """Automated texts to ``counterpart`` (any handle) sent or queued since ``since``."""
+        query = select(func.count()).where(
+            outbox.c.to_number == counterpart, outbox.c.state.in_(LEDGER_STATES), ledger_time() >= since
+        )
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    async def has_reply(self, pk: int) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.scalar(select(outbox.c.id).where(outbox.c.message_pk == pk))) is not None
+
+    # -- key/values ---------------------------------------------------------------------------
+
+    async def kv_get(self, key: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return cast(str | None, await conn.scalar(select(kv.c.value).where(kv.c.key == key)))
+
+    async def kv_put(self, key: str, value: str) -> None:
+        async with self.engine.begin() as conn:
+            await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock()}, ["key"])
+
+    # -- reading the archive --------------------------------------------------------------------
+
+    async def recent(self, limit: int = 50) -> list[ArchiveEntry]:
+        """The latest archived messages with their decision and reply state, newest first."""
+        count = (
+            select(func.count())
+            .where(attachments.c.message_pk == messages.c.id, attachments.c.state == "stored")
+            .scalar_subquery()
+        )
+        query = (
+            select(messages, decisions.c.action, decisions.c.reason, outbox.c.state.label("reply_state"))
+            .add_columns(count.label("attachment_count"))
+            .outerjoin(decisions, decisions.c.message_pk == messages.c.id)
+            .outerjoin(outbox, outbox.c.message_pk == messages.c.id)
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_entry(row) for row in rows]
+
+
+def _pending() -> Any:
+    return messages.c.state.in_(PENDING_STATES)
+
+
+def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
+    return {
+        "extension_id": msg.extension_id,
+        "message_id": msg.message_id,
+        "account_id": msg.account_id,
+        "direction": "Inbound",
+        "sender": msg.sender.phone_number,
+        "sender_name": msg.sender.name,
+        "recipients": [
+            {"phoneNumber": p.phone_number, "name": p.name, "target": p.target} for p in msg.recipients
+        ],
+        "receiving_number": msg.receiving_number,
+        "text": msg.text,
+        "conversation_id": msg.conversation_id,
+        "created_at": msg.created_at,
+        "received_at": now,
+        "source": msg.source,
+        "raw": dict(msg.raw),
+        "state": "received",
+        "attempts": 0,
+        "updated_at": now,
+    }
+
+
+async def _insert_decision(conn: AsyncConnection, pk: int, decision: DecisionRecord, now: datetime) -> None:
+    await conn.execute(
+        insert(decisions).values(
+            message_pk=pk,
+            action=decision.action,
+            reason=decision.reason,
+            reply_text=decision.reply_text,
+            reply_from=decision.reply_from,
+            reply_to=decision.reply_to,
+            handle=decision.handle,
+            facts=dict(decision.facts),
+            decided_at=decision.decided_at or now,
+        )
+    )
+
+
+async def _apply_opt(conn: AsyncConnection, msg: Any, decision: DecisionRecord, now: datetime) -> None:
+    """Upsert the sender's opt state; an older message never overrides a newer one."""
+    values = {
+        "number": msg["sender"],
+        "state": "opted_out" if decision.action == "opt-out" else "opted_in",
+        "keyword": " ".join(str(msg["text"]).split())[:64],
+        "message_pk": msg["id"],
+        "at": msg["created_at"],
+    }
+    await upsert(conn, opt_outs, values, ["number"], only_if=opt_outs.c.at <= msg["created_at"])
+
+
+async def _enqueue_reply(conn: AsyncConnection, msg: Any, decision: DecisionRecord, now: datetime) -> None:
+    if not (decision.reply_text and decision.reply_from and decision.reply_to):
+        raise ValueError("a reply decision needs reply_text, reply_from and reply_to")
+    await conn.execute(
+        insert(outbox).values(
+            message_pk=msg["id"],
+            extension_id=msg["extension_id"],
+            from_number=decision.reply_from,
+            to_number=decision.reply_to,
+            text=decision.reply_text,
+            handle=decision.handle,
+            state="queued",
+            attempts=0,
+            next_attempt_at=now,
+            queued_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _stored(row: Any) -> StoredMessage:
+    return StoredMessage(
+        pk=row["id"],
+        extension_id=row["extension_id"],
+        message_id=row["message_id"],
+        sender=row["sender"],
+        text=row["text"],
+        source=row["source"],
+        raw=row["raw"],
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        received_at=row["received_at"],
+    )
+
+
+def _attachment(row: Any) -> AttachmentRecord:
+    return AttachmentRecord(**{name: row[name] for name in AttachmentRecord.__dataclass_fields__})
+
+
+def _entry(row: Any) -> ArchiveEntry:
+    return ArchiveEntry(
+        pk=row["id"],
+        extension_id=row["extension_id"],
+        message_id=row["message_id"],
+        sender=row["sender"],
+        sender_name=row["sender_name"],
+        receiving_number=row["receiving_number"],
+        text=row["text"],
+        created_at=row["created_at"],
+        state=row["state"],
+        action=row["action"],
+        reason=row["reason"],
+        reply_state=row["reply_state"],
+        attachments=int(row["attachment_count"] or 0),
+        last_error=row["last_error"],
+    )

@@ -1,0 +1,81 @@
+"""Transports: thin adapters that turn RingCentral notifications into :class:`InboundMessage`
+and hand each one to a :class:`Sink` (the pipeline's ``accept``), WebSocket or WebHook.
+
+Both produce the same event type and call the same entry point; neither runs rules. The
+narrow protocols below are all a transport needs from the rest of rcinbox, so tests can
+drive a transport with a recording sink against the emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rcinbox.transports.status import StatusBoard, TransportKind, TransportStatus
+
+if TYPE_CHECKING:
+    from rcinbox.events import InboundMessage
+
+__all__ = [
+    "INSTANT_SMS_MARKER",
+    "KeyValue",
+    "Sink",
+    "StatusBoard",
+    "SubscriptionApi",
+    "TransportKind",
+    "TransportStatus",
+    "WsTokenSource",
+    "instant_sms_filters",
+    "is_instant_sms",
+]
+
+INSTANT_SMS_MARKER = "/message-store/instant"
+
+
+class Sink(Protocol):
+    """Where transports deliver: persist (deduplicated) and return; only then is the event acked."""
+
+    async def accept(self, message: InboundMessage) -> object: ...
+
+
+class WsTokenSource(Protocol):
+    """``POST /restapi/oauth/wstoken`` → ``{"ws_access_token", "uri", "expires_in"}``."""
+
+    async def ws_token(self) -> Mapping[str, Any]: ...
+
+
+class SubscriptionApi(Protocol):
+    """The REST subscription calls the WebHook manager uses (the PlatformClient provides them).
+    A missing subscription raises ``rcinbox.errors.NotFound``."""
+
+    async def create_subscription(
+        self, filters: Sequence[str], delivery_mode: Mapping[str, Any], expires_in: int | None = None
+    ) -> dict[str, Any]: ...
+
+    async def renew_subscription(self, sub_id: str) -> dict[str, Any]: ...
+
+    async def get_subscription(self, sub_id: str) -> dict[str, Any]: ...
+
+    async def delete_subscription(self, sub_id: str) -> None: ...
+
+    async def list_subscriptions(self) -> list[dict[str, Any]]: ...
+
+
+class KeyValue(Protocol):
+    """Small durable settings (the store's kv table): survives a restart."""
+
+    async def kv_get(self, key: str) -> str | None: ...
+
+    async def kv_put(self, key: str, value: str) -> None: ...
+
+
+def instant_sms_filters(extension_ids: Iterable[str] = ()) -> tuple[str, ...]:
+    """The instant-SMS event filter per extension (one subscription may carry several, for a
+    super admin); ``~`` (the token's own extension) when none is configured."""
+    ids = tuple(dict.fromkeys(str(ext).strip() for ext in extension_ids if str(ext).strip())) or ("~",)
+    return tuple(f"/restapi/v1.0/account/~/extension/{ext}/message-store/instant?type=SMS" for ext in ids)
+
+
+def is_instant_sms(envelope: Mapping[str, Any]) -> bool:
+    event = envelope.get("event")
+    return isinstance(event, str) and INSTANT_SMS_MARKER in event

@@ -1,0 +1,222 @@
+"""The WebHook subscription, kept alive: created once, renewed before it expires, re-created
+when it is gone (404) or ``Blacklisted``.
+
+Choices (documented in the README):
+
+* ``expiresIn`` = 7 days (the platform's default), renewed once less than a third of that
+  remains: a renewal is also a cheap proof that the platform still knows us. Its status is read
+  every ``check_interval`` (10 min), because blacklisting is only visible that way.
+* One verification token per installation, generated once (``secrets.token_urlsafe``) and stored
+  in the store's kv table *before* any subscription uses it, so a restart (or a crash between
+  create and persist) keeps verifying. The subscription id is stored too.
+* At startup, an Active subscription with our address and our filters is reused (renewed if
+  needed) rather than duplicated; every other subscription with our address is deleted. Without
+  a stored token none of them can be verified, so they are all deleted and one is created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rcinbox.errors import NotFound
+from rcinbox.transports import KeyValue, SubscriptionApi
+from rcinbox.transports.status import StatusBoard
+from rcinbox.transports.websocket import ReconnectPolicy, retry_after
+
+log = logging.getLogger("rcinbox.transport")
+
+TOKEN_KEY = "webhook.verification_token"
+SUBSCRIPTION_KEY = "webhook.subscription_id"
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    expires_in: int = 7 * 24 * 3600
+    renew_fraction: float = 1 / 3  # renew once less than this part of expires_in remains
+    check_interval: float = 600.0  # read the subscription's status this often
+    retry: ReconnectPolicy = field(default_factory=lambda: ReconnectPolicy(initial=2.0, maximum=300.0))
+
+    def __post_init__(self) -> None:
+        if self.expires_in < 1 or not 0 < self.renew_fraction < 1 or self.check_interval <= 0:
+            raise ValueError(f"invalid webhook policy: {self}")
+
+    @property
+    def renew_margin(self) -> float:
+        return self.expires_in * self.renew_fraction
+
+
+def seconds_left(info: Mapping[str, Any], now: datetime | None = None) -> float:
+    """Seconds until ``expirationTime`` (0 if unreadable: renew now)."""
+    try:
+        expires = datetime.fromisoformat(str(info["expirationTime"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (expires - (now or datetime.now(UTC))).total_seconds()
+
+
+class WebhookSubscription:
+    """Owns our one WebHook subscription; ``tokens()`` feeds the endpoint's verification."""
+
+    def __init__(
+        self,
+        api: SubscriptionApi,
+        kv: KeyValue,
+        address: str,
+        event_filters: Sequence[str],
+        *,
+        policy: WebhookPolicy | None = None,
+        board: StatusBoard | None = None,
+    ) -> None:
+        self._api = api
+        self._kv = kv
+        self.address = address
+        self._filters = list(event_filters)
+        self.policy = policy or WebhookPolicy()
+        self.board = board or StatusBoard("webhook")
+        self._token: str | None = None
+        self._sub_id: str | None = None
+        self._adopted = False  # startup reconciliation done
+        self._trust_existing = False  # existing subscriptions use our (stored) token
+        self._wake = asyncio.Event()
+
+    def tokens(self) -> tuple[str, ...]:
+        return (self._token,) if self._token else ()
+
+    async def load(self) -> None:
+        """Read (or create and persist) the verification token; call before serving the endpoint."""
+        self._token = await self._kv.kv_get(TOKEN_KEY)
+        self._sub_id = await self._kv.kv_get(SUBSCRIPTION_KEY) or None
+        self._trust_existing = bool(self._token)
+        if not self._token:
+            self._sub_id = None  # nothing created with an unknown token can be verified
+            self._token = secrets.token_urlsafe(32)
+            await self._kv.kv_put(TOKEN_KEY, self._token)
+
+    def check_now(self) -> None:
+        """Re-read the subscription at once (e.g. after a renewal reminder)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self._token is None:
+            await self.load()
+        attempt = 0
+        while not stop.is_set():
+            try:
+                info = await self.ensure()
+                attempt, wait = 0, self._next_wake(info)
+            except Exception as exc:  # the top of the keep-alive loop: log, back off, retry
+                wait = max(retry_after(exc), self.policy.retry.delay(attempt))
+                attempt += 1
+                log.warning("webhook subscription: %s; retry in %.1f s", exc, wait)
+                self.board.update(connected=False, subscription_active=False, reason=str(exc)[:200])
+            self._wake.clear()
+            await _wait_any(stop, self._wake, wait)
+
+    def _next_wake(self, info: Mapping[str, Any]) -> float:
+        until_renewal = seconds_left(info) - self.policy.renew_margin
+        return max(0.05, min(self.policy.check_interval, until_renewal))
+
+    async def ensure(self) -> dict[str, Any]:
+        """Make sure one Active, unexpired subscription exists; return its info."""
+        if not self._adopted:
+            await self._adopt()
+        info = await self._current()
+        if info is None:
+            info = await self._create()
+        elif seconds_left(info) <= self.policy.renew_margin:
+            info = await self._renew(info)
+        self.board.update(connected=True, subscription_active=True, subscription_id=info["id"], reason="")
+        return info
+
+    async def _adopt(self) -> None:
+        """Startup: keep our known (or one matching) Active subscription, delete stale ones."""
+        ours = [r for r in await self._api.list_subscriptions() if self._is_ours(r)]
+        keep = next((r for r in ours if r.get("id") == self._sub_id and self._usable(r)), None)
+        if self._trust_existing:
+            keep = keep or next((r for r in ours if self._usable(r)), None)
+        for record in ours:
+            if record is not keep:
+                await self._delete(str(record.get("id")), "stale")
+        self._sub_id = str(keep["id"]) if keep else None
+        if keep is not None:
+            await self._kv.kv_put(SUBSCRIPTION_KEY, self._sub_id or "")
+            log.info("reusing webhook subscription %s", self._sub_id)
+        self._adopted = True
+
+    def _is_ours(self, record: Mapping[str, Any]) -> bool:
+        mode = record.get("deliveryMode")
+        return isinstance(mode, dict) and mode.get("address") == self.address
+
+    def _usable(self, record: Mapping[str, Any]) -> bool:
+        same = same_filters(self._filters, record.get("eventFilters"))
+        return record.get("status") == "Active" and same and seconds_left(record) > 0
+
+    async def _current(self) -> dict[str, Any] | None:
+        if self._sub_id is None:
+            return None
+        try:
+            info = await self._api.get_subscription(self._sub_id)
+        except NotFound:
+            log.warning("webhook subscription %s is gone; re-creating it", self._sub_id)
+            return None
+        if info.get("status") != "Active":
+            reason = (info.get("blacklistedData") or {}).get("reason", "")
+            log.warning("webhook subscription %s is %s (%s)", self._sub_id, info.get("status"), reason)
+            await self._delete(self._sub_id, str(info.get("status")))
+            return None
+        return info
+
+    async def _create(self) -> dict[str, Any]:
+        assert self._token is not None
+        mode = {"transportType": "WebHook", "address": self.address, "verificationToken": self._token}
+        info = await self._api.create_subscription(self._filters, mode, self.policy.expires_in)
+        self._sub_id = str(info["id"])
+        await self._kv.kv_put(SUBSCRIPTION_KEY, self._sub_id)
+        log.info("created webhook subscription %s", self._sub_id, extra={"action": "webhook.subscribe"})
+        self.board.update(subscriptions_created=self.board.status.subscriptions_created + 1)
+        return info
+
+    async def _renew(self, info: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            renewed = await self._api.renew_subscription(str(info["id"]))
+        except NotFound:
+            return await self._create()
+        log.info("renewed webhook subscription %s", renewed.get("id"), extra={"action": "webhook.renew"})
+        self.board.update(renewals=self.board.status.renewals + 1)
+        return renewed
+
+    async def _delete(self, sub_id: str, why: str) -> None:
+        with contextlib.suppress(NotFound):
+            await self._api.delete_subscription(sub_id)
+        log.info("deleted %s webhook subscription %s", why, sub_id)
+
+
+def same_filters(ours: Sequence[str], theirs: object) -> bool:
+    """Our filters against the platform's echo, where each ``~`` has become a real id."""
+    if not isinstance(theirs, list) or len(theirs) != len(ours):
+        return False
+    return all(any(_filter_matches(mine, str(echo)) for echo in theirs) for mine in ours)
+
+
+def _filter_matches(mine: str, echo: str) -> bool:
+    a, b = mine.split("/"), echo.split("/")
+    return len(a) == len(b) and all(x == y or x == "~" for x, y in zip(a, b, strict=True))
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = {
+        asyncio.create_task(stop.wait(), name="rcinbox.webhook.stop-wait"),
+        asyncio.create_task(wake.wait(), name="rcinbox.webhook.wake-wait"),
+    }
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

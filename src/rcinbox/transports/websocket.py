@@ -1,0 +1,329 @@
+"""The WebSocket transport: RingCentral's WSG protocol as a client, after the reference JS
+implementation (ringcentral-extensible ``@rc-ex/ws``) and PLATFORM.md §3.
+
+One connection at a time:
+
+    POST /restapi/oauth/wstoken → connect ``{uri}?access_token=…[&wsc=…]`` → read ``ConnectionDetails``
+    (nothing is sent before it) → subscribe with a ``ClientRequest`` unless the session was
+    recovered → read frames: each ``ServerNotification`` becomes an :class:`InboundMessage`, handed
+    to ``sink.accept()``; the next frame is read only after ``accept()`` returned → ``Heartbeat``
+    well before the idle timeout.
+
+Any drop (network, ``Error`` WSG-902/903, server close) reconnects after an exponential backoff
+with jitter, with a NEW wstoken and ``&wsc=<token>``: ``recoveryState: Successful`` keeps the
+subscription (the gateway replays what was missed), ``Failed`` re-creates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from rcinbox.errors import RateLimited, TransportError
+from rcinbox.events import InboundMessage
+from rcinbox.transports import Sink, WsTokenSource, is_instant_sms
+from rcinbox.transports.status import StatusBoard, wait_event
+
+log = logging.getLogger("rcinbox.transport")
+
+Frame = tuple[dict[str, Any], Any]
+RECONNECT_CODES = frozenset({"WSG-902", "WSG-903"})  # idle / absolute timeout: reconnect and recover
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """Backoff between connection attempts: ``initial * factor**attempt`` capped at ``maximum``,
+    spread by ±``jitter`` (a fraction) so a fleet does not reconnect in step."""
+
+    initial: float = 1.0
+    factor: float = 2.0
+    maximum: float = 60.0
+    jitter: float = 0.2
+    handshake_timeout: float = 30.0  # waiting for ConnectionDetails
+    request_timeout: float = 30.0  # waiting for a ClientRequest answer
+
+    def __post_init__(self) -> None:
+        if self.initial < 0 or self.factor < 1 or self.maximum < self.initial or not 0 <= self.jitter < 1:
+            raise ValueError(f"invalid reconnect policy: {self}")
+
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        base = min(self.maximum, self.initial * self.factor ** max(attempt, 0))
+        return base * (1 - self.jitter + 2 * self.jitter * rand())
+
+
+def heartbeat_interval(idle_timeout: float) -> float:
+    """A third of the gateway's idle timeout, at most 10 minutes (what the SDKs use)."""
+    return max(0.2, min(idle_timeout / 3, 600.0))
+
+
+def parse_frame(raw: str | bytes) -> Frame:
+    """``[meta]`` or ``[meta, body]`` → ``(meta, body)``; ValueError for anything else."""
+    frame = json.loads(raw)
+    if not isinstance(frame, list) or not frame or not isinstance(frame[0], dict):
+        raise ValueError("not a WSG frame")
+    return frame[0], frame[1] if len(frame) > 1 else None
+
+
+@dataclass(frozen=True)
+class Wsc:
+    """The WebSocket session context token; the one with the highest sequence wins."""
+
+    token: str
+    sequence: int
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Wsc | None:
+        wsc = meta.get("wsc")
+        if isinstance(wsc, dict) and isinstance(wsc.get("token"), str):
+            seq = wsc.get("sequence")
+            return cls(wsc["token"], seq if isinstance(seq, int) else 0)
+        return None
+
+
+class _Link:
+    """One open connection: sends frames and matches ``ClientRequest`` answers by ``messageId``."""
+
+    def __init__(self, ws: ClientConnection, timeout: float) -> None:
+        self.ws = ws
+        self.timeout = timeout
+        self.closed = asyncio.Event()
+        self._pending: dict[str, asyncio.Future[Frame]] = {}
+
+    async def send(self, frame: list[Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def request(self, method: str, path: str, body: Any = None) -> Frame:
+        message_id = str(uuid.uuid4())
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        meta = {"type": "ClientRequest", "messageId": message_id, "method": method, "path": path}
+        try:
+            await self.send([meta] if body is None else [meta, body])
+            async with asyncio.timeout(self.timeout):
+                return await future
+        finally:
+            self._pending.pop(message_id, None)
+
+    def resolve(self, meta: dict[str, Any], body: Any) -> bool:
+        future = self._pending.get(str(meta.get("messageId")))
+        if future is None or future.done():
+            return False
+        future.set_result((meta, body))
+        return True
+
+    def close(self, reason: str) -> None:
+        self.closed.set()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(TransportError(f"WebSocket closed: {reason}"))
+
+
+class WebSocketTransport:
+    """Receives instant-SMS notifications over one WebSocket subscription, forever, until ``stop``."""
+
+    kind = "websocket"
+
+    def __init__(
+        self,
+        tokens: WsTokenSource,
+        sink: Sink,
+        event_filters: Sequence[str],
+        *,
+        policy: ReconnectPolicy | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._sink = sink
+        self._filters = list(event_filters)
+        self.policy = policy or ReconnectPolicy()
+        self.board = StatusBoard("websocket")
+        self._wsc: Wsc | None = None
+        self._established = False
+        self._stop = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        attempt = 0
+        while not stop.is_set():
+            self._established = False
+            floor = 0.0
+            try:
+                await self._connect_once(stop)
+                reason = "connection closed"
+            except Exception as exc:  # the top of the reconnect loop: log, back off, retry
+                reason, floor = _describe(exc), retry_after(exc)
+                log.warning("WebSocket session ended: %s", reason, extra={"action": "ws.drop"})
+            self.board.update(connected=False, reason=reason)
+            if stop.is_set():
+                break
+            attempt = 0 if self._established else attempt + 1
+            delay = max(floor, self.policy.delay(attempt))
+            log.info("reconnecting in %.1f s", delay, extra={"action": "ws.backoff"})
+            await wait_event(stop, delay)
+
+    async def _connect_once(self, stop: asyncio.Event) -> None:
+        info = await self._tokens.ws_token()
+        uri = str(info["uri"])
+        recover = self._wsc
+        url = f"{uri}{'&' if '?' in uri else '?'}access_token={quote(str(info['ws_access_token']), safe='')}"
+        if recover is not None:
+            url += f"&wsc={quote(recover.token, safe='')}"
+        async with connect(url, open_timeout=self.policy.handshake_timeout, max_size=2**22) as ws:
+            details = await self._handshake(ws)
+            link = _Link(ws, self.policy.request_timeout)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._heartbeat(link, details), name="rcinbox.ws.heartbeat")
+                tasks.create_task(self._close_on_stop(link, stop), name="rcinbox.ws.stop")
+                tasks.create_task(self._start(link, details, recover), name="rcinbox.ws.subscribe")
+                try:
+                    await self._read(link)
+                finally:
+                    link.close("reader ended")
+
+    async def _handshake(self, ws: ClientConnection) -> dict[str, Any]:
+        """Wait for ``ConnectionDetails`` (or an ``Error``) before sending anything."""
+        async with asyncio.timeout(self.policy.handshake_timeout):
+            while True:
+                meta, body = parse_frame(await ws.recv())
+                if meta.get("type") == "Error":
+                    self._wsc = None  # e.g. WSG-400 (malformed wsc): the next attempt starts afresh
+                    raise TransportError(f"WebSocket refused: {_error_text(meta, body)}")
+                if meta.get("type") == "ConnectionDetails":
+                    self._wsc = Wsc.from_meta(meta) or self._wsc
+                    return body if isinstance(body, dict) else {}
+
+    async def _start(self, link: _Link, details: Mapping[str, Any], recover: Wsc | None) -> None:
+        state = details.get("recoveryState")
+        known = self.board.status.subscription_id
+        recovered = recover is not None and state == "Successful" and known is not None
+        if recover is not None:
+            log.info("session recovery: %s", state or "not reported", extra={"action": "ws.recovery"})
+        sub_id = known if recovered else await self._subscribe(link)
+        self._established = True
+        self.board.update(
+            connected=True,
+            subscription_id=sub_id,
+            subscription_active=True,
+            reason="",
+            connects=self.board.status.connects + 1,
+            recovery=state if state in ("Successful", "Failed") else None,
+        )
+
+    async def _subscribe(self, link: _Link) -> str:
+        body = {"eventFilters": self._filters, "deliveryMode": {"transportType": "WebSocket"}}
+        meta, answer = await link.request("POST", "/restapi/v1.0/subscription", body)
+        status = meta.get("status")
+        if meta.get("type") != "ClientRequest" or not isinstance(status, int) or not 200 <= status < 300:
+            raise TransportError(f"subscription refused: {status} {_error_text(meta, answer)}")
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+            raise TransportError("subscription answer without an id")
+        log.info("subscribed %s for %d filter(s)", answer["id"], len(self._filters))
+        self.board.update(subscriptions_created=self.board.status.subscriptions_created + 1)
+        return str(answer["id"])
+
+    async def _read(self, link: _Link) -> None:
+        try:
+            async for raw in link.ws:
+                try:
+                    meta, body = parse_frame(raw)
+                except ValueError:
+                    log.warning("ignored a frame that is not WSG JSON", extra={"action": "ws.junk"})
+                    continue
+                await self._handle(link, meta, body)
+                self._track_wsc(meta)
+        except ConnectionClosed as exc:
+            raise TransportError(
+                f"WebSocket closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+            ) from exc
+
+    async def _handle(self, link: _Link, meta: dict[str, Any], body: Any) -> None:
+        kind = meta.get("type")
+        if kind == "ServerNotification":
+            await self._notification(body)
+        elif kind == "ClientRequest":
+            link.resolve(meta, body)
+        elif kind == "Error" and not link.resolve(meta, body):
+            code = body.get("errorCode") if isinstance(body, dict) else None
+            log.warning("gateway error: %s", _error_text(meta, body), extra={"action": "ws.error"})
+            if code in RECONNECT_CODES:
+                await link.ws.close()
+
+    async def _notification(self, envelope: Any) -> None:
+        if not isinstance(envelope, dict) or not is_instant_sms(envelope):
+            return
+        try:
+            message = InboundMessage.from_notification(envelope, "websocket")
+        except ValueError as exc:
+            log.warning("ignored an unreadable notification: %s", exc, extra={"action": "ws.junk"})
+            return
+        await self._deliver(message)
+        self.board.update(last_event_at=datetime.now(UTC))
+
+    async def _deliver(self, message: InboundMessage) -> None:
+        """Hand one message to the sink; the frame counts as handled only once this returns."""
+        attempt = 0
+        while True:
+            try:
+                await self._sink.accept(message)
+                return
+            except Exception as exc:  # the sink is the durable store: keep the frame until it takes it
+                delay = self.policy.delay(attempt)
+                attempt += 1
+                log.error("accept failed (%s); retrying in %.1f s", _describe(exc), delay)
+                if await wait_event(self._stop, delay):
+                    raise TransportError("stopped before the message was accepted") from exc
+
+    def _track_wsc(self, meta: Mapping[str, Any]) -> None:
+        wsc = Wsc.from_meta(meta)
+        if wsc is None:
+            return
+        if meta.get("type") == "ConnectionDetails" or self._wsc is None or wsc.sequence > self._wsc.sequence:
+            self._wsc = wsc
+
+    async def _heartbeat(self, link: _Link, details: Mapping[str, Any]) -> None:
+        idle = details.get("idleTimeout")
+        interval = heartbeat_interval(float(idle) if isinstance(idle, int | float) else 1800.0)
+        while not await wait_event(link.closed, interval):
+            await link.send([{"type": "Heartbeat", "messageId": str(uuid.uuid4())}])
+
+    async def _close_on_stop(self, link: _Link, stop: asyncio.Event) -> None:
+        waiters = {
+            asyncio.create_task(stop.wait(), name="rcinbox.ws.stop-wait"),
+            asyncio.create_task(link.closed.wait(), name="rcinbox.ws.closed-wait"),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if stop.is_set():
+            await link.ws.close()
+
+
+def _error_text(meta: Mapping[str, Any], body: Any) -> str:
+    if isinstance(body, dict):
+        return f"{body.get('errorCode', meta.get('status'))} {body.get('message', '')}".strip()
+    return str(meta.get("status"))
+
+
+def retry_after(exc: BaseException) -> float:
+    """The platform's ``Retry-After`` when ``exc`` is (or wraps) a 429, else 0."""
+    if isinstance(exc, BaseExceptionGroup):
+        return max((retry_after(inner) for inner in exc.exceptions), default=0.0)
+    return exc.retry_after if isinstance(exc, RateLimited) else 0.0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        return _describe(exc.exceptions[0])
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,342 @@
+"""The WebSocket gateway with a real client (``websockets``): ConnectionDetails, ClientRequest
+(subscriptions and plain REST), Error frames, Heartbeat, timeouts, notifications, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fake_clock import FakeClock
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from conftest import login
+from rcinbox.emulator import events
+from rcinbox.emulator.runner import Running
+from rcinbox.emulator.wsconnection import Connection
+
+INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
+WSG_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
+
+
+class Client:
+    """One logged-in user: fetches ws tokens and opens gateway connections."""
+
+    def __init__(self, http: httpx.AsyncClient, emu: Running, token: dict[str, Any]) -> None:
+        self.http, self.emu, self.token = http, emu, token
+
+    async def url(self, wsc: str | None = None) -> str:
+        response = await self.http.post(
+            "/restapi/oauth/wstoken", headers={"Authorization": f"Bearer {self.token['access_token']}"}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        url = f"{body['uri']}?access_token={body['ws_access_token']}"
+        return url if wsc is None else f"{url}&wsc={wsc}"
+
+    async def open(self, wsc: str | None = None, **options: Any) -> tuple[ClientConnection, list[Any]]:
+        ws = await connect(await self.url(wsc), **options)
+        details = await receive(ws)
+        assert details[0]["type"] == "ConnectionDetails", details
+        return ws, details
+
+
+@pytest.fixture
+async def client(http: httpx.AsyncClient, emu: Running) -> Client:
+    return Client(http, emu, await login(http, emu))
+
+
+@pytest.fixture
+async def opened(client: Client) -> AsyncIterator[tuple[ClientConnection, list[Any]]]:
+    ws, details = await client.open()
+    async with ws:
+        yield ws, details
+
+
+async def receive(ws: ClientConnection) -> list[Any]:
+    frame: list[Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+    return frame
+
+
+async def request(ws: ClientConnection, message_id: str, method: str, path: str, *body: Any) -> list[Any]:
+    await ws.send(
+        json.dumps(
+            [{"type": "ClientRequest", "messageId": message_id, "method": method, "path": path}, *body]
+        )
+    )
+    return await receive(ws)
+
+
+async def subscribe(ws: ClientConnection, message_id: str = "sub-1") -> dict[str, Any]:
+    frame = await request(
+        ws,
+        message_id,
+        "POST",
+        "/restapi/v1.0/subscription/",
+        {"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebSocket"}},
+    )
+    assert frame[0]["status"] == 200, frame
+    info: dict[str, Any] = frame[1]
+    return info
+
+
+def publish(emu: Running, n: int) -> int:
+    ext = emu.world.extensions[0].id
+    event = f"/restapi/v1.0/account/{emu.world.account_id}/extension/{ext}/message-store/instant?type=SMS"
+    return events.publish(emu.world, ext, event, {"id": str(n)})
+
+
+async def closed_code(ws: ClientConnection) -> int | None:
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout=5)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+async def leave(emu: Running, ws: ClientConnection) -> None:
+    """Close the client side and wait until the gateway has detached the connection."""
+    (connection,) = emu.world.connections
+    assert isinstance(connection, Connection)
+    await ws.close()
+    await asyncio.wait_for(connection.closed.wait(), timeout=5)
+    assert not emu.world.connections
+
+
+async def test_connection_details_first(emu: Running, opened: tuple[ClientConnection, list[Any]]) -> None:
+    _, (meta, body) = opened
+    assert meta["type"] == "ConnectionDetails" and meta["status"] == 200
+    assert meta["wsc"]["sequence"] == 1 and isinstance(meta["wsc"]["token"], str)
+    assert meta["headers"]["RCRequestId"]
+    assert WSG_TIME.match(body.pop("creationTime"))
+    assert body == {
+        "maxConnectionsPerSession": 50,
+        "recoveryBufferSize": 100,
+        "recoveryTimeout": 180,
+        "idleTimeout": 1800,
+        "absoluteTimeout": 86400,
+        "maxActiveRequests": 10,
+    }
+    assert len(emu.world.connections) == 1
+
+
+@pytest.mark.parametrize("query", ["", "?access_token=nonsense"])
+async def test_missing_or_unknown_token_closes_4400(emu: Running, query: str) -> None:
+    async with connect(emu.url.replace("http", "ws") + "/ws" + query) as ws:
+        assert await closed_code(ws) == 4400
+
+
+async def test_ws_token_is_single_use(client: Client) -> None:
+    url = await client.url()
+    async with connect(url) as first:
+        assert (await receive(first))[0]["type"] == "ConnectionDetails"
+    async with connect(url) as second:
+        assert await closed_code(second) == 4400
+
+
+async def test_subscription_over_client_requests(
+    emu: Running, opened: tuple[ClientConnection, list[Any]]
+) -> None:
+    ws, _ = opened
+    frame = await request(
+        ws,
+        "m-1",
+        "POST",
+        "/restapi/v1.0/subscription/",
+        {"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebSocket"}},
+    )
+    meta, info = frame
+    assert (meta["type"], meta["messageId"], meta["status"]) == ("ClientRequest", "m-1", 200)
+    assert meta["headers"]["Content-Type"].startswith("application/json")
+    assert meta["headers"]["RCRequestId"]
+    assert "WSG-SubscriptionId" not in meta["headers"]
+    ext = emu.world.extensions[0].id
+    assert info["uri"] == f"/restapi/v1.0/subscription/{info['id']}"
+    assert info["deliveryMode"] == {"transportType": "WebSocket", "encryption": False}
+    assert info["expiresIn"] == 86399
+    assert info["eventFilters"] == [
+        f"/restapi/v1.0/account/{emu.world.account_id}/extension/{ext}/message-store/instant?type=SMS"
+    ]
+
+    replaced = await subscribe(ws, "m-2")  # one subscription per WebSocket session
+    assert list(emu.world.subscriptions) == [replaced["id"]]
+
+    store = "/restapi/v1.0/account/~/extension/~/message-store"
+    updated = await request(
+        ws, "m-3", "PUT", f"/restapi/v1.0/subscription/{replaced['id']}", {"eventFilters": [store]}
+    )
+    assert updated[0]["status"] == 200 and updated[1]["eventFilters"][0].endswith("/message-store")
+
+    deleted = await request(ws, "m-4", "DELETE", f"/restapi/v1.0/subscription/{replaced['id']}")
+    assert len(deleted) == 1 and deleted[0]["status"] == 204 and deleted[0]["messageId"] == "m-4"
+    assert emu.world.subscriptions == {}
+
+
+async def test_notifications_arrive_as_server_notifications(
+    emu: Running, opened: tuple[ClientConnection, list[Any]]
+) -> None:
+    ws, _ = opened
+    info = await subscribe(ws)
+    assert publish(emu, 1) == 1
+    meta, envelope = await receive(ws)
+    assert meta["type"] == "ServerNotification" and meta["status"] == 200
+    assert meta["messageId"] == envelope["uuid"]
+    assert meta["headers"]["RCRequestId"]
+    assert meta["wsc"]["sequence"] == 2
+    assert envelope["subscriptionId"] == info["id"]
+    assert envelope["body"] == {"id": "1"}
+    assert envelope["event"] == info["eventFilters"][0]
+
+
+async def test_plain_rest_over_the_socket(emu: Running, opened: tuple[ClientConnection, list[Any]]) -> None:
+    ws, _ = opened
+    meta, body = await request(ws, "r-1", "GET", "/restapi/v1.0/account/~/extension/~")
+    assert (meta["type"], meta["messageId"], meta["status"]) == ("ClientRequest", "r-1", 200)
+    assert body["id"] == emu.world.extensions[0].id
+    assert meta["headers"]["X-Rate-Limit-Group"].lower() == "light"
+    meta, body = await request(ws, "r-2", "GET", "/restapi/v1.0/nowhere")
+    assert meta["status"] == 404 and body["errorCode"] == "CMN-120"
+
+
+async def test_wsg_subscription_id_compatibility_switch(
+    emu: Running, opened: tuple[ClientConnection, list[Any]]
+) -> None:
+    emu.world.limits.ws_subscription_id_header = True
+    ws, _ = opened
+    frame = await request(
+        ws,
+        "c-1",
+        "POST",
+        "/restapi/v1.0/subscription",
+        {"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebSocket"}},
+    )
+    assert frame[0]["headers"]["WSG-SubscriptionId"] == frame[1]["id"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message_id"),
+    [
+        (
+            '[{"type":"ClientRequest","messageId":"n-1","method":"GET","path":"/restapi/v1.0/subscription"},null]',
+            "n-1",
+        ),
+        ("{[ not json", None),
+        ('{"type":"Heartbeat"}', None),
+    ],
+)
+async def test_malformed_frames_get_wsg_808(
+    opened: tuple[ClientConnection, list[Any]], text: str, message_id: str | None
+) -> None:
+    ws, _ = opened
+    await ws.send(text)
+    meta, body = await receive(ws)
+    assert (meta["type"], meta["status"], body["errorCode"]) == ("Error", 400, "WSG-808")
+    if message_id:
+        assert meta["messageId"] == message_id
+    await ws.send(json.dumps([{"type": "Heartbeat", "messageId": "still-open"}]))
+    assert await receive(ws) == [{"type": "Heartbeat", "messageId": "still-open"}]
+
+
+async def test_idle_timeout_ignores_pings(emu: Running, client: Client) -> None:
+    emu.world.limits.idle_timeout = 1
+    ws, details = await client.open(ping_interval=0.2)  # pings do not keep the session alive
+    assert details[1]["idleTimeout"] == 1
+    async with ws:
+        meta, body = await receive(ws)
+        assert (meta["type"], body) == ("Error", {"errorCode": "WSG-902", "message": "Idle timeout expired"})
+        assert await closed_code(ws) == 1000
+
+
+async def test_recovery_inside_the_window_replays_missed_notifications(emu: Running, client: Client) -> None:
+    emu.world.limits.recovery_buffer = 2
+    ws, details = await client.open()
+    info = await subscribe(ws)
+    wsc = details[0]["wsc"]["token"]
+    (connection,) = emu.world.connections
+    await connection.drop()  # as the faults API does
+    assert await closed_code(ws) == 1001
+    assert [publish(emu, n) for n in (1, 2, 3)] == [1, 1, 1]
+
+    again, (meta, body) = await client.open(wsc)
+    async with again:
+        assert body["recoveryState"] == "Successful" and "recoveryErrorCode" not in body
+        assert meta["wsc"]["token"] == wsc and meta["wsc"]["sequence"] == 5
+        replayed = [await receive(again) for _ in range(2)]  # buffer of 2: the oldest was dropped
+        assert [frame[1]["body"]["id"] for frame in replayed] == ["2", "3"]
+        assert list(emu.world.subscriptions) == [info["id"]]
+        publish(emu, 4)
+        assert (await receive(again))[1]["body"] == {"id": "4"}
+
+
+async def test_recovery_outside_the_window_fails_1005(emu: Running, client: Client) -> None:
+    clock = FakeClock()
+    emu.world.clock = clock
+    ws, details = await client.open()
+    await subscribe(ws)
+    await leave(emu, ws)
+    clock.advance(181)
+    again, (_, body) = await client.open(details[0]["wsc"]["token"])
+    async with again:
+        assert (body["recoveryState"], body["recoveryErrorCode"]) == ("Failed", "WSG-1005")
+        assert emu.world.subscriptions == {}
+        assert (await subscribe(again))["status"] == "Active"  # the socket stays usable
+
+
+async def test_recovery_without_a_subscription_fails_1005(emu: Running, client: Client) -> None:
+    ws, details = await client.open()
+    await leave(emu, ws)
+    again, (_, body) = await client.open(details[0]["wsc"]["token"])
+    async with again:
+        assert (body["recoveryState"], body["recoveryErrorCode"]) == ("Failed", "WSG-1005")
+
+
+async def test_recovery_from_another_oauth_session_fails_1003(
+    http: httpx.AsyncClient, emu: Running, client: Client
+) -> None:
+    ws, details = await client.open()
+    info = await subscribe(ws)
+    await leave(emu, ws)
+    wsc = details[0]["wsc"]["token"]
+    stranger = Client(http, emu, await login(http, emu))  # same user, new OAuth session
+    other, (_, body) = await stranger.open(wsc)
+    async with other:
+        assert (body["recoveryState"], body["recoveryErrorCode"]) == ("Failed", "WSG-1003")
+    owner, (_, body) = await client.open(wsc)
+    async with owner:
+        assert body["recoveryState"] == "Successful"
+        assert list(emu.world.subscriptions) == [info["id"]]
+
+
+async def test_forged_wsc_is_wsg_400_and_closes(client: Client) -> None:
+    async with connect(await client.url("RTFhRG5nfEZha2U")) as ws:
+        meta, body = await receive(ws)
+        assert (meta["type"], meta["status"]) == ("Error", 400)
+        assert body == {"errorCode": "WSG-400", "message": "Malformed WebSocket session context token"}
+        assert await closed_code(ws) is not None
+
+
+async def test_injected_inbound_sms_reaches_the_socket(
+    http: httpx.AsyncClient, emu: Running, opened: tuple[ClientConnection, list[Any]]
+) -> None:
+    ws, _ = opened
+    info = await subscribe(ws)
+    owner = emu.world.extensions[0]
+    number = owner.phone_numbers[0].phone_number
+    injected = await http.post(
+        "/_emulator/inbound", json={"from": "+16505550199", "to": number, "text": "Are you open today?"}
+    )
+    assert injected.status_code == 200, injected.text
+    assert injected.json()["notified"] >= 1
+    meta, envelope = await receive(ws)
+    assert meta["type"] == "ServerNotification"
+    assert envelope["subscriptionId"] == info["id"]
+    assert envelope["event"] == info["eventFilters"][0]
+    body = envelope["body"]
+    assert body["subject"] == "Are you open today?"
+    assert body["from"]["phoneNumber"] == "+16505550199"
+    assert body["to"][0]["phoneNumber"] == number
+    assert body["id"] == str(injected.json()["messageId"])

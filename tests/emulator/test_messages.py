@@ -1,0 +1,366 @@
+"""Messaging API over real HTTP: sending SMS/MMS with every validation code, status progression,
+the message store (list, filters, read status, delete) and attachment content."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from messaging_kit import (
+    ALEX,
+    ALEX_MAIN,
+    BLAIR,
+    BLAIR_MAIN,
+    CASEY,
+    CHARLIE,
+    ME,
+    STRANGER,
+    bearer,
+    capture,
+    inject,
+    roomy_limits,
+)
+
+from rcinbox.emulator.runner import Running, serve
+
+STORE = ME + "/message-store"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4 + b"\r\n--not-a-boundary\r\n"
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\r\n" * 300
+
+
+@pytest.fixture
+async def alex(http: httpx.AsyncClient, emu: Running) -> dict[str, str]:
+    roomy_limits(emu)
+    return await bearer(http, emu, ALEX)
+
+
+def sms(
+    text: str = "Thanks, we got your message.", to: str = CHARLIE, frm: str = ALEX_MAIN
+) -> dict[str, Any]:
+    return {"from": {"phoneNumber": frm}, "to": [{"phoneNumber": to}], "text": text}
+
+
+def form_files(body: dict[str, Any], *files: tuple[str, bytes, str]) -> list[tuple[str, Any]]:
+    parts: list[tuple[str, Any]] = [("json", ("request.json", orjson.dumps(body), "application/json"))]
+    return parts + [("attachment", file) for file in files]
+
+
+def assert_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["errorCode"] == code
+    assert body["errors"][0]["errorCode"] == code
+    if message is not None:
+        assert body["message"] == message
+        assert body["errors"][0]["message"] == message
+
+
+async def test_send_sms_answers_queued_message(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    response = await http.post(ME + "/sms", json=sms(), headers=alex)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Rate-Limit-Group"].lower() == "medium"
+    body = response.json()
+    ext = emu.world.extensions[ALEX]
+    assert isinstance(body["id"], int)
+    assert body["uri"] == f"{emu.url}{emu.world.account_path(ext.id)}/message-store/{body['id']}"
+    assert body["messageStatus"] == "Queued"
+    assert body["direction"] == "Outbound"
+    assert body["readStatus"] == "Read"
+    assert body["type"] == "SMS"
+    assert body["subject"] == "Thanks, we got your message."
+    assert body["from"] == {"phoneNumber": ALEX_MAIN, "name": "Alex Morgan"}
+    assert body["to"] == [{"phoneNumber": CHARLIE, "name": "Charlie Williams"}]
+    assert body["conversation"]["id"] == str(body["conversationId"])
+    assert body["smsSendingAttemptsCount"] == 1
+    [text] = body["attachments"]
+    assert (text["id"], text["type"], text["contentType"]) == (body["id"], "Text", "text/plain")
+    content = await http.get(text["uri"], headers=alex)
+    assert content.status_code == 200
+    assert content.headers["content-type"] == "text/plain;charset=UTF-8"
+    assert content.text == "Thanks, we got your message."
+
+
+async def test_sent_message_moves_to_delivered_with_store_events(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    events = capture(emu, ALEX, ME + "/message-store?direction=Outbound")
+    sent = (await http.post(ME + "/sms", json=sms(), headers=alex)).json()
+    await events.wait_for(lambda: len(events.envelopes) >= 3)
+    changes = [e["body"]["changes"][0] for e in events.envelopes]
+    assert changes[0] == {"type": "SMS", "newCount": 1, "newMessageIds": [sent["id"]]}
+    assert changes[1] == changes[2] == {"type": "SMS", "updatedCount": 1, "newMessageIds": []}
+    ext = emu.world.extensions[ALEX]
+    assert events.envelopes[0]["body"]["extensionId"] == str(ext.id)
+    assert events.envelopes[0]["event"].endswith(f"/extension/{ext.id}/message-store?direction=Outbound")
+    stored = (await http.get(f"{STORE}/{sent['id']}", headers=alex)).json()
+    assert stored["messageStatus"] == "Delivered"
+    assert stored["smsDeliveryTime"] >= stored["creationTime"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "parameter"),
+    [
+        ({"to": [{"phoneNumber": CHARLIE}], "text": "x"}, 400, "CMN-100", "from"),
+        ({"from": {"phoneNumber": ALEX_MAIN}, "text": "x"}, 400, "CMN-100", "to"),
+        ({"from": {"phoneNumber": ALEX_MAIN}, "to": [{"phoneNumber": CHARLIE}]}, 400, "CMN-100", "text"),
+        ({**sms(), "from": {}}, 400, "CMN-100", "from.phoneNumber"),
+        (sms(to="call me"), 400, "CMN-101", "to.phoneNumber"),
+        (sms(text="x" * 1001), 400, "CMN-101", "text"),
+        (sms(text="🙂" * 501), 400, "CMN-101", "text"),  # 1002 UTF-16 units
+        (sms(frm=STRANGER), 400, "MSG-245", "from"),
+    ],
+)
+async def test_send_validation_errors_name_the_parameter(
+    http: httpx.AsyncClient,
+    alex: dict[str, str],
+    body: dict[str, Any],
+    status: int,
+    code: str,
+    parameter: str,
+) -> None:
+    response = await http.post(ME + "/sms", json=body, headers=alex)
+    assert_error(response, status, code)
+    assert response.json()["errors"][0]["parameterName"] == parameter
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "message"),
+    [
+        (sms(frm=BLAIR_MAIN), 403, "MSG-304", "Phone number doesn't belong to extension"),
+        (sms(frm="+16505550000"), 403, "MSG-304", "Phone number doesn't belong to extension"),  # company
+        (sms(to="+1988"), 400, "MSG-247", "Sending SMS to short numbers is not available"),
+        (sms(to="22395"), 400, "MSG-247", "Sending SMS to short numbers is not available"),
+        (
+            {**sms(), "to": [{"phoneNumber": CHARLIE}, {"phoneNumber": "(415) 555-0100"}]},
+            400,
+            "CMN-406",
+            f"Duplicate value for parameter to: {CHARLIE} found in request",
+        ),
+        (
+            {**sms(), "to": [{"extensionNumber": "102"}]},
+            400,
+            "MSG-246",
+            "Sending SMS from/to extension numbers is not available",
+        ),
+    ],
+)
+async def test_send_refusals(
+    http: httpx.AsyncClient, alex: dict[str, str], body: dict[str, Any], status: int, code: str, message: str
+) -> None:
+    assert_error(await http.post(ME + "/sms", json=body, headers=alex), status, code, message)
+
+
+async def test_text_of_exactly_the_limit_in_utf16_units_is_sent(
+    http: httpx.AsyncClient, alex: dict[str, str]
+) -> None:
+    response = await http.post(ME + "/sms", json=sms(text="🙂" * 500), headers=alex)
+    assert response.status_code == 200
+    assert response.json()["subject"] == "🙂" * 500
+
+
+async def test_number_without_sms_sender_is_msg_242(http: httpx.AsyncClient, emu: Running) -> None:
+    roomy_limits(emu)
+    casey = await bearer(http, emu, CASEY)
+    response = await http.post(ME + "/sms", json=sms(frm="+16505550103"), headers=casey)
+    assert_error(response, 403, "MSG-242", "Sending SMS is not available from the number specified.")
+
+
+async def test_malformed_json_is_cmn_103(http: httpx.AsyncClient, alex: dict[str, str]) -> None:
+    headers = {**alex, "Content-Type": "application/json"}
+    response = await http.post(ME + "/sms", content=b'{"from": ', headers=headers)
+    assert_error(response, 400, "CMN-103", "JSON can't be parsed.")
+
+
+async def test_mms_form_data_round_trips_attachment_bytes(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    files = form_files(sms("Look at this"), ("photo.png", PNG, "image/png"), ("pic.jpg", JPEG, "image/jpeg"))
+    response = await http.post(ME + "/mms", files=files, headers=alex)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["messageStatus"] == "Queued"
+    text, png, jpeg = body["attachments"]
+    assert text["type"] == "Text"
+    assert (png["type"], png["contentType"], png["size"], png["fileName"]) == (
+        "MmsAttachment",
+        "image/png",
+        len(PNG),
+        "photo.png",
+    )
+    assert png["uri"] == f"{body['uri']}/content/{png['id']}"
+    for attachment, data in ((png, PNG), (jpeg, JPEG)):
+        content = await http.get(attachment["uri"], headers=alex)
+        assert content.status_code == 200
+        assert content.headers["content-type"] == attachment["contentType"]
+        assert content.content == data
+    outbound = (await http.get("/_emulator/outbound")).json()["records"][-1]
+    assert [a["size"] for a in outbound["attachments"]] == [len(PNG), len(JPEG)]
+
+
+async def test_mms_multipart_mixed_with_any_part_names(http: httpx.AsyncClient, alex: dict[str, str]) -> None:
+    boundary = "rc-boundary-42"
+    parts = [
+        (b"Content-Type: application/json\r\n", orjson.dumps(sms(text=""))),
+        (b"Content-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n", PNG),
+        (b'Content-Disposition: form-data; name="whatever"; filename="b.jpg"\r\n', JPEG),  # type from name
+    ]
+    raw = b"".join(
+        b"--" + boundary.encode() + b"\r\n" + head + b"\r\n" + data + b"\r\n" for head, data in parts
+    )
+    raw += b"--" + boundary.encode() + b"--\r\n"
+    headers = {**alex, "Content-Type": f"multipart/mixed; boundary={boundary}"}
+    response = await http.post(ME + "/sms", content=raw, headers=headers)  # multipart /sms sends an MMS
+    assert response.status_code == 200, response.text
+    attachments = response.json()["attachments"]
+    assert [(a["contentType"], a["size"]) for a in attachments] == [
+        ("image/png", len(PNG)),
+        ("image/jpeg", len(JPEG)),
+    ]
+    assert (await http.get(attachments[1]["uri"], headers=alex)).content == JPEG
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "code"),
+    [
+        ([("a.png", b"", "image/png")], 400, "MSG-347"),
+        ([("tool.exe", b"MZ", "application/x-msdownload")], 415, "MSG-348"),
+        ([(f"{i}.png", b"x", "image/png") for i in range(11)], 400, "MSG-379"),
+        ([("big.png", b"x" * 1_500_001, "image/png")], 400, "MSG-337"),
+        ([("a.png", b"x" * 800_000, "image/png"), ("b.png", b"x" * 800_000, "image/png")], 400, "MSG-338"),
+    ],
+)
+async def test_mms_attachment_limits(
+    http: httpx.AsyncClient, alex: dict[str, str], files: list[tuple[str, bytes, str]], status: int, code: str
+) -> None:
+    response = await http.post(ME + "/mms", files=form_files(sms(), *files), headers=alex)
+    assert_error(response, status, code)
+
+
+async def test_mms_without_attachments_is_cmn_100(http: httpx.AsyncClient, alex: dict[str, str]) -> None:
+    response = await http.post(ME + "/mms", json=sms(), headers=alex)
+    assert_error(response, 400, "CMN-100")
+    assert response.json()["errors"][0]["parameterName"] == "attachments"
+
+
+async def test_mms_from_number_without_mms_sender_is_msg_242(tmp_path: Path) -> None:
+    data = {
+        "extensions": [
+            {
+                "id": 5001,
+                "extensionNumber": "101",
+                "name": "Toll Free",
+                "jwt": "jwt-toll-free-0001",
+                "phoneNumbers": [{"phoneNumber": "+18885550100", "features": ["CallerId", "SmsSender"]}],
+            }
+        ]
+    }
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(data))
+    async with serve(data=path) as emu, httpx.AsyncClient(base_url=emu.url) as http:
+        headers = await bearer(http, emu, 0)
+        body = sms(frm="+18885550100")
+        assert (await http.post(ME + "/sms", json=body, headers=headers)).status_code == 200
+        response = await http.post(
+            ME + "/mms", files=form_files(body, ("a.png", PNG, "image/png")), headers=headers
+        )
+        assert_error(response, 403, "MSG-242")
+
+
+async def test_message_store_list_filters_and_paging(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    sent = (await http.post(ME + "/sms", json=sms(), headers=alex)).json()
+    first = await inject(http, **{"from": CHARLIE, "to": ALEX_MAIN, "text": "one"})
+    second = await inject(http, **{"from": STRANGER, "to": ALEX_MAIN, "text": "two"})
+    await inject(http, **{"from": CHARLIE, "to": BLAIR_MAIN, "text": "Blair's"})
+
+    async def ids(**params: Any) -> list[int]:
+        response = await http.get(STORE, params=params, headers=alex)
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["records"]]
+
+    newest_first = [int(second["messageId"]), int(first["messageId"]), sent["id"]]
+    assert await ids() == newest_first
+    assert await ids(direction="Inbound") == newest_first[:2]
+    assert await ids(direction=["Inbound", "Outbound"], messageType="SMS") == newest_first
+    assert await ids(readStatus="Read") == [sent["id"]]
+    assert await ids(phoneNumber=CHARLIE) == [int(first["messageId"]), sent["id"]]
+    assert await ids(conversationId=str(sent["conversationId"])) == [int(first["messageId"]), sent["id"]]
+    assert await ids(distinctConversations="true") == newest_first[:2]
+    assert await ids(dateFrom="2000-01-01T00:00:00Z", dateTo="2000-01-02T00:00:00.000Z") == []
+    assert await ids(messageType="Fax") == []
+    page = (await http.get(STORE, params={"perPage": 2, "page": 2}, headers=alex)).json()
+    assert [r["id"] for r in page["records"]] == [sent["id"]]
+    assert page["paging"]["totalElements"] == 3
+    assert "page=1" in page["navigation"]["previousPage"]["uri"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"direction": "Sideways"}, "direction"),
+        ({"messageType": "Telegram"}, "messageType"),
+        ({"readStatus": "Maybe"}, "readStatus"),
+        ({"dateFrom": "yesterday"}, "dateFrom"),
+        ({"phoneNumber": "nobody"}, "phoneNumber"),
+    ],
+)
+async def test_message_store_list_rejects_bad_filters(
+    http: httpx.AsyncClient, alex: dict[str, str], params: dict[str, str], parameter: str
+) -> None:
+    response = await http.get(STORE, params=params, headers=alex)
+    assert_error(response, 400, "CMN-101")
+    assert response.json()["errors"][0]["parameterName"] == parameter
+
+
+async def test_read_status_update_and_delete(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    injected = await inject(http, **{"from": CHARLIE, "to": ALEX_MAIN, "text": "mark me"})
+    url = f"{STORE}/{injected['messageId']}"
+    message = (await http.get(url, headers=alex)).json()
+    assert (message["readStatus"], message["messageStatus"]) == ("Unread", "Received")
+    assert message["vmSideRecipients"] == message["to"]
+
+    updated = await http.put(url, json={"readStatus": "Read"}, headers=alex)
+    assert updated.status_code == 200
+    assert updated.json()["readStatus"] == "Read"
+    assert (await http.get(STORE, params={"readStatus": "Unread"}, headers=alex)).json()["records"] == []
+    assert_error(await http.put(url, json={"readStatus": "Skimmed"}, headers=alex), 400, "CMN-101")
+    assert_error(await http.put(url, json={}, headers=alex), 400, "CMN-100")
+
+    assert (await http.delete(url, headers=alex)).status_code == 204
+    assert (await http.get(STORE, headers=alex)).json()["records"] == []
+    assert (await http.get(url, headers=alex)).json()["availability"] == "Deleted"
+    deleted = (await http.get(STORE, params={"availability": "Deleted"}, headers=alex)).json()["records"]
+    assert [r["id"] for r in deleted] == [int(injected["messageId"])]
+
+
+async def test_unknown_or_foreign_message_is_404(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    blairs = await inject(http, **{"from": CHARLIE, "to": BLAIR_MAIN, "text": "private"})
+    for message_id in ("12345", blairs["messageId"], "abc"):
+        response = await http.get(f"{STORE}/{message_id}", headers=alex)
+        assert_error(response, 404, "CMN-102", "Resource for parameter [messageId] is not found")
+    blair = await bearer(http, emu, BLAIR)
+    assert (await http.get(f"{STORE}/{blairs['messageId']}", headers=blair)).status_code == 200
+
+
+async def test_content_errors_and_disposition(http: httpx.AsyncClient, alex: dict[str, str]) -> None:
+    files = form_files(sms(), ("photo.png", PNG, "image/png"))
+    body = (await http.post(ME + "/mms", files=files, headers=alex)).json()
+    photo = body["attachments"][1]
+    missing = await http.get(f"{body['uri']}/content/999", headers=alex)
+    assert_error(missing, 404, "CMN-102", "Resource for parameter [attachmentId] is not found")
+    assert missing.json()["errors"][0]["parameterName"] == "attachmentId"
+    download = await http.get(photo["uri"], params={"contentDisposition": "Attachment"}, headers=alex)
+    assert download.headers["content-disposition"] == 'attachment; filename="photo.png"'
+    assert download.headers["X-Rate-Limit-Group"].lower() == "medium"
+    assert download.content == PNG

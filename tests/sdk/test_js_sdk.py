@@ -1,0 +1,99 @@
+"""RingCentral's official JavaScript SDK (@ringcentral/sdk, @ringcentral/subscriptions 5.0.11)
+against the emulator: JWT login, SMS send, token refresh, and an injected inbound SMS received over
+a WebSocket subscription. The SDK runs as ``node js/sdk_check.mjs``; see that file for its output.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+from sdk_harness import JS_DIR, ScriptRun, require
+
+from rcinbox.emulator.runner import Running
+
+pytestmark = pytest.mark.sdk
+
+SCRIPT = JS_DIR / "sdk_check.mjs"
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        require("node", "no `node` executable on PATH")
+    for package in ("@ringcentral/sdk", "@ringcentral/subscriptions"):
+        if not (JS_DIR / "node_modules" / package / "package.json").is_file():
+            require(package, f"{JS_DIR / 'node_modules' / package} is missing")
+    return node
+
+
+async def test_js_sdk_logs_in_sends_refreshes_and_receives_inbound_sms(
+    node: str, emu: Running, http: httpx.AsyncClient
+) -> None:
+    world = emu.world
+    alex = world.extensions[0]
+    own_number = alex.phone_numbers[0].phone_number
+    run = await ScriptRun.start(
+        [node, str(SCRIPT)],
+        cwd=JS_DIR,
+        env={
+            "RC_SERVER": emu.url,
+            "RC_CLIENT_ID": world.app.client_id,
+            "RC_CLIENT_SECRET": world.app.client_secret,
+            "RC_JWT": alex.jwt,
+            "RC_FROM": own_number,
+            "RC_TO": "+14155550100",
+            "RC_TEXT": "Hello from the official JS SDK",
+        },
+    )
+    try:
+        login = await run.step("login")
+        assert login["ownerId"] == str(alex.id)
+        assert login["expiresIn"] == 3600
+
+        sms = await run.step("sms")
+        assert sms["status"] == 200
+        assert sms["body"]["messageStatus"] == "Queued"
+        assert sms["body"]["from"]["phoneNumber"] == own_number
+        assert [to["phoneNumber"] for to in sms["body"]["to"]] == ["+14155550100"]
+
+        refresh = await run.step("refresh")
+        assert refresh == {"step": "refresh", "tokenChanged": True, "refreshTokenChanged": True}
+
+        ready = await run.step("ready")
+        subscription = ready["subscription"]
+        assert subscription["status"] == "Active"
+        assert subscription["deliveryMode"]["transportType"] == "WebSocket"
+        instant = (
+            f"/restapi/v1.0/account/{world.account_id}/extension/{alex.id}/message-store/instant?type=SMS"
+        )
+        assert subscription["eventFilters"] == [instant]
+
+        injected = await http.post(
+            "/_emulator/inbound",
+            json={"from": "+14155550123", "to": own_number, "text": "Are you open on Sunday?"},
+        )
+        assert injected.status_code == 200, injected.text
+        assert injected.json()["notified"] == 1
+
+        event = (await run.step("notification"))["event"]
+        assert event["event"] == instant
+        assert event["subscriptionId"] == subscription["id"]
+        body = event["body"]
+        assert body["subject"] == "Are you open on Sunday?"
+        assert body["from"]["phoneNumber"] == "+14155550123"
+        assert [to["phoneNumber"] for to in body["to"]] == [own_number]
+        assert body["direction"] == "Inbound"
+        assert body["id"] == str(injected.json()["messageId"])
+        assert await run.finish() == 0
+    finally:
+        await run.stop()
+
+    outbound = (await http.get("/_emulator/outbound")).json()["records"]
+    assert [(r["from"], r["to"], r["text"]) for r in outbound] == [
+        (own_number, ["+14155550100"], "Hello from the official JS SDK")
+    ]
+    assert outbound[0]["extensionId"] == alex.id
+    assert outbound[0]["id"] == sms["body"]["id"]

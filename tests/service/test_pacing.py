@@ -1,0 +1,195 @@
+"""Pacing per throttling group: the table, the gate's arithmetic, and a burst with zero 429s."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from platform_fake import CountingTransport
+
+from rcinbox.emulator.runner import Running
+from rcinbox.platform import Credentials, Pacer, PlatformClient, RetryPolicy, group_for
+from rcinbox.platform.pacing import Group
+
+ACCOUNT = "https://platform.ringcentral.com/restapi/v1.0/account/~/extension/~"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "group"),
+    [
+        ("POST", f"{ACCOUNT}/sms", "Medium"),
+        ("POST", f"{ACCOUNT}/mms", "Medium"),
+        ("GET", f"{ACCOUNT}/message-store", "Light"),
+        ("GET", f"{ACCOUNT}/message-store/123", "Light"),
+        ("PUT", f"{ACCOUNT}/message-store/123", "Medium"),
+        ("GET", f"{ACCOUNT}/message-sync?syncType=FSync", "Light"),
+        ("GET", ACCOUNT, "Light"),
+        ("GET", f"{ACCOUNT}/phone-number", "Light"),
+        ("GET", f"{ACCOUNT}/address-book/contact", "Heavy"),
+        ("GET", f"{ACCOUNT}/address-book-sync", "Heavy"),
+        ("POST", "https://platform.ringcentral.com/restapi/oauth/token", "Auth"),
+        ("POST", "https://platform.ringcentral.com/restapi/oauth/wstoken", "Auth"),
+        (
+            "GET",
+            "https://media.ringcentral.com/restapi/v1.0/account/1/extension/2/message-store/3/content/4",
+            "Medium",
+        ),
+        ("POST", "https://platform.ringcentral.com/restapi/v1.0/subscription", "Medium"),
+        ("PUT", "https://platform.ringcentral.com/restapi/v1.0/subscription/abc", "Medium"),
+        ("DELETE", "https://platform.ringcentral.com/restapi/v1.0/subscription/abc", "Medium"),
+        ("GET", "https://platform.ringcentral.com/restapi/v1.0/subscription/abc", "Light"),
+        ("GET", "https://platform.ringcentral.com/restapi/v1.0/subscription", "Light"),
+        ("POST", "https://platform.ringcentral.com/restapi/v1.0/subscription/abc/renew", "Light"),
+    ],
+)
+def test_every_endpoint_has_its_group_up_front(method: str, url: str, group: Group) -> None:
+    assert group_for(method, url) == group
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def headers(limit: int, remaining: int, window: int, group: str = "medium") -> dict[str, str]:
+    return {
+        "x-rate-limit-group": group,
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-remaining": str(remaining),
+        "x-rate-limit-window": str(window),
+    }
+
+
+async def test_first_request_of_a_group_probes_alone_then_limits_are_learned() -> None:
+    clock = Clock()
+    pacer = Pacer(clock)
+    ticket = await pacer.acquire("Medium")
+    assert pacer.wait_time("Medium") == float("inf")  # limits unknown: wait for the first answer
+    assert pacer.wait_time("Light") == 0  # other groups are independent
+    await pacer.release("Medium", ticket, headers(10, 9, 60))
+    assert (pacer.state("Medium").limit, pacer.state("Medium").window) == (10, 60)
+    assert pacer.wait_time("Medium") == 0
+
+
+async def test_full_group_waits_until_the_oldest_answer_leaves_the_window() -> None:
+    clock = Clock()
+    pacer = Pacer(clock, low_fraction=0)
+    first = await pacer.acquire("Medium")
+    await pacer.release("Medium", first, headers(3, 2, 10))
+    clock.now += 1
+    for _ in range(2):
+        await pacer.release("Medium", await pacer.acquire("Medium"))
+    assert pacer.wait_time("Medium") == pytest.approx(9.0)  # first answer at t=1000 counts until 1010
+    clock.now += 9
+    assert pacer.wait_time("Medium") == 0
+
+
+async def test_requests_spread_out_when_the_budget_is_low() -> None:
+    clock = Clock()
+    pacer = Pacer(clock)  # low = half the budget
+    first = await pacer.acquire("Medium")
+    await pacer.release("Medium", first, headers(4, 3, 8))
+    assert pacer.wait_time("Medium") == 0  # 3 of 4 left: not low
+    await pacer.release("Medium", await pacer.acquire("Medium"))
+    assert pacer.wait_time("Medium") == pytest.approx(2.0)  # 2 of 4 left: one per window/limit
+
+
+async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
+    clock = Clock()
+    pacer = Pacer(clock, low_fraction=0)
+    ticket = await pacer.acquire("Light")
+    await pacer.release("Light", ticket, headers(5, 0, 30, "light"))  # someone else used 4
+    assert len(pacer.state("Light").counted) == 5
+    assert pacer.wait_time("Light") == pytest.approx(30.0)
+
+
+async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
+    clock = Clock()
+    pacer = Pacer(clock)
+    await pacer.release("Medium", await pacer.acquire("Medium"), headers(40, 39, 60))
+    await pacer.penalize("Medium", 60)
+    assert pacer.wait_time("Medium") == pytest.approx(60.0)
+    waiter = asyncio.create_task(pacer.acquire("Medium"))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert len(pacer.state("Medium").counted) == 1  # the cancelled waiter booked nothing
+
+
+async def test_a_release_wakes_a_waiting_request() -> None:
+    pacer = Pacer()
+    ticket = await pacer.acquire("Heavy")
+    waiter = asyncio.create_task(pacer.acquire("Heavy"))  # probing: waits for the first answer
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    await pacer.release("Heavy", ticket, headers(10, 9, 60, "heavy"))
+    assert await asyncio.wait_for(waiter, timeout=1) > ticket
+
+
+# ---- against the emulator ----
+
+BURST = 10
+
+
+@pytest.fixture
+async def medium_limited(emu: Running, http: httpx.AsyncClient) -> AsyncIterator[None]:
+    response = await http.post(
+        "/_emulator/faults", json={"rateLimits": {"Medium": 4, "window": 1, "penalty": 3}}
+    )
+    assert response.status_code == 200, response.text
+    yield
+
+
+def credentials(emu: Running) -> Credentials:
+    world = emu.world
+    return Credentials(emu.url, world.app.client_id, world.app.client_secret, world.extensions[0].jwt)
+
+
+async def send_burst(client: PlatformClient) -> list[dict[str, object]]:
+    return await asyncio.gather(
+        *(client.send_sms("+16505550100", "+14155550100", f"reply {n}") for n in range(BURST))
+    )
+
+
+async def test_unpaced_burst_does_hit_429(
+    emu: Running, http: httpx.AsyncClient, medium_limited: None
+) -> None:
+    """The control: the same burst without pacing is refused by the emulator."""
+    async with PlatformClient.open(credentials(emu), upkeep=False) as client:
+        token = await client.auth.access_token()
+    raw = await asyncio.gather(
+        *(
+            http.post(
+                "/restapi/v1.0/account/~/extension/~/sms",
+                json={
+                    "from": {"phoneNumber": "+16505550100"},
+                    "to": [{"phoneNumber": "+14155550100"}],
+                    "text": "x",
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            for _ in range(BURST)
+        )
+    )
+    assert sorted(r.status_code for r in raw).count(429) >= BURST - 4
+
+
+async def test_paced_burst_of_replies_gets_zero_429(emu: Running, medium_limited: None) -> None:
+    counting = CountingTransport()
+    policy = RetryPolicy(attempts=1)  # a 429 would surface as an error instead of being retried
+    async with PlatformClient.open(
+        credentials(emu), transport=counting, policy=policy, upkeep=False
+    ) as client:
+        sent = await asyncio.wait_for(send_burst(client), timeout=20)
+    assert len({m["id"] for m in sent}) == BURST
+    assert counting.count("/sms") == BURST
+    assert counting.count("/sms", 429) == 0
+    texts = sorted(m.text for m in emu.world.messages.values() if m.direction == "Outbound")
+    assert texts == sorted(f"reply {n}" for n in range(BURST))

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from pipeline_fakes import (
+    CHARLIE,
+    EXT,
+    OWNER,
+    FakeBook,
+    FakePlatform,
+    emulator_client,
+    emulator_envelope,
+    envelope,
+    media_uri,
+    vacation_rules,
+)
+
+from rcinbox.contacts import ContactBook
+from rcinbox.emulator.runner import Running
+from rcinbox.errors import ServerError
+from rcinbox.events import InboundMessage
+from rcinbox.outbox import Outbox
+from rcinbox.pipeline import Pipeline, PipelineOptions
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.store import Store
+
+FAST = PipelineOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
+
+
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.db"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with await Store.open(db_url(tmp_path)) as opened:
+        yield opened
+
+
+def make_pipeline(store: Store, fake: FakePlatform, tmp_path: Path, book: FakeBook | None = None) -> Pipeline:
+    outbox = Outbox(store, fake)
+    return Pipeline(
+        store, fake, vacation_rules, {EXT: book or FakeBook()}, tmp_path / "data", outbox=outbox, options=FAST
+    )
+
+
+def inbound(**kwargs: object) -> InboundMessage:
+    return InboundMessage.from_notification(envelope(**kwargs), "webhook")  # type: ignore[arg-type]
+
+
+async def until(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait for a condition on a system that exposes no event (bounded poll)."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_duplicate_notification_gives_one_row_one_decision_one_reply(
+    store: Store, tmp_path: Path
+) -> None:
+    fake = FakePlatform()
+    pipeline = make_pipeline(store, fake, tmp_path)
+    assert await pipeline.accept(inbound(message_id="100", text="Are you around?")) is True
+    assert await pipeline.accept(inbound(message_id="100", text="Are you around?")) is False
+    assert await pipeline.drain() == 1
+    assert await pipeline.accept(inbound(message_id="100")) is False  # after processing too
+    assert await pipeline.drain() == 0
+    assert pipeline.outbox is not None
+    assert await pipeline.outbox.drain() == 1  # type: ignore[attr-defined]
+    (entry,) = await store.recent()
+    assert (entry.message_id, entry.state, entry.action, entry.reason, entry.reply_state) == (
+        "100",
+        "done",
+        "reply",
+        "replied",
+        "sent",
+    )
+    assert [(r["from"]["phoneNumber"], r["to"][0]["phoneNumber"], r["subject"]) for r in fake.sent] == [
+        (OWNER, CHARLIE, "Hi Charlie, I'm away. Back soon.")
+    ]
+    decision = await store.decision(entry.pk)
+    assert decision is not None
+    assert decision.facts["owner_numbers"] == [OWNER, "+16505550101"]
+    assert decision.facts["company_numbers"] == ["+16505550000"]
+    assert decision.facts["is_contact"] is True
+
+
+async def test_every_decision_is_recorded_with_its_reason(store: Store, tmp_path: Path) -> None:
+    fake = FakePlatform()
+    pipeline = make_pipeline(store, fake, tmp_path, FakeBook({}))
+    await pipeline.accept(inbound(message_id="1", text="STOP"))
+    await pipeline.accept(inbound(message_id="2", text="hello?"))
+    await pipeline.accept(
+        inbound(message_id="3", text="hi all", sender="+14155550123", to=(OWNER, "+14155550124"))
+    )
+    await pipeline.accept(inbound(message_id="4", text="ping", sender="+16505550101"))
+    await pipeline.accept(inbound(message_id="5", text="Your code is 1234", sender="22000"))
+    await pipeline.accept(inbound(message_id="6", text="START"))
+    await pipeline.accept(inbound(message_id="7", text="hello again"))
+    await pipeline.drain()
+    entries = sorted(await store.recent(), key=lambda e: int(e.message_id))
+    assert [(e.message_id, e.action, e.reason) for e in entries] == [
+        ("1", "opt-out", "opt-out"),
+        ("2", "suppress", "opted-out"),
+        ("3", "suppress", "group-message"),
+        ("4", "suppress", "own-number"),
+        ("5", "suppress", "short-code"),
+        ("6", "opt-in", "opt-in"),
+        ("7", "reply", "replied"),
+    ]
+    assert await store.opted_out(CHARLIE) is False
+    (reply,) = [e for e in entries if e.reply_state is not None]
+    assert reply.message_id == "7" and reply.reply_state == "queued"
+    assert (await store.message(reply.pk)).state == "decided"
+
+
+async def test_restart_between_accept_and_processing_processes_once(tmp_path: Path) -> None:
+    fake = FakePlatform()
+    async with await Store.open(db_url(tmp_path)) as first:
+        assert await make_pipeline(first, fake, tmp_path).accept(inbound(message_id="200"))
+        # the process dies here: acknowledged, not processed
+    for _ in range(2):  # two restarts: the second finds nothing left to do
+        async with await Store.open(db_url(tmp_path)) as store:
+            pipeline = make_pipeline(store, fake, tmp_path)
+            outbox = pipeline.outbox
+            assert isinstance(outbox, Outbox)
+            stop = asyncio.Event()
+            workers = [asyncio.create_task(pipeline.run(stop)), asyncio.create_task(outbox.run(stop))]
+            await until(lambda: len(fake.sent) == 1)
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*workers), 5)
+            (entry,) = await store.recent()
+            assert (entry.state, entry.reason, entry.reply_state) == ("done", "replied", "sent")
+    assert fake.send_calls == 1
+
+
+async def test_worker_wakes_on_accept_and_stops_promptly(store: Store, tmp_path: Path) -> None:
+    fake = FakePlatform()
+    pipeline = make_pipeline(store, fake, tmp_path)
+    outbox = pipeline.outbox
+    assert isinstance(outbox, Outbox)
+    stop = asyncio.Event()
+    workers = [asyncio.create_task(pipeline.run(stop)), asyncio.create_task(outbox.run(stop))]
+    await asyncio.sleep(0)
+    await pipeline.accept(inbound(message_id="300"))
+    await until(lambda: len(fake.sent) == 1)
+    await pipeline.accept(inbound(message_id="301", sender="+14155550111"))
+    await until(lambda: len(fake.sent) == 2)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*workers), 2)
+
+
+async def test_failing_step_retries_without_blocking_others(store: Store, tmp_path: Path) -> None:
+    fake = FakePlatform()
+    uri = media_uri(EXT, "400", "1")
+    fake.media[uri] = (200, b"GIF89a", "image/gif")
+    fake.stream_errors[uri] = [ServerError(503, "CMN-211", "unavailable")]
+    pipeline = make_pipeline(store, fake, tmp_path)
+    att = {"id": "1", "type": "MmsAttachment", "uri": uri, "contentType": "image/gif"}
+    await pipeline.accept(inbound(message_id="400", attachments=[att]))
+    await pipeline.accept(inbound(message_id="401", sender="+14155550111"))
+    await pipeline.drain()
+    first, second = sorted(await store.recent(), key=lambda e: e.message_id)
+    assert (first.state, first.action) == ("received", None)
+    assert first.last_error == "ServerError: HTTP 503 CMN-211: unavailable"
+    assert (second.state, second.action) == ("decided", "reply")
+    stop = asyncio.Event()
+    worker = asyncio.create_task(pipeline.run(stop))  # the retry is scheduled ~10 ms later
+    await until(lambda: fake.streamed.count(uri) == 2)
+    await until(lambda: asyncio.ensure_future(store.decision(first.pk)).done())
+    stop.set()
+    await asyncio.wait_for(worker, 2)
+    done = await store.message(first.pk)
+    assert (done.state, done.attempts) == ("decided", 1)
+    (attachment,) = (await store.attachments(first.pk)).values()
+    assert attachment.sha256 == hashlib.sha256(b"GIF89a").hexdigest()
+
+
+async def test_poison_message_is_parked_visibly(store: Store, tmp_path: Path) -> None:
+    fake = FakePlatform()
+    fake.numbers = {}  # phone-number lookups fail below
+    pipeline = make_pipeline(store, fake, tmp_path)
+
+    async def broken(ext: str = "~") -> list[dict[str, object]]:
+        raise ServerError(500, "CMN-201", "Service temporarily unavailable")
+
+    fake.phone_numbers = broken  # type: ignore[method-assign,assignment]
+    await pipeline.accept(inbound(message_id="500"))
+    stop = asyncio.Event()
+    worker = asyncio.create_task(pipeline.run(stop))
+    stored = await store.find_message(EXT, "500")
+    assert stored is not None
+
+    async def parked() -> bool:
+        return (await store.message(stored.pk)).state == "failed"
+
+    async def wait_parked() -> None:
+        while not await parked():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(wait_parked(), 5)
+    stop.set()
+    await asyncio.wait_for(worker, 2)
+    message = await store.message(stored.pk)
+    assert message.attempts == 3
+    assert message.last_error == (
+        "gave up after 3 attempts: ServerError: HTTP 500 CMN-201: Service temporarily unavailable"
+    )
+    assert await store.decision(stored.pk) is None
+    assert await store.due_messages() == []
+
+
+async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClient, tmp_path: Path) -> None:
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 500
+    response = await http.post(
+        "/_emulator/inbound",
+        json={
+            "from": "+14155550100",
+            "to": "+16505550100",
+            "text": "Are you in the office?",
+            "attachments": [{"contentType": "image/jpeg", "contentBase64": base64.b64encode(photo).decode()}],
+        },
+    )
+    assert response.status_code == 200, response.text
+    message_id = response.json()["messageId"]
+    notification = emulator_envelope(emu, message_id)
+    msg = InboundMessage.from_notification(notification, "webhook")
+    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+        book = ContactBook(client, msg.extension_id)
+        outbox = Outbox(store, client)
+        pipeline = Pipeline(
+            store, client, vacation_rules, {msg.extension_id: book}, tmp_path / "data", outbox=outbox
+        )
+        assert await pipeline.accept(msg) is True
+        assert await pipeline.accept(InboundMessage.from_notification(notification, "websocket")) is False
+        assert await pipeline.drain() == 1
+        assert await outbox.drain() == 1
+        (entry,) = await store.recent()
+        (attachment,) = (await store.attachments(entry.pk)).values()
+    assert (entry.action, entry.reason, entry.reply_state, entry.attachments) == (
+        "reply",
+        "replied",
+        "sent",
+        1,
+    )
+    assert (tmp_path / "data" / str(attachment.path)).read_bytes() == photo
+    outbound = (await http.get("/_emulator/outbound")).json()["records"]
+    assert [(r["from"], r["to"], r["text"]) for r in outbound] == [
+        ("+16505550100", ["+14155550100"], "Hi Charlie, I'm away. Back soon.")
+    ]

@@ -1,0 +1,246 @@
+"""The whole service against the emulator, over both transports: an inbound text is archived,
+decided and answered; health and readiness; startup refusals; signals; the ``run`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from transport_kit import inject
+from typer.testing import CliRunner
+
+from rcinbox.cli import app
+from rcinbox.emulator.runner import Running, free_port
+from rcinbox.errors import RulesError
+from rcinbox.service import Service, Tuning, stop_on_signals
+from rcinbox.settings import FIELDS, Settings
+from rcinbox.store import ArchiveEntry
+from rcinbox.transports.webhook_subscription import WebhookPolicy
+from rcinbox.transports.websocket import ReconnectPolicy
+
+ALEX, CHARLIE = "+16505550100", "+14155550100"
+RULES = """
+[vacation]
+enabled = true
+start = 2020-01-01T00:00:00
+end = 2099-01-04T08:00:00
+timezone = "America/New_York"
+message = "Auto-reply: Hi {first_name}, I'm away for a while."
+audience = "contacts"
+repeat_after = "7d"
+"""
+TUNING = Tuning(
+    websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0),
+    webhook=WebhookPolicy(check_interval=0.5),
+    rules_check_interval=0.1,
+)
+
+
+def settings_for(emu: Running, tmp_path: Path, **changes: Any) -> Settings:
+    rules = tmp_path / "rcinbox.toml"
+    if not rules.exists():
+        rules.write_text(RULES)
+    world = emu.world
+    values: dict[str, Any] = {
+        "client_id": world.app.client_id,
+        "client_secret": world.app.client_secret,
+        "jwt": world.extensions[0].jwt,
+        "server_url": emu.url,
+        "port": free_port(),
+        "data_dir": tmp_path / "data",
+        "rules": rules,
+    }
+    return Settings(**(values | changes))
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5) as http:
+        yield http
+
+
+async def outbound_to(http: httpx.AsyncClient, number: str, within: float = 10) -> list[dict[str, Any]]:
+    """The emulator exposes no event for "an SMS was sent": a bounded poll of its control API."""
+    async with asyncio.timeout(within):
+        while True:
+            records: list[dict[str, Any]] = (await http.get("/_emulator/outbound")).json()["records"]
+            found = [r for r in records if number in r["to"]]
+            if found:
+                return found
+            await asyncio.sleep(0.05)
+
+
+async def archived(service: Service, within: float = 10) -> ArchiveEntry:
+    async with asyncio.timeout(within):
+        while True:
+            entries = await service.store.recent()
+            if entries and entries[0].reply_state == "sent":
+                return entries[0]
+            await asyncio.sleep(0.05)
+
+
+async def exercise(service: Service, emu_http: httpx.AsyncClient, client: httpx.AsyncClient) -> None:
+    stop = asyncio.Event()
+    runner = asyncio.create_task(service.run(stop), name="test.service")
+    try:
+        await service.board.wait_until(lambda s: s.ready, within=10)
+        ready = await client.get(service.http.url + "/readyz")
+        assert (ready.status_code, ready.json()) == (200, {"ready": True})
+        await inject(emu_http, ALEX, "Are you in the office tomorrow?", sender=CHARLIE)
+        [reply] = await outbound_to(emu_http, CHARLIE)
+        entry = await archived(service)
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 10)
+    assert reply["from"] == ALEX
+    assert reply["text"] == "Auto-reply: Hi Charlie, I'm away for a while."
+    assert (entry.sender, entry.text, entry.action, entry.reason) == (
+        CHARLIE,
+        "Are you in the office tomorrow?",
+        "reply",
+        "replied",
+    )
+
+
+async def test_websocket_service_archives_and_replies(
+    emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
+        await exercise(service, http, client)
+
+
+async def test_webhook_service_archives_and_replies(
+    emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = settings_for(
+        emu, tmp_path, transport="webhook", port=port, webhook_url=f"http://127.0.0.1:{port}/hooks/rc"
+    )
+    async with Service.open(settings, TUNING) as service:
+        await exercise(service, http, client)
+        [subscription] = emu.world.subscriptions.values()
+    assert subscription.address == f"http://127.0.0.1:{port}/hooks/rc"
+
+
+async def test_not_ready_until_subscribed_but_healthy(
+    emu: Running, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
+        health = await client.get(service.http.url + "/healthz")
+        ready = await client.get(service.http.url + "/readyz")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (503, {"ready": False, "reasons": ["websocket: starting"]})
+
+
+async def test_invalid_rules_are_refused_before_anything_starts(emu: Running, tmp_path: Path) -> None:
+    rules = tmp_path / "rcinbox.toml"
+    rules.write_text(RULES.replace('audience = "contacts"', 'audience = "friends"'))
+    with pytest.raises(RulesError) as refused:
+        async with Service.open(settings_for(emu, tmp_path), TUNING):
+            pass
+    assert refused.value.line == 8
+    assert "audience" in refused.value.reason
+    assert emu.world.sessions == {}  # no login happened
+
+
+async def test_a_failed_start_closes_what_was_opened(emu: Running, tmp_path: Path) -> None:
+    settings = settings_for(emu, tmp_path)
+    with socket_taken(settings.port), pytest.raises(OSError):
+        async with Service.open(settings, TUNING):
+            pass
+    async with Service.open(settings, TUNING) as again:  # the store and the session are reusable
+        assert again.http.port == settings.port
+    assert len(emu.world.sessions) == 1  # the saved session was reused, not a second login
+
+
+async def test_signals_set_stop() -> None:
+    stop = asyncio.Event()
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGTERM)
+        async with asyncio.timeout(5):
+            await stop.wait()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_run_help_names_every_variable() -> None:
+    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    missing = [f.env for f in FIELDS if f.env not in result.output]
+    assert missing == []
+
+
+def test_run_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
+    args = ["run", "--env-file", str(tmp_path / "none.env"), "--client-id", "a", "--client-secret", "b"]
+    result = CliRunner().invoke(app, [*args, "--jwt", "c", "--port", "http"], env={"RC_SERVER_URL": None})
+    assert result.exit_code == 2
+    assert result.output == "error: --port must be a port number 0-65535, got 'http'\n"
+
+
+class socket_taken:
+    """Holds a listening socket on ``port`` for the block."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
+    emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    settings = settings_for(emu, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
+    env |= {
+        "RC_SERVER_URL": emu.url,
+        "RC_APP_CLIENT_ID": settings.client_id,
+        "RC_APP_CLIENT_SECRET": settings.client_secret,
+        "RC_USER_JWT": settings.jwt,
+        "RCINBOX_DATA_DIR": str(settings.data_dir),
+        "RCINBOX_RULES": str(settings.rules),
+        "RCINBOX_LOG_LEVEL": "DEBUG",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "rcinbox", "run", "--port", str(settings.port),
+        env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(20):  # a bounded poll: the child process exposes no event
+            while (await _readyz(client, settings.port)) != 200:
+                await asyncio.sleep(0.1)
+        await inject(http, ALEX, "hello from a real process", sender=CHARLIE)
+        [reply] = await outbound_to(http, CHARLIE)
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(15):
+            _, stderr = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    logs = stderr.decode()
+    assert proc.returncode == 0, logs
+    assert reply["text"] == "Auto-reply: Hi Charlie, I'm away for a while."
+    secrets = [settings.jwt, settings.client_secret, *(s.access_token for s in emu.world.sessions.values())]
+    assert [s for s in secrets if s in logs] == []
+    assert "SIGINT: stopping" in logs
+
+
+async def _readyz(client: httpx.AsyncClient, port: int) -> int:
+    try:
+        return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code
+    except httpx.TransportError:
+        return 0

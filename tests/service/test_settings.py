@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from rcinbox.errors import ConfigError
+from rcinbox.settings import FIELDS, Settings
+
+CREDS = {
+    "RC_APP_CLIENT_ID": "client-id-1",
+    "RC_APP_CLIENT_SECRET": "s3cretVALUE99",
+    "RC_USER_JWT": "eyJhbGciOi.jwtBODY.sig",
+}
+
+
+def test_defaults_match_the_issue() -> None:
+    s = Settings.from_env(CREDS, env_file=None)
+    assert s.server_url == "https://platform.ringcentral.com"
+    assert (s.client_id, s.client_secret, s.jwt) == ("client-id-1", "s3cretVALUE99", "eyJhbGciOi.jwtBODY.sig")
+    assert s.transport == "websocket"
+    assert s.webhook_url is None
+    assert (s.host, s.port) == ("127.0.0.1", 8080)
+    assert s.data_dir == Path("rcinbox-data")
+    assert s.database_url == "sqlite+aiosqlite:///rcinbox-data/rcinbox.db"
+    assert s.rules == Path("rcinbox.toml")
+    assert s.extensions == ()
+    assert s.log_level == "INFO"
+    assert s.token_file == Path("rcinbox-data/tokens.json")
+
+
+def test_every_variable_is_parsed() -> None:
+    env = {
+        **CREDS,
+        "RC_SERVER_URL": "http://127.0.0.1:8090/",
+        "RCINBOX_TRANSPORT": "WebHook",
+        "RCINBOX_WEBHOOK_URL": "https://example.com/hooks/rc",
+        "RCINBOX_HOST": "0.0.0.0",
+        "RCINBOX_PORT": "9001",
+        "RCINBOX_DATA_DIR": "/var/lib/rcinbox",
+        "RCINBOX_RULES": "/etc/rcinbox.toml",
+        "RCINBOX_EXTENSIONS": " 101, 102 ,101",
+        "RCINBOX_LOG_LEVEL": "debug",
+    }
+    s = Settings.from_env(env, env_file=None)
+    assert s.server_url == "http://127.0.0.1:8090"
+    assert s.transport == "webhook"
+    assert s.webhook_url == "https://example.com/hooks/rc"
+    assert s.webhook_path == "/hooks/rc"
+    assert (s.host, s.port) == ("0.0.0.0", 9001)
+    assert s.database_url == "sqlite+aiosqlite:////var/lib/rcinbox/rcinbox.db"
+    assert s.rules == Path("/etc/rcinbox.toml")
+    assert s.extensions == ("101", "102")
+    assert s.log_level == "DEBUG"
+
+
+def test_precedence_env_file_then_environ_then_flags(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "RC_APP_CLIENT_ID=from-file\nRC_APP_CLIENT_SECRET=file-secret\nRC_USER_JWT=file.jwt.x\n"
+        "RCINBOX_PORT=7000\nRCINBOX_HOST=10.0.0.1\nRCINBOX_LOG_LEVEL=WARNING\nOTHER_TOOL_VAR=1\n"
+    )
+    s = Settings.from_env(
+        {"RCINBOX_PORT": "7100", "RCINBOX_HOST": "10.0.0.2"}, env_file, port="7200", host=None
+    )
+    assert s.client_id == "from-file"
+    assert s.port == 7200  # flag > environ > .env
+    assert s.host == "10.0.0.2"  # environ > .env; a flag not given (None) changes nothing
+    assert s.log_level == "WARNING"
+    assert "RCINBOX_PORT" not in os.environ  # .env is read, never exported
+
+
+def test_missing_env_file_is_fine_and_empty_values_mean_unset(tmp_path: Path) -> None:
+    s = Settings.from_env(
+        {**CREDS, "RCINBOX_WEBHOOK_URL": "", "RCINBOX_EXTENSIONS": ""}, tmp_path / "nope.env"
+    )
+    assert s.webhook_url is None
+    assert s.extensions == ()
+
+
+def test_database_url_explicit_and_following_data_dir() -> None:
+    s = Settings.from_env({**CREDS, "RCINBOX_DATABASE_URL": "postgresql+asyncpg://u:pw@db/rc"}, env_file=None)
+    assert s.database_url == "postgresql+asyncpg://u:pw@db/rc"
+    t = Settings.from_env(CREDS, env_file=None, data_dir="/srv/x")
+    assert t.database_url == "sqlite+aiosqlite:////srv/x/rcinbox.db"
+    moved = t.with_overrides(data_dir=Path("/srv/y"))
+    assert moved.database_url == "sqlite+aiosqlite:////srv/y/rcinbox.db"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"RCINBOX_PORT": "80a"}, "RCINBOX_PORT must be a port number 0-65535, got '80a'"),
+        ({"RCINBOX_PORT": "70000"}, "RCINBOX_PORT must be a port number 0-65535, got '70000'"),
+        (
+            {"RCINBOX_TRANSPORT": "pubnub"},
+            "RCINBOX_TRANSPORT must be one of websocket, webhook, got 'pubnub'",
+        ),
+        (
+            {"RCINBOX_LOG_LEVEL": "loud"},
+            "RCINBOX_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (
+            {"RCINBOX_EXTENSIONS": "101,~,abc"},
+            "RCINBOX_EXTENSIONS must be comma-separated numeric extension ids",
+        ),
+        ({"RC_SERVER_URL": "platform.ringcentral.com"}, "RC_SERVER_URL must be an http(s) URL"),
+        ({"RCINBOX_DATABASE_URL": "rcinbox.db"}, "RCINBOX_DATABASE_URL must be an SQLAlchemy URL"),
+        (
+            {"RCINBOX_TRANSPRT": "webhook"},
+            "unknown setting RCINBOX_TRANSPRT (did you mean RCINBOX_TRANSPORT?)",
+        ),
+        ({"RCINBOX_TRANSPORT": "webhook"}, "RCINBOX_TRANSPORT=webhook needs RCINBOX_WEBHOOK_URL"),
+        (
+            {"RCINBOX_TRANSPORT": "webhook", "RCINBOX_WEBHOOK_URL": "http://example.com/rc"},
+            "RCINBOX_WEBHOOK_URL must be an https:// URL",
+        ),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**CREDS, **env}, env_file=None)
+    assert str(info.value).startswith(expected)
+
+
+def test_missing_credentials_are_listed_together() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"RC_APP_CLIENT_ID": "x"}, env_file=None)
+    assert (
+        str(info.value)
+        == "missing required setting(s): RC_APP_CLIENT_SECRET, RC_USER_JWT (environment or .env)"
+    )
+
+
+def test_bad_flag_names_the_flag_and_unknown_override_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^--port must be a port number"):
+        Settings.from_env(CREDS, env_file=None, port="http")
+    with pytest.raises(ConfigError, match="unknown setting 'colour'"):
+        Settings.from_env(CREDS, env_file=None, colour="red")
+
+
+def test_webhook_over_http_is_fine_against_an_emulator() -> None:
+    env = {
+        **CREDS,
+        "RC_SERVER_URL": "http://127.0.0.1:8090",
+        "RCINBOX_TRANSPORT": "webhook",
+        "RCINBOX_WEBHOOK_URL": "http://127.0.0.1:8080/rc/hook",
+    }
+    assert Settings.from_env(env, env_file=None).webhook_path == "/rc/hook"
+
+
+def test_repr_never_shows_secrets() -> None:
+    s = Settings.from_env(
+        {**CREDS, "RCINBOX_DATABASE_URL": "postgresql://rc:dbPassw0rd@db/rc"}, env_file=None
+    )
+    text = repr(s) + str(s) + f"{s}"
+    for secret in ("s3cretVALUE99", "eyJhbGciOi", "dbPassw0rd"):
+        assert secret not in text
+    assert "client_secret='***'" in text and "jwt='***'" in text
+    assert "client_id='client-id-1'" in text
+    assert "postgresql://rc:***@db/rc" in text
+
+
+def test_fields_table_describes_every_setting() -> None:
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert sorted(f.name for f in FIELDS) == sorted(names)
+    assert len({f.env for f in FIELDS}) == len(FIELDS)
+    assert len({f.flag for f in FIELDS}) == len(FIELDS)
+    by_env = {f.env: f for f in FIELDS}
+    assert by_env["RC_SERVER_URL"].default == "https://platform.ringcentral.com"
+    assert by_env["RCINBOX_TRANSPORT"].choices == ("websocket", "webhook")
+    assert {f.env for f in FIELDS if f.secret} == {"RC_APP_CLIENT_SECRET", "RC_USER_JWT"}
+    assert all(f.help and f.flag.startswith("--") for f in FIELDS)
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings.from_env(CREDS, env_file=None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.port = 1  # type: ignore[misc]

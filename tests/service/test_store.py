@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pipeline_fakes import CHARLIE, OWNER, envelope
+from sqlalchemy import text
+
+from rcinbox.events import InboundMessage
+from rcinbox.store import AttachmentRecord, DecisionRecord, Store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
+    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.sqlite3", clock=clock) as opened:
+        yield opened
+
+
+def msg(**kwargs: object) -> InboundMessage:
+    return InboundMessage.from_notification(envelope(**kwargs), "webhook")  # type: ignore[arg-type]
+
+
+def reply(text: str = "Away until Monday", to: str = CHARLIE) -> DecisionRecord:
+    return DecisionRecord(
+        action="reply",
+        reason="replied",
+        handle="vacation",
+        facts={"k": 1},
+        reply_text=text,
+        reply_from=OWNER,
+        reply_to=to,
+    )
+
+
+async def test_sqlite_pragmas(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+        assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 10000
+
+
+async def test_accept_dedupes_by_constraint(store: Store) -> None:
+    first = msg(message_id="111", text="hello")
+    assert await store.accept(first) is True
+    assert await store.accept(msg(message_id="111", text="hello again")) is False
+    assert await store.accept(msg(message_id="111", ext="62264425099")) is True  # other owner extension
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT extension_id, text, state FROM messages ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [
+        ("62264425016", "hello", "received"),
+        ("62264425099", "Hi there", "received"),
+    ]
+    stored = await store.find_message("62264425016", "111")
+    assert stored is not None
+    assert InboundMessage.from_notification(stored.raw, "webhook") == first
+
+
+async def test_concurrent_duplicate_accepts_insert_once(store: Store) -> None:
+    results = await asyncio.gather(*(store.accept(msg(message_id="222")) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+
+
+async def test_due_messages_retry_and_park(store: Store, clock: Clock) -> None:
+    await store.accept(msg(message_id="1"))
+    await store.accept(msg(message_id="2"))
+    pk1, pk2 = await store.due_messages()
+    await store.message_failed(pk1, "boom", clock.now + timedelta(seconds=30))
+    assert await store.due_messages() == [pk2]
+    assert await store.next_message_due() == clock.now + timedelta(seconds=30)
+    clock.now += timedelta(seconds=30)
+    assert await store.due_messages() == [pk1, pk2]
+    await store.message_failed(pk2, "poison", None)
+    parked = await store.message(pk2)
+    assert (parked.state, parked.attempts, parked.last_error) == ("failed", 1, "poison")
+    assert await store.due_messages() == [pk1]
+    await store.advance(pk1, "archived")
+    assert (await store.message(pk1)).state == "archived"
+    assert await store.due_messages() == [pk1]
+
+
+async def test_attachment_outcome_recorded_once(store: Store) -> None:
+    await store.accept(msg(message_id="5"))
+    (pk,) = await store.due_messages()
+    record = AttachmentRecord(
+        pk, "9", "image/png", "https://x/9", "stored", 3, "ab" * 32, "attachments/a.png"
+    )
+    assert await store.record_attachment(record) is True
+    assert await store.record_attachment(record) is False
+    assert await store.attachments(pk) == {"9": record}
+
+
+async def test_conclude_reply_is_atomic_and_unique(store: Store, clock: Clock) -> None:
+    await store.accept(msg(message_id="7"))
+    (pk,) = await store.due_messages()
+    assert await store.conclude(pk, reply()) is True
+    assert await store.conclude(pk, reply("second")) is False
+    decision = await store.decision(pk)
+    assert decision is not None
+    assert (decision.action, decision.reply_text, decision.decided_at) == (
+        "reply",
+        "Away until Monday",
+        clock.now,
+    )
+    row = await store.outbox.for_message(pk)
+    assert row is not None
+    assert (row.state, row.text, row.to_number, row.from_number) == (
+        "queued",
+        "Away until Monday",
+        CHARLIE,
+        OWNER,
+    )
+    assert (await store.message(pk)).state == "decided"
+    assert await store.due_messages() == []
+
+
+async def test_broken_reply_decision_leaves_nothing(store: Store) -> None:
+    await store.accept(msg(message_id="8"))
+    (pk,) = await store.due_messages()
+    bad = DecisionRecord(action="reply", reason="replied", handle="vacation", facts={}, reply_text="x")
+    with pytest.raises(ValueError, match="reply_from"):
+        await store.conclude(pk, bad)
+    assert await store.decision(pk) is None
+    assert (await store.message(pk)).state == "received"
+
+
+async def test_opt_out_upsert_newest_wins(store: Store) -> None:
+    await store.accept(msg(message_id="20", text="STOP", created="2026-11-27T10:00:00Z"))
+    await store.accept(msg(message_id="21", text="START", created="2026-11-27T10:05:00Z"))
+    await store.accept(msg(message_id="22", text="stop!", created="2026-11-27T10:01:00Z"))
+    stop, start, late_stop = await store.due_messages()
+    suppress = {"reason": "opt-out", "handle": "vacation", "facts": {}}
+    assert await store.conclude(stop, DecisionRecord(action="opt-out", **suppress)) is True  # type: ignore[arg-type]
+    assert await store.opted_out(CHARLIE) is True
+    assert await store.conclude(start, DecisionRecord(action="opt-in", **suppress)) is True  # type: ignore[arg-type]
+    assert await store.opted_out(CHARLIE) is False
+    # processed later but sent earlier than START: does not override it
+    assert await store.conclude(late_stop, DecisionRecord(action="opt-out", **suppress)) is True  # type: ignore[arg-type]
+    assert await store.opted_out(CHARLIE) is False
+    assert [(e.state, e.action) for e in await store.recent()] == [
+        ("done", "opt-out"),
+        ("done", "opt-in"),
+        ("done", "opt-out"),
+    ]
+
+
+async def test_ledger_queries(store: Store, clock: Clock) -> None:
+    start = clock.now
+    for i in range(3):
+        await store.accept(msg(message_id=f"3{i}"))
+    pks = await store.due_messages()
+    await store.conclude(pks[0], reply())
+    clock.now += timedelta(hours=1)
+    await store.conclude(pks[1], reply())
+    assert await store.last_reply_at(CHARLIE, "vacation") == start + timedelta(hours=1)
+    assert await store.last_reply_at(CHARLIE, "other") is None
+    assert await store.automated_count(CHARLIE, start) == 2
+    assert await store.automated_count(CHARLIE, start + timedelta(minutes=1)) == 1
+    first = await store.outbox.for_message(pks[0])
+    second = await store.outbox.for_message(pks[1])
+    assert first is not None and second is not None
+    clock.now += timedelta(hours=1)
+    await store.outbox.mark_sent(first.id, "999")
+    await store.outbox.mark_failed(second.id, "HTTP 400 MSG-243")
+    # a failed text does not count; a sent one counts from when it went out
+    assert await store.automated_count(CHARLIE, start) == 1
+    assert await store.last_reply_at(CHARLIE, "vacation") == start + timedelta(hours=2)
+    assert (await store.message(pks[0])).state == "done"
+    assert await store.has_reply(pks[0]) and not await store.has_reply(pks[2])
+    assert await store.outbox.known_platform_ids(["999", "1000"]) == {"999"}
+
+
+async def test_outbox_claim_and_recovery(store: Store, clock: Clock) -> None:
+    await store.accept(msg(message_id="40"))
+    (pk,) = await store.due_messages()
+    await store.conclude(pk, reply())
+    (row,) = await store.outbox.due()
+    claim = await store.outbox.claim(row.id)
+    assert claim is not None and not claim.reconcile
+    assert (claim.row.state, claim.row.attempts, claim.row.claimed_at) == ("sending", 1, clock.now)
+    assert await store.outbox.claim(row.id) is None  # in flight: nobody else gets it
+    assert await store.outbox.due() == []
+    # a new process starts: in-flight rows become due, and claiming them asks for reconciliation
+    assert await store.outbox.recover_in_flight() == 1
+    clock.now += timedelta(minutes=5)
+    again = await store.outbox.claim(row.id)
+    assert again is not None and again.reconcile
+    assert (again.row.attempts, again.row.claimed_at) == (2, clock.now - timedelta(minutes=5))
+    await store.outbox.retry_later(row.id, "timeout", clock.now + timedelta(seconds=10))
+    assert await store.outbox.next_due() == clock.now + timedelta(seconds=10)
+
+
+async def test_kv(store: Store) -> None:
+    assert await store.kv_get("sync") is None
+    await store.kv_put("sync", "a")
+    await store.kv_put("sync", "b")
+    assert await store.kv_get("sync") == "b"
+
+
+async def test_state_survives_reopen(tmp_path: Path, clock: Clock) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    async with await Store.open(url, clock=clock) as first:
+        assert await first.accept(msg(message_id="50"))
+    async with await Store.open(url, clock=clock) as second:
+        assert await second.accept(msg(message_id="50")) is False
+        assert len(await second.due_messages()) == 1
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        await store.automated_count(CHARLIE, datetime(2026, 1, 1))  # noqa: DTZ001

@@ -1,0 +1,137 @@
+"""Fakes at the transports' seams, for tests that drive a transport against the real emulator:
+a recording sink, an in-memory kv, and a minimal REST adapter logged in as one extension."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from rcinbox.emulator.runner import Running
+from rcinbox.errors import error_from_response
+from rcinbox.events import InboundMessage
+
+SUBSCRIPTION = "/restapi/v1.0/subscription"
+
+
+class RecordingSink:
+    """``accept()`` records each message; ``gate`` (when cleared) holds accept() open."""
+
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+        self.arrived: asyncio.Queue[InboundMessage] = asyncio.Queue()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.entered = asyncio.Event()
+        self.failures = 0  # accept() raises this many times first
+
+    async def accept(self, message: InboundMessage) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("store unavailable")
+        self.messages.append(message)
+        self.arrived.put_nowait(message)
+
+    async def next(self, within: float = 5.0) -> InboundMessage:
+        async with asyncio.timeout(within):
+            return await self.arrived.get()
+
+    def texts(self) -> list[str]:
+        return [m.text for m in self.messages]
+
+
+class MemoryKv:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    async def kv_get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    async def kv_put(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+
+class EmuApi:
+    """The REST calls the transports need, bearer-authenticated, errors typed like PlatformClient."""
+
+    def __init__(self, http: httpx.AsyncClient, access_token: str) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {access_token}"}
+        self.ws_tokens = 0
+        self.hold_ws_token = asyncio.Event()  # cleared: ws_token() waits (a controllable gap)
+        self.hold_ws_token.set()
+
+    async def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        response = await self.http.request(method, path, json=body, headers=self.headers)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    async def ws_token(self) -> Mapping[str, Any]:
+        await self.hold_ws_token.wait()
+        self.ws_tokens += 1
+        data: dict[str, Any] = (await self._call("POST", "/restapi/oauth/wstoken")).json()
+        return data
+
+    async def create_subscription(
+        self, filters: Sequence[str], delivery_mode: Mapping[str, Any], expires_in: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"eventFilters": list(filters), "deliveryMode": dict(delivery_mode)}
+        if expires_in is not None:
+            body["expiresIn"] = expires_in
+        data: dict[str, Any] = (await self._call("POST", SUBSCRIPTION, body)).json()
+        return data
+
+    async def renew_subscription(self, sub_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = (await self._call("POST", f"{SUBSCRIPTION}/{sub_id}/renew")).json()
+        return data
+
+    async def get_subscription(self, sub_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = (await self._call("GET", f"{SUBSCRIPTION}/{sub_id}")).json()
+        return data
+
+    async def delete_subscription(self, sub_id: str) -> None:
+        await self._call("DELETE", f"{SUBSCRIPTION}/{sub_id}")
+
+    async def list_subscriptions(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = (await self._call("GET", SUBSCRIPTION)).json()["records"]
+        return records
+
+
+async def login_api(http: httpx.AsyncClient, emu: Running, ext_index: int = 0) -> EmuApi:
+    world = emu.world
+    response = await http.post(
+        "/restapi/oauth/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": world.extensions[ext_index].jwt,
+        },
+        auth=(world.app.client_id, world.app.client_secret),
+    )
+    assert response.status_code == 200, response.text
+    return EmuApi(http, response.json()["access_token"])
+
+
+async def inject(http: httpx.AsyncClient, to: str, text: str, sender: str = "+14155550100") -> dict[str, Any]:
+    response = await http.post("/_emulator/inbound", json={"from": sender, "to": to, "text": text})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+@asynccontextmanager
+async def running(coro_factory: Any) -> AsyncIterator[asyncio.Event]:
+    """Run ``coro_factory(stop)`` as a named task for the block; stop it (and surface its error) after."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(coro_factory(stop), name="test.transport")
+    try:
+        yield stop
+    finally:
+        stop.set()
+        async with asyncio.timeout(10):
+            await task
