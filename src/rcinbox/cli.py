@@ -7,7 +7,7 @@ import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -109,11 +109,70 @@ def _run_service(env_file: Path, flags: dict[str, str | None]) -> None:
     except PlatformError as exc:
         typer.echo(f"error: RingCentral refused: {exc}", err=True)
         raise typer.Exit(1) from None
+    except OSError as exc:  # e.g. the port is taken, the data dir is not writable
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
 
 
 app.command("run")(_run_command())
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option(help="Exit after the table: 0 if every decision matched.")] = False,
+    transport: Annotated[str, typer.Option(help="websocket or webhook.", metavar="KIND")] = "websocket",
+    data_dir: Annotated[
+        Path, typer.Option(help="Demo data directory (wiped at every run).", metavar="PATH")
+    ] = Path("rcinbox-data/demo"),
+) -> None:
+    """Bundled emulator + service with demo rules; plays a scripted conversation, then serves."""
+    from rcinbox.demo import DemoOptions, run_demo
+
+    if transport not in ("websocket", "webhook"):
+        typer.echo(f"error: --transport must be websocket or webhook, got {transport!r}", err=True)
+        raise typer.Exit(2)
+    kind: Literal["websocket", "webhook"] = "webhook" if transport == "webhook" else "websocket"
+    raise typer.Exit(run_demo(DemoOptions(once=once, transport=kind, data_dir=data_dir)))
+
+
+@app.command()
+def messages(
+    limit: Annotated[int, typer.Option(min=1, help="How many messages, newest first.")] = 50,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+    data_dir: Annotated[str | None, typer.Option(help="Env: RCINBOX_DATA_DIR.", metavar="PATH")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Env: RCINBOX_DATABASE_URL.", metavar="URL")
+    ] = None,
+    env_file: Annotated[Path, typer.Option(help="Read settings from this .env file too.")] = Path(".env"),
+) -> None:
+    """List the archive with each message's decision and reply state."""
+    from rich.console import Console
+
+    from rcinbox.archive_view import NoArchive, archive_json, archive_settings, archive_table, read_archive
+    from rcinbox.errors import ConfigError
+
+    try:
+        settings = archive_settings(os.environ, env_file, data_dir=data_dir, database_url=database_url)
+        entries = asyncio.run(read_archive(settings.database_url, limit))
+    except (ConfigError, NoArchive) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if json:
+        typer.echo(archive_json(entries))
+    else:
+        Console(highlight=False).print(archive_table(entries))
+
+
+@app.command()
+def doctor(
+    env_file: Annotated[Path, typer.Option(help="Read settings from this .env file too.")] = Path(".env"),
+) -> None:
+    """Check settings, credentials, scopes, numbers, the subscription, rules and data directory."""
+    from rcinbox.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(os.environ, env_file))
 
 
 def main() -> None:

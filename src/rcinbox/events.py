@@ -102,6 +102,17 @@ class InboundMessage:
             source=source,
         )
 
+    @classmethod
+    def from_record(
+        cls, record: Mapping[str, Any], extension_id: str, account_id: str = ""
+    ) -> InboundMessage:
+        """Parse a message-store / message-sync record (REST shape, int64 ids) fetched for
+        ``extension_id`` during a catch-up; ``raw`` is a synthetic envelope around it."""
+        body: dict[str, Any] = {**record, "owner": {"extensionId": extension_id}}
+        if account_id:
+            body["accountId"] = account_id
+        return cls.from_notification({"ownerId": extension_id, "body": body}, "sync")
+
 
 def _mapping(value: object, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):

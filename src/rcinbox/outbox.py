@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from rcinbox.errors import PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
-from rcinbox.store import OutboxRow, Store
-from rcinbox.worker import seconds_until, wait_any
+from rcinbox.store import Claim, OutboxRow, Store
+from rcinbox.worker import Changes, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -65,6 +65,7 @@ class Outbox:
         self.options = options or OutboxOptions()
         self.clock = clock or store.clock
         self._wake = asyncio.Event()
+        self.changes = Changes()  # notified after every delivery attempt
 
     def __repr__(self) -> str:
         return f"Outbox({self.store!r})"
@@ -107,6 +108,12 @@ class Outbox:
         claim = await self.store.outbox.claim(row_id)
         if claim is None:
             return
+        try:
+            await self._deliver(claim)
+        finally:
+            self.changes.notify()
+
+    async def _deliver(self, claim: Claim) -> None:
         row = claim.row
         try:
             if claim.reconcile:
@@ -140,8 +147,11 @@ class Outbox:
         if not candidates:
             return None
         known = await self.store.outbox.known_platform_ids([str(r.get("id")) for r in candidates])
-        fresh = sorted((r for r in candidates if str(r.get("id")) not in known), key=_created)
-        return str(fresh[0]["id"]) if fresh else None
+        fresh = [r for r in candidates if str(r.get("id")) not in known]
+        if not fresh:
+            return None
+        claimed = row.claimed_at or row.queued_at
+        return str(min(fresh, key=lambda r: _distance(r, claimed))["id"])
 
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
@@ -192,8 +202,14 @@ def _same_text(record: dict[str, Any], row: OutboxRow) -> bool:
     )
 
 
-def _created(record: dict[str, Any]) -> str:
-    return str(record.get("creationTime", ""))
+def _distance(record: dict[str, Any], claimed: datetime) -> tuple[bool, float]:
+    """Preference among matches: created after the claim first (soonest), then the latest before."""
+    try:
+        created = datetime.fromisoformat(str(record.get("creationTime", "")).replace("Z", "+00:00"))
+        seconds = (created - claimed).total_seconds()
+    except ValueError:
+        return True, float("inf")
+    return seconds < 0, abs(seconds)
 
 
 def _rc_time(moment: datetime) -> str:

@@ -33,7 +33,8 @@ from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import HANDLE, Decision, Facts, decide
 from rcinbox.store import DecisionRecord, Store, StoredMessage
-from rcinbox.worker import seconds_until, wait_any
+from rcinbox.store.records import PENDING_STATES
+from rcinbox.worker import Changes, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -94,6 +95,7 @@ class Pipeline:
         self.fetcher = AttachmentFetcher(store, client, data_dir)
         self.numbers = NumberBook(client, list(contact_books), self.clock, self.options.company_numbers)
         self._wake = asyncio.Event()
+        self.changes = Changes()  # notified after every accept and processing step
 
     def __repr__(self) -> str:
         return f"Pipeline({self.store!r})"
@@ -111,6 +113,7 @@ class Pipeline:
         )
         if new:
             self._wake.set()
+            self.changes.notify()
         return new
 
     def wake(self) -> None:
@@ -145,18 +148,25 @@ class Pipeline:
     async def process(self, pk: int) -> None:
         """Run the remaining steps for one message; failures are recorded, never raised."""
         stored = await self.store.message(pk)
-        try:
-            msg = InboundMessage.from_notification(stored.raw, stored.source)  # type: ignore[arg-type]
-        except ValueError as exc:
-            await self._park(stored, f"unreadable archived payload: {exc}")
+        if stored.state not in PENDING_STATES:
             return
         try:
-            if stored.state == "received":
-                await self.fetcher.fetch_all(stored, msg.attachments)
-                await self.store.advance(pk, "archived")
-            await self._decide(pk, msg)
+            await self._steps(stored)
         except Exception as exc:  # top of the per-message step: record, back off, carry on
             await self._failed(stored, exc)
+        finally:
+            self.changes.notify()
+
+    async def _steps(self, stored: StoredMessage) -> None:
+        try:
+            msg = InboundMessage.from_notification(stored.raw, stored.source)
+        except ValueError as exc:  # cannot get better with retries
+            await self._park(stored, f"unreadable archived payload: {exc}")
+            return
+        if stored.state == "received":
+            await self.fetcher.fetch_all(stored, msg.attachments)
+            await self.store.advance(stored.pk, "archived")
+        await self._decide(stored.pk, msg)
 
     async def _decide(self, pk: int, msg: InboundMessage) -> None:
         rules = self.rules()

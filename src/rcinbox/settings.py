@@ -42,6 +42,13 @@ class Field:
     choices: tuple[str, ...] = ()
     metavar: str = "TEXT"
 
+    def describe(self) -> str:
+        """Help text for ``--help``: what it is, the variable, and the default."""
+        default = (
+            f"; default {self.default}" if self.default else ("; required" if self.name in REQUIRED else "")
+        )
+        return f"{self.help} [env {self.env}{default}]"
+
 
 FIELDS: tuple[Field, ...] = (
     Field(
@@ -114,6 +121,8 @@ REQUIRED = ("client_id", "client_secret", "jwt")
 
 @dataclass(frozen=True, repr=False)
 class Settings:
+    """Everything rcinbox is configured with (see :data:`FIELDS`); build it with :meth:`from_env`."""
+
     client_id: str
     client_secret: str
     jwt: str

@@ -1,4 +1,5 @@
-"""Shared bits of the background loops (pipeline worker, outbox sender): event-driven waiting.
+"""Shared bits of the background loops (pipeline worker, outbox sender): event-driven waiting,
+and :class:`Changes`, the signal they raise for observers.
 
 Loops never sleep-poll: they wait until one of their events is set (new work, stop) or the
 next scheduled retry is due, whichever comes first.
@@ -7,6 +8,7 @@ next scheduled retry is due, whichever comes first.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 
@@ -28,3 +30,27 @@ def seconds_until(when: datetime | None, now: datetime) -> float | None:
     if when is None:
         return None
     return max(0.0, (when - now).total_seconds())
+
+
+class Changes:
+    """A broadcast "something changed" signal, so observers (tests, the demo, a dashboard) wait on
+    an event instead of polling the store: the worker calls :meth:`notify` after each step."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.count = 0
+
+    def notify(self) -> None:
+        self.count += 1
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def until(self, condition: Callable[[], Awaitable[bool]], within: float) -> None:
+        """Return once ``condition()`` is true, re-checking after every change; ``TimeoutError``
+        after ``within`` seconds."""
+        async with asyncio.timeout(within):
+            while True:
+                event = self._event  # taken before the check: a change during it is not missed
+                if await condition():
+                    return
+                await event.wait()

@@ -200,6 +200,12 @@ async def test_plain_rest_over_the_socket(emu: Running, opened: tuple[ClientConn
     assert meta["headers"]["X-Rate-Limit-Group"].lower() == "light"
     meta, body = await request(ws, "r-2", "GET", "/restapi/v1.0/nowhere")
     assert meta["status"] == 404 and body["errorCode"] == "CMN-120"
+    store = "/restapi/v1.0/account/~/extension/~/message-store"
+    with_query = {"type": "ClientRequest", "messageId": "r-3", "method": "GET", "path": f"{store}?page=1"}
+    await ws.send(json.dumps([{**with_query, "query": {"perPage": 7}, "headers": {"X-User-Agent": "t/1"}}]))
+    meta, body = await receive(ws)
+    assert (meta["messageId"], meta["status"]) == ("r-3", 200)
+    assert (body["paging"]["page"], body["paging"]["perPage"]) == (1, 7)
 
 
 async def test_wsg_subscription_id_compatibility_switch(
@@ -248,6 +254,18 @@ async def test_idle_timeout_ignores_pings(emu: Running, client: Client) -> None:
     async with ws:
         meta, body = await receive(ws)
         assert (meta["type"], body) == ("Error", {"errorCode": "WSG-902", "message": "Idle timeout expired"})
+        assert await closed_code(ws) == 1000
+
+
+async def test_absolute_timeout(emu: Running, client: Client) -> None:
+    emu.world.limits.absolute_timeout = 1  # the idle timeout stays 1800 s
+    ws, _ = await client.open()
+    async with ws:
+        meta, body = await receive(ws)
+        assert (meta["type"], body) == (
+            "Error",
+            {"errorCode": "WSG-903", "message": "Absolute timeout expired"},
+        )
         assert await closed_code(ws) == 1000
 
 

@@ -3,6 +3,7 @@ the message store (list, filters, read status, delete) and attachment content.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from messaging_kit import (
     ALEX,
     ALEX_MAIN,
+    ALEX_SUPPORT,
     BLAIR,
     BLAIR_MAIN,
     CASEY,
@@ -26,6 +28,7 @@ from messaging_kit import (
 )
 
 from rcinbox.emulator.runner import Running, serve
+from rcinbox.emulator.store import mailbox
 
 STORE = ME + "/message-store"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4 + b"\r\n--not-a-boundary\r\n"
@@ -364,3 +367,68 @@ async def test_content_errors_and_disposition(http: httpx.AsyncClient, alex: dic
     assert download.headers["content-disposition"] == 'attachment; filename="photo.png"'
     assert download.headers["X-Rate-Limit-Group"].lower() == "medium"
     assert download.content == PNG
+
+
+async def test_text_to_a_number_of_the_account_arrives_there(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    events = capture(emu, BLAIR, ME + "/message-store/instant?type=SMS")
+    sent = (await http.post(ME + "/sms", json=sms("Lunch?", to=BLAIR_MAIN), headers=alex)).json()
+    await events.wait_for(lambda: len(events.envelopes) == 1)
+    body = events.envelopes[0]["body"]
+    assert (body["subject"], body["direction"], body["messageStatus"]) == ("Lunch?", "Inbound", "Received")
+    assert body["from"]["phoneNumber"] == ALEX_MAIN
+    assert body["from"]["name"] == "Alex Morgan"
+    assert body["to"] == [{"phoneNumber": BLAIR_MAIN, "name": "Blair Kim", "target": True}]
+    assert int(body["id"]) != sent["id"]
+    blair = await bearer(http, emu, BLAIR)
+    [received] = (await http.get(STORE, headers=blair)).json()["records"]
+    assert received["id"] == int(body["id"])
+    assert (await http.get(f"{STORE}/{sent['id']}", headers=alex)).json()["messageStatus"] == "Delivered"
+
+
+async def test_pending_status_progressions_stop_at_shutdown(emu: Running) -> None:
+    box = mailbox(emu.world)
+    assert box.close in emu.emulator.closers  # the app's shutdown runs it
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def progression() -> None:
+        started.set()
+        await never.wait()
+
+    box.spawn(progression(), name="test-progression")
+    [task] = box.tasks
+    await asyncio.wait_for(started.wait(), 5)
+    await box.close()
+    assert task.cancelled()
+    assert box.tasks == set()
+
+
+async def test_recipient_who_texted_stop_is_not_texted(
+    http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
+) -> None:
+    events = capture(emu, ALEX, ME + "/message-store?direction=Outbound")
+    await inject(http, **{"from": CHARLIE, "to": ALEX_MAIN, "text": " stop "})
+
+    async def send(frm: str) -> dict[str, Any]:
+        before = len(events.envelopes)
+        sent: dict[str, Any] = (await http.post(ME + "/sms", json=sms(frm=frm), headers=alex)).json()
+        assert sent["messageStatus"] == "Queued"
+        await events.wait_for(lambda: len(events.envelopes) >= before + 2)
+        message = await http.get(f"{STORE}/{sent['id']}", headers=alex)
+        if message.json()["messageStatus"] == "Sent":  # wait for the final state
+            await events.wait_for(lambda: len(events.envelopes) >= before + 3)
+            message = await http.get(f"{STORE}/{sent['id']}", headers=alex)
+        final: dict[str, Any] = message.json()
+        return final
+
+    blocked = await send(ALEX_MAIN)
+    assert (blocked["messageStatus"], blocked["deliveryErrorCode"]) == ("SendingFailed", "SMS-RC-413")
+    outbound = (await http.get("/_emulator/outbound")).json()["records"]
+    assert outbound[-1]["deliveryErrorCode"] == "SMS-RC-413"
+    other_line = await send(ALEX_SUPPORT)  # opt-outs are per pair of numbers
+    assert other_line["messageStatus"] == "Delivered"
+    assert "deliveryErrorCode" not in other_line
+
+    await inject(http, **{"from": CHARLIE, "to": ALEX_MAIN, "text": "UNSTOP"})
+    assert (await send(ALEX_MAIN))["messageStatus"] == "Delivered"

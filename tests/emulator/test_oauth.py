@@ -3,11 +3,15 @@ the session limit, revoke, wstoken, and 401s on API calls."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fake_clock import FakeClock
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from conftest import login
 from rcinbox.emulator.runner import Running
@@ -67,6 +71,7 @@ async def test_jwt_login_answers_token_info_and_the_token_works(
     response = await token_call(http, emu, grant_type=JWT_GRANT, assertion=ext.jwt)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json;charset=UTF-8"
+    assert response.headers["cache-control"] == "no-store"
     token = response.json()
     assert set(token) == {
         "access_token",
@@ -385,6 +390,21 @@ async def test_wstoken_returns_a_single_use_token_for_the_gateway(
     assert response.headers["X-Rate-Limit-Group"] == "auth"
     second = (await http.post("/restapi/oauth/wstoken", headers=headers)).json()
     assert second["ws_access_token"] != body["ws_access_token"]
+
+
+async def test_a_ws_token_opens_the_gateway_once(http: httpx.AsyncClient, emu: Running) -> None:
+    token = await login(http, emu)
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    ws = (await http.post("/restapi/oauth/wstoken", headers=headers)).json()
+    url = f"{ws['uri']}?access_token={ws['ws_access_token']}"
+    async with connect(url, open_timeout=5) as first:
+        details = orjson.loads(await asyncio.wait_for(first.recv(), 5))
+        assert details[0]["type"] == "ConnectionDetails"
+    async with connect(url, open_timeout=5) as again:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(again.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
 
 
 async def test_wstoken_needs_a_bearer_token(http: httpx.AsyncClient) -> None:

@@ -3,6 +3,7 @@ failures, Verification-Token and headers on every delivery, ordering, and blackl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,7 +21,7 @@ INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 
 @pytest.fixture
 def limits() -> Limits:
-    return Limits(validation_timeout=0.5)  # keeps the slow-receiver cases fast
+    return Limits(validation_timeout=1.0)  # keeps the slow-receiver cases fast
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ async def test_timeouts_and_refusals_blacklist_with_io_reasons(
 ) -> None:
     emu.world.limits.blacklist_after = 0
     slow = (await subscribe(http, emu, receiver.url)).json()
-    receiver.delivery_delay = 2.0  # beyond the (shrunk) 0.5 s answer deadline
+    receiver.delivery_delay = 3.0  # beyond the (shrunk) 1 s answer deadline
     publish(emu, 1)
     await settle(emu)
     timed_out = emu.world.subscriptions[slow["id"]]
@@ -216,3 +217,52 @@ async def test_expired_subscriptions_are_not_notified(
     assert publish(emu, 1) == 0
     await settle(emu)
     assert receiver.deliveries == []
+
+
+async def test_webhook_delay_fault_postpones_each_delivery(
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver
+) -> None:
+    assert (await subscribe(http, emu, receiver.url)).status_code == 200
+    emu.world.webhook_delay = 0.3
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    publish(emu, 1)
+    publish(emu, 2)
+    deliveries = await receiver.wait_deliveries(2)
+    assert loop.time() - started >= 0.6  # one delay per delivery, in order
+    assert [d.json()["body"]["id"] for d in deliveries] == ["1", "2"]
+
+
+async def test_renewal_reminders(http: httpx.AsyncClient, emu: Running, receiver: Receiver) -> None:
+    clock = FakeClock()
+    emu.world.clock = clock
+    reminder = "/restapi/v1.0/subscription/~?threshold=50&interval=20"
+    auth = {"Authorization": f"Bearer {(await login(http, emu))['access_token']}"}
+    created = await http.post(
+        "/restapi/v1.0/subscription",
+        json={
+            "eventFilters": [INSTANT, reminder],
+            "deliveryMode": {"transportType": "WebHook", "address": receiver.url},
+            "expiresIn": 100,
+        },
+        headers=auth,
+    )
+    assert created.status_code == 200, created.text
+    assert emu.world.webhooks is not None
+    assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # 99 s left > threshold
+
+    clock.advance(60)
+    (first,) = await receiver.wait_deliveries(1)  # sent by the emulator's reminder job
+    assert first.json()["event"] == reminder
+    assert first.json()["body"] == {"expiresIn": 39}
+    clock.advance(10)
+    assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # within the interval
+    clock.advance(15)
+    second = (await receiver.wait_deliveries(2))[1]
+    assert second.json()["body"] == {"expiresIn": 14}
+
+    assert (
+        await http.post(f"/restapi/v1.0/subscription/{created.json()['id']}/renew", headers=auth)
+    ).is_success
+    clock.advance(30)
+    assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # renewed: far from expiry

@@ -108,6 +108,11 @@ class GatewayClient:
     async def next(self, within: float = 5.0) -> Any:
         return await asyncio.wait_for(self.notifications.get(), within)
 
+    async def collect(self, count: int, within: float = 10.0) -> list[Any]:
+        """The next ``count`` notifications, all within one deadline."""
+        async with asyncio.timeout(within):
+            return [await self.notifications.get() for _ in range(count)]
+
 
 @contextlib.asynccontextmanager
 async def gateway(uri: str, ws_access_token: str) -> AsyncIterator[GatewayClient]:

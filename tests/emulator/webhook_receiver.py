@@ -37,7 +37,7 @@ class Receiver:
     url: str = ""
     validation: str = "echo"
     validation_status: int = 200
-    slow_seconds: float = 1.0
+    slow_seconds: float = 2.5
     delivery_status: int = 200
     delivery_delay: float = 0.0
     validations: list[Received] = field(default_factory=list)

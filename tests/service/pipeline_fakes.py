@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import httpx
 from rcinbox.emulator.notify import instant_event
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.store import instant_body
-from rcinbox.errors import NotFound, error_from_response
+from rcinbox.errors import NotFound, TransportError, error_from_response
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
 from rcinbox.rules.config import Rules, parse_rules
@@ -91,6 +91,7 @@ class FakePlatform:
         self.sent: list[dict[str, Any]] = []  # message-store records of sent SMS
         self.send_calls = 0
         self.send_errors: list[BaseException] = []  # raised by the next send_sms calls, in order
+        self.lost_responses = 0  # the next n sends reach the platform but the answer is lost
         self.stream_errors: dict[str, list[BaseException]] = {}
         self.numbers: dict[str, list[dict[str, Any]]] = {
             EXT: [
@@ -131,7 +132,11 @@ class FakePlatform:
         self.send_calls += 1
         if self.send_errors:
             raise self.send_errors.pop(0)
-        return self.record_sent(from_number, to_number, text)
+        record = self.record_sent(from_number, to_number, text)
+        if self.lost_responses:
+            self.lost_responses -= 1
+            raise TransportError("POST /sms: ReadTimeout: timed out", timeout=True)
+        return record
 
     def record_sent(self, from_number: str, to_number: str, text: str) -> dict[str, Any]:
         record = {
@@ -155,6 +160,15 @@ class FakePlatform:
 async def _chunks(content: bytes, size: int = 256) -> AsyncIterator[bytes]:
     for start in range(0, len(content), size):
         yield content[start : start + size]
+
+
+def holds(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A plain condition as the async predicate ``Changes.until`` takes."""
+
+    async def check() -> bool:
+        return condition()
+
+    return check
 
 
 def files_under(root: Path) -> list[Path]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import itertools
 import json
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 import httpx
@@ -21,7 +22,7 @@ from rcinbox.platform import Credentials
 
 SERVER = "https://platform.ringcentral.com"
 CREDS = Credentials(SERVER, "fake-client-id", "fake-client-SECRET-123", "eyJfakeJWT.payload-ABCDEF.sig")
-Reply = httpx.Response | Callable[[httpx.Request], httpx.Response] | Exception
+Reply = httpx.Response | Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]] | Exception
 
 
 def rest_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -89,7 +90,10 @@ class FakePlatform:
             reply = queued.popleft()
             if isinstance(reply, Exception):
                 raise reply
-            return reply(request) if callable(reply) else reply
+            if not callable(reply):
+                return reply
+            result = reply(request)
+            return await result if inspect.isawaitable(result) else result
         if request.url.path == "/restapi/oauth/token":
             return await self._token(request)
         auth = request.headers.get("authorization", "")

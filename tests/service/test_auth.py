@@ -353,3 +353,13 @@ async def test_no_secret_ever_reaches_a_log_line(
     assert len(counting.issued) >= 6
     leaked = [s for s in secrets if s in text]
     assert leaked == []
+
+
+async def test_an_unwritable_token_file_does_not_break_the_session(
+    fake: FakePlatform, http: httpx.AsyncClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    tm = manager(http, token_file=blocker / "tokens.json")
+    assert await tm.access_token() == "ACCESS-1-tok3n"
+    assert any("could not save the OAuth session" in r.getMessage() for r in caplog.records)

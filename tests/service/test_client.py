@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -197,7 +198,7 @@ def test_retry_policy_is_exponential_with_bounded_jitter() -> None:
     assert policy.delay(2, rand=lambda: 0.0) == 1.5 and policy.delay(2, rand=lambda: 1.0) == 2.5
     for bad in ({"attempts": 0}, {"multiplier": 0.5}, {"jitter": 2}, {"base_delay": 9, "max_delay": 1}):
         with pytest.raises(ValueError):
-            RetryPolicy(**bad)  # type: ignore[arg-type]
+            RetryPolicy(**bad)
 
 
 # ---- hosts and downloads ----
@@ -338,3 +339,46 @@ async def test_emulator_attachment_is_streamed(emu: Running, http: httpx.AsyncCl
             data = b"".join([chunk async for chunk in response.aiter_bytes()])
             assert response.headers["content-type"].startswith("image/png")
     assert data == photo
+
+
+def test_platform_package_exports_exactly_its_public_surface() -> None:
+    import rcinbox.platform as package
+
+    public = {name for name in vars(package) if not name.startswith("_")}
+    modules = {"auth", "client", "pacing", "retry", "tokenfile", "annotations"}
+    assert set(package.__all__) == public - modules
+
+
+async def test_a_cancelled_request_frees_its_pacing_slot(fake: FakePlatform, client: PlatformClient) -> None:
+    arrived, never = asyncio.Event(), asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    fake.script("GET", EXT, hang)
+    stuck = asyncio.create_task(client.get_json(EXT))  # the Light group's first (probing) request
+    await asyncio.wait_for(arrived.wait(), timeout=2)
+    stuck.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stuck
+    assert (await asyncio.wait_for(client.get_json(EXT), timeout=2))["ok"] is True
+
+
+async def test_503_retry_after_is_honoured_within_the_backoff_bound(fake: FakePlatform) -> None:
+    policy = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.3)
+    seen: list[float] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        seen.append(time.monotonic())
+        return rest_error(503, "CMN-211", "Service unavailable", {"Retry-After": "60"})
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        seen.append(time.monotonic())
+        return httpx.Response(200, json={"ok": True})
+
+    fake.script("GET", EXT, busy, ok)
+    async with PlatformClient.open(CREDS, transport=fake.transport(), policy=policy, upkeep=False) as client:
+        assert (await client.get_json(EXT))["ok"] is True
+    assert 0.28 <= seen[1] - seen[0] < 5

@@ -122,3 +122,32 @@ def test_no_owner_at_all() -> None:
     del env["ownerId"]
     with pytest.raises(ValueError, match="owner extension id"):
         InboundMessage.from_notification(env, "webhook")
+
+
+def test_from_a_message_sync_record() -> None:
+    record = {
+        "uri": "https://platform.ringcentral.com/restapi/v1.0/account/1/extension/2/message-store/6424569004",
+        "id": 6424569004,
+        "to": [{"phoneNumber": OWNER}],
+        "from": {"phoneNumber": CHARLIE, "location": "San Mateo, CA"},
+        "type": "SMS",
+        "creationTime": "2019-05-22T17:07:28.000Z",
+        "attachments": [
+            {"id": 6424569004, "uri": "https://x/6424569004", "type": "Text", "contentType": "text/plain"}
+        ],
+        "direction": "Inbound",
+        "subject": "Test SMS",
+        "conversationId": 8031152018338945839,
+        "conversation": {"id": "8031152018338945839"},
+    }
+    msg = InboundMessage.from_record(record, EXT, ACCOUNT)
+    assert (msg.message_id, msg.extension_id, msg.account_id, msg.source) == (
+        "6424569004",
+        EXT,
+        ACCOUNT,
+        "sync",
+    )
+    assert (msg.text, msg.receiving_number, msg.conversation_id) == ("Test SMS", OWNER, "8031152018338945839")
+    assert msg.raw["body"]["id"] == 6424569004
+    with pytest.raises(ValueError, match="not an inbound message"):
+        InboundMessage.from_record({**record, "direction": "Outbound"}, EXT)

@@ -71,7 +71,7 @@ async def test_first_request_of_a_group_probes_alone_then_limits_are_learned() -
     ticket = await pacer.acquire("Medium")
     assert pacer.wait_time("Medium") == float("inf")  # limits unknown: wait for the first answer
     assert pacer.wait_time("Light") == 0  # other groups are independent
-    await pacer.release("Medium", ticket, headers(10, 9, 60))
+    pacer.release("Medium", ticket, headers(10, 9, 60))
     assert (pacer.state("Medium").limit, pacer.state("Medium").window) == (10, 60)
     assert pacer.wait_time("Medium") == 0
 
@@ -80,10 +80,10 @@ async def test_full_group_waits_until_the_oldest_answer_leaves_the_window() -> N
     clock = Clock()
     pacer = Pacer(clock, low_fraction=0)
     first = await pacer.acquire("Medium")
-    await pacer.release("Medium", first, headers(3, 2, 10))
+    pacer.release("Medium", first, headers(3, 2, 10))
     clock.now += 1
     for _ in range(2):
-        await pacer.release("Medium", await pacer.acquire("Medium"))
+        pacer.release("Medium", await pacer.acquire("Medium"))
     assert pacer.wait_time("Medium") == pytest.approx(9.0)  # first answer at t=1000 counts until 1010
     clock.now += 9
     assert pacer.wait_time("Medium") == 0
@@ -93,9 +93,9 @@ async def test_requests_spread_out_when_the_budget_is_low() -> None:
     clock = Clock()
     pacer = Pacer(clock)  # low = half the budget
     first = await pacer.acquire("Medium")
-    await pacer.release("Medium", first, headers(4, 3, 8))
+    pacer.release("Medium", first, headers(4, 3, 8))
     assert pacer.wait_time("Medium") == 0  # 3 of 4 left: not low
-    await pacer.release("Medium", await pacer.acquire("Medium"))
+    pacer.release("Medium", await pacer.acquire("Medium"))
     assert pacer.wait_time("Medium") == pytest.approx(2.0)  # 2 of 4 left: one per window/limit
 
 
@@ -103,7 +103,7 @@ async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
     clock = Clock()
     pacer = Pacer(clock, low_fraction=0)
     ticket = await pacer.acquire("Light")
-    await pacer.release("Light", ticket, headers(5, 0, 30, "light"))  # someone else used 4
+    pacer.release("Light", ticket, headers(5, 0, 30, "light"))  # someone else used 4
     assert len(pacer.state("Light").counted) == 5
     assert pacer.wait_time("Light") == pytest.approx(30.0)
 
@@ -111,8 +111,8 @@ async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
 async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
     clock = Clock()
     pacer = Pacer(clock)
-    await pacer.release("Medium", await pacer.acquire("Medium"), headers(40, 39, 60))
-    await pacer.penalize("Medium", 60)
+    pacer.release("Medium", await pacer.acquire("Medium"), headers(40, 39, 60))
+    pacer.penalize("Medium", 60)
     assert pacer.wait_time("Medium") == pytest.approx(60.0)
     waiter = asyncio.create_task(pacer.acquire("Medium"))
     await asyncio.sleep(0.01)
@@ -129,7 +129,7 @@ async def test_a_release_wakes_a_waiting_request() -> None:
     waiter = asyncio.create_task(pacer.acquire("Heavy"))  # probing: waits for the first answer
     await asyncio.sleep(0.01)
     assert not waiter.done()
-    await pacer.release("Heavy", ticket, headers(10, 9, 60, "heavy"))
+    pacer.release("Heavy", ticket, headers(10, 9, 60, "heavy"))
     assert await asyncio.wait_for(waiter, timeout=1) > ticket
 
 
@@ -153,9 +153,8 @@ def credentials(emu: Running) -> Credentials:
 
 
 async def send_burst(client: PlatformClient) -> list[dict[str, object]]:
-    return await asyncio.gather(
-        *(client.send_sms("+16505550100", "+14155550100", f"reply {n}") for n in range(BURST))
-    )
+    sends = (client.send_sms("+16505550100", "+14155550100", f"reply {n}") for n in range(BURST))
+    return list(await asyncio.gather(*sends))
 
 
 async def test_unpaced_burst_does_hit_429(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from pipeline_fakes import (
     emulator_client,
     emulator_envelope,
     envelope,
+    holds,
     media_uri,
     vacation_rules,
 )
@@ -54,16 +55,6 @@ def inbound(**kwargs: object) -> InboundMessage:
     return InboundMessage.from_notification(envelope(**kwargs), "webhook")  # type: ignore[arg-type]
 
 
-async def until(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    """Wait for a condition on a system that exposes no event (bounded poll)."""
-
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
 async def test_duplicate_notification_gives_one_row_one_decision_one_reply(
     store: Store, tmp_path: Path
 ) -> None:
@@ -89,7 +80,7 @@ async def test_duplicate_notification_gives_one_row_one_decision_one_reply(
     ]
     decision = await store.decision(entry.pk)
     assert decision is not None
-    assert decision.facts["owner_numbers"] == [OWNER, "+16505550101"]
+    assert decision.facts["owner_numbers"] == ["+16505550000", OWNER, "+16505550101"]
     assert decision.facts["company_numbers"] == ["+16505550000"]
     assert decision.facts["is_contact"] is True
 
@@ -135,7 +126,7 @@ async def test_restart_between_accept_and_processing_processes_once(tmp_path: Pa
             assert isinstance(outbox, Outbox)
             stop = asyncio.Event()
             workers = [asyncio.create_task(pipeline.run(stop)), asyncio.create_task(outbox.run(stop))]
-            await until(lambda: len(fake.sent) == 1)
+            await outbox.changes.until(holds(lambda: len(fake.sent) == 1), 5)
             stop.set()
             await asyncio.wait_for(asyncio.gather(*workers), 5)
             (entry,) = await store.recent()
@@ -152,9 +143,9 @@ async def test_worker_wakes_on_accept_and_stops_promptly(store: Store, tmp_path:
     workers = [asyncio.create_task(pipeline.run(stop)), asyncio.create_task(outbox.run(stop))]
     await asyncio.sleep(0)
     await pipeline.accept(inbound(message_id="300"))
-    await until(lambda: len(fake.sent) == 1)
+    await outbox.changes.until(holds(lambda: len(fake.sent) == 1), 5)
     await pipeline.accept(inbound(message_id="301", sender="+14155550111"))
-    await until(lambda: len(fake.sent) == 2)
+    await outbox.changes.until(holds(lambda: len(fake.sent) == 2), 5)
     stop.set()
     await asyncio.wait_for(asyncio.gather(*workers), 2)
 
@@ -175,8 +166,12 @@ async def test_failing_step_retries_without_blocking_others(store: Store, tmp_pa
     assert (second.state, second.action) == ("decided", "reply")
     stop = asyncio.Event()
     worker = asyncio.create_task(pipeline.run(stop))  # the retry is scheduled ~10 ms later
-    await until(lambda: fake.streamed.count(uri) == 2)
-    await until(lambda: asyncio.ensure_future(store.decision(first.pk)).done())
+
+    async def decided() -> bool:
+        return await store.decision(first.pk) is not None
+
+    await pipeline.changes.until(decided, 5)
+    assert fake.streamed.count(uri) == 2
     stop.set()
     await asyncio.wait_for(worker, 2)
     done = await store.message(first.pk)
@@ -203,11 +198,7 @@ async def test_poison_message_is_parked_visibly(store: Store, tmp_path: Path) ->
     async def parked() -> bool:
         return (await store.message(stored.pk)).state == "failed"
 
-    async def wait_parked() -> None:
-        while not await parked():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(wait_parked(), 5)
+    await pipeline.changes.until(parked, 5)
     stop.set()
     await asyncio.wait_for(worker, 2)
     message = await store.message(stored.pk)

@@ -22,7 +22,7 @@ from rcinbox.errors import RulesError
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
-from rcinbox.transports.webhook_subscription import WebhookPolicy
+from rcinbox.transports.webhook_subscription import TOKEN_KEY, WebhookPolicy
 from rcinbox.transports.websocket import ReconnectPolicy
 
 ALEX, CHARLIE = "+16505550100", "+14155550100"
@@ -129,6 +129,57 @@ async def test_webhook_service_archives_and_replies(
     assert subscription.address == f"http://127.0.0.1:{port}/hooks/rc"
 
 
+def webhook_settings(emu: Running, tmp_path: Path) -> Settings:
+    port = free_port()
+    return settings_for(
+        emu, tmp_path, transport="webhook", port=port, webhook_url=f"http://127.0.0.1:{port}/rc"
+    )
+
+
+async def test_webhook_answers_200_only_with_the_row_in_the_database(
+    emu: Running, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    async with Service.open(webhook_settings(emu, tmp_path), TUNING) as service:
+        token = await service.store.kv_get(TOKEN_KEY)
+        assert token
+        envelope = {
+            "uuid": "u1",
+            "event": "/restapi/v1.0/account/1/extension/101/message-store/instant?type=SMS",
+            "body": {
+                "id": "777",
+                "to": [{"phoneNumber": ALEX, "target": True}],
+                "from": {"phoneNumber": CHARLIE},
+                "creationTime": "2026-11-27T16:00:00.000Z",
+                "subject": "stored before the 200?",
+            },
+        }
+        url = service.settings.webhook_url or ""
+        response = await client.post(url, json=envelope, headers={"Verification-Token": token})
+        stored = await service.store.find_message("101", "777")
+        refused = await client.post(url, json=envelope | {"uuid": "u2"}, headers={"Verification-Token": "x"})
+        entries = await service.store.recent()
+    assert (response.status_code, response.content) == (200, b"")
+    assert stored is not None and (stored.text, stored.source) == ("stored before the 200?", "webhook")
+    assert refused.status_code == 403
+    assert [e.message_id for e in entries] == ["777"]
+
+
+async def test_webhook_restart_keeps_the_subscription_and_its_token(emu: Running, tmp_path: Path) -> None:
+    settings = webhook_settings(emu, tmp_path)
+    ids = []
+    for _ in range(2):
+        async with Service.open(settings, TUNING) as service:
+            stop = asyncio.Event()
+            runner = asyncio.create_task(service.run(stop), name="test.service")
+            status = await service.board.wait_until(lambda s: s.ready, within=10)
+            ids.append((status.subscription_id, await service.store.kv_get(TOKEN_KEY)))
+            stop.set()
+            await asyncio.wait_for(runner, 10)
+    [subscription] = emu.world.subscriptions.values()
+    assert ids[0] == ids[1]
+    assert (subscription.id, subscription.verification_token) == ids[0]
+
+
 async def test_not_ready_until_subscribed_but_healthy(
     emu: Running, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
@@ -220,7 +271,9 @@ async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
     )  # fmt: skip
     try:
         async with asyncio.timeout(20):  # a bounded poll: the child process exposes no event
-            while (await _readyz(client, settings.port)) != 200:
+            while True:
+                if await _readyz(client, settings.port) == 200:
+                    break
                 await asyncio.sleep(0.1)
         await inject(http, ALEX, "hello from a real process", sender=CHARLIE)
         [reply] = await outbound_to(http, CHARLIE)

@@ -173,9 +173,26 @@ def test_fields_table_describes_every_setting() -> None:
     assert by_env["RCINBOX_TRANSPORT"].choices == ("websocket", "webhook")
     assert {f.env for f in FIELDS if f.secret} == {"RC_APP_CLIENT_SECRET", "RC_USER_JWT"}
     assert all(f.help and f.flag.startswith("--") for f in FIELDS)
+    assert (
+        by_env["RCINBOX_PORT"].describe() == "Port of the local HTTP server. [env RCINBOX_PORT; default 8080]"
+    )
+    assert by_env["RC_USER_JWT"].describe().endswith("[env RC_USER_JWT; required]")
 
 
 def test_settings_are_frozen() -> None:
     s = Settings.from_env(CREDS, env_file=None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.port = 1  # type: ignore[misc]
+
+
+def test_the_environment_is_read_in_one_place() -> None:
+    """Only settings.py reads the environment; the CLI merely hands ``os.environ`` to it."""
+    src = Path(__file__).resolve().parents[2] / "src" / "rcinbox"
+    readers = {
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if any(word in line for word in ("os.environ", "getenv(", "dotenv"))
+        and not (path.name == "cli.py" and ("from_env(os.environ" in line or "settings(os.environ" in line))
+    }
+    assert readers == {"settings.py"}

@@ -9,6 +9,7 @@ import pytest
 from pipeline_fakes import CHARLIE, OWNER, envelope
 from sqlalchemy import text
 
+from rcinbox.errors import StoreError
 from rcinbox.events import InboundMessage
 from rcinbox.store import AttachmentRecord, DecisionRecord, Store
 
@@ -222,5 +223,57 @@ async def test_state_survives_reopen(tmp_path: Path, clock: Clock) -> None:
 
 
 async def test_naive_datetimes_are_refused(store: Store) -> None:
-    with pytest.raises(Exception, match="naive datetime"):
-        await store.automated_count(CHARLIE, datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(StoreError, match=r"^database error: ValueError: naive datetime given to the store"):
+        await store.automated_count(CHARLIE, datetime(2026, 1, 1))
+
+
+async def test_driver_errors_become_store_errors(tmp_path: Path) -> None:
+    (tmp_path / "not-a-db").write_bytes(b"this is not a SQLite database" * 100)
+    with pytest.raises(StoreError, match=r"^database error: DatabaseError: file is not a database"):
+        await Store.open(f"sqlite+aiosqlite:///{tmp_path}/not-a-db")
+
+
+async def test_decision_record_is_a_verifiable_hash_chain(store: Store) -> None:
+    for i, body in enumerate(["STOP", "hello", "START"]):
+        await store.accept(msg(message_id=f"6{i}", text=body))
+    stop, hello, start = await store.due_messages()
+    await store.conclude(
+        stop, DecisionRecord(action="opt-out", reason="opt-out", handle="vacation", facts={})
+    )
+    await store.conclude(hello, reply())
+    await store.conclude(start, DecisionRecord(action="opt-in", reason="opt-in", handle="vacation", facts={}))
+    report = await store.verify_decisions()
+    assert (report.decisions, report.ok, report.problem) == (3, True, None)
+    async with store.engine.begin() as conn:  # someone edits the archive behind rcinbox's back
+        await conn.execute(
+            text("UPDATE decisions SET reason = 'not-a-contact' WHERE message_pk = :pk"), {"pk": hello}
+        )
+    report = await store.verify_decisions()
+    assert (report.ok, report.bad_decision, report.problem) == (
+        False,
+        2,
+        "the decision does not match its hash",
+    )
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE decisions SET reason = 'replied' WHERE message_pk = :pk"), {"pk": hello}
+        )
+        await conn.execute(
+            text("UPDATE messages SET raw = json_set(raw, '$.body.subject', 'hi') WHERE id = :pk"),
+            {"pk": stop},
+        )
+    report = await store.verify_decisions()
+    assert (report.ok, report.bad_decision, report.problem) == (
+        False,
+        1,
+        "the archived message does not match its digest",
+    )
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE messages SET raw = json_set(raw, '$.body.subject', 'STOP') WHERE id = :pk"),
+            {"pk": stop},
+        )
+        await conn.execute(text("DELETE FROM decisions WHERE message_pk = :pk"), {"pk": hello})
+    report = await store.verify_decisions()
+    assert (report.ok, report.bad_decision) == (False, 3)
+    assert report.problem is not None and report.problem.startswith("not linked to the previous decision")

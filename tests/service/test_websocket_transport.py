@@ -3,6 +3,7 @@ reconnect with session recovery (Successful and Failed), super-admin multi-exten
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from transport_kit import EmuApi, RecordingSink, inject, login_api, running
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits
 from rcinbox.transports import instant_sms_filters
-from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport, heartbeat_interval, parse_frame
+from rcinbox.transports.websocket import (
+    ReconnectPolicy,
+    WebSocketTransport,
+    Wsc,
+    heartbeat_interval,
+    parse_frame,
+)
 
 ALEX, BLAIR = "+16505550100", "+16505550102"
 FAST = ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0, handshake_timeout=5, request_timeout=5)
@@ -131,6 +138,23 @@ async def test_absolute_timeout_error_reconnects_with_recovery(ws: Ws) -> None:
     assert message.text == "after WSG-903"
 
 
+async def test_an_unknown_session_context_is_dropped_and_a_fresh_session_opened(ws: Ws) -> None:
+    transport = WebSocketTransport(
+        ws.api, ws.sink, instant_sms_filters(), policy=FAST, resume=Wsc("never-issued", 7)
+    )
+    async with running(transport.run):
+        status = await transport.board.wait_until(lambda s: s.ready, within=5)
+        await inject(ws.http, ALEX, "fresh session")
+        message = await ws.sink.next()
+    assert (status.connects, status.subscriptions_created, status.recovery, ws.api.ws_tokens) == (
+        1,
+        1,
+        None,
+        2,
+    )
+    assert message.text == "fresh session"
+
+
 async def test_super_admin_receives_two_extensions_in_one_subscription(ws: Ws) -> None:
     alex, blair = (str(ext.id) for ext in ws.emu.world.extensions[:2])
     transport = ws.transport(alex, blair)
@@ -155,6 +179,20 @@ async def test_a_failing_sink_gets_the_same_message_again_before_the_next(ws: Ws
         got = [(await ws.sink.next()).text for _ in range(2)]
     assert got == ["first", "second"]
     assert transport.board.status.connects == 1
+
+
+async def test_stop_is_prompt_even_while_the_sink_keeps_failing(ws: Ws) -> None:
+    ws.sink.failures = 1_000_000
+    slow = ReconnectPolicy(initial=30, maximum=60, jitter=0.0, handshake_timeout=5, request_timeout=5)
+    transport = WebSocketTransport(ws.api, ws.sink, instant_sms_filters(), policy=slow)
+    started = time.monotonic()
+    async with running(transport.run):
+        await transport.board.wait_until(lambda s: s.ready, within=5)
+        await inject(ws.http, ALEX, "never stored")
+        async with asyncio.timeout(5):
+            await ws.sink.entered.wait()
+    assert time.monotonic() - started < 10  # not one 30 s retry delay was waited out
+    assert ws.sink.messages == []
 
 
 async def test_refused_subscription_is_retried_not_fatal(ws: Ws) -> None:

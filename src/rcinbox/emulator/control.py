@@ -6,7 +6,8 @@
   [{contentType, contentBase64, fileName?}]}`` → ``{messageId, notified}``; bad input is a 400 in
   RingCentral's error shape naming the field; a ``to`` no extension owns is 404 CMN-102.
 - ``GET /_emulator/outbound[?since=ID]`` → ``{records: [{id, extensionId, from, to, text,
-  attachments[{contentType, size, contentBase64, fileName?}], messageStatus, creationTime}]}``:
+  attachments[{contentType, size, contentBase64, fileName?}], messageStatus, deliveryErrorCode?,
+  creationTime}]}``:
   every message sent through ``/sms`` and ``/mms`` with an id greater than ``since``.
 """
 
@@ -35,6 +36,7 @@ from rcinbox.emulator.world import World, iso
 
 def routes(emulator: Emulator) -> list[BaseRoute]:
     world = emulator.world
+    emulator.closers.append(mailbox(world).close)  # stop status progressions still running
 
     async def state(request: Request) -> Response:
         return _json(state_of(world))
@@ -109,7 +111,7 @@ def _subscription(world: World, sub: Subscription) -> dict[str, Any]:
     return record
 
 
-def _outbound_record(message: Message) -> dict[str, Any]:
+def _outbound_record(world: World, message: Message) -> dict[str, Any]:
     attachments = []
     for att in message.attachments:
         if att.type == "Text":
@@ -122,7 +124,7 @@ def _outbound_record(message: Message) -> dict[str, Any]:
         if att.file_name:
             item["fileName"] = att.file_name
         attachments.append(item)
-    return {
+    record = {
         "id": message.id,
         "extensionId": message.extension_id,
         "from": message.from_number,
@@ -132,12 +134,16 @@ def _outbound_record(message: Message) -> dict[str, Any]:
         "messageStatus": message.status,
         "creationTime": iso(message.created_at),
     }
+    error = mailbox(world).delivery_errors.get(message.id)
+    if error:
+        record["deliveryErrorCode"] = error
+    return record
 
 
 def outbound_since(world: World, since: int) -> list[dict[str, Any]]:
     sent = mailbox(world).outbound
     start = bisect.bisect_right(sent, since, key=lambda m: m.id)
-    return [_outbound_record(m) for m in sent[start:]]
+    return [_outbound_record(world, m) for m in sent[start:]]
 
 
 def _field(body: dict[str, Any], name: str) -> Any:

@@ -15,11 +15,17 @@ itself; ``…/message-store`` never hears ``…/message-store/instant`` (differe
 The envelope's ``event`` is the matching filter, with concrete ids, as the platform echoes it
 (PLATFORM §4.1: "the filter with concrete ids"). Only ``Active``, unexpired subscriptions are
 notified; delivery is scheduled by ``world.deliverers[transport]`` and never blocks here.
+
+Renewal reminders (PLATFORM §2.6): a subscription with the filter
+``/restapi/v1.0/subscription/~?threshold=T&interval=I`` gets ``{"expiresIn": N}`` bodies once
+fewer than ``T`` seconds are left, at most every ``I`` seconds; :func:`remind` is one pass of
+that job (run periodically by :class:`rcinbox.emulator.webhooks.Webhooks`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,3 +102,43 @@ def publish(world: World, extension_id: int, event: str, body: dict[str, Any]) -
         notified += 1
     log.info("EVENT ext %d %s -> %d subscription(s)", extension_id, event, notified)
     return notified
+
+
+def expires_in(world: World, subscription: Subscription) -> int:
+    """Whole seconds left, the platform way: 604800 s requested reads back as 604799."""
+    return max(1, math.ceil(subscription.expires_at - world.now()) - 1)
+
+
+def reminder_timing(event_filter: str) -> tuple[float, float] | None:
+    """(threshold, interval) of a renewal-reminder filter, or ``None`` for any other filter."""
+    parsed = EventPath.parse(event_filter)
+    if parsed.path != "/restapi/v1.0/subscription/~":
+        return None
+    query = dict(parsed.query)
+    try:
+        return float(query["threshold"]), float(query["interval"])
+    except (KeyError, ValueError):
+        return None
+
+
+def remind(world: World, last_sent: dict[str, float]) -> int:
+    """One pass of the renewal-reminder job; ``last_sent`` remembers when each was reminded."""
+    now = world.now()
+    sent = 0
+    for subscription in list(world.subscriptions.values()):
+        if subscription.status != "Active" or subscription.expires_at <= now:
+            continue
+        for event_filter in subscription.event_filters:
+            timing = reminder_timing(event_filter)
+            if timing is None or subscription.expires_at - now > timing[0]:
+                continue
+            previous = last_sent.get(subscription.id)
+            deliver = world.deliverers.get(subscription.transport)
+            if deliver is None or (previous is not None and now - previous < timing[1]):
+                break
+            last_sent[subscription.id] = now
+            body = {"expiresIn": expires_in(world, subscription)}
+            deliver(subscription, envelope(world, subscription, event_filter, body))
+            sent += 1
+            break
+    return sent

@@ -9,6 +9,7 @@ hot path of the emulator's benchmark (≥ 1,000 messages/s): lookups are indexed
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from rcinbox.emulator import notify
@@ -16,6 +17,8 @@ from rcinbox.emulator.model import Attachment, Extension, Message
 from rcinbox.emulator.sending import Upload
 from rcinbox.emulator.store import contact_name, mailbox
 from rcinbox.emulator.world import World
+
+log = logging.getLogger("rcinbox.emulator")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ def inject(world: World, inbound: Inbound) -> tuple[str, int]:
             owners.setdefault(ext.id, ext)
     if not owners:
         raise NoRecipient(", ".join(inbound.to_numbers))
+    box.opt(inbound.text, inbound.from_number, [n for n in inbound.to_numbers if box.owner(n)])
     participants = frozenset((inbound.from_number, *inbound.to_numbers))
     first: int | None = None
     notified = 0
@@ -49,6 +53,14 @@ def inject(world: World, inbound: Inbound) -> tuple[str, int]:
         box.add(message)
         first = first or message.id
         notified += notify.inbound_arrived(world, message)
+    log.info(
+        "INBOUND %s -> %s: message %s for %d extension(s), %d notification(s)",
+        inbound.from_number,
+        ",".join(inbound.to_numbers),
+        first,
+        len(owners),
+        notified,
+    )
     return str(first), notified
 
 

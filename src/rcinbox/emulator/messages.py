@@ -3,7 +3,8 @@
 - ``POST …/sms`` and ``POST …/mms`` (Medium) → 200 ``GetSMSMessageInfoResponse`` with
   ``messageStatus: "Queued"``; validation in :mod:`rcinbox.emulator.sending`; the message is
   stored for the sender, logged for ``GET /_emulator/outbound`` and then moves Queued → Sent →
-  Delivered (:mod:`rcinbox.emulator.notify`).
+  Delivered (:mod:`rcinbox.emulator.notify`). On delivery, recipients that are numbers of the
+  account receive it as an inbound message (instant event included), as on the platform.
 - ``GET …/message-store`` (Light) → ``GetMessageList``; filters ``dateFrom``/``dateTo`` (default the
   last 24 h), ``direction``, ``messageType``, ``readStatus``, ``availability`` (default Alive),
   ``conversationId``, ``phoneNumber``, ``distinctConversations``, ``page``/``perPage``; newest first.
@@ -18,10 +19,11 @@
 from __future__ import annotations
 
 from rcinbox.emulator import filters, notify, sync
+from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.model import Attachment, Extension, Message
 from rcinbox.emulator.paging import Page
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.sending import Outgoing, read_outgoing
+from rcinbox.emulator.sending import Outgoing, Upload, read_outgoing
 from rcinbox.emulator.store import mailbox, message_json
 from rcinbox.emulator.wire import (
     ApiError,
@@ -76,8 +78,19 @@ async def _send(call: Call, mms: bool) -> ApiResponse:
     world, ext = call.world, call.world.extension(call.extension_id)
     message = store_outgoing(world, ext, read_outgoing(world, ext, call.request, mms))
     notify.changed(world, message, new=True)
-    notify.deliver_later(world, message)
+    notify.deliver_later(world, message, lambda: deliver_internally(world, message))
     return json_response(message_json(world, message))
+
+
+def deliver_internally(world: World, message: Message) -> None:
+    """A text to a number of the account arrives there as an inbound message, as on the platform."""
+    box = mailbox(world)
+    if not any(box.owner(number) for number in message.to_numbers):
+        return
+    uploads = tuple(
+        Upload(a.content_type, a.content, a.file_name) for a in message.attachments if a.type != "Text"
+    )
+    inject(world, Inbound(message.from_number, tuple(message.to_numbers), message.text, None, uploads))
 
 
 @routes.post(EXTENSION + "/sms", group="Medium")

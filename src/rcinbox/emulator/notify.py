@@ -4,7 +4,8 @@
   ``/restapi/v1.0/account/{a}/extension/{e}/message-store/instant?type=SMS`` and the message-store
   event (§4.3) on ``…/message-store?type=SMS&direction=Inbound``;
 - :func:`changed`: a message-store event for a new or updated message;
-- :func:`deliver_later`: Queued → Sent → Delivered in a tracked task, one event per step.
+- :func:`deliver_later`: Queued → Sent → Delivered in a tracked task, one event per step
+  (Queued → SendingFailed with ``deliveryErrorCode`` SMS-RC-413 when a recipient opted out).
 
 Events go out through :func:`rcinbox.emulator.events.publish`, which returns how many
 subscriptions it notified.
@@ -13,6 +14,7 @@ subscriptions it notified.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from rcinbox.emulator import events
 from rcinbox.emulator.model import Message
@@ -21,6 +23,7 @@ from rcinbox.emulator.world import World
 
 SENT_AFTER = 0.05  # seconds from Queued to Sent
 DELIVERED_AFTER = 0.1  # seconds from Sent to Delivered
+OPTED_OUT = "SMS-RC-413"  # the recipient texted STOP to the sending number
 
 
 def instant_event(world: World, extension_id: int) -> str:
@@ -49,13 +52,20 @@ def inbound_arrived(world: World, message: Message) -> int:
     return notified + changed(world, message, new=True)
 
 
-def deliver_later(world: World, message: Message) -> None:
-    mailbox(world).spawn(_progress(world, message), name=f"deliver:{message.id}")
+def deliver_later(world: World, message: Message, on_delivered: Callable[[], object] | None = None) -> None:
+    """Queued → Sent → Delivered in a tracked task; ``on_delivered`` runs at delivery."""
+    mailbox(world).spawn(_progress(world, message, on_delivered), name=f"deliver:{message.id}")
 
 
-async def _progress(world: World, message: Message) -> None:
+async def _progress(world: World, message: Message, on_delivered: Callable[[], object] | None) -> None:
     box = mailbox(world)
     await asyncio.sleep(SENT_AFTER)
+    if box.blocked(message):
+        message.status = "SendingFailed"
+        box.delivery_errors[message.id] = OPTED_OUT
+        box.touch(message)
+        changed(world, message, new=False)
+        return
     message.status = "Sent"
     box.touch(message)
     changed(world, message, new=False)
@@ -64,3 +74,5 @@ async def _progress(world: World, message: Message) -> None:
     message.delivered_at = world.now()
     box.touch(message)
     changed(world, message, new=False)
+    if on_delivered is not None:
+        on_delivered()

@@ -50,6 +50,7 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FORM = "application/x-www-form-urlencoded"
 ACCESS_TTL_RANGE = (600, 3600)  # SPEC BaseTokenRequest.access_token_ttl
 REFRESH_TTL_RANGE = (1, 2592000)  # SPEC BaseTokenRequest.refresh_token_ttl (max 30 days)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 GRACE_UNUSED = 3600.0  # old refresh token still answers while the new access token is unused
 GRACE_AFTER_USE = 10.0  # ... and this long after the new access token's first use
 
@@ -253,7 +254,7 @@ async def get_token(call: Call) -> ApiResponse:
         session = refresh(world, app, form)
     else:
         raise OAuthError(400, "invalid_request", "OAU-250", "Unsupported grant type")
-    return json_response(token_info(world, session))
+    return json_response(token_info(world, session), headers=NO_STORE)
 
 
 @routes.post("/restapi/oauth/revoke", group="Auth", auth="client")

@@ -4,7 +4,10 @@
 on its hot paths, so no request scans all messages: message ids per extension in creation order,
 a change log per extension (what message-sync's ISync returns), conversation ids, the owner of each
 phone number, each extension's contacts by phone number, the outbound log behind
-``GET /_emulator/outbound``, and the asyncio tasks that move sent messages along.
+``GET /_emulator/outbound``, the asyncio tasks that move sent messages along, and the opt-outs:
+like the platform, an inbound STOP (UNSUBSCRIBE, QUIT, CANCEL, END) blocks texts from that
+number to the sender, which then fail with ``SendingFailed`` / ``SMS-RC-413``, until START
+(SUBSCRIBE, RESUME, CONTINUE, UNSTOP).
 
 :func:`message_json` renders a stored message as REST's ``GetMessageInfoResponse`` (int64 ids);
 :func:`instant_body` renders it as the instant-message notification body (string ids, PLATFORM §4.2).
@@ -23,6 +26,9 @@ from rcinbox.emulator.model import Contact, Extension, Message
 from rcinbox.emulator.world import World, iso
 
 CONVERSATION_BASE = 6_288_356_833_283_647_000  # conversation ids look like the platform's (int64)
+# RingCentral's opt-out handling, per pair of numbers (DOCS messaging/sms/high-volume/opt-out)
+OPT_OUT = frozenset({"STOP", "UNSUBSCRIBE", "QUIT", "CANCEL", "END"})
+OPT_IN = frozenset({"START", "SUBSCRIBE", "RESUME", "CONTINUE", "UNSTOP"})
 
 
 @dataclass
@@ -33,6 +39,8 @@ class Mailbox:
     conversations: dict[tuple[int, frozenset[str]], int] = field(default_factory=dict)
     outbound: list[Message] = field(default_factory=list)  # every message sent through /sms and /mms
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    opted_out: set[tuple[str, str]] = field(default_factory=set)  # (account number, who said STOP)
+    delivery_errors: dict[int, str] = field(default_factory=dict)  # message id -> deliveryErrorCode
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _last_seq: int = 0
     _owners: dict[str, Extension] | None = None
@@ -89,6 +97,18 @@ class Mailbox:
                     index.setdefault(number, contact)
             self._contacts[extension.id] = index
         return index.get(phone_number)
+
+    def opt(self, inbound_text: str, sender: str, numbers: Sequence[str]) -> None:
+        """Carrier keywords: STOP & co. block texts from ``numbers`` to ``sender``; START & co. unblock."""
+        word = inbound_text.strip().upper()
+        for number in numbers:
+            if word in OPT_OUT:
+                self.opted_out.add((number, sender))
+            elif word in OPT_IN:
+                self.opted_out.discard((number, sender))
+
+    def blocked(self, message: Message) -> bool:
+        return any((message.from_number, to) in self.opted_out for to in message.to_numbers)
 
     def contacts_changed(self, extension_id: int) -> None:
         self._contacts.pop(extension_id, None)
@@ -207,6 +227,9 @@ def message_json(world: World, message: Message) -> dict[str, Any]:
         body["smsSendingAttemptsCount"] = 1
         if message.delivered_at is not None:
             body["smsDeliveryTime"] = iso(message.delivered_at)
+        error = mailbox(world).delivery_errors.get(message.id)
+        if error:
+            body["deliveryErrorCode"] = error
     return body
 
 

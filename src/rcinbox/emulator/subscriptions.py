@@ -19,11 +19,11 @@ SUB-406, an unknown extension 403 SUB-408. Errors for cases the platform does no
 
 from __future__ import annotations
 
-import math
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from rcinbox.emulator.events import expires_in, reminder_timing
 from rcinbox.emulator.model import Subscription, TransportType
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.webhooks import check_address
@@ -55,11 +55,6 @@ STORE_QUERY = {"type": {"SMS", "Pager", "Fax", "VoiceMail"}, "direction": {"Inbo
 
 
 # rendering
-def expires_in(world: World, subscription: Subscription) -> int:
-    """Whole seconds left, the platform way: 604800 s requested reads back as 604799."""
-    return max(1, math.ceil(subscription.expires_at - world.now()) - 1)
-
-
 def info(world: World, subscription: Subscription) -> dict[str, Any]:
     """``SubscriptionInfo`` exactly as the platform renders it."""
     path = f"{BASE}/{subscription.id}"
@@ -256,7 +251,13 @@ def _store(call: Call, filters: list[str], transport: TransportType, ttl: int) -
         expires_at=now + ttl,
     )
     call.world.subscriptions[sub.id] = sub
+    _watch_reminders(call.world, filters)
     return sub
+
+
+def _watch_reminders(world: World, filters: list[str]) -> None:
+    if world.webhooks is not None and any(reminder_timing(f) for f in filters):
+        world.webhooks.start_reminders()
 
 
 @routes.get(BASE, group="Light")
@@ -280,6 +281,7 @@ async def update_subscription(call: Call) -> ApiResponse:
         raise _wrong_transport()
     if "eventFilters" in body:
         sub.event_filters = event_filters(call, body["eventFilters"])
+        _watch_reminders(call.world, sub.event_filters)
     _extend(call, sub, body.get("expiresIn"))
     return json_response(info(call.world, sub))
 

@@ -11,6 +11,9 @@ Failure model: a non-2xx answer, a timeout or a refused connection starts a fail
 ``limits.blacklist_after`` seconds (world clock) after the streak began blacklists the
 subscription: ``status = "Blacklisted"``, ``blacklistedData {blacklistedAt, reason}``, and no
 further deliveries. There are no retries (the platform documents none).
+
+It also runs the renewal-reminder job (:func:`rcinbox.emulator.events.remind`) every
+``REMINDER_TICK`` seconds, started by the first subscription that asks for reminders.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from rcinbox.emulator import events
 from rcinbox.emulator.wire import ApiError, invalid_parameter
 
 if TYPE_CHECKING:
@@ -36,6 +40,7 @@ log = logging.getLogger("rcinbox.emulator")
 USER_AGENT = "RingCentral-Webhook/8.3"
 TIMEOUT_REASON = "I/O operation is failed. Details: [Read timed out]"
 REFUSED_REASON = "I/O operation is failed. Details: [Connection refused]"
+REMINDER_TICK = 1.0  # seconds between passes of the renewal-reminder job
 
 
 def status_reason(status: int) -> str:
@@ -81,6 +86,8 @@ class Webhooks:
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self.lanes: dict[str, deque[dict[str, Any]]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        self.reminded: dict[str, float] = {}  # subscription id -> world time of the last reminder
+        self._reminders: asyncio.Task[None] | None = None
         world.deliverers["WebHook"] = self.deliver
 
     async def validate(self, address: str) -> None:
@@ -181,14 +188,25 @@ class Webhooks:
         if now - subscription.failures_since >= self.world.limits.blacklist_after:
             blacklist(self.world, subscription, failure)
 
+    # renewal reminders
+    def start_reminders(self) -> None:
+        if self._reminders is None or self._reminders.done():
+            self._reminders = asyncio.get_running_loop().create_task(self._remind_loop(), name="reminders")
+
+    async def _remind_loop(self) -> None:
+        while True:
+            events.remind(self.world, self.reminded)
+            await asyncio.sleep(REMINDER_TICK)
+
     async def idle(self) -> None:
         """Wait until every queued delivery has been attempted (tests, shutdown)."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     async def aclose(self) -> None:
-        for task in list(self.tasks):
+        running = [*self.tasks, *([self._reminders] if self._reminders else [])]
+        for task in running:
             task.cancel()
-        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         self.lanes.clear()
         await self.client.aclose()

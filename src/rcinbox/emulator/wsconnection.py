@@ -190,7 +190,10 @@ class Connection:
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", "replace")
-            self._on_frame(text)
+            try:
+                self._on_frame(text)
+            except Exception:  # top of the socket reader: log, keep serving
+                log.exception("WS session %s: error handling a frame", self.session.id)
 
     def _timed_out(self, idle: bool) -> None:
         code, message = (

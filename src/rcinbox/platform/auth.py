@@ -180,7 +180,10 @@ class TokenManager:
             log.info("logged in with the JWT (ext %s)", new.owner_id)
         self._token = new
         if self._file is not None:
-            await asyncio.to_thread(self._file.save, new)
+            try:
+                await asyncio.to_thread(self._file.save, new)
+            except OSError as exc:  # not fatal: the session works, a restart would just log in again
+                log.error("could not save the OAuth session to %s: %s", self._file.path, exc.strerror or exc)
         if self._on_renew is not None:
             self._on_renew(new)
         return new

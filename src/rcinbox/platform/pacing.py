@@ -11,8 +11,8 @@ Until a group's first answer has taught its limits, its requests go one at a tim
 After a 429 the whole group waits out the ``Retry-After`` penalty: a request during the penalty
 would restart it.
 
-Waiting is an ``asyncio.Condition`` wait with a timeout: it wakes early when the state changes and
-is cancellable like any await.
+Waiting is an ``asyncio.Event`` wait with a timeout: it wakes early when the state changes and is
+cancellable like any await; booking and releasing never await, so they cannot be interrupted.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Pacer:
         self._clock = clock
         self._low = low_fraction
         self._groups: dict[Group, _GroupState] = {}
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()  # replaced (after being set) at every change
         self._tickets = itertools.count(1)
 
     def state(self, group: Group) -> _GroupState:
@@ -103,35 +103,37 @@ class Pacer:
 
     async def acquire(self, group: Group) -> int:
         """Wait until ``group`` has room, then book one request; returns the ticket to release."""
-        async with self._changed:
-            while (delay := self.wait_time(group)) > 0:
-                log.debug("pacing %s group: waiting %.2f s", group, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=None if delay == inf else delay)
-            st = self.state(group)
-            ticket = next(self._tickets)
-            st.counted[ticket] = inf
-            st.last_sent = self._clock()
-            return ticket
+        while (delay := self.wait_time(group)) > 0:
+            log.debug("pacing %s group: waiting %.2f s", group, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=None if delay == inf else delay)
+        st = self.state(group)  # checked and booked with no await in between: atomic
+        ticket = next(self._tickets)
+        st.counted[ticket] = inf
+        st.last_sent = self._clock()
+        return ticket
 
-    async def release(self, group: Group, ticket: int, headers: Mapping[str, str] | None = None) -> None:
-        """The answer arrived: count the request for one more window, learn from the headers."""
-        async with self._changed:
-            if headers is not None:
-                self._observe(group, headers)
-            st = self.state(group)
-            if ticket in st.counted:
-                st.counted[ticket] = self._clock() + st.window
-            st.known = True
-            self._changed.notify_all()
+    def release(self, group: Group, ticket: int, headers: Mapping[str, str] | None = None) -> None:
+        """The answer arrived (or none will): count the request for one more window, learn from
+        the headers, wake the waiters. Synchronous, so even a cancelled task always releases."""
+        if headers is not None:
+            self._observe(group, headers)
+        st = self.state(group)
+        if ticket in st.counted:
+            st.counted[ticket] = self._clock() + st.window
+        st.known = True
+        self._wake()
 
-    async def penalize(self, group: Group, seconds: float) -> None:
+    def penalize(self, group: Group, seconds: float) -> None:
         """A 429: nothing of this group goes out for ``seconds``."""
-        async with self._changed:
-            st = self.state(group)
-            st.penalty_until = max(st.penalty_until, self._clock() + seconds)
-            log.warning("rate limited in %s group: pausing it for %.1f s", group, seconds)
-            self._changed.notify_all()
+        st = self.state(group)
+        st.penalty_until = max(st.penalty_until, self._clock() + seconds)
+        log.warning("rate limited in %s group: pausing it for %.1f s", group, seconds)
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     def _observe(self, hint: Group, headers: Mapping[str, str]) -> None:
         group = parse_group(headers.get("x-rate-limit-group")) or hint

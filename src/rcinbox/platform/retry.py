@@ -86,11 +86,11 @@ async def send(
             wait = retry_after_seconds(response.headers)
             if wait > policy.max_retry_after:
                 return response
-            await pacer.penalize(group, wait)  # the next acquire() waits the penalty out
+            pacer.penalize(group, wait)  # the next acquire() waits the penalty out
         else:
             delay = policy.delay(attempt)
-            if status == 503 and "retry-after" in response.headers:  # the platform asks for a pause
-                delay = max(delay, retry_after_seconds(response.headers))
+            if status == 503 and "retry-after" in response.headers:  # advisory pause, within our bounds
+                delay = max(delay, min(retry_after_seconds(response.headers), policy.max_delay))
             if delay > policy.max_retry_after:
                 return response
             await asyncio.sleep(delay)
@@ -124,6 +124,6 @@ async def _send_once(
             raise
         log.warning("%s; retrying (attempt %d)", exc, attempt + 1)
     finally:
-        await pacer.release(group, ticket, headers)
+        pacer.release(group, ticket, headers)
     await asyncio.sleep(policy.delay(attempt))
     return None

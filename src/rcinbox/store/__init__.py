@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rcinbox.store.chain import ChainReport
 from rcinbox.store.outbox_queue import Claim, OutboxQueue
 from rcinbox.store.records import (
     Action,
@@ -22,6 +23,7 @@ __all__ = [
     "ArchiveEntry",
     "AttachmentRecord",
     "AttachmentState",
+    "ChainReport",
     "Claim",
     "Clock",
     "DecisionRecord",

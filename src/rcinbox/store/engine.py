@@ -3,6 +3,9 @@
 - :func:`create_engine`: the async engine; for SQLite (aiosqlite) WAL journal, foreign keys,
   a busy timeout and ``BEGIN IMMEDIATE`` transactions (so concurrent writers wait for the lock
   instead of failing on upgrade); for PostgreSQL nothing special.
+- :func:`transaction` / :func:`reading`: connections whose driver errors come out as
+  :class:`Duplicate` (a unique constraint refused the write: deduplication) or
+  :class:`~rcinbox.errors.StoreError` (anything else) — the one place they are translated.
 - :func:`is_unique_violation`: tells a unique-constraint violation from other integrity errors.
 - :func:`upsert`: ``INSERT … ON CONFLICT (key) DO UPDATE`` (same syntax on both dialects,
   built with each dialect's ``insert``).
@@ -10,17 +13,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from rcinbox.errors import StoreError
+
 BUSY_TIMEOUT_MS = 10_000
+
+
+class Duplicate(Exception):
+    """A unique constraint refused the write: the row is already there."""
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Driver errors inside the block become :class:`Duplicate` or :class:`StoreError`."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Duplicate(_reason(exc)) from exc
+        raise StoreError(f"the database refused the write: {_reason(exc)}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {_reason(exc)}") from exc
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own message (never the SQL statement or its parameters)."""
+    orig = getattr(exc, "orig", None)
+    return f"{type(orig).__name__}: {orig}" if orig is not None else type(exc).__name__
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One read-write transaction, committed when the block ends without an error."""
+    with translated():
+        async with engine.begin() as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads (rolled back at the end)."""
+    with translated():
+        async with engine.connect() as conn:
+            yield conn
 
 
 def create_engine(url: str) -> AsyncEngine:

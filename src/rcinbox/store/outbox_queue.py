@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from rcinbox.store.engine import reading, transaction
 from rcinbox.store.records import OutboxRow, OutboxState
 from rcinbox.store.schema import messages, outbox
 
@@ -44,7 +45,7 @@ class OutboxQueue:
 
     async def recover_in_flight(self) -> int:
         """At start-up: rows left in flight by a crash become due (to be reconciled)."""
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             result = await conn.execute(
                 update(outbox)
                 .where(outbox.c.state == "sending", outbox.c.next_attempt_at.is_(None))
@@ -59,30 +60,30 @@ class OutboxQueue:
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_row(row) for row in rows]
 
     async def next_due(self) -> datetime | None:
         query = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state.in_(_ACTIVE))
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(query))
 
     async def get(self, row_id: int) -> OutboxRow | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(outbox).where(outbox.c.id == row_id))).mappings().one_or_none()
         return None if row is None else _row(row)
 
     async def for_message(self, message_pk: int) -> OutboxRow | None:
         query = select(outbox).where(outbox.c.message_pk == message_pk)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(query)).mappings().one_or_none()
         return None if row is None else _row(row)
 
     async def claim(self, row_id: int) -> Claim | None:
         """Mark a due row ``sending`` (committed); ``None`` if it is not due or someone else has it."""
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             before = await _get(conn, row_id)
             if before is None or before.state not in _ACTIVE:
                 return None
@@ -115,7 +116,7 @@ class OutboxQueue:
 
     async def retry_later(self, row_id: int, error: str, at: datetime) -> None:
         """Keep the row ``sending`` (outcome unknown or refused for now) and try again at ``at``."""
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)
@@ -127,12 +128,12 @@ class OutboxQueue:
         if not ids:
             return set()
         query = select(outbox.c.platform_message_id).where(outbox.c.platform_message_id.in_(list(ids)))
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return {str(value) for value in (await conn.scalars(query)).all()}
 
     async def _finish(self, row_id: int, state: OutboxState, **values: Any) -> None:
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from rcinbox.events import Source
+
 MessageState = Literal["received", "archived", "decided", "done", "failed"]
 PENDING_STATES: tuple[MessageState, ...] = ("received", "archived")
 AttachmentState = Literal["stored", "refused"]
@@ -22,7 +24,7 @@ class StoredMessage:
     message_id: str
     sender: str
     text: str
-    source: str
+    source: Source
     raw: Mapping[str, Any] = field(repr=False)
     state: MessageState
     attempts: int

@@ -8,7 +8,7 @@ Tables and the invariants the database itself enforces:
 - ``attachments``: one row per MMS attachment and message, ``UNIQUE(message_pk, attachment_id)``;
   ``state`` stored (with sha256/path/size) or refused (with ``reason``).
 - ``decisions``: the decision record, ``UNIQUE(message_pk)`` (exactly one decision per message),
-  with the facts it was taken on.
+  with the facts it was taken on, hash-chained for tamper evidence (:mod:`rcinbox.store.chain`).
 - ``outbox``: automated replies, ``UNIQUE(message_pk)`` (at most one reply per inbound message);
   ``state`` queued → sending → sent | failed. It is also the replies ledger (per counterpart and
   handle) that ``repeat_after`` and the loop fuse read.
@@ -141,6 +141,9 @@ decisions = Table(
     Column("handle", String(64), nullable=False),
     Column("facts", JSON, nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
+    Column("message_sha256", String(64), nullable=False),  # hash chain: see rcinbox.store.chain
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
 )
 
 outbox = Table(

@@ -15,12 +15,12 @@ from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.events import InboundMessage
-from rcinbox.store import schema
-from rcinbox.store.engine import create_engine, is_unique_violation, upsert
+from rcinbox.store import chain, schema
+from rcinbox.store.chain import ChainReport
+from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.outbox_queue import LEDGER_STATES, OutboxQueue, ledger_time
 from rcinbox.store.records import (
     PENDING_STATES,
@@ -53,8 +53,12 @@ class Store:
         """Open the database at ``url`` and create the schema if it is not there yet."""
         engine = create_engine(url)
         try:
-            async with engine.begin() as conn:
+            async with transaction(engine) as conn:
                 await conn.run_sync(schema.metadata.create_all)
+            async with transaction(engine) as conn:
+                await chain.ensure_genesis(conn, clock())
+        except Duplicate:  # another process created the chain head at the same moment
+            pass
         except BaseException:
             await engine.dispose()
             raise
@@ -76,12 +80,10 @@ class Store:
     async def accept(self, msg: InboundMessage) -> bool:
         """Archive a new message (state ``received``); ``False`` if it was already there."""
         try:
-            async with self.engine.begin() as conn:
+            async with transaction(self.engine) as conn:
                 await conn.execute(insert(messages).values(**_message_values(msg, self.clock())))
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                return False
-            raise
+        except Duplicate:
+            return False
         return True
 
     async def due_messages(self, limit: int = 100) -> list[int]:
@@ -95,29 +97,29 @@ class Store:
             .order_by(messages.c.id)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return list((await conn.scalars(query)).all())
 
     async def next_message_due(self) -> datetime | None:
         """The earliest scheduled retry among pending messages (``None``: nothing scheduled)."""
         query = select(func.min(messages.c.next_attempt_at)).where(_pending())
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             value = await conn.scalar(query)
         return cast(datetime | None, value)
 
     async def message(self, pk: int) -> StoredMessage:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
         return _stored(row)
 
     async def find_message(self, extension_id: str, message_id: str) -> StoredMessage | None:
         where = and_(messages.c.extension_id == extension_id, messages.c.message_id == message_id)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(messages).where(where))).mappings().one_or_none()
         return None if row is None else _stored(row)
 
     async def advance(self, pk: int, state: MessageState) -> None:
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             await conn.execute(
                 update(messages)
                 .where(messages.c.id == pk)
@@ -134,14 +136,14 @@ class Store:
         }
         if retry_at is None:
             values["state"] = "failed"
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             await conn.execute(update(messages).where(messages.c.id == pk).values(**values))
 
     # -- attachments ------------------------------------------------------------------------
 
     async def attachments(self, pk: int) -> dict[str, AttachmentRecord]:
         query = select(attachments).where(attachments.c.message_pk == pk).order_by(attachments.c.id)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
         return {row["attachment_id"]: _attachment(row) for row in rows}
 
@@ -149,12 +151,10 @@ class Store:
         """Insert the outcome for one attachment; ``False`` if one was already recorded."""
         values = {name: getattr(record, name) for name in AttachmentRecord.__dataclass_fields__}
         try:
-            async with self.engine.begin() as conn:
+            async with transaction(self.engine) as conn:
                 await conn.execute(insert(attachments).values(**values, stored_at=self.clock()))
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                return False
-            raise
+        except Duplicate:
+            return False
         return True
 
     # -- decisions (one transaction) --------------------------------------------------------
@@ -166,9 +166,9 @@ class Store:
         """
         now = self.clock()
         try:
-            async with self.engine.begin() as conn:
-                await _insert_decision(conn, pk, decision, now)
+            async with transaction(self.engine) as conn:
                 msg = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
+                await chain.append(conn, _decision_values(pk, decision, now), msg["raw"], now)
                 if decision.action in ("opt-out", "opt-in"):
                     await _apply_opt(conn, msg, decision, now)
                 if decision.action == "reply":
@@ -179,14 +179,12 @@ class Store:
                     .where(messages.c.id == pk)
                     .values(state=state, next_attempt_at=None, last_error=None, updated_at=now)
                 )
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                return False
-            raise
+        except Duplicate:
+            return False
         return True
 
     async def decision(self, pk: int) -> DecisionRecord | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             query = select(decisions).where(decisions.c.message_pk == pk)
             row = (await conn.execute(query)).mappings().one_or_none()
         if row is None:
@@ -202,10 +200,15 @@ class Store:
             decided_at=row["decided_at"],
         )
 
+    async def verify_decisions(self) -> ChainReport:
+        """Check the decision record's hash chain (and the archived messages it covers)."""
+        async with reading(self.engine) as conn:
+            return await chain.verify(conn)
+
     # -- ledger: opt-outs and automated texts -------------------------------------------------
 
     async def opted_out(self, number: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             state = await conn.scalar(select(opt_outs.c.state).where(opt_outs.c.number == number))
         return state == "opted_out"
 
@@ -214,7 +217,7 @@ class Store:
         query = select(func.max(ledger_time())).where(
             outbox.c.to_number == counterpart, outbox.c.handle == handle, outbox.c.state.in_(LEDGER_STATES)
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(query))
 
     async def automated_count(self, counterpart: str, since: datetime) -> int:
@@ -222,21 +225,21 @@ class Store:
         query = select(func.count()).where(
             outbox.c.to_number == counterpart, outbox.c.state.in_(LEDGER_STATES), ledger_time() >= since
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return int(await conn.scalar(query) or 0)
 
     async def has_reply(self, pk: int) -> bool:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return (await conn.scalar(select(outbox.c.id).where(outbox.c.message_pk == pk))) is not None
 
     # -- key/values ---------------------------------------------------------------------------
 
     async def kv_get(self, key: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return cast(str | None, await conn.scalar(select(kv.c.value).where(kv.c.key == key)))
 
     async def kv_put(self, key: str, value: str) -> None:
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock()}, ["key"])
 
     # -- reading the archive --------------------------------------------------------------------
@@ -256,7 +259,7 @@ class Store:
             .order_by(messages.c.id.desc())
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_entry(row) for row in rows]
 
@@ -289,20 +292,18 @@ def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _insert_decision(conn: AsyncConnection, pk: int, decision: DecisionRecord, now: datetime) -> None:
-    await conn.execute(
-        insert(decisions).values(
-            message_pk=pk,
-            action=decision.action,
-            reason=decision.reason,
-            reply_text=decision.reply_text,
-            reply_from=decision.reply_from,
-            reply_to=decision.reply_to,
-            handle=decision.handle,
-            facts=dict(decision.facts),
-            decided_at=decision.decided_at or now,
-        )
-    )
+def _decision_values(pk: int, decision: DecisionRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "message_pk": pk,
+        "action": decision.action,
+        "reason": decision.reason,
+        "reply_text": decision.reply_text,
+        "reply_from": decision.reply_from,
+        "reply_to": decision.reply_to,
+        "handle": decision.handle,
+        "facts": dict(decision.facts),
+        "decided_at": decision.decided_at or now,
+    }
 
 
 async def _apply_opt(conn: AsyncConnection, msg: Any, decision: DecisionRecord, now: datetime) -> None:

@@ -1,7 +1,7 @@
 """The WebHook subscription, kept alive: created once, renewed before it expires, re-created
 when it is gone (404) or ``Blacklisted``.
 
-Choices (documented in the README):
+Choices (the README should repeat them for operators):
 
 * ``expiresIn`` = 7 days (the platform's default), renewed once less than a third of that
   remains: a renewal is also a cheap proof that the platform still knows us. Its status is read
@@ -29,6 +29,7 @@ from rcinbox.errors import NotFound
 from rcinbox.transports import KeyValue, SubscriptionApi
 from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.websocket import ReconnectPolicy, retry_after
+from rcinbox.worker import wait_any
 
 log = logging.getLogger("rcinbox.transport")
 
@@ -117,7 +118,7 @@ class WebhookSubscription:
                 log.warning("webhook subscription: %s; retry in %.1f s", exc, wait)
                 self.board.update(connected=False, subscription_active=False, reason=str(exc)[:200])
             self._wake.clear()
-            await _wait_any(stop, self._wake, wait)
+            await wait_any(stop, self._wake, at_most=wait)
 
     def _next_wake(self, info: Mapping[str, Any]) -> float:
         until_renewal = seconds_left(info) - self.policy.renew_margin
@@ -208,15 +209,3 @@ def same_filters(ours: Sequence[str], theirs: object) -> bool:
 def _filter_matches(mine: str, echo: str) -> bool:
     a, b = mine.split("/"), echo.split("/")
     return len(a) == len(b) and all(x == y or x == "~" for x, y in zip(a, b, strict=True))
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = {
-        asyncio.create_task(stop.wait(), name="rcinbox.webhook.stop-wait"),
-        asyncio.create_task(wake.wait(), name="rcinbox.webhook.wake-wait"),
-    }
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

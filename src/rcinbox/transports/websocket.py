@@ -34,6 +34,7 @@ from rcinbox.errors import RateLimited, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.transports import Sink, WsTokenSource, is_instant_sms
 from rcinbox.transports.status import StatusBoard, wait_event
+from rcinbox.worker import wait_any
 
 log = logging.getLogger("rcinbox.transport")
 
@@ -141,13 +142,15 @@ class WebSocketTransport:
         event_filters: Sequence[str],
         *,
         policy: ReconnectPolicy | None = None,
+        resume: Wsc | None = None,
     ) -> None:
+        """``resume``: a session context to recover first (like RCEX's ``wscToken`` option)."""
         self._tokens = tokens
         self._sink = sink
         self._filters = list(event_filters)
         self.policy = policy or ReconnectPolicy()
         self.board = StatusBoard("websocket")
-        self._wsc: Wsc | None = None
+        self._wsc = resume
         self._established = False
         self._stop = asyncio.Event()
 
@@ -297,15 +300,7 @@ class WebSocketTransport:
             await link.send([{"type": "Heartbeat", "messageId": str(uuid.uuid4())}])
 
     async def _close_on_stop(self, link: _Link, stop: asyncio.Event) -> None:
-        waiters = {
-            asyncio.create_task(stop.wait(), name="rcinbox.ws.stop-wait"),
-            asyncio.create_task(link.closed.wait(), name="rcinbox.ws.closed-wait"),
-        }
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await wait_any(stop, link.closed)
         if stop.is_set():
             await link.ws.close()
 

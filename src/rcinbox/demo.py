@@ -1,0 +1,272 @@
+"""``rcinbox demo``: the bundled emulator and the service on free ports, a scripted conversation.
+
+:func:`run_demo` (what the CLI calls) → :func:`main`: serve the emulator in-process
+(:func:`rcinbox.emulator.runner.serve`), write the demo rules into a fresh demo data directory,
+build :class:`~rcinbox.settings.Settings` for ext 101 of the emulator's world, open and run the
+:class:`~rcinbox.service.Service`, then play :data:`rcinbox.demo_script.SCRIPT` through
+``POST /_emulator/inbound``. Each step waits (bounded) for its decision in the store and, for a
+reply, for the outbox to finish the send; the reply text is read back from
+``GET /_emulator/outbound``. The table is printed; with ``once`` the demo exits (0 when every
+decision matched), otherwise it keeps serving until Ctrl-C so more texts can be injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import shutil
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import httpx
+from rich.console import Console
+
+from rcinbox import logs
+from rcinbox.demo_script import (
+    ALEX,
+    ALLOWLISTED,
+    SCRIPT,
+    Outcome,
+    Step,
+    demo_rules,
+    photo_sha256,
+    table,
+    tiny_png,
+)
+from rcinbox.emulator.model import Extension
+from rcinbox.emulator.runner import Running, free_port, serve
+from rcinbox.service import Service, Tuning, stop_on_signals
+from rcinbox.settings import Settings
+from rcinbox.store import Store
+
+log = logging.getLogger("rcinbox.demo")
+
+DEFAULT_DIR = Path("rcinbox-data/demo")
+MARKER = ".rcinbox-demo"  # only a directory carrying it (or an empty one) is wiped
+DEMO_EXTENSION = "101"
+READY_WITHIN = 20.0  # seconds for login + subscription
+STEP_WITHIN = 15.0  # seconds for one message to be decided (and its reply sent)
+POLL = 0.02  # the store exposes no "decided" event: a bounded poll (see settle())
+T = TypeVar("T")
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run (a foreign directory in the way, the service never became ready)."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    once: bool = False
+    transport: Literal["websocket", "webhook"] = "websocket"
+    data_dir: Path = DEFAULT_DIR
+    host: str = "127.0.0.1"
+
+
+def run_demo(options: DemoOptions, console: Console | None = None) -> int:
+    """Run the demo in a fresh event loop; the process exit status."""
+    console = console or Console(highlight=False)
+    logs.setup("WARNING")
+    try:
+        return asyncio.run(main(options, console))
+    except DemoError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+async def main(options: DemoOptions, console: Console) -> int:
+    outcomes = await demo(options, console)
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+async def demo(options: DemoOptions, console: Console, stop: asyncio.Event | None = None) -> list[Outcome]:
+    """Run the whole demo; returns the outcomes (after Ctrl-C or ``stop`` unless ``once``)."""
+    data_dir = fresh_dir(options.data_dir)
+    rules = data_dir / "rcinbox.toml"
+    rules.write_text(demo_rules(datetime.now(UTC)), encoding="utf-8")
+    stop = stop or asyncio.Event()
+    async with serve(options.host) as emulator:
+        settings = demo_settings(emulator, options, data_dir, rules)
+        async with (
+            Service.open(settings, Tuning()) as service,
+            httpx.AsyncClient(base_url=emulator.url, timeout=10, trust_env=False) as http,
+        ):
+            with stop_on_signals(stop):
+                runner = asyncio.create_task(service.run(stop), name="rcinbox.demo.service")
+                try:
+                    play = _play(service, http, console, demo_extension_id(emulator))
+                    outcomes = await _alongside(runner, play)
+                    console.print(table(outcomes))
+                    _explain(console, emulator, service, settings, outcomes)
+                    if not options.once:
+                        console.print("\nServing until Ctrl-C…", soft_wrap=True)
+                        await _alongside(runner, stop.wait())
+                finally:
+                    stop.set()
+                    await asyncio.wait_for(runner, 15)
+    return outcomes
+
+
+def fresh_dir(path: Path) -> Path:
+    """Empty ``path`` for a new run; refuses to wipe a directory the demo did not create."""
+    path = path.resolve()
+    if path.exists():
+        if not path.is_dir() or (any(path.iterdir()) and not (path / MARKER).exists()):
+            raise DemoError(f"{path} exists and is not a demo directory; choose another --data-dir")
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / MARKER).write_text("created by `rcinbox demo`; wiped at its next run\n", encoding="utf-8")
+    return path
+
+
+def demo_extension_id(emulator: Running) -> str:
+    return str(_demo_extension(emulator).id)
+
+
+def _demo_extension(emulator: Running) -> Extension:
+    return next(e for e in emulator.world.extensions if e.extension_number == DEMO_EXTENSION)
+
+
+def demo_settings(emulator: Running, options: DemoOptions, data_dir: Path, rules: Path) -> Settings:
+    """Settings for ext 101 of the emulator's world, the HTTP server on a free port."""
+    world = emulator.world
+    ext = _demo_extension(emulator)
+    port = free_port(options.host)
+    webhook = f"http://{options.host}:{port}/rcinbox/webhook" if options.transport == "webhook" else None
+    return Settings(
+        client_id=world.app.client_id,
+        client_secret=world.app.client_secret,
+        jwt=ext.jwt,
+        server_url=emulator.url,
+        transport=options.transport,
+        webhook_url=webhook,
+        host=options.host,
+        port=port,
+        data_dir=data_dir,
+        rules=rules,
+        log_level="WARNING",
+    )
+
+
+async def _alongside(runner: asyncio.Task[None], work: Awaitable[T]) -> T:
+    """Await ``work`` while the service runs; if the service stops first, raise its failure."""
+    task: asyncio.Task[T] = asyncio.ensure_future(work)
+    try:
+        await asyncio.wait({runner, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            runner.result()  # re-raises the service's failure
+            raise DemoError("the service stopped before the demo finished")
+        return task.result()
+    finally:
+        task.cancel()
+
+
+async def _play(
+    service: Service, http: httpx.AsyncClient, console: Console, extension_id: str
+) -> list[Outcome]:
+    try:
+        await service.board.wait_until(lambda status: status.ready, within=READY_WITHIN)
+    except TimeoutError:
+        raise DemoError(
+            f"the service was not ready after {READY_WITHIN:.0f}s: {service.not_ready()}"
+        ) from None
+    console.print(f"[dim]rcinbox is subscribed ({service.settings.transport}); playing the script…[/dim]")
+    outcomes = []
+    for number, step in enumerate(SCRIPT, start=1):
+        message_id = await inject(http, step)
+        outcomes.append(await settle(service.store, http, extension_id, number, step, message_id))
+    return outcomes
+
+
+async def inject(http: httpx.AsyncClient, step: Step) -> str:
+    body: dict[str, Any] = {"from": step.sender, "to": list(step.to), "text": step.text}
+    if step.photo:
+        encoded = base64.b64encode(tiny_png()).decode()
+        body["attachments"] = [{"contentType": "image/png", "contentBase64": encoded, "fileName": "site.png"}]
+    response = await http.post("/_emulator/inbound", json=body)
+    if response.status_code != 200:
+        raise DemoError(f"the emulator refused the inbound text: {response.status_code} {response.text}")
+    return str(response.json()["messageId"])
+
+
+async def settle(
+    store: Store, http: httpx.AsyncClient, extension_id: str, number: int, step: Step, message_id: str
+) -> Outcome:
+    """Wait for the decision on ``message_id`` (and a reply's send), then collect what happened.
+
+    Neither the store nor the emulator signals "decided"/"sent": a bounded poll of the store.
+    """
+    outcome = Outcome(number, step, message_id, expected_sha256=photo_sha256() if step.photo else None)
+    try:
+        async with asyncio.timeout(STEP_WITHIN):
+            while True:
+                found = await _finished(store, extension_id, message_id)
+                if found is not None:
+                    break
+                await asyncio.sleep(POLL)
+    except TimeoutError:
+        log.warning("message %s: no decision within %.0fs", message_id, STEP_WITHIN)
+        return outcome
+    pk, action, reason, platform_id = found
+    hashes = [a.sha256 for a in (await store.attachments(pk)).values() if a.sha256]
+    return Outcome(
+        number,
+        step,
+        message_id,
+        action,
+        reason,
+        reply=await _received(http, platform_id) if platform_id else None,
+        sha256=hashes[0] if hashes else None,
+        expected_sha256=outcome.expected_sha256,
+    )
+
+
+async def _finished(
+    store: Store, extension_id: str, message_id: str
+) -> tuple[int, str, str, str | None] | None:
+    """(pk, action, reason, sent reply's platform id) once decided and any reply has left."""
+    stored = await store.find_message(extension_id, message_id)
+    if stored is None:
+        return None
+    decision = await store.decision(stored.pk)
+    if decision is None:
+        return None
+    if decision.action != "reply":
+        return stored.pk, decision.action, decision.reason, None
+    row = await store.outbox.for_message(stored.pk)
+    if row is None or row.state in ("queued", "sending"):
+        return None
+    return stored.pk, decision.action, decision.reason, row.platform_message_id
+
+
+async def _received(http: httpx.AsyncClient, platform_id: str) -> str | None:
+    records = (await http.get("/_emulator/outbound")).json()["records"]
+    return next((str(r["text"]) for r in records if str(r["id"]) == platform_id), None)
+
+
+def _explain(
+    console: Console, emulator: Running, service: Service, settings: Settings, outcomes: list[Outcome]
+) -> None:
+    matched = sum(outcome.ok for outcome in outcomes)
+    colour = "green" if matched == len(outcomes) else "red"
+    lines = [f"[{colour}]{matched} of {len(outcomes)} decisions as expected[/{colour}]", ""]
+    lines += [f"MMS photo of #{o.number} stored with SHA-256 {o.sha256}" for o in outcomes if o.sha256]
+    url = emulator.url
+    lines += [
+        f"Data:      {settings.data_dir}  (rcinbox.db, attachments/, rcinbox.toml)",
+        f"Archive:   rcinbox messages --data-dir {settings.data_dir}",
+        f"Emulator:  {url}  (accounts, JWTs: {url}/_emulator/state)",
+        f"Service:   {service.http.url}/readyz",
+        "",
+        "Inject another text (an allowlisted number, so it gets the reply):",
+        f"  curl -s -X POST {url}/_emulator/inbound -H 'Content-Type: application/json' "
+        f'-d \'{{"from": "{ALLOWLISTED}", "to": "{ALEX}", "text": "Are you back next week?"}}\'',
+        f"  curl -s {url}/_emulator/outbound    # every SMS rcinbox sent",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True)

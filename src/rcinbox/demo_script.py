@@ -1,0 +1,183 @@
+"""The demo's script: who texts what, what rcinbox must decide, the demo rules and the result table.
+
+Pure data and rendering; :mod:`rcinbox.demo` plays it against the emulator and the service.
+The conversation covers the headline rules: a contact gets the vacation reply, the same contact
+again does not (``repeat_after``), an unknown number does not (audience), STOP is recorded as an
+opt-out, an MMS photo is archived with its SHA-256 and answered, a group text and a short-code
+marketing text are left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+ALEX = "+16505550100"  # ext 101 Alex Morgan (the demo account's super admin)
+CHARLIE = "+14155550100"  # contacts of ext 101
+DANA = "+14155550101"
+ELI = "+14155550102"
+ACME = "+14155550103"
+STRANGER = "+12125550199"  # in nobody's address book
+SHORT_CODE = "72345"
+ALLOWLISTED = "+14155550111"  # not a contact, but on the demo rules' allowlist
+DEMO_TIMEZONE = "America/New_York"
+BACKUP_NUMBER = "+16505550102"  # Blair Kim, ext 102
+MESSAGE = (
+    "Auto-reply: Hi {first_name}, I'm out of the office until {return_date}. "
+    "For anything urgent please call Blair at {backup_number}."
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One inbound text of the script and the decision rcinbox must take on it."""
+
+    who: str
+    sender: str
+    text: str
+    action: str
+    reason: str
+    to: tuple[str, ...] = (ALEX,)
+    photo: bool = False
+
+
+SCRIPT: tuple[Step, ...] = (
+    Step("Charlie (contact)", CHARLIE, "Hi Alex, are you around for lunch on Thursday?", "reply", "replied"),
+    Step(
+        "Charlie again",
+        CHARLIE,
+        "Also, could you send me the Q4 numbers when you can?",
+        "suppress",
+        "already-replied",
+    ),
+    Step("unknown number", STRANGER, "Hello, is this the bakery on 5th Street?", "suppress", "not-a-contact"),
+    Step("Dana (contact)", DANA, "STOP", "opt-out", "opt-out"),
+    Step("Eli (contact), MMS", ELI, "Here is the photo from the site visit", "reply", "replied", photo=True),
+    Step(
+        "Acme, group text",
+        ACME,
+        "Team: the delivery is confirmed for Monday",
+        "suppress",
+        "group-message",
+        to=(ALEX, DANA),
+    ),
+    Step(
+        "short code",
+        SHORT_CODE,
+        "FLASH SALE: 20% off all office supplies today only. Reply STOP to opt out",
+        "suppress",
+        "short-code",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one step: the decision recorded, the reply the emulator got, the file hash."""
+
+    number: int
+    step: Step
+    message_id: str
+    action: str | None = None  # None: no decision within the time limit
+    reason: str | None = None
+    reply: str | None = None  # text of the SMS received at the emulator
+    sha256: str | None = None  # of the stored attachment
+    expected_sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        if (self.action, self.reason) != (self.step.action, self.step.reason):
+            return False
+        if self.step.action == "reply" and not self.reply:
+            return False
+        return self.sha256 == self.expected_sha256
+
+
+def demo_rules(now: datetime) -> str:
+    """Rules TOML with a vacation window around ``now`` (local times in :data:`DEMO_TIMEZONE`).
+
+    Midnight and 9 AM never fall into a New York DST gap, so both ends always exist.
+    """
+    local = now.astimezone(ZoneInfo(DEMO_TIMEZONE))
+    start = datetime.combine(local.date() - timedelta(days=1), time(0, 0))
+    end = datetime.combine(local.date() + timedelta(days=6), time(9, 0))
+    return f"""# rcinbox demo rules (written by `rcinbox demo`; see examples/rcinbox.toml for every option)
+[vacation]
+enabled = true
+start = {start.isoformat()}
+end = {end.isoformat()}
+timezone = "{DEMO_TIMEZONE}"
+message = "{MESSAGE}"
+audience = "contacts"
+repeat_after = "7d"
+
+[vacation.values]
+backup_number = "{BACKUP_NUMBER}"
+
+[contacts]
+allowlist = ["{ALLOWLISTED}"]
+blocklist = []
+"""
+
+
+def tiny_png(size: int = 16) -> bytes:
+    """A small, valid RGB PNG (a colour gradient), built in code so the demo needs no files."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((x * 255 // size, y * 255 // size, 160)) for x in range(size))
+        for y in range(size)
+    )
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def photo_sha256() -> str:
+    return hashlib.sha256(tiny_png()).hexdigest()
+
+
+def shorten(text: str | None, width: int) -> str:
+    if not text:
+        return ""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def table(outcomes: list[Outcome]) -> Table:
+    grid = Table(title="rcinbox demo: the scripted conversation", title_justify="left")
+    grid.add_column("#", style="dim", no_wrap=True)
+    grid.add_column("from", no_wrap=True)
+    grid.add_column("text", ratio=3, overflow="fold")
+    grid.add_column("decision", style="bold", no_wrap=True)
+    grid.add_column("reason", no_wrap=True)
+    grid.add_column("reply received at the emulator", ratio=4, overflow="fold")
+    grid.add_column("attachment sha256", style="dim", no_wrap=True)
+    grid.add_column("", no_wrap=True)
+    for outcome in outcomes:
+        step = outcome.step
+        group = f" → {len(step.to)} numbers" if len(step.to) > 1 else ""
+        grid.add_row(
+            str(outcome.number),
+            f"{step.sender}{group}\n[dim]{step.who}[/dim]",
+            shorten(step.text, 48),
+            outcome.action or "(none)",
+            outcome.reason or "",
+            outcome.reply or "",
+            outcome.sha256[:12] + "…" if outcome.sha256 else "",
+            "[green]✔[/green]" if outcome.ok else f"[red]✘ expected {step.action}/{step.reason}[/red]",
+        )
+    return grid

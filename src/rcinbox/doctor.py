@@ -1,0 +1,131 @@
+"""``rcinbox doctor``: is this installation ready to run? Each check says ✔/✘ and what to fix.
+
+:func:`diagnose` runs, in order: settings complete → server reachable → JWT login (a fresh
+session, revoked afterwards) → scopes on the token → the user's numbers and which can send SMS
+(``SmsSender``) → for WebHook mode an https ``RCINBOX_WEBHOOK_URL`` and an Active subscription
+(for WebSocket mode: the gateway hands out a token) → the rules file and its segment budget →
+the data directory writable. The platform checks are in :mod:`rcinbox.doctor_platform`, the
+finding type and printing in :mod:`rcinbox.doctor_findings`. :func:`run_doctor` is the command:
+exit status 0 when nothing failed (warnings are advice), 1 otherwise. No secret is ever printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from rcinbox.doctor_findings import Finding, fail, healthy, ok, render, warn
+from rcinbox.doctor_platform import platform_findings
+from rcinbox.errors import ConfigError, RulesError
+from rcinbox.rules import Rules, budget_warnings, load_rules
+from rcinbox.rules.budget import LONG_FIRST_NAME, LONG_LAST_NAME
+from rcinbox.rules.reply import compose
+from rcinbox.rules.sms import encoding, segments, units
+from rcinbox.settings import Settings
+
+SETTINGS_FIX = (
+    "set it in the environment or in .env (README → Configuration; `rcinbox run --help` lists every variable)"
+)
+
+
+def run_doctor(environ: Mapping[str, str], env_file: Path | None, console: Console | None = None) -> int:
+    """Check everything and print the findings; the exit status (0 healthy, 1 not)."""
+    console = console or Console(highlight=False)
+    try:
+        settings = Settings.from_env(environ, env_file)
+    except ConfigError as exc:
+        findings = [fail("settings", str(exc), SETTINGS_FIX)]
+    else:
+        findings = asyncio.run(diagnose(settings))
+    render(findings, console)
+    good = healthy(findings)
+    console.print("[green]all good[/green]" if good else "[red]not ready: see the fixes above[/red]")
+    return 0 if good else 1
+
+
+async def diagnose(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Finding]:
+    findings = [settings_finding(settings), *await platform_findings(settings, transport)]
+    findings += rules_findings(settings.rules)
+    findings.append(await asyncio.to_thread(data_dir_finding, settings.data_dir))
+    return findings
+
+
+def settings_finding(settings: Settings) -> Finding:
+    extensions = ", ".join(settings.extensions) or "the JWT user"
+    return ok(
+        "settings",
+        f"server {settings.server_url}, app {settings.client_id}, JWT set, {settings.transport} "
+        f"transport, extensions: {extensions}",
+    )
+
+
+def rules_findings(path: Path, now: datetime | None = None) -> list[Finding]:
+    if not path.is_file():
+        return [
+            warn(
+                "rules",
+                f"no rules file at {path}: vacation replies are off (messages are still archived)",
+                f"copy examples/rcinbox.toml to {path} (or point RCINBOX_RULES at your file) and edit it",
+            )
+        ]
+    try:
+        rules = load_rules(path)
+    except RulesError as exc:
+        where = f"line {exc.line} of {exc.path}" if exc.line is not None else str(exc.path)
+        return [fail("rules", str(exc), f"correct {where}: `rcinbox run` refuses to start until it is valid")]
+    return [ok("rules", f"{path}: {_summary(rules, now or datetime.now(UTC))}"), budget_finding(rules, path)]
+
+
+def _summary(rules: Rules, now: datetime) -> str:
+    vacation = rules.vacation
+    if not vacation.enabled:
+        return "vacation off"
+    if vacation.start is None or vacation.end is None:
+        return "vacation on, but without start and end it never replies"
+    tz = vacation.timezone
+    window = (
+        f"{vacation.start.astimezone(tz):%Y-%m-%d %H:%M} → {vacation.end.astimezone(tz):%Y-%m-%d %H:%M} {tz}"
+    )
+    state = "active now" if vacation.active(now) else ("ended" if now >= vacation.end else "not started")
+    repeat = "once per window" if vacation.repeat_after is None else f"every {vacation.repeat_after}"
+    return f"vacation {window} ({state}), audience {vacation.audience}, at most {repeat} per sender"
+
+
+def budget_finding(rules: Rules, path: Path) -> Finding:
+    if not rules.vacation.enabled:
+        return ok("segment budget", "vacation off: nothing to send")
+    problems = budget_warnings(rules)
+    if problems:
+        return warn("segment budget", "; ".join(problems), f"edit vacation.message in {path}")
+    text = compose(rules, LONG_FIRST_NAME, LONG_LAST_NAME)
+    count = segments(text)
+    return ok(
+        "segment budget",
+        f"{units(text)} characters, {encoding(text)}, {count} segment{'s' if count > 1 else ''} "
+        f"with a long name ({LONG_FIRST_NAME} {LONG_LAST_NAME})",
+    )
+
+
+def data_dir_finding(data_dir: Path) -> Finding:
+    fix = f"create {data_dir} writable by this user, or point RCINBOX_DATA_DIR elsewhere"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".doctor-", delete=True) as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as exc:
+        return fail("data directory", f"{data_dir} is not writable: {exc.strerror or exc}", fix)
+    tokens = data_dir / "tokens.json"
+    if tokens.exists() and tokens.stat().st_mode & 0o077:
+        return warn(
+            "data directory",
+            f"{tokens} is readable by other users",
+            f"chmod 600 {tokens} (rcinbox writes it 0600; something changed it)",
+        )
+    return ok("data directory", f"{data_dir.resolve()} is writable")

@@ -1,0 +1,216 @@
+"""``rcinbox doctor``'s checks against RingCentral: reachability, JWT login, scopes, numbers, subscription.
+
+Each check returns :class:`~rcinbox.doctor_findings.Finding` values with a "what to fix" line. The
+login is a fresh JWT login with no token file (the service's saved session is left alone) and
+:func:`platform_findings` revokes that session at the end, so the doctor never uses up one of
+the user's few concurrent sessions. Nothing here prints a token or a credential: details are
+built from ids, numbers, scopes and the platform's own error code and message (redacted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from rcinbox.doctor_findings import Finding, fail, ok, skip, warn
+from rcinbox.errors import AuthError, InvalidGrant, PlatformError, RcinboxError, transport_errors
+from rcinbox.platform import Credentials, PlatformClient, TokenManager
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.settings import Settings
+
+BASE_SCOPES = ("ReadAccounts", "ReadContacts", "ReadMessages", "SMS")
+TRANSPORT_SCOPE = {"websocket": "WebSocketsSubscriptions", "webhook": "SubscriptionWebhook"}
+QUICK = RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0)  # a doctor answers fast or says why
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+LATER = ("JWT login", "scopes", "phone numbers", "subscription")
+
+
+async def platform_findings(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> list[Finding]:
+    """Server, login, scopes, numbers, (webhook URL,) subscription; later ones skipped after a failure."""
+    hook = [finding] if (finding := webhook_url(settings)) is not None else []
+    async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport, trust_env=False) as http:
+        reach = await reachable(http, settings)
+        if reach.status == "fail":
+            return [reach, *(skip(name, "server unreachable") for name in LATER), *hook]
+        async with _session(http, settings) as (login, client):
+            if client is None:
+                return [reach, login, *(skip(name, "no session") for name in LATER[1:]), *hook]
+            found = [reach, login, scopes(client, settings), await numbers(client, settings)]
+            return [*found, *hook, await subscription(client, settings)]
+
+
+async def reachable(http: httpx.AsyncClient, settings: Settings) -> Finding:
+    url = settings.server_url + "/restapi/v1.0"
+    try:
+        with transport_errors("GET", url):
+            response = await http.get(url, headers={"Accept": "application/json"})
+    except RcinboxError as exc:
+        return fail(
+            "server",
+            f"{settings.server_url} did not answer: {exc}",
+            "check RC_SERVER_URL (https://platform.ringcentral.com for production, or the emulator's "
+            "URL) and that this host can reach it (firewall, proxy, DNS)",
+        )
+    return ok("server", f"{settings.server_url} answers (HTTP {response.status_code})")
+
+
+@contextlib.asynccontextmanager
+async def _session(
+    http: httpx.AsyncClient, settings: Settings
+) -> AsyncIterator[tuple[Finding, PlatformClient | None]]:
+    credentials = Credentials(settings.server_url, settings.client_id, settings.client_secret, settings.jwt)
+    auth = TokenManager(http, credentials, token_file=None, policy=QUICK)
+    try:
+        await auth.start(background=False)
+    except AuthError as exc:
+        yield _login_failed(exc), None
+        return
+    except RcinboxError as exc:
+        yield fail("JWT login", str(exc), "retry later; if it persists, check RC_SERVER_URL"), None
+        return
+    client = PlatformClient(http, auth, settings.server_url, policy=QUICK)
+    try:
+        info = await client.extension_info()
+        who = f"ext {info.get('extensionNumber', '?')} {info.get('name', '')} (id {auth.owner_id})"
+        yield ok("JWT login", f"logged in as {who.strip()}"), client
+    except PlatformError as exc:
+        yield ok("JWT login", f"logged in (ext id {auth.owner_id}); reading it failed: {exc}"), client
+    finally:
+        await _revoke(http, settings, auth)
+
+
+def _login_failed(exc: AuthError) -> Finding:
+    if isinstance(exc, InvalidGrant):
+        fix = (
+            "RC_USER_JWT is invalid, expired or revoked, or belongs to another app/environment: create a "
+            "new JWT credential for the user (Developer Console → Credentials) and set RC_USER_JWT"
+        )
+    elif exc.oauth_error == "invalid_client":
+        fix = "RC_APP_CLIENT_ID / RC_APP_CLIENT_SECRET are wrong: copy them from the app's Credentials page"
+    elif exc.oauth_error == "unauthorized_client":
+        fix = 'the app may not use JWT login: select the "JWT auth flow" in the app\'s Auth settings'
+    else:
+        fix = "check RC_APP_CLIENT_ID, RC_APP_CLIENT_SECRET and RC_USER_JWT for this server"
+    return fail("JWT login", f"refused: {exc}", fix)
+
+
+async def _revoke(http: httpx.AsyncClient, settings: Settings, auth: TokenManager) -> None:
+    """End the doctor's session (best effort): RingCentral allows only a few per user."""
+    token = auth.token
+    if token is None:
+        return
+    with contextlib.suppress(httpx.HTTPError):
+        await http.post(
+            settings.server_url + "/restapi/oauth/revoke",
+            data={"token": token.access_token},
+            auth=(settings.client_id, settings.client_secret),
+        )
+
+
+def needed_scopes(settings: Settings) -> tuple[str, ...]:
+    return (*BASE_SCOPES, TRANSPORT_SCOPE[settings.transport])
+
+
+def scopes(client: PlatformClient, settings: Settings) -> Finding:
+    token = client.auth.token
+    granted = set((token.scope if token else "").split())
+    missing = [scope for scope in needed_scopes(settings) if scope not in granted]
+    if missing:
+        return fail(
+            "scopes",
+            f"the token lacks {', '.join(missing)}",
+            f"add the permission(s) {', '.join(missing)} to the app (Developer Console → Settings → "
+            "Security → App scopes); a production app needs the change approved",
+        )
+    return ok("scopes", ", ".join(needed_scopes(settings)))
+
+
+async def numbers(client: PlatformClient, settings: Settings) -> Finding:
+    extensions = settings.extensions or ("~",)
+    senders: list[str] = []
+    others: list[str] = []
+    for ext in extensions:
+        try:
+            records = await client.phone_numbers(ext)
+        except PlatformError as exc:
+            return fail(
+                "phone numbers",
+                f"cannot list the numbers of extension {ext}: {exc}",
+                "RCINBOX_EXTENSIONS may list other extensions only when the JWT user is a super admin",
+            )
+        for record in records:
+            (senders if "SmsSender" in record.get("features", []) else others).append(_number(record, ext))
+    detail = f"can send SMS: {', '.join(senders) or 'none'}"
+    if others:
+        detail += f"; without SmsSender (received only, never answered from): {', '.join(others)}"
+    if not senders:
+        return fail(
+            "phone numbers",
+            detail,
+            "assign an SMS-enabled direct number to the extension (Admin Portal → Phone System → Phone "
+            "Numbers) and register it for A2P SMS; rcinbox replies only from numbers with SmsSender",
+        )
+    return ok("phone numbers", detail)
+
+
+def _number(record: dict[str, Any], ext: str) -> str:
+    number = str(record.get("phoneNumber", "?"))
+    return number if ext == "~" else f"{number} (ext {ext})"
+
+
+async def subscription(client: PlatformClient, settings: Settings) -> Finding:
+    if settings.transport == "websocket":
+        try:
+            await client.ws_token()
+        except PlatformError as exc:
+            return fail(
+                "subscription",
+                f"no WebSocket token: {exc}",
+                "the app needs the WebSocketsSubscriptions permission; or use RCINBOX_TRANSPORT=webhook",
+            )
+        return ok(
+            "subscription",
+            "WebSocket gateway available; `rcinbox run` subscribes on each connection",
+        )
+    try:
+        records = await client.list_subscriptions()
+    except PlatformError as exc:
+        return fail(
+            "subscription", f"cannot list subscriptions: {exc}", "check the SubscriptionWebhook scope"
+        )
+    mine = [r for r in records if (r.get("deliveryMode") or {}).get("address") == settings.webhook_url]
+    if not mine:
+        return fail(
+            "subscription",
+            f"no WebHook subscription posts to {settings.webhook_url}",
+            "start `rcinbox run` (it creates the subscription and renews it) and make sure "
+            "RCINBOX_WEBHOOK_URL reaches this service from the internet",
+        )
+    active = [r for r in mine if r.get("status") == "Active"]
+    if not active:
+        return fail(
+            "subscription",
+            f"subscription {mine[0].get('id')} is {mine[0].get('status')}",
+            "RingCentral stopped delivering (failed deliveries): check that the URL reaches "
+            "RCINBOX_HOST:RCINBOX_PORT through the reverse proxy, then restart `rcinbox run`",
+        )
+    found = active[0]
+    return ok("subscription", f"{found.get('id')} Active until {found.get('expirationTime')}")
+
+
+def webhook_url(settings: Settings) -> Finding | None:
+    if settings.transport != "webhook":
+        return None
+    url = settings.webhook_url or ""
+    if url.startswith("https://"):
+        return ok("webhook URL", f"{url} (served locally at {settings.webhook_path})")
+    return warn(
+        "webhook URL",
+        f"{url} is not https: RingCentral only delivers to https URLs (fine for the emulator)",
+        "put the service behind a TLS reverse proxy and set RCINBOX_WEBHOOK_URL to its https:// address",
+    )

@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, emulator_client, envelope, holds
+
+from rcinbox.emulator.runner import Running
+from rcinbox.errors import Forbidden, PlatformError, RateLimited, ServerError
+from rcinbox.events import InboundMessage
+from rcinbox.outbox import Outbox, OutboxOptions
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.store import DecisionRecord, OutboxRow, Store
+
+FAST = OutboxOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
+TEXT = "Hi Charlie, I'm away. Back soon."
+
+
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.db"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with await Store.open(db_url(tmp_path)) as opened:
+        yield opened
+
+
+async def queue_reply(
+    store: Store, message_id: str, *, to: str = CHARLIE, from_: str = OWNER, ext: str = EXT, text: str = TEXT
+) -> OutboxRow:
+    msg = InboundMessage.from_notification(
+        envelope(message_id=message_id, sender=to, ext=ext, to=(from_,)), "sync"
+    )
+    assert await store.accept(msg)
+    stored = await store.find_message(ext, message_id)
+    assert stored is not None
+    decision = DecisionRecord(
+        "reply", "replied", "vacation", {}, reply_text=text, reply_from=from_, reply_to=to
+    )
+    assert await store.conclude(stored.pk, decision)
+    row = await store.outbox.for_message(stored.pk)
+    assert row is not None
+    return row
+
+
+async def state(store: Store, row: OutboxRow) -> tuple[str, int, str | None, str | None]:
+    now = await store.outbox.get(row.id)
+    assert now is not None
+    return now.state, now.attempts, now.platform_message_id, now.last_error
+
+
+async def test_sends_and_marks_sent_with_the_platform_id(store: Store) -> None:
+    fake = FakePlatform()
+    row = await queue_reply(store, "1")
+    assert await Outbox(store, fake, options=FAST).drain() == 1
+    assert await state(store, row) == ("sent", 1, "9000", None)
+    assert [(r["from"]["phoneNumber"], r["to"][0]["phoneNumber"], r["subject"]) for r in fake.sent] == [
+        (OWNER, CHARLIE, TEXT)
+    ]
+    assert (await store.message(row.message_pk)).state == "done"
+    assert fake.list_calls == []  # nothing to reconcile on a first attempt
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PlatformError(400, "MSG-243", "Phone number is blocked"),
+        Forbidden(403, "MSG-304", "Phone number doesn't belong to extension"),
+    ],
+)
+async def test_refusals_fail_for_good(store: Store, error: PlatformError) -> None:
+    fake = FakePlatform()
+    fake.send_errors = [error]
+    row = await queue_reply(store, "2")
+    outbox = Outbox(store, fake, options=FAST)
+    await outbox.drain()
+    assert await state(store, row) == (
+        "failed",
+        1,
+        None,
+        f"refused: HTTP {error.status} {error.error_code}: {error.message}",
+    )
+    assert await store.outbox.next_due() is None
+    assert (await store.message(row.message_pk)).state == "done"
+    assert fake.send_calls == 1
+
+
+async def test_server_error_is_retried_after_reconciling(store: Store) -> None:
+    fake = FakePlatform()
+    fake.send_errors = [ServerError(503, "MSG-290", "Sending SMS failed. Please try later.")]
+    row = await queue_reply(store, "3")
+    outbox = Outbox(store, fake, options=FAST)
+    await outbox.drain()
+    assert (await state(store, row))[:2] == ("sending", 1)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(outbox.run(stop))
+    await outbox.changes.until(holds(lambda: len(fake.sent) == 1), 5)
+    stop.set()
+    await asyncio.wait_for(worker, 2)
+    assert await state(store, row) == (
+        "sent",
+        2,
+        "9000",
+        "ServerError: HTTP 503 MSG-290: Sending SMS failed. Please try later.",
+    )
+    assert fake.send_calls == 2
+    assert len(fake.list_calls) == 1
+    assert fake.list_calls[0]["direction"] == "Outbound" and fake.list_calls[0]["ext"] == EXT
+
+
+async def test_lost_response_is_not_sent_twice(store: Store) -> None:
+    fake = FakePlatform()
+    fake.lost_responses = 1
+    row = await queue_reply(store, "4")
+    outbox = Outbox(store, fake, options=FAST)
+    await outbox.drain()
+    assert len(fake.sent) == 1 and (await state(store, row))[0] == "sending"
+    stop = asyncio.Event()
+    worker = asyncio.create_task(outbox.run(stop))
+
+    async def settled() -> bool:
+        return (await state(store, row))[0] == "sent"
+
+    await outbox.changes.until(settled, 5)
+    stop.set()
+    await asyncio.wait_for(worker, 2)
+    assert fake.send_calls == 1
+    assert (await state(store, row))[2] == "9000"
+
+
+async def test_reconciliation_ignores_texts_already_accounted_for(store: Store) -> None:
+    fake = FakePlatform()
+    earlier = await queue_reply(store, "5")
+    await Outbox(store, fake, options=FAST).drain()  # last week's identical reply, recorded as 9000
+    row = await queue_reply(store, "6")
+    claim = await store.outbox.claim(row.id)
+    assert claim is not None
+    # crash before the API call; restart
+    assert await Outbox(store, fake, options=FAST).store.outbox.recover_in_flight() == 1
+    await Outbox(store, fake, options=FAST).drain()
+    assert await state(store, earlier) == ("sent", 1, "9000", None)
+    assert await state(store, row) == ("sent", 2, "9001", None)
+    assert fake.send_calls == 2
+
+
+async def test_rate_limited_waits_retry_after(store: Store) -> None:
+    fake = FakePlatform()
+    fake.send_errors = [RateLimited(429, "MSG-305", "Request rate exceeded", retry_after=60)]
+    row = await queue_reply(store, "7")
+    before = store.clock()
+    await Outbox(store, fake, options=FAST).drain()
+    due = await store.outbox.next_due()
+    assert due is not None and due - before >= timedelta(seconds=60)
+    assert (await state(store, row))[0] == "sending"
+
+
+async def test_opted_out_after_queueing_gets_nothing(store: Store) -> None:
+    fake = FakePlatform()
+    row = await queue_reply(store, "8")
+    stop_msg = InboundMessage.from_notification(envelope(message_id="9", text="STOP"), "sync")
+    await store.accept(stop_msg)
+    stored = await store.find_message(EXT, "9")
+    assert stored is not None
+    await store.conclude(stored.pk, DecisionRecord("opt-out", "opt-out", "vacation", {}))
+    await Outbox(store, fake, options=FAST).drain()
+    assert await state(store, row) == (
+        "failed",
+        1,
+        None,
+        "opted-out: the counterpart opted out before the reply went out",
+    )
+    assert fake.send_calls == 0
+
+
+async def test_gives_up_after_the_last_attempt(store: Store) -> None:
+    fake = FakePlatform()
+    fake.send_errors = [ServerError(500, "CMN-201", "boom") for _ in range(3)]
+    row = await queue_reply(store, "10")
+    stop = asyncio.Event()
+    outbox = Outbox(store, fake, options=FAST)
+    worker = asyncio.create_task(outbox.run(stop))
+
+    async def failed() -> bool:
+        return (await state(store, row))[0] == "failed"
+
+    await outbox.changes.until(failed, 5)
+    stop.set()
+    await asyncio.wait_for(worker, 2)
+    assert await state(store, row) == (
+        "failed",
+        3,
+        None,
+        "gave up after 3 attempts: ServerError: HTTP 500 CMN-201: boom",
+    )
+    assert fake.send_calls == 3
+
+
+async def outbound(http: httpx.AsyncClient) -> list[tuple[str, list[str], str]]:
+    records = (await http.get("/_emulator/outbound")).json()["records"]
+    return [(r["from"], r["to"], r["text"]) for r in records]
+
+
+@pytest.mark.parametrize("reached_platform", [True, False])
+async def test_restart_with_a_row_in_sending_against_the_emulator(
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, reached_platform: bool
+) -> None:
+    ext = str(emu.world.extensions[0].id)
+    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+        await client.send_sms(OWNER, "+14155550100", "Running late, see you at 3")  # typed by the owner
+        row = await queue_reply(store, "11", ext=ext, to="+14155550100")
+        assert await store.outbox.claim(row.id) is not None  # committed: sending
+        if reached_platform:
+            await client.send_sms(OWNER, "+14155550100", TEXT)  # the API call went through...
+        # ...and the process died before recording it
+    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+        outbox = Outbox(store, client, options=FAST)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(outbox.run(stop))
+
+        async def settled() -> bool:
+            return (await state(store, row))[0] == "sent"
+
+        await outbox.changes.until(settled, 5)
+        stop.set()
+        await asyncio.wait_for(worker, 2)
+        final = await store.outbox.get(row.id)
+    assert await outbound(http) == [
+        (OWNER, ["+14155550100"], "Running late, see you at 3"),
+        (OWNER, ["+14155550100"], TEXT),
+    ]
+    records = (await http.get("/_emulator/outbound")).json()["records"]
+    assert final is not None and final.platform_message_id == str(records[-1]["id"])
