@@ -15,9 +15,9 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
   SHA-256 is computed while streaming;
 - an attachment whose outcome is already recorded is skipped, so re-running a message is a no-op.
 
-Permanent failures (foreign host, too large, 4xx such as a deleted message) are recorded as
-``refused`` with the reason; transient ones (network, 5xx, 429, 401) propagate so the pipeline
-retries the message later.
+Permanent failures (foreign host, too large, 404 and other 4xx) are recorded as ``refused`` with
+the reason; transient ones (network, 5xx, 429, 401) and configuration problems (403, OAuth)
+propagate, so the pipeline retries the message later and parks it visibly if it never works.
 """
 
 from __future__ import annotations
@@ -37,7 +37,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from rcinbox.errors import DownloadRefused, PlatformError, RateLimited, ServerError, Unauthorized
+from rcinbox.errors import (
+    AuthError,
+    DownloadRefused,
+    Forbidden,
+    PlatformError,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
 from rcinbox.events import AttachmentRef
 from rcinbox.store import AttachmentRecord, Store, StoredMessage
 
@@ -166,8 +174,8 @@ class AttachmentFetcher:
                 size, digest = await self._write(response, target)
         except DownloadRefused as exc:
             raise Refused(f"foreign-host: {exc}") from exc
-        except (ServerError, RateLimited, Unauthorized):
-            raise
+        except (ServerError, RateLimited, Unauthorized, Forbidden, AuthError):
+            raise  # transient, or a configuration problem: the message is retried (then parked)
         except PlatformError as exc:
             raise Refused(f"http-{exc.status}: {exc.error_code}") from exc
         return AttachmentRecord(
@@ -217,6 +225,9 @@ def _check_response(response: httpx.Response, max_bytes: int) -> None:
 
 def _open_part(part: Path) -> IO[bytes]:
     part.parent.mkdir(parents=True, exist_ok=True)
+    prefix = part.name.rsplit(".", 2)[0]  # ".<name>.<ext>" without ".<random>.part"
+    for stale in part.parent.glob(f"{prefix}.*.part"):  # left by a process that died mid-download
+        stale.unlink(missing_ok=True)
     return part.open("xb")
 
 

@@ -4,8 +4,8 @@
 (:func:`rcinbox.emulator.runner.serve`), write the demo rules into a fresh demo data directory,
 build :class:`~rcinbox.settings.Settings` for ext 101 of the emulator's world, open and run the
 :class:`~rcinbox.service.Service`, then play :data:`rcinbox.demo_script.SCRIPT` through
-``POST /_emulator/inbound``. Each step waits (bounded) for its decision in the store and, for a
-reply, for the outbox to finish the send; the reply text is read back from
+``POST /_emulator/inbound``. Each step waits (event-driven, with a time limit) for its decision in
+the store and, for a reply, for the outbox to finish the send; the reply text is read back from
 ``GET /_emulator/outbound``. The table is printed; with ``once`` the demo exits (0 when every
 decision matched), otherwise it keeps serving until Ctrl-C so more texts can be injected.
 """
@@ -41,7 +41,7 @@ from rcinbox.emulator.model import Extension
 from rcinbox.emulator.runner import Running, free_port, serve
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import Settings
-from rcinbox.store import Store
+from rcinbox.store import DecisionRecord, OutboxRow
 
 log = logging.getLogger("rcinbox.demo")
 
@@ -50,7 +50,6 @@ MARKER = ".rcinbox-demo"  # only a directory carrying it (or an empty one) is wi
 DEMO_EXTENSION = "101"
 READY_WITHIN = 20.0  # seconds for login + subscription
 STEP_WITHIN = 15.0  # seconds for one message to be decided (and its reply sent)
-POLL = 0.02  # the store exposes no "decided" event: a bounded poll (see settle())
 T = TypeVar("T")
 
 
@@ -84,8 +83,16 @@ async def main(options: DemoOptions, console: Console) -> int:
     return 0 if all(outcome.ok for outcome in outcomes) else 1
 
 
-async def demo(options: DemoOptions, console: Console, stop: asyncio.Event | None = None) -> list[Outcome]:
-    """Run the whole demo; returns the outcomes (after Ctrl-C or ``stop`` unless ``once``)."""
+async def demo(
+    options: DemoOptions,
+    console: Console,
+    stop: asyncio.Event | None = None,
+    serving: asyncio.Event | None = None,
+) -> list[Outcome]:
+    """Run the whole demo; returns the outcomes (after Ctrl-C or ``stop`` unless ``once``).
+
+    ``serving`` is set once the table is printed and the demo serves on (tests wait on it).
+    """
     data_dir = fresh_dir(options.data_dir)
     rules = data_dir / "rcinbox.toml"
     rules.write_text(demo_rules(datetime.now(UTC)), encoding="utf-8")
@@ -105,6 +112,8 @@ async def demo(options: DemoOptions, console: Console, stop: asyncio.Event | Non
                     _explain(console, emulator, service, settings, outcomes)
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)
+                        if serving is not None:
+                            serving.set()
                         await _alongside(runner, stop.wait())
                 finally:
                     stop.set()
@@ -179,7 +188,7 @@ async def _play(
     outcomes = []
     for number, step in enumerate(SCRIPT, start=1):
         message_id = await inject(http, step)
-        outcomes.append(await settle(service.store, http, extension_id, number, step, message_id))
+        outcomes.append(await settle(service, http, extension_id, number, step, message_id))
     return outcomes
 
 
@@ -194,54 +203,56 @@ async def inject(http: httpx.AsyncClient, step: Step) -> str:
     return str(response.json()["messageId"])
 
 
-async def settle(
-    store: Store, http: httpx.AsyncClient, extension_id: str, number: int, step: Step, message_id: str
-) -> Outcome:
-    """Wait for the decision on ``message_id`` (and a reply's send), then collect what happened.
+@dataclass
+class _Progress:
+    """What the store says about one demo message so far."""
 
-    Neither the store nor the emulator signals "decided"/"sent": a bounded poll of the store.
+    pk: int | None = None
+    decision: DecisionRecord | None = None
+    row: OutboxRow | None = None
+
+
+async def settle(
+    service: Service, http: httpx.AsyncClient, extension_id: str, number: int, step: Step, message_id: str
+) -> Outcome:
+    """Wait for the decision on ``message_id`` and, for a reply, for its send; collect what happened.
+
+    Event-driven: the pipeline's and the outbox's ``changes`` signal every step they take.
     """
+    store = service.store
     outcome = Outcome(number, step, message_id, expected_sha256=photo_sha256() if step.photo else None)
+    seen = _Progress()
+
+    async def decided() -> bool:
+        stored = await store.find_message(extension_id, message_id)
+        if stored is not None:
+            seen.pk, seen.decision = stored.pk, await store.decision(stored.pk)
+        return seen.decision is not None
+
+    async def sent() -> bool:
+        seen.row = await store.outbox.for_message(seen.pk) if seen.pk is not None else None
+        return seen.row is not None and seen.row.state not in ("queued", "sending")
+
     try:
-        async with asyncio.timeout(STEP_WITHIN):
-            while True:
-                found = await _finished(store, extension_id, message_id)
-                if found is not None:
-                    break
-                await asyncio.sleep(POLL)
+        await service.pipeline.changes.until(decided, STEP_WITHIN)
+        if seen.decision is not None and seen.decision.action == "reply":
+            await service.outbox.changes.until(sent, STEP_WITHIN)
     except TimeoutError:
-        log.warning("message %s: no decision within %.0fs", message_id, STEP_WITHIN)
+        log.warning("message %s: not settled within %.0fs", message_id, STEP_WITHIN)
         return outcome
-    pk, action, reason, platform_id = found
-    hashes = [a.sha256 for a in (await store.attachments(pk)).values() if a.sha256]
+    assert seen.pk is not None and seen.decision is not None
+    hashes = [a.sha256 for a in (await store.attachments(seen.pk)).values() if a.sha256]
+    platform_id = seen.row.platform_message_id if seen.row is not None else None
     return Outcome(
         number,
         step,
         message_id,
-        action,
-        reason,
+        seen.decision.action,
+        seen.decision.reason,
         reply=await _received(http, platform_id) if platform_id else None,
         sha256=hashes[0] if hashes else None,
         expected_sha256=outcome.expected_sha256,
     )
-
-
-async def _finished(
-    store: Store, extension_id: str, message_id: str
-) -> tuple[int, str, str, str | None] | None:
-    """(pk, action, reason, sent reply's platform id) once decided and any reply has left."""
-    stored = await store.find_message(extension_id, message_id)
-    if stored is None:
-        return None
-    decision = await store.decision(stored.pk)
-    if decision is None:
-        return None
-    if decision.action != "reply":
-        return stored.pk, decision.action, decision.reason, None
-    row = await store.outbox.for_message(stored.pk)
-    if row is None or row.state in ("queued", "sending"):
-        return None
-    return stored.pk, decision.action, decision.reason, row.platform_message_id
 
 
 async def _received(http: httpx.AsyncClient, platform_id: str) -> str | None:

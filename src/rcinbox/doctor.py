@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -93,8 +93,19 @@ def _summary(rules: Rules, now: datetime) -> str:
         f"{vacation.start.astimezone(tz):%Y-%m-%d %H:%M} → {vacation.end.astimezone(tz):%Y-%m-%d %H:%M} {tz}"
     )
     state = "active now" if vacation.active(now) else ("ended" if now >= vacation.end else "not started")
-    repeat = "once per window" if vacation.repeat_after is None else f"every {vacation.repeat_after}"
+    repeat = "once per window" if vacation.repeat_after is None else f"every {_span(vacation.repeat_after)}"
     return f"vacation {window} ({state}), audience {vacation.audience}, at most {repeat} per sender"
+
+
+def _span(delta: timedelta) -> str:
+    """``7 days``, ``1 week 2 hours``, ``90 minutes`` → the largest whole units, no seconds."""
+    minutes = int(delta.total_seconds()) // 60
+    parts = []
+    for name, size in (("week", 7 * 24 * 60), ("day", 24 * 60), ("hour", 60), ("minute", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count > 1 else ''}")
+    return " ".join(parts) or "0 minutes"
 
 
 def budget_finding(rules: Rules, path: Path) -> Finding:

@@ -10,7 +10,8 @@ whose id is not already recorded, means it did go out (→ ``sent``); otherwise 
 
 Errors (typed, from :mod:`rcinbox.errors`): a 4xx refusal (``MSG-243`` blocked/opted-out number,
 ``MSG-304``, ``CMN-101`` …) fails the row for good; 429 waits ``Retry-After``; 5xx, 408, network
-errors and 401 are retried with backoff until ``retry.attempts`` attempts. A counterpart who
+errors, 401 and OAuth failures are retried with backoff until ``retry.attempts`` attempts (a
+final failure is recorded; the row is then ``failed``). A counterpart who
 opted out after the reply was queued gets nothing (``failed: opted-out``).
 """
 
@@ -18,20 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from rcinbox.errors import PlatformError, RateLimited, ServerError, TransportError, Unauthorized
+from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.store import Claim, OutboxRow, Store
+from rcinbox.store.outbox_queue import DEFAULT_LEASE
 from rcinbox.worker import Changes, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 
 SEND_RETRY = RetryPolicy(attempts=6, base_delay=5.0, multiplier=3.0, max_delay=1800.0)
-_RETRYABLE = (ServerError, TransportError, Unauthorized)
+_RETRYABLE = (ServerError, TransportError, Unauthorized, AuthError)  # not the reply's fault
 
 
 class SenderClient(Protocol):
@@ -48,6 +49,8 @@ class SenderClient(Protocol):
 class OutboxOptions:
     retry: RetryPolicy = SEND_RETRY
     reconcile_margin: timedelta = timedelta(minutes=5)  # clock skew allowance for the store search
+    lease: timedelta = DEFAULT_LEASE  # a claimed row is someone else's to retry after this
+    recover_at_start: bool = True  # the only sender: rows in flight at start are orphans (replicas: False)
     batch: int = 20
 
 
@@ -58,12 +61,11 @@ class Outbox:
         client: SenderClient,
         *,
         options: OutboxOptions | None = None,
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.options = options or OutboxOptions()
-        self.clock = clock or store.clock
+        self.clock = store.clock  # one clock: the store compares due times with it
         self._wake = asyncio.Event()
         self.changes = Changes()  # notified after every delivery attempt
 
@@ -76,7 +78,7 @@ class Outbox:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
-        recovered = await self.store.outbox.recover_in_flight()
+        recovered = await self.store.outbox.recover_in_flight() if self.options.recover_at_start else 0
         if recovered:
             log.warning("%d reply(ies) were in flight at the last stop: reconciling", recovered)
         while not stop.is_set():
@@ -105,7 +107,7 @@ class Outbox:
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""
-        claim = await self.store.outbox.claim(row_id)
+        claim = await self.store.outbox.claim(row_id, self.options.lease)
         if claim is None:
             return
         try:
@@ -207,7 +209,7 @@ def _distance(record: dict[str, Any], claimed: datetime) -> tuple[bool, float]:
     try:
         created = datetime.fromisoformat(str(record.get("creationTime", "")).replace("Z", "+00:00"))
         seconds = (created - claimed).total_seconds()
-    except ValueError:
+    except (TypeError, ValueError):  # no/odd creationTime: least preferred
         return True, float("inf")
     return seconds < 0, abs(seconds)
 

@@ -5,7 +5,8 @@ the account's numbers when the platform lets us list them (``GET …/account/~/p
 numbers whose ``usageType`` is a company one, every other configured extension's numbers, and the
 numbers given in the configuration. Lists are cached for ``max_age`` (numbers rarely change and
 ``phone-number`` is a Light-group call); a failure to read the extension's own numbers propagates
-(the message is retried), a refusal to list other numbers is tolerated.
+(the message is retried), as do transient errors; a refusal to list other numbers (403, 404…)
+is tolerated and remembered for ``max_age``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from rcinbox.errors import Forbidden, NotFound
+from rcinbox.errors import PlatformError, RateLimited, ServerError, Unauthorized
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -84,7 +85,9 @@ class NumberBook:
             return cached.records
         try:
             records = tuple(await self._fetch(key))
-        except (Forbidden, NotFound) as exc:
+        except (ServerError, RateLimited, Unauthorized):
+            raise  # transient: the message is retried
+        except PlatformError as exc:  # 403/404/400…: this list is not available to us
             if not tolerate:
                 raise
             log.info("cannot list numbers of %s: %s", key, exc, extra={"action": "numbers.unavailable"})

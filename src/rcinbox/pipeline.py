@@ -84,14 +84,13 @@ class Pipeline:
         *,
         outbox: Wakeable | None = None,
         options: PipelineOptions | None = None,
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
         self.contact_books = contact_books
         self.outbox = outbox
         self.options = options or PipelineOptions()
-        self.clock = clock or store.clock
+        self.clock = store.clock  # one clock: the store compares due times with it
         self.fetcher = AttachmentFetcher(store, client, data_dir)
         self.numbers = NumberBook(client, list(contact_books), self.clock, self.options.company_numbers)
         self._wake = asyncio.Event()

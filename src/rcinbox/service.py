@@ -28,7 +28,7 @@ from rcinbox.pipeline import Pipeline
 from rcinbox.platform import PlatformClient
 from rcinbox.rules import RulesWatcher
 from rcinbox.settings import Settings
-from rcinbox.store import Store
+from rcinbox.store import Clock, Store, utcnow
 from rcinbox.transports import instant_sms_filters
 from rcinbox.transports.status import StatusBoard, wait_event
 from rcinbox.transports.webhook import WebhookEndpoint
@@ -56,6 +56,7 @@ class Tuning:
     websocket: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
     rules_check_interval: float = RULES_CHECK_INTERVAL
+    clock: Clock = utcnow  # "now" of the store, pipeline and outbox (end-to-end tests move it)
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Service:
         rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
         async with AsyncExitStack() as stack:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            store = await Store.open(settings.database_url)
+            store = await Store.open(settings.database_url, clock=tuning.clock)
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(PlatformClient.from_settings(settings))
             owner = client.auth.owner_id or "~"

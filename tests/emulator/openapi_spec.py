@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 import yaml
+from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
@@ -181,7 +182,7 @@ class OpenApiSpec:
 
     def schema_errors(self, pointer: str, instance: Any, limit: int = 6) -> list[str]:
         errors = sorted(self.validator(pointer).iter_errors(instance), key=lambda e: list(e.absolute_path))
-        return [f"at {_where(e.absolute_path)}: {_short(e.message)}" for e in errors[:limit]]
+        return [_describe(error) for error in errors[:limit]]
 
     def schema_pointer(self, name: str) -> str:
         return _pointer("components", "schemas", name)
@@ -228,6 +229,15 @@ def _media_matches(actual: str, declared: str) -> bool:
     if declared.endswith("/*"):
         return actual.startswith(declared[:-1])
     return actual == declared
+
+
+def _describe(error: ValidationError) -> str:
+    """Where and why; for ``oneOf``/``anyOf`` failures, the closest alternative's own reason."""
+    text = f"at {_where(error.absolute_path)}: {_short(error.message)}"
+    if error.context:
+        closest = best_match(error.context)
+        text += f" (closest: at {_where(closest.absolute_path)}: {_short(closest.message, 160)})"
+    return text
 
 
 def _where(path: Any) -> str:

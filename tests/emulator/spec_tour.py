@@ -78,13 +78,12 @@ class Tour:
 async def run(tour: Tour) -> None:
     # The tour makes more token calls than the Auth group's 5 per minute allows one app; the
     # 429 itself is exercised separately (rate_limit below), with RingCentral's default numbers.
-    limiter = tour.emu.world.ratelimiter
-    assert limiter is not None
-    limiter.configure(limits={"Auth": 100})
+    tour.expect(await tour.rest.post("/_emulator/faults", json={"rateLimits": {"Auth": 100}}), 200)
     for step in (oauth, accounts, messaging, subscriptions):
         await guarded(tour, step)
-    limiter.reset()
+    tour.expect(await tour.rest.delete("/_emulator/faults"), 200)  # default limits, counters reset
     await guarded(tour, rate_limit)
+    await guarded(tour, faults)
 
 
 async def guarded(tour: Tour, step: Callable[[Tour], Awaitable[None]]) -> None:
@@ -183,6 +182,8 @@ async def messaging(t: Tour) -> None:
     store = ME + "/message-store"
     t.expect(await t.rest.get(store, headers=t.bearer()), 200)
     t.expect(await t.rest.get(store, params={"direction": "Outbound"}, headers=t.bearer()), 200)
+    t.expect(await t.rest.get(store, params={"perPage": 1, "page": 2}, headers=t.bearer()), 200)  # navigation
+    t.expect(await t.rest.get(store, params={"direction": "Sideways"}, headers=t.bearer()), 400)
     t.expect(await t.rest.get(f"{store}/{sent.get('id')}", headers=t.bearer()), 200)
     t.expect(await t.rest.get(f"{store}/999", headers=t.bearer()), 404)
     read = {"readStatus": "Read"}
@@ -195,6 +196,8 @@ async def messaging(t: Tour) -> None:
     sync = ME + "/message-sync"
     full = t.expect(await t.rest.get(sync, params={"syncType": "FSync"}, headers=t.bearer()), 200)
     token = (t.json_of(full).get("syncInfo") or {}).get("syncToken", "")
+    capped = {"syncType": "FSync", "recordCount": 1}  # olderRecordsExist
+    t.expect(await t.rest.get(sync, params=capped, headers=t.bearer()), 200)
     t.expect(await t.rest.delete(f"{store}/{sent.get('id')}", headers=t.bearer()), 204)
     t.expect(await t.rest.delete(f"{store}/999", headers=t.bearer()), 404)
     incremental = {"syncType": "ISync", "syncToken": token}
@@ -232,16 +235,22 @@ async def subscriptions(t: Tour) -> None:
             await ws_call(t, ws, "PUT", ws_sub, ws_create)
             await ws_call(t, ws, "GET", ws_sub)
             await ws_call(t, ws, "GET", ME)
+            await ws_call(t, ws, "GET", f"{SUBSCRIPTION}/no-such-id", expected=404)
             await inbound(t, hooks.next, ws.next)
+        blacklisted = {"blacklistWebhooks": True}
+        t.expect(await t.rest.post("/_emulator/faults", json=blacklisted), 200)
+        t.expect(await t.rest.get(sub, headers=t.bearer()), 200)  # status Blacklisted, blacklistedData
         t.expect(await t.rest.delete(sub, headers=t.bearer()), 204)
         t.expect(await t.rest.delete(sub, headers=t.bearer()), 404)
 
 
-async def ws_call(t: Tour, ws: GatewayClient, method: str, path: str, body: Any = None) -> Any:
+async def ws_call(
+    t: Tour, ws: GatewayClient, method: str, path: str, body: Any = None, expected: int = 200
+) -> Any:
     status, answer = await ws.request(method, path, body)
     t.recorder.add_ws(method, path, status, answer)
-    if status != 200:
-        t.surprises.append(f"WS {method} {path}: expected 200, got {status} {answer}")
+    if status != expected:
+        t.surprises.append(f"WS {method} {path}: expected {expected}, got {status} {answer}")
     return answer
 
 
@@ -271,3 +280,13 @@ async def rate_limit(t: Tour) -> None:
         if response.status_code == 429:
             return
     t.surprises.append("60 Light requests in a row were never throttled with 429")
+
+
+async def faults(t: Tour) -> None:
+    """Injected failures answer in RingCentral's shapes too (run last: tokens die here)."""
+    injected = {"http": [{"method": "GET", "path": SUBSCRIPTION, "status": 503}]}
+    t.expect(await t.rest.post("/_emulator/faults", json=injected), 200)
+    t.expect(await t.rest.get(SUBSCRIPTION, headers=t.bearer()), 503)
+    t.expect(await t.rest.post("/_emulator/faults", json={"expireTokens": True}), 200)
+    t.expect(await t.rest.get(ME, headers=t.bearer()), 401)  # OAU-128, expired
+    t.expect(await t.rest.delete("/_emulator/faults"), 200)

@@ -202,7 +202,9 @@ async def test_plain_rest_over_the_socket(emu: Running, opened: tuple[ClientConn
     assert meta["status"] == 404 and body["errorCode"] == "CMN-120"
     store = "/restapi/v1.0/account/~/extension/~/message-store"
     with_query = {"type": "ClientRequest", "messageId": "r-3", "method": "GET", "path": f"{store}?page=1"}
-    await ws.send(json.dumps([{**with_query, "query": {"perPage": 7}, "headers": {"X-User-Agent": "t/1"}}]))
+    await ws.send(
+        json.dumps([{**with_query, "query": {"perPage": 7}, "headers": {"Authorization": "Bearer forged"}}])
+    )
     meta, body = await receive(ws)
     assert (meta["messageId"], meta["status"]) == ("r-3", 200)
     assert (body["paging"]["page"], body["paging"]["perPage"]) == (1, 7)
@@ -288,6 +290,20 @@ async def test_recovery_inside_the_window_replays_missed_notifications(emu: Runn
         assert list(emu.world.subscriptions) == [info["id"]]
         publish(emu, 4)
         assert (await receive(again))[1]["body"] == {"id": "4"}
+
+
+async def test_recovery_takes_over_a_half_dead_connection(emu: Running, client: Client) -> None:
+    ws, details = await client.open()
+    async with ws:
+        info = await subscribe(ws)
+        again, (_, body) = await client.open(details[0]["wsc"]["token"])
+        async with again:
+            assert body["recoveryState"] == "Successful"
+            assert await closed_code(ws) == 1001  # the old socket is cut
+            publish(emu, 7)
+            meta, envelope = await receive(again)
+            assert (meta["type"], envelope["subscriptionId"]) == ("ServerNotification", info["id"])
+            assert len(emu.world.connections) == 1
 
 
 async def test_recovery_outside_the_window_fails_1005(emu: Running, client: Client) -> None:

@@ -304,3 +304,12 @@ async def test_renewing_a_websocket_subscription_over_http_is_refused(
     shown = (await http.get(f"/restapi/v1.0/subscription/{sub['id']}", headers=auth)).json()
     assert shown["uri"] == f"/restapi/v1.0/subscription/{sub['id']}"
     assert shown["deliveryMode"] == {"transportType": "WebSocket", "encryption": False}
+
+
+async def test_http_cannot_pose_as_a_websocket_session(http: httpx.AsyncClient, emu: Running) -> None:
+    auth = await bearer(http, emu)
+    body = {"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebSocket"}}
+    forged = {**auth, "X-Rcinbox-Ws-Session": "00000000-0000-0000-0000-000000000000"}
+    response = await http.post("/restapi/v1.0/subscription", json=body, headers=forged)
+    assert error(response) == (400, "CMN-101", "Parameter [deliveryMode.transportType] value is invalid.")
+    assert emu.world.subscriptions == {}

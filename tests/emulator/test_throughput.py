@@ -58,10 +58,13 @@ async def served() -> AsyncIterator[Served]:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 20)
         found = re.search(r"http://([\d.]+):(\d+)", line.decode())
-        assert found, f"the emulator did not announce its URL: {line!r}"
+        if found is None:
+            rest = await asyncio.wait_for(process.stdout.read(), 20)
+            raise AssertionError(f"the emulator did not start:\n{(line + rest).decode()[-3000:]}")
         yield Served(found.group(0), found.group(1), int(found.group(2)))
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await asyncio.wait_for(process.wait(), 10)
 
 

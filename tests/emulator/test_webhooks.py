@@ -266,3 +266,30 @@ async def test_renewal_reminders(http: httpx.AsyncClient, emu: Running, receiver
     ).is_success
     clock.advance(30)
     assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # renewed: far from expiry
+
+
+async def test_injected_inbound_sms_reaches_the_webhook(
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver
+) -> None:
+    token = await login(http, emu)
+    store = "/restapi/v1.0/account/~/extension/~/message-store?direction=Inbound"
+    created = await http.post(
+        "/restapi/v1.0/subscription",
+        json={
+            "eventFilters": [INSTANT, store],
+            "deliveryMode": {"transportType": "WebHook", "address": receiver.url, "verificationToken": "v"},
+        },
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert created.status_code == 200, created.text
+    number = emu.world.extensions[0].phone_numbers[0].phone_number
+    injected = await http.post(
+        "/_emulator/inbound", json={"from": "+16505550199", "to": number, "text": "Hi"}
+    )
+    assert injected.status_code == 200, injected.text
+    assert injected.json()["notified"] == 2  # the instant event and the message-store event
+    instant, change = (d.json() for d in await receiver.wait_deliveries(2))
+    filters = created.json()["eventFilters"]
+    assert (instant["event"], change["event"]) == (filters[0], filters[1])
+    assert instant["body"]["subject"] == "Hi" and instant["body"]["direction"] == "Inbound"
+    assert change["body"]["changes"][0]["newMessageIds"] == [int(injected.json()["messageId"])]

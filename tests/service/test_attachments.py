@@ -79,6 +79,22 @@ async def test_streams_bytes_to_a_chosen_name_with_sha256(store: Store, tmp_path
     assert fake.streamed == [png_uri, odd_uri]
 
 
+async def test_a_partial_file_left_by_a_crash_is_replaced(store: Store, tmp_path: Path) -> None:
+    fake = FakePlatform()
+    uri = media_uri(EXT, "700", "1")
+    fake.media[uri] = (200, PNG, "image/png")
+    stored = await archived(store, [mms("1", uri)])
+    folder = tmp_path / "data" / "attachments" / EXT / "700"
+    folder.mkdir(parents=True)
+    (folder / ".1.png.0123abcd.part").write_bytes(PNG[:100])  # the previous process died here
+    (record,) = await AttachmentFetcher(store, fake, tmp_path / "data").fetch_all(
+        stored, refs(stored).attachments
+    )
+    assert record.state == "stored"
+    assert files_under(tmp_path / "data") == [Path(f"attachments/{EXT}/700/1.png")]
+    assert (folder / "1.png").read_bytes() == PNG
+
+
 async def test_foreign_host_is_refused_and_never_fetched(store: Store, tmp_path: Path) -> None:
     fake = FakePlatform()
     evil = [

@@ -30,6 +30,7 @@ from rcinbox.outbox import Outbox
 from rcinbox.pipeline import Pipeline, PipelineOptions
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.store import Store
+from rcinbox.worker import Changes, wait_any
 
 FAST = PipelineOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
 
@@ -248,3 +249,45 @@ async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClien
     assert [(r["from"], r["to"], r["text"]) for r in outbound] == [
         ("+16505550100", ["+14155550100"], "Hi Charlie, I'm away. Back soon.")
     ]
+
+
+async def test_numbers_of_other_extensions_and_configured_ones_are_company_numbers(
+    store: Store, tmp_path: Path
+) -> None:
+    fake = FakePlatform()
+    fake.numbers["62264426016"] = [{"phoneNumber": "+16505550102", "usageType": "DirectNumber"}]
+    options = PipelineOptions(retry=FAST.retry, company_numbers=frozenset({"+18005550199"}))
+    books = {EXT: FakeBook(), "62264426016": FakeBook()}
+    pipeline = Pipeline(store, fake, vacation_rules, books, tmp_path, options=options)
+    await pipeline.accept(inbound(message_id="600", sender="+16505550102"))  # a colleague's number
+    await pipeline.accept(inbound(message_id="601", sender="+18005550199"))  # the main line
+    await pipeline.accept(inbound(message_id="602", sender="+16505550000"))  # MainCompanyNumber
+    await pipeline.drain()
+    entries = sorted(await store.recent(), key=lambda e: e.message_id)
+    assert [(e.message_id, e.reason) for e in entries] == [
+        ("600", "company-number"),
+        ("601", "company-number"),
+        ("602", "own-number"),  # listed under the extension itself
+    ]
+
+
+async def test_wait_any_and_changes() -> None:
+    first, second = asyncio.Event(), asyncio.Event()
+    await asyncio.wait_for(wait_any(first, second, at_most=0.01), 1)  # times out quietly
+    second.set()
+    await asyncio.wait_for(wait_any(first, second), 1)
+    changes = Changes()
+    seen: list[int] = []
+
+    async def after_two() -> bool:
+        seen.append(changes.count)
+        return changes.count >= 2
+
+    waiter = asyncio.create_task(changes.until(after_two, 1))
+    await asyncio.sleep(0)
+    changes.notify()
+    changes.notify()
+    await asyncio.wait_for(waiter, 1)
+    assert seen[0] == 0 and seen[-1] == 2
+    with pytest.raises(TimeoutError):
+        await changes.until(holds(lambda: False), 0.01)

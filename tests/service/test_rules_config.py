@@ -337,6 +337,17 @@ def test_watcher_logs_budget_warnings_on_reload(tmp_path: Path, caplog: pytest.L
     assert "needs UCS-2 because of \U0001f334 (U+1F334)" in caplog.text
 
 
+def test_watcher_warns_about_the_segment_budget_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "rcinbox.toml"
+    write(path, replace("I'm away", "I\u2019m away \U0001f334"), 1)
+    with caplog.at_level(logging.WARNING, logger="rcinbox.rules"):
+        RulesWatcher(path)
+    assert "needs UCS-2 because of \u2019 (U+2019), \U0001f334 (U+1F334)" in caplog.text
+    assert "2 segments per reply" in caplog.text
+
+
 def test_public_surface() -> None:
     import types
 

@@ -196,6 +196,7 @@ async def test_outbox_claim_and_recovery(store: Store, clock: Clock) -> None:
     assert (claim.row.state, claim.row.attempts, claim.row.claimed_at) == ("sending", 1, clock.now)
     assert await store.outbox.claim(row.id) is None  # in flight: nobody else gets it
     assert await store.outbox.due() == []
+    assert await store.outbox.next_due() == clock.now + timedelta(minutes=10)  # the lease
     # a new process starts: in-flight rows become due, and claiming them asks for reconciliation
     assert await store.outbox.recover_in_flight() == 1
     clock.now += timedelta(minutes=5)
@@ -277,3 +278,46 @@ async def test_decision_record_is_a_verifiable_hash_chain(store: Store) -> None:
     report = await store.verify_decisions()
     assert (report.ok, report.bad_decision) == (False, 3)
     assert report.problem is not None and report.problem.startswith("not linked to the previous decision")
+
+
+def test_schema_and_upserts_render_for_postgresql() -> None:
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from rcinbox.store import schema
+    from rcinbox.store.engine import upsert_statement
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    ddl = {t.name: str(CreateTable(t).compile(dialect=dialect)) for t in schema.metadata.sorted_tables}
+    assert "id BIGSERIAL NOT NULL" in ddl["messages"]
+    assert "CONSTRAINT uq_messages_extension_message UNIQUE (extension_id, message_id)" in ddl["messages"]
+    assert "created_at TIMESTAMP WITH TIME ZONE NOT NULL" in ddl["messages"]
+    assert "UNIQUE (message_pk)" in ddl["outbox"] and "UNIQUE (message_pk)" in ddl["decisions"]
+    assert "FOREIGN KEY(message_pk) REFERENCES messages (id) ON DELETE SET NULL" in ddl["opt_outs"]
+    statement = upsert_statement(
+        "postgresql",
+        schema.opt_outs,
+        {"number": "+1", "state": "opted_out", "at": datetime(2026, 1, 1, tzinfo=UTC)},
+        ["number"],
+        only_if=schema.opt_outs.c.at <= datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    rendered = " ".join(str(statement.compile(dialect=dialect)).split())
+    assert rendered.startswith("INSERT INTO opt_outs (number, state, at) VALUES")
+    assert (
+        "ON CONFLICT (number) DO UPDATE SET state = excluded.state, at = excluded.at WHERE opt_outs.at <="
+        in rendered
+    )
+
+
+async def test_an_expired_lease_makes_the_row_due_for_reconciliation(store: Store, clock: Clock) -> None:
+    await store.accept(msg(message_id="41"))
+    (pk,) = await store.due_messages()
+    await store.conclude(pk, reply())
+    (row,) = await store.outbox.due()
+    assert await store.outbox.claim(row.id, timedelta(seconds=30)) is not None
+    clock.now += timedelta(seconds=29)
+    assert await store.outbox.due() == []
+    clock.now += timedelta(seconds=1)  # the sender died without a word: another one takes over
+    (again,) = await store.outbox.due()
+    claim = await store.outbox.claim(again.id)
+    assert claim is not None and claim.reconcile and claim.row.attempts == 2

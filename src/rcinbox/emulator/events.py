@@ -24,6 +24,7 @@ that job (run periodically by :class:`rcinbox.emulator.webhooks.Webhooks`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import secrets
@@ -47,12 +48,13 @@ class EventPath:
     path: str
     query: frozenset[tuple[str, str]]
 
-    @classmethod
-    def parse(cls, text: str) -> EventPath:
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)  # filters and event paths repeat endlessly: parse each once
+    def parse(text: str) -> EventPath:
         path, _, query = text.partition("?")
         if len(path) > 1:
             path = path.rstrip("/")
-        return cls(path, frozenset(parse_qsl(query, keep_blank_values=True)))
+        return EventPath(path, frozenset(parse_qsl(query, keep_blank_values=True)))
 
     def covers(self, event: EventPath) -> bool:
         """True when this filter hears ``event``: same path, filter query ⊆ event query."""

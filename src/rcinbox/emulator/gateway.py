@@ -215,7 +215,8 @@ class Gateway:
         if previous is not None:
             await previous.drop()  # a recovery takes the session over from a half-dead socket
         self.world.connections.add(connection)
-        log.info("WS session %s connected %s", session.id, recovery.get("recoveryState", ""))
+        outcome = " ".join(recovery.values()) or "none"
+        log.info("WS session %s connected (recovery: %s)", session.id, outcome)
         connection.send(self._details(session, recovery))
         if recovery.get("recoveryState") == "Successful":
             for frame in session.buffer:

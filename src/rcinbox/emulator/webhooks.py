@@ -61,6 +61,13 @@ def check_address(address: object) -> str:
     return address
 
 
+def loggable(address: str) -> str:
+    """The address without credentials or query (webhook URLs often carry a secret there)."""
+    parts = urlsplit(address)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
 def blacklist(world: World, subscription: Subscription, reason: str) -> None:
     """Mark a subscription Blacklisted (also used by the faults control API)."""
     if subscription.status == "Blacklisted":
@@ -98,16 +105,18 @@ class Webhooks:
         try:
             async with asyncio.timeout(limits.validation_timeout):
                 response, size = await self._exchange(address, headers, limits.validation_max_bytes)
-        except (TimeoutError, httpx.HTTPError) as exc:
-            log.info("WEBHOOK validation of %s failed: %s", address, type(exc).__name__)
+        except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
+            log.info("WEBHOOK validation of %s failed: %s", loggable(address), type(exc).__name__)
             raise invalid_parameter("deliveryMode.address", address) from None
         if size > limits.validation_max_bytes or response.status_code != 200:
-            log.info("WEBHOOK validation of %s: status %d, %d bytes", address, response.status_code, size)
+            log.info(
+                "WEBHOOK validation of %s: status %d, %d bytes", loggable(address), response.status_code, size
+            )
             raise ApiError(400, "SUB-525", "WebHook server response is invalid")
         if response.headers.get("Validation-Token") != token:
-            log.info("WEBHOOK validation of %s: token not echoed", address)
+            log.info("WEBHOOK validation of %s: token not echoed", loggable(address))
             raise ApiError(400, "SUB-520", "Validation Token is not returned")
-        log.info("WEBHOOK validation of %s passed", address)
+        log.info("WEBHOOK validation of %s passed", loggable(address))
 
     async def _exchange(self, address: str, headers: dict[str, str], cap: int) -> tuple[httpx.Response, int]:
         async with self.client.stream("POST", address, headers=headers, content=b"") as response:
@@ -167,11 +176,11 @@ class Webhooks:
                 reason = status_reason(response.status_code)
         except (TimeoutError, httpx.TimeoutException):
             reason = TIMEOUT_REASON
-        except httpx.HTTPError:
+        except (httpx.HTTPError, httpx.InvalidURL):
             reason = REFUSED_REASON
         log.info(
             "WEBHOOK POST %s sub %s event %s -> %s",
-            subscription.address,
+            loggable(subscription.address),
             subscription.id,
             envelope["uuid"],
             reason or "ok",

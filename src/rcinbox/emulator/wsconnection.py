@@ -102,6 +102,7 @@ class Connection:
     outbox: asyncio.Queue[Outgoing | None] = field(default_factory=asyncio.Queue)
     close_code: int = 1000
     dropped: bool = False
+    flush_on_exit: bool = False  # set when the server ends the session with an Error frame to deliver
     last_activity: float = 0.0
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -147,8 +148,8 @@ class Connection:
         writer = asyncio.create_task(self._write_loop())
         try:
             await asyncio.wait({self.reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-            if self.reader.done() and not self.dropped and not writer.done():
-                self.outbox.put_nowait(None)  # flush what is queued (e.g. a WSG-902 frame) first
+            if self.reader.done() and self.flush_on_exit and not self.dropped and not writer.done():
+                self.outbox.put_nowait(None)  # deliver what is queued (the WSG-902/903 frame) first
                 await asyncio.wait({writer}, timeout=self.gateway.world.limits.validation_timeout)
         finally:
             for task in (self.reader, writer, *self.requests):
@@ -200,6 +201,7 @@ class Connection:
             ("WSG-902", "Idle timeout expired") if idle else ("WSG-903", "Absolute timeout expired")
         )
         log.info("WS session %s: %s", self.session.id, message)
+        self.flush_on_exit = True
         self.send(error_frame(code, message, self.gateway.world.new_uuid()))
 
     def _on_frame(self, text: str) -> None:

@@ -32,6 +32,7 @@ class RulesWatcher:
         self._stat = self._stat_key()
         self._digest = self._read_digest()
         self.last_error: RulesError | None = None
+        self._warn_budget()
 
     def current(self) -> Rules:
         return self._rules
@@ -62,9 +63,13 @@ class RulesWatcher:
             return False
         self._rules, self.last_error = rules, None
         log.info("rules reloaded from %s", self.path, extra={"action": "rules.reloaded"})
-        for warning in budget_warnings(rules):
-            log.warning("%s", warning, extra={"action": "rules.budget"})
+        self._warn_budget()
         return True
+
+    def _warn_budget(self) -> None:
+        """Warn (at start and on every reload) when the reply needs UCS-2 or more than one segment."""
+        for warning in budget_warnings(self._rules):
+            log.warning("%s", warning, extra={"action": "rules.budget"})
 
     def _stat_key(self) -> tuple[int, int] | None:
         try:

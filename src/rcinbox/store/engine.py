@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, event
+from sqlalchemy import ColumnElement, Executable, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -113,6 +113,26 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(orig)
 
 
+def upsert_statement(
+    dialect: str,
+    table: Table,
+    values: Mapping[str, Any],
+    key: Sequence[str],
+    *,
+    only_if: ColumnElement[bool] | None = None,
+) -> Executable:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET <other columns> [WHERE only_if]``."""
+    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
+    if module is None:
+        raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
+    statement = module.insert(table).values(**values)
+    updates = {name: statement.excluded[name] for name in values if name not in key}
+    upserting: Executable = statement.on_conflict_do_update(
+        index_elements=list(key), set_=updates, where=only_if
+    )
+    return upserting
+
+
 async def upsert(
     conn: AsyncConnection,
     table: Table,
@@ -122,10 +142,4 @@ async def upsert(
     only_if: ColumnElement[bool] | None = None,
 ) -> None:
     """Insert ``values``; on a conflict on ``key`` update the other columns (if ``only_if``)."""
-    dialect = conn.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite if dialect == "sqlite" else None
-    if module is None:
-        raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
-    statement = module.insert(table).values(**values)
-    updates = {name: statement.excluded[name] for name in values if name not in key}
-    await conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=updates, where=only_if))
+    await conn.execute(upsert_statement(conn.dialect.name, table, values, key, only_if=only_if))

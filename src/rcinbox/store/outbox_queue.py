@@ -1,22 +1,25 @@
 """The outbox queue: durable automated replies, claimed before they are sent.
 
 Row life: ``queued`` (due at ``next_attempt_at``) → :meth:`OutboxQueue.claim` marks it
-``sending`` in its own committed transaction *before* the platform is called (``next_attempt_at``
-NULL = in flight) → ``sent`` (with the platform message id) or ``failed`` (with the reason).
-A send whose outcome is unknown (network error, 5xx, crash) leaves the row ``sending``; it is
-scheduled again with :meth:`retry_later` (or, after a crash, by :meth:`recover_in_flight` at
-start-up) and the sender reconciles it against the platform's message store before sending
-again. The outbox is also the replies ledger: non-failed rows are automated texts.
+``sending`` in its own committed transaction *before* the platform is called (in flight:
+``next_attempt_at`` NULL, ``lease_until`` = when the claim expires) → ``sent`` (with the platform
+message id) or ``failed`` (with the reason). A send whose outcome is unknown (network error, 5xx,
+crash) leaves the row ``sending``; it becomes due again through :meth:`retry_later`, through the
+lease running out (a sender that died or lost its database), or at once at start-up
+(:meth:`recover_in_flight`, single-instance deployments), and the sender reconciles it against
+the platform's message store before sending again. Claims are conditional updates, so several
+senders (replicas) never hold the same row. The outbox is also the replies ledger: non-failed
+rows are automated texts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.store.engine import reading, transaction
@@ -25,11 +28,21 @@ from rcinbox.store.schema import messages, outbox
 
 LEDGER_STATES: tuple[OutboxState, ...] = ("queued", "sending", "sent")
 _ACTIVE: tuple[OutboxState, ...] = ("queued", "sending")
+DEFAULT_LEASE = timedelta(minutes=10)  # far longer than one send with the client's own retries
 
 
 def ledger_time() -> ColumnElement[Any]:
     """When an automated text counts as sent: ``sent_at``, or ``queued_at`` while pending."""
     return func.coalesce(outbox.c.sent_at, outbox.c.queued_at)
+
+
+def _due_at() -> ColumnElement[Any]:
+    """When an active row is next due: its retry time, or the end of its lease while in flight."""
+    return func.coalesce(outbox.c.next_attempt_at, outbox.c.lease_until)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(outbox.c.state.in_(_ACTIVE), _due_at() <= now)
 
 
 @dataclass(frozen=True)
@@ -44,28 +57,25 @@ class OutboxQueue:
         self.clock = clock
 
     async def recover_in_flight(self) -> int:
-        """At start-up: rows left in flight by a crash become due (to be reconciled)."""
+        """At start-up of the only sender: rows left in flight by a crash are due now (to be
+        reconciled) instead of when their lease runs out."""
+        now = self.clock()
         async with transaction(self.engine) as conn:
             result = await conn.execute(
                 update(outbox)
                 .where(outbox.c.state == "sending", outbox.c.next_attempt_at.is_(None))
-                .values(next_attempt_at=self.clock(), updated_at=self.clock())
+                .values(lease_until=now, updated_at=now)
             )
         return int(result.rowcount)
 
     async def due(self, limit: int = 50) -> list[OutboxRow]:
-        query = (
-            select(outbox)
-            .where(outbox.c.state.in_(_ACTIVE), outbox.c.next_attempt_at <= self.clock())
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-        )
+        query = select(outbox).where(_due(self.clock())).order_by(_due_at(), outbox.c.id).limit(limit)
         async with reading(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_row(row) for row in rows]
 
     async def next_due(self) -> datetime | None:
-        query = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state.in_(_ACTIVE))
+        query = select(func.min(_due_at())).where(outbox.c.state.in_(_ACTIVE))
         async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(query))
 
@@ -80,8 +90,9 @@ class OutboxQueue:
             row = (await conn.execute(query)).mappings().one_or_none()
         return None if row is None else _row(row)
 
-    async def claim(self, row_id: int) -> Claim | None:
-        """Mark a due row ``sending`` (committed); ``None`` if it is not due or someone else has it."""
+    async def claim(self, row_id: int, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
+        """Mark a due row ``sending`` for ``lease`` (committed); ``None`` if it is not due or
+        another sender holds it."""
         now = self.clock()
         async with transaction(self.engine) as conn:
             before = await _get(conn, row_id)
@@ -89,16 +100,13 @@ class OutboxQueue:
                 return None
             result = await conn.execute(
                 update(outbox)
-                .where(
-                    outbox.c.id == row_id,
-                    outbox.c.state.in_(_ACTIVE),
-                    outbox.c.next_attempt_at <= now,
-                )
+                .where(outbox.c.id == row_id, _due(now))
                 .values(
                     state="sending",
                     attempts=outbox.c.attempts + 1,
                     claimed_at=func.coalesce(outbox.c.claimed_at, now),
                     next_attempt_at=None,
+                    lease_until=now + lease,
                     updated_at=now,
                 )
             )
@@ -120,7 +128,9 @@ class OutboxQueue:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)
-                .values(next_attempt_at=at, last_error=error[:2000], updated_at=self.clock())
+                .values(
+                    next_attempt_at=at, lease_until=None, last_error=error[:2000], updated_at=self.clock()
+                )
             )
 
     async def known_platform_ids(self, ids: Collection[str]) -> set[str]:
@@ -137,7 +147,7 @@ class OutboxQueue:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)
-                .values(state=state, next_attempt_at=None, updated_at=now, **values)
+                .values(state=state, next_attempt_at=None, lease_until=None, updated_at=now, **values)
             )
             message_pk = select(outbox.c.message_pk).where(outbox.c.id == row_id).scalar_subquery()
             await conn.execute(

@@ -159,6 +159,7 @@ outbox = Table(
     Column("state", String(16), nullable=False),  # queued | sending | sent | failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime),  # NULL while a send is in flight
+    Column("lease_until", UtcDateTime),  # in flight: the claim expires then (a sender died)
     Column("claimed_at", UtcDateTime),  # first claim: reconciliation searches from here
     Column("platform_message_id", String(ID)),
     Column("last_error", Text),

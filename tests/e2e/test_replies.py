@@ -1,0 +1,71 @@
+"""Vacation replies as the sender sees them: personalised (address book, else ``from.name``),
+sent from the number that was texted, to the sender, never quoting the inbound text."""
+
+from __future__ import annotations
+
+import asyncio
+
+from e2e_kit import (
+    ALEX,
+    ALEX_EXT,
+    ALEX_SUPPORT,
+    CHARLIE,
+    DANA,
+    STRANGER,
+    STRANGER2,
+    Harness,
+    cli_messages,
+    replies,
+    reply_for,
+    rules_toml,
+)
+
+
+async def test_a_contact_gets_a_personal_reply_from_the_number_they_texted(e2e: Harness) -> None:
+    async with e2e.running() as live:
+        sent = await live.text("Are you in the office tomorrow?", sender=CHARLIE, to=ALEX)
+        outcome = await live.outcome(sent)
+    assert (outcome.action, outcome.reason) == ("reply", "replied")
+    assert outcome.reply is not None and outcome.reply.state == "sent"
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+    assert {k: entry[k] for k in ("messageId", "extensionId", "from", "fromName", "to", "text")} == {
+        "messageId": sent.message_id,
+        "extensionId": ALEX_EXT,
+        "from": CHARLIE,
+        "fromName": "Charlie Williams",
+        "to": ALEX,
+        "text": "Are you in the office tomorrow?",
+    }
+    assert (entry["decision"], entry["replyState"], entry["state"]) == (
+        {"action": "reply", "reason": "replied"},
+        "sent",
+        "done",
+    )
+
+
+async def test_the_reply_comes_from_the_owners_other_number_when_that_one_was_texted(
+    e2e: Harness,
+) -> None:
+    async with e2e.running() as live:
+        outcome = await live.outcome(await live.text("Support question", sender=DANA, to=ALEX_SUPPORT))
+    assert (outcome.reason, outcome.reply_from, outcome.reply_to) == ("replied", ALEX_SUPPORT, DANA)
+    assert await replies(e2e.http, DANA) == [(ALEX_SUPPORT, reply_for("Dana"))]
+
+
+async def test_audience_everyone_greets_a_stranger_by_the_name_the_platform_gives(e2e: Harness) -> None:
+    async with e2e.running(rules_toml(audience="everyone")) as live:
+        named = await live.text("Hello there", sender=STRANGER, from_name="Jordan Reyes")
+        anonymous = await live.text("Hello there", sender=STRANGER2)
+        assert await live.reasons(named, anonymous) == ["replied", "replied"]
+    assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for("Jordan"))]
+    assert await replies(e2e.http, STRANGER2) == [(ALEX, reply_for(None))]  # "Hi," — no stray space
+
+
+async def test_the_allowlist_counts_as_the_address_book(e2e: Harness) -> None:
+    async with e2e.running(rules_toml(audience="contacts", allowlist=["(415) 555-0199"])) as live:
+        allowed = await live.text("Hi, it's me", sender=STRANGER)
+        other = await live.text("Hi, it's me", sender=STRANGER2)
+        assert await live.reasons(allowed, other) == ["replied", "not-a-contact"]
+    assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for(None))]
+    assert await replies(e2e.http, STRANGER2) == []

@@ -1,0 +1,177 @@
+"""``rcinbox demo``: the scripted conversation against the bundled emulator, over both transports;
+the CLI's ``--once`` exit status; serving on after the table; the demo directory's safety."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from rich.console import Console
+
+from rcinbox.demo import MARKER, DemoError, DemoOptions, demo, fresh_dir
+from rcinbox.demo_script import SCRIPT, Outcome, tiny_png
+from rcinbox.rules import budget_warnings, load_rules
+from rcinbox.store import Store
+
+EXPECTED = [
+    ("+14155550100", "reply", "replied"),
+    ("+14155550100", "suppress", "already-replied"),
+    ("+12125550199", "suppress", "not-a-contact"),
+    ("+14155550101", "opt-out", "opt-out"),
+    ("+14155550102", "reply", "replied"),
+    ("+14155550103", "suppress", "group-message"),
+    ("72345", "suppress", "short-code"),
+]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=220, highlight=False, color_system=None), out
+
+
+def reply_for(first_name: str) -> str:
+    """The demo reply, computed independently of rcinbox's template code."""
+    back = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=6)
+    return (
+        f"Auto-reply: Hi {first_name}, I'm out of the office until {back:%A}, {back:%B} {back.day}. "
+        "For anything urgent please call Blair at +16505550102."
+    )
+
+
+@pytest.mark.parametrize("transport", ["websocket", "webhook"])
+async def test_demo_plays_the_script_and_every_decision_is_the_expected_one(
+    tmp_path: Path, transport: Literal["websocket", "webhook"]
+) -> None:
+    shown, out = console()
+    data_dir = tmp_path / "demo"
+    options = DemoOptions(once=True, transport=transport, data_dir=data_dir)
+
+    outcomes = await asyncio.wait_for(demo(options, shown), 60)
+
+    assert [(o.step.sender, o.action, o.reason) for o in outcomes] == EXPECTED
+    assert all(o.ok for o in outcomes)
+    replies = [o.reply for o in outcomes]
+    assert replies == [reply_for("Charlie"), None, None, None, reply_for("Eli"), None, None]
+    photo = hashlib.sha256(tiny_png()).hexdigest()
+    assert [o.sha256 for o in outcomes] == [None, None, None, None, photo, None, None]
+    [stored] = list((data_dir / "attachments").rglob("*.png"))
+    assert stored.read_bytes() == tiny_png()
+    text = out.getvalue()
+    assert "7 of 7 decisions as expected" in text
+    assert f"MMS photo of #5 stored with SHA-256 {photo}" in text
+    for reason in ("already-replied", "not-a-contact", "opt-out", "group-message", "short-code"):
+        assert reason in text
+    assert "curl -s -X POST http://127.0.0.1:" in text
+    async with await Store.open(f"sqlite+aiosqlite:///{data_dir / 'rcinbox.db'}") as store:
+        archived = await store.recent()
+    assert [(e.action, e.reason) for e in reversed(archived)] == [(a, r) for _, a, r in EXPECTED]
+
+
+def test_demo_rules_reply_fits_one_segment_and_the_photo_is_a_png(tmp_path: Path) -> None:
+    from rcinbox.demo_script import demo_rules
+
+    rules_file = tmp_path / "rcinbox.toml"
+    rules_file.write_text(demo_rules(datetime.now(UTC)))
+    rules = load_rules(rules_file)
+    assert rules.vacation.active(datetime.now(UTC))
+    assert rules.vacation.timezone.key == "America/New_York"
+    assert rules.vacation.repeat_after == timedelta(days=7)
+    assert budget_warnings(rules) == []
+    png = tiny_png()
+    assert png.startswith(PNG_SIGNATURE) and png.endswith(b"IEND\xaeB`\x82")
+
+
+def test_an_outcome_with_another_decision_is_not_ok() -> None:
+    step = SCRIPT[0]
+    good = Outcome(1, step, "1", "reply", "replied", reply="Auto-reply: hi")
+    assert good.ok
+    assert not Outcome(1, step, "1", "suppress", "not-a-contact").ok
+    assert not Outcome(1, step, "1", "reply", "replied", reply=None).ok  # decided but never sent
+    assert not Outcome(1, step, "1").ok  # no decision in time
+    photo = SCRIPT[4]
+    assert not Outcome(
+        5, photo, "5", "reply", "replied", reply="x", sha256="0" * 64, expected_sha256="1" * 64
+    ).ok
+
+
+def test_the_cli_demo_once_exits_zero_with_the_table(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rcinbox", "demo", "--once", "--data-dir", str(tmp_path / "demo")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 of 7 decisions as expected" in done.stdout
+    assert "already-replied" in done.stdout
+
+
+def test_the_cli_refuses_an_unknown_transport(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rcinbox", "demo", "--once", "--transport", "carrier-pigeon"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--transport must be websocket or webhook, got 'carrier-pigeon'" in done.stderr
+
+
+async def test_without_once_the_demo_keeps_serving_and_the_printed_curl_works(tmp_path: Path) -> None:
+    shown, out = console()
+    stop, serving = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(demo(DemoOptions(data_dir=tmp_path / "demo"), shown, stop, serving))
+    waiter = asyncio.create_task(serving.wait())
+    await asyncio.wait({task, waiter}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    assert serving.is_set() and not task.done(), out.getvalue()
+    match = re.search(
+        r"curl -s -X POST (http://127\.0\.0\.1:\d+)/_emulator/inbound .* -d '(.*)'", out.getvalue()
+    )
+    assert match is not None, out.getvalue()
+    emulator, body = match.group(1), match.group(2)
+    async with httpx.AsyncClient(base_url=emulator, timeout=5) as http:
+        injected = await http.post(
+            "/_emulator/inbound", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert injected.status_code == 200
+        async with asyncio.timeout(15):
+            while True:
+                records = (await http.get("/_emulator/outbound")).json()["records"]
+                mine = [r for r in records if r["to"] == ["+14155550111"]]
+                if mine:
+                    break
+                await asyncio.sleep(0.05)
+    assert mine[0]["text"].startswith("Auto-reply: Hi, I'm out of the office until ")
+    assert not task.done()
+    stop.set()
+    outcomes = await asyncio.wait_for(task, 20)
+    assert len(outcomes) == len(EXPECTED)
+
+
+def test_the_demo_directory_is_wiped_only_when_the_demo_made_it(tmp_path: Path) -> None:
+    mine = fresh_dir(tmp_path / "demo")
+    (mine / "old.db").write_bytes(b"previous run")
+    again = fresh_dir(tmp_path / "demo")
+    assert sorted(p.name for p in again.iterdir()) == [MARKER]
+
+    foreign = tmp_path / "important"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("do not delete")
+    with pytest.raises(DemoError, match="is not a demo directory"):
+        fresh_dir(foreign)
+    assert (foreign / "thesis.tex").read_text() == "do not delete"

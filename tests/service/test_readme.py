@@ -1,0 +1,58 @@
+"""The README stays true: every setting, every decision reason and the rules example are the code's."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from rcinbox.rules import load_rules
+from rcinbox.settings import FIELDS, Field
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+decide_module = importlib.import_module("rcinbox.rules.decide")  # the package re-exports decide()
+
+
+def section(title: str) -> str:
+    start = README.index(f"## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else None]
+
+
+def test_quick_start_is_exactly_make_demo_and_make_test() -> None:
+    block = re.search(r"```sh\n(.*?)```", section("Quick start"), re.S)
+    assert block is not None
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert commands == ["make demo", "make test"]
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.env)
+def test_every_setting_is_documented_with_its_flag(field: Field) -> None:
+    env, flag = field.env, field.flag
+    rows = [line for line in section("Configuration").splitlines() if line.startswith(f"| `{env}` |")]
+    assert len(rows) == 1, f"{env} missing from the Configuration table"
+    assert f"`{flag}`" in rows[0]
+
+
+def test_every_decision_reason_is_documented() -> None:
+    source = inspect.getsource(decide_module)
+    reasons = set(re.findall(r'_suppress\("([a-z-]+)"\)', source))
+    reasons |= set(re.findall(r'Decision\("[a-z-]+", "([a-z-]+)"', source))
+    reasons |= set(decide_module._KIND_REASONS.values())
+    reasons.add("replied")
+    assert len(reasons) >= 18
+    table = section("What rcinbox never replies to")
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", table, re.M))
+    assert reasons <= documented, sorted(reasons - documented)
+
+
+def test_the_rules_example_parses_and_matches_the_example_file(tmp_path: Path) -> None:
+    block = re.search(r"```toml\n(.*?)```", section("Reply rules"), re.S)
+    assert block is not None
+    shown = tmp_path / "readme.toml"
+    shown.write_text(block.group(1), encoding="utf-8")
+    assert load_rules(shown) == load_rules(ROOT / "examples" / "rcinbox.toml")
