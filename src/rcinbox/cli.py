@@ -171,8 +171,14 @@ def doctor(
 ) -> None:
     """Check settings, credentials, scopes, numbers, the subscription, rules and data directory."""
     from rcinbox.doctor import run_doctor
+    from rcinbox.errors import ConfigError
+    from rcinbox.settings import Settings
 
-    raise typer.Exit(run_doctor(os.environ, env_file))
+    try:
+        settings: Settings | ConfigError = Settings.from_env(os.environ, env_file)
+    except ConfigError as exc:  # reported as the first (failed) check
+        settings = exc
+    raise typer.Exit(run_doctor(settings))
 
 
 def main() -> None:

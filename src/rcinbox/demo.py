@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import shutil
 from collections.abc import Awaitable
@@ -39,6 +40,7 @@ from rcinbox.demo_script import (
 )
 from rcinbox.emulator.model import Extension
 from rcinbox.emulator.runner import Running, free_port, serve
+from rcinbox.errors import RcinboxError
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import Settings
 from rcinbox.store import DecisionRecord, OutboxRow
@@ -57,6 +59,10 @@ class DemoError(RuntimeError):
     """The demo cannot run (a foreign directory in the way, the service never became ready)."""
 
 
+class Interrupted(DemoError):
+    """Ctrl-C (or ``stop``) before the script was played to the end."""
+
+
 @dataclass(frozen=True)
 class DemoOptions:
     once: bool = False
@@ -71,11 +77,17 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     logs.setup("WARNING")
     try:
         return asyncio.run(main(options, console))
+    except Interrupted:
+        console.print("interrupted")
+        return 130
     except DemoError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
+    except (RcinboxError, OSError) as exc:  # the service refused to start or failed
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
     except KeyboardInterrupt:
-        return 0
+        return 130
 
 
 async def main(options: DemoOptions, console: Console) -> int:
@@ -96,7 +108,7 @@ async def demo(
     data_dir = fresh_dir(options.data_dir)
     rules = data_dir / "rcinbox.toml"
     rules.write_text(demo_rules(datetime.now(UTC)), encoding="utf-8")
-    stop = stop or asyncio.Event()
+    stop = stop if stop is not None else asyncio.Event()
     async with serve(options.host) as emulator:
         settings = demo_settings(emulator, options, data_dir, rules)
         async with (
@@ -108,7 +120,7 @@ async def demo(
                 try:
                     play = _play(service, http, console, demo_extension_id(emulator))
                     outcomes = await _alongside(runner, play)
-                    console.print(table(outcomes))
+                    console.print(table(outcomes, console.width))
                     _explain(console, emulator, service, settings, outcomes)
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)
@@ -163,16 +175,20 @@ def demo_settings(emulator: Running, options: DemoOptions, data_dir: Path, rules
 
 
 async def _alongside(runner: asyncio.Task[None], work: Awaitable[T]) -> T:
-    """Await ``work`` while the service runs; if the service stops first, raise its failure."""
+    """Await ``work`` while the service runs; if the service stops first, raise its failure
+    (or :class:`Interrupted` when it stopped because it was asked to)."""
     task: asyncio.Task[T] = asyncio.ensure_future(work)
     try:
         await asyncio.wait({runner, task}, return_when=asyncio.FIRST_COMPLETED)
         if not task.done():
             runner.result()  # re-raises the service's failure
-            raise DemoError("the service stopped before the demo finished")
+            raise Interrupted("stopped before the demo finished")
         return task.result()
     finally:
-        task.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _play(

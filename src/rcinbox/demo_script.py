@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from rich import box
 from rich.table import Table
 
 ALEX = "+16505550100"  # ext 101 Alex Morgan (the demo account's super admin)
@@ -28,6 +29,7 @@ SHORT_CODE = "72345"
 ALLOWLISTED = "+14155550111"  # not a contact, but on the demo rules' allowlist
 DEMO_TIMEZONE = "America/New_York"
 BACKUP_NUMBER = "+16505550102"  # Blair Kim, ext 102
+TITLE = "rcinbox demo: the scripted conversation"
 MESSAGE = (
     "Auto-reply: Hi {first_name}, I'm out of the office until {return_date}. "
     "For anything urgent please call Blair at {backup_number}."
@@ -157,27 +159,61 @@ def shorten(text: str | None, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def table(outcomes: list[Outcome]) -> Table:
-    grid = Table(title="rcinbox demo: the scripted conversation", title_justify="left")
+WIDE = 120  # narrower consoles get the compact layout (same facts, three columns)
+
+
+def table(outcomes: list[Outcome], width: int = WIDE) -> Table:
+    """The result table: one row per message; wide (a column per fact) or compact for narrow consoles."""
+    return _wide(outcomes) if width >= WIDE else _compact(outcomes)
+
+
+def _mark(outcome: Outcome) -> str:
+    step = outcome.step
+    return "[green]✔[/green]" if outcome.ok else f"[red]✘ expected {step.action}/{step.reason}[/red]"
+
+
+def _sender(step: Step) -> str:
+    group = f" → {len(step.to)} numbers" if len(step.to) > 1 else ""
+    return f"{step.sender}{group}"
+
+
+def _wide(outcomes: list[Outcome]) -> Table:
+    grid = Table(title=TITLE, title_justify="left", box=box.SIMPLE_HEAD)
     grid.add_column("#", style="dim", no_wrap=True)
     grid.add_column("from", no_wrap=True)
-    grid.add_column("text", ratio=3, overflow="fold")
+    grid.add_column("text", ratio=2, min_width=16)
     grid.add_column("decision", style="bold", no_wrap=True)
     grid.add_column("reason", no_wrap=True)
-    grid.add_column("reply received at the emulator", ratio=4, overflow="fold")
+    grid.add_column("reply received at the emulator", ratio=3, min_width=20)
     grid.add_column("attachment sha256", style="dim", no_wrap=True)
     grid.add_column("", no_wrap=True)
     for outcome in outcomes:
         step = outcome.step
-        group = f" → {len(step.to)} numbers" if len(step.to) > 1 else ""
         grid.add_row(
             str(outcome.number),
-            f"{step.sender}{group}\n[dim]{step.who}[/dim]",
+            f"{_sender(step)}\n[dim]{step.who}[/dim]",
             shorten(step.text, 48),
             outcome.action or "(none)",
             outcome.reason or "",
             outcome.reply or "",
             outcome.sha256[:12] + "…" if outcome.sha256 else "",
-            "[green]✔[/green]" if outcome.ok else f"[red]✘ expected {step.action}/{step.reason}[/red]",
+            _mark(outcome),
         )
+    return grid
+
+
+def _compact(outcomes: list[Outcome]) -> Table:
+    grid = Table(title=TITLE, title_justify="left", box=box.SIMPLE_HEAD, show_lines=True)
+    grid.add_column("#", style="dim", no_wrap=True)
+    grid.add_column("from, text → reply received at the emulator, attachment sha256", ratio=1)
+    grid.add_column("decision / reason", no_wrap=True)
+    for outcome in outcomes:
+        step = outcome.step
+        lines = [f"{_sender(step)} [dim]{step.who}[/dim]", shorten(step.text, 60)]
+        if outcome.reply:
+            lines.append(f"[green]→ {outcome.reply}[/green]")
+        if outcome.sha256:
+            lines.append(f"[dim]sha256 {outcome.sha256[:16]}…[/dim]")
+        decision = f"[bold]{outcome.action or '(none)'}[/bold]\n{outcome.reason or ''}"
+        grid.add_row(str(outcome.number), "\n".join(lines), f"{decision}\n{_mark(outcome)}")
     return grid

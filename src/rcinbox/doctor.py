@@ -2,9 +2,9 @@
 
 :func:`diagnose` runs, in order: settings complete → server reachable → JWT login (a fresh
 session, revoked afterwards) → scopes on the token → the user's numbers and which can send SMS
-(``SmsSender``) → for WebHook mode an https ``RCINBOX_WEBHOOK_URL`` and an Active subscription
-(for WebSocket mode: the gateway hands out a token) → the rules file and its segment budget →
-the data directory writable. The platform checks are in :mod:`rcinbox.doctor_platform`, the
+(``SmsSender``) → the sender JWTs of other users' extensions (super admin) → for WebHook mode an
+https ``RCINBOX_WEBHOOK_URL`` and an Active subscription → the rules file and its segment budget
+→ the data directory writable. The platform checks are in :mod:`rcinbox.doctor_platform`, the
 finding type and printing in :mod:`rcinbox.doctor_findings`. :func:`run_doctor` is the command:
 exit status 0 when nothing failed (warnings are advice), 1 otherwise. No secret is ever printed.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,13 +33,14 @@ SETTINGS_FIX = (
 )
 
 
-def run_doctor(environ: Mapping[str, str], env_file: Path | None, console: Console | None = None) -> int:
-    """Check everything and print the findings; the exit status (0 healthy, 1 not)."""
+def run_doctor(settings: Settings | ConfigError, console: Console | None = None) -> int:
+    """Check everything and print the findings; the exit status (0 healthy, 1 not).
+
+    ``settings`` is what ``Settings.from_env`` gave, or the error it raised (the first finding).
+    """
     console = console or Console(highlight=False)
-    try:
-        settings = Settings.from_env(environ, env_file)
-    except ConfigError as exc:
-        findings = [fail("settings", str(exc), SETTINGS_FIX)]
+    if isinstance(settings, ConfigError):
+        findings = [fail("settings", str(settings), SETTINGS_FIX)]
     else:
         findings = asyncio.run(diagnose(settings))
     render(findings, console)

@@ -1,10 +1,13 @@
-"""``rcinbox doctor``'s checks against RingCentral: reachability, JWT login, scopes, numbers, subscription.
+"""``rcinbox doctor``'s checks against RingCentral: server, JWT login, scopes, numbers, subscription.
 
 Each check returns :class:`~rcinbox.doctor_findings.Finding` values with a "what to fix" line. The
 login is a fresh JWT login with no token file (the service's saved session is left alone) and
 :func:`platform_findings` revokes that session at the end, so the doctor never uses up one of
-the user's few concurrent sessions. Nothing here prints a token or a credential: details are
-built from ids, numbers, scopes and the platform's own error code and message (redacted).
+the user's few concurrent sessions. That is two requests of the Auth throttling group (5 per user
+per minute), plus two per sender JWT; nothing else the doctor does touches that group.
+
+Nothing here prints a token or a credential: details are built from ids, numbers, scopes and the
+platform's own error code and message (redacted).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ BASE_SCOPES = ("ReadAccounts", "ReadContacts", "ReadMessages", "SMS")
 TRANSPORT_SCOPE = {"websocket": "WebSocketsSubscriptions", "webhook": "SubscriptionWebhook"}
 QUICK = RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0)  # a doctor answers fast or says why
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-LATER = ("JWT login", "scopes", "phone numbers", "subscription")
+LATER = ("JWT login", "scopes", "phone numbers", "subscription")  # skipped after an earlier failure
 
 
 async def platform_findings(
@@ -41,6 +44,7 @@ async def platform_findings(
             if client is None:
                 return [reach, login, *(skip(name, "no session") for name in LATER[1:]), *hook]
             found = [reach, login, scopes(client, settings), await numbers(client, settings)]
+            found += [f for f in [await senders(http, settings, client.auth.owner_id or "")] if f]
             return [*found, *hook, await subscription(client, settings)]
 
 
@@ -82,6 +86,46 @@ async def _session(
         yield ok("JWT login", f"logged in (ext id {auth.owner_id}); reading it failed: {exc}"), client
     finally:
         await _revoke(http, settings, auth)
+
+
+async def senders(http: httpx.AsyncClient, settings: Settings, own: str) -> Finding | None:
+    """Super admin receiving for other extensions: each needs its own user's JWT to send replies.
+
+    ``None`` when rcinbox only receives for the JWT user. Each sender JWT is logged in (and the
+    session revoked) to check it is accepted and belongs to that very extension.
+    """
+    others = [ext for ext in settings.extensions if ext != own]
+    if not others:
+        return None
+    missing = [ext for ext in others if settings.sender_jwts.get(ext) is None]
+    problems = [p for ext in others if (p := await _sender_problem(http, settings, ext)) is not None]
+    fix = (
+        "add ID=JWT entries to RCINBOX_SENDER_JWTS with each extension's own user's JWT: RingCentral "
+        "lets nobody send SMS from another user's numbers, not even a super admin"
+    )
+    if problems:
+        return fail("sender credentials", "; ".join(problems), fix)
+    if missing:
+        detail = f"no sender JWT for extension(s) {', '.join(missing)}: their messages are archived, "
+        return warn("sender credentials", detail + "replies suppressed (no-sender-credential)", fix)
+    return ok("sender credentials", f"replies for extension(s) {', '.join(others)} go out as their own users")
+
+
+async def _sender_problem(http: httpx.AsyncClient, settings: Settings, ext: str) -> str | None:
+    """Log in with ``ext``'s sender JWT (then revoke): what is wrong with it, or ``None``."""
+    jwt = settings.sender_jwts.get(ext)
+    if jwt is None:
+        return None
+    credentials = Credentials(settings.server_url, settings.client_id, settings.client_secret, jwt)
+    auth = TokenManager(http, credentials, token_file=None, policy=QUICK)
+    try:
+        await auth.start(background=False)
+    except RcinboxError as exc:
+        return f"the sender JWT of extension {ext} is refused ({exc})"
+    await _revoke(http, settings, auth)
+    if auth.owner_id != ext:
+        return f"the sender JWT given for extension {ext} logs in as extension {auth.owner_id}"
+    return None
 
 
 def _login_failed(exc: AuthError) -> Finding:
@@ -165,18 +209,9 @@ def _number(record: dict[str, Any], ext: str) -> str:
 
 async def subscription(client: PlatformClient, settings: Settings) -> Finding:
     if settings.transport == "websocket":
-        try:
-            await client.ws_token()
-        except PlatformError as exc:
-            return fail(
-                "subscription",
-                f"no WebSocket token: {exc}",
-                "the app needs the WebSocketsSubscriptions permission; or use RCINBOX_TRANSPORT=webhook",
-            )
-        return ok(
-            "subscription",
-            "WebSocket gateway available; `rcinbox run` subscribes on each connection",
-        )
+        # Nothing to check in advance (a WebSocket subscription lives with its connection), and a
+        # wstoken would cost one of the 5 Auth-group requests a user may make per minute.
+        return ok("subscription", "WebSocket: `rcinbox run` subscribes on each connection")
     try:
         records = await client.list_subscriptions()
     except PlatformError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 Source = Literal["webhook", "websocket", "sync"]
@@ -102,16 +102,36 @@ class InboundMessage:
             source=source,
         )
 
+    @property
+    def age(self) -> timedelta | None:
+        """How old the text was when the platform handed it over: the envelope's ``timestamp``
+        (the notification's; the sync's ``syncTime`` for a catch-up) minus ``creationTime``, both
+        on the platform's clock; ``None`` when the envelope has no readable timestamp."""
+        try:
+            handed_over = _timestamp(self.raw.get("timestamp"), "timestamp")
+        except ValueError:
+            return None
+        return max(handed_over - self.created_at, timedelta(0))
+
     @classmethod
     def from_record(
-        cls, record: Mapping[str, Any], extension_id: str, account_id: str = ""
+        cls,
+        record: Mapping[str, Any],
+        extension_id: str,
+        account_id: str = "",
+        *,
+        timestamp: str | None = None,
     ) -> InboundMessage:
         """Parse a message-store / message-sync record (REST shape, int64 ids) fetched for
-        ``extension_id`` during a catch-up; ``raw`` is a synthetic envelope around it."""
+        ``extension_id`` during a catch-up; ``raw`` is a synthetic envelope around it, whose
+        ``timestamp`` is when the platform listed it (the sync's ``syncTime``), if given."""
         body: dict[str, Any] = {**record, "owner": {"extensionId": extension_id}}
         if account_id:
             body["accountId"] = account_id
-        return cls.from_notification({"ownerId": extension_id, "body": body}, "sync")
+        envelope: dict[str, Any] = {"ownerId": extension_id, "body": body}
+        if timestamp is not None:
+            envelope["timestamp"] = timestamp
+        return cls.from_notification(envelope, "sync")
 
 
 def _mapping(value: object, where: str) -> Mapping[str, Any]:

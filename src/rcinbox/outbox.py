@@ -13,6 +13,11 @@ Errors (typed, from :mod:`rcinbox.errors`): a 4xx refusal (``MSG-243`` blocked/o
 errors, 401 and OAuth failures are retried with backoff until ``retry.attempts`` attempts (a
 final failure is recorded; the row is then ``failed``). A counterpart who
 opted out after the reply was queued gets nothing (``failed: opted-out``).
+
+Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.senders.Senders`:
+the main client for the JWT user's own extension, the extension's sender credential for another
+user's); a row whose extension has none fails at once (``failed: no-sender-credential``) instead of
+earning a 403 from the platform.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
 from rcinbox.worker import Changes, seconds_until, wait_any
@@ -33,16 +39,6 @@ log = logging.getLogger("rcinbox.pipeline")
 
 SEND_RETRY = RetryPolicy(attempts=6, base_delay=5.0, multiplier=3.0, max_delay=1800.0)
 _RETRYABLE = (ServerError, TransportError, Unauthorized, AuthError)  # not the reply's fault
-
-
-class SenderClient(Protocol):
-    """What the outbox needs from :class:`~rcinbox.platform.client.PlatformClient`."""
-
-    async def send_sms(
-        self, from_number: str, to_number: str, text: str, ext: str = "~"
-    ) -> dict[str, Any]: ...
-
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -61,9 +57,11 @@ class Outbox:
         client: SenderClient,
         *,
         options: OutboxOptions | None = None,
+        senders: Senders | None = None,
     ) -> None:
         self.store = store
-        self.client = client
+        self.client = client  # sends for every extension, or only for ``senders.own``
+        self.senders = senders
         self.options = options or OutboxOptions()
         self.clock = store.clock  # one clock: the store compares due times with it
         self._wake = asyncio.Event()
@@ -115,18 +113,28 @@ class Outbox:
         finally:
             self.changes.notify()
 
+    def sender_for(self, extension_id: str) -> SenderClient | None:
+        """The client that may send for ``extension_id`` (``None``: no credential can)."""
+        if self.senders is None or extension_id == self.senders.own:
+            return self.client
+        return self.senders.others.get(extension_id)
+
     async def _deliver(self, claim: Claim) -> None:
         row = claim.row
+        client = self.sender_for(row.extension_id)
+        if client is None:
+            await self._fail(row, f"{NO_SENDER}: no credential may send for extension {row.extension_id}")
+            return
         try:
             if claim.reconcile:
-                found = await self.find_sent(row)
+                found = await self.find_sent(row, client)
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
             if await self.store.opted_out(row.to_number):
                 await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
                 return
-            sent = await self.client.send_sms(row.from_number, row.to_number, row.text, row.extension_id)
+            sent = await client.send_sms(row.from_number, row.to_number, row.text, row.extension_id)
         except RateLimited as exc:
             await self._retry(row, exc, max(exc.retry_after, self.options.retry.delay(row.attempts)))
         except _RETRYABLE as exc:
@@ -139,10 +147,10 @@ class Outbox:
         else:
             await self._sent(row, str(sent.get("id", "")), "sent")
 
-    async def find_sent(self, row: OutboxRow) -> str | None:
+    async def find_sent(self, row: OutboxRow, client: SenderClient | None = None) -> str | None:
         """The platform id of an SMS this row already produced, if the message store has one."""
         since = (row.claimed_at or row.queued_at) - self.options.reconcile_margin
-        records = await self.client.list_messages(
+        records = await (client or self.client).list_messages(
             row.extension_id, direction="Outbound", messageType="SMS", dateFrom=_rc_time(since)
         )
         candidates = [r for r in records if _same_text(r, row)]

@@ -7,7 +7,8 @@ next scheduled retry or ``stop``. Each message goes through idempotent steps:
 
 1. ``received`` → download the MMS attachments (:mod:`rcinbox.attachments`) → ``archived``;
 2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
-   state, replies ledger) and :func:`~rcinbox.rules.decide.decide`;
+   state, replies ledger, whether a credential may send for the extension —
+   :class:`~rcinbox.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
 3. one transaction (:meth:`Store.conclude`): the decision record, the opt-out/opt-in, the outbox
    reply → ``decided`` (reply pending) or ``done``; the outbox is woken.
 
@@ -65,6 +66,12 @@ class Wakeable(Protocol):
     def wake(self) -> None: ...
 
 
+class SendingRights(Protocol):
+    """Which extensions rcinbox may send replies for (:class:`rcinbox.senders.Senders`)."""
+
+    def can_send(self, extension_id: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     retry: RetryPolicy = PROCESSING_RETRY  # attempts = how many failures park a message
@@ -84,8 +91,10 @@ class Pipeline:
         *,
         outbox: Wakeable | None = None,
         options: PipelineOptions | None = None,
+        senders: SendingRights | None = None,  # None: every extension can be answered
     ) -> None:
         self.store = store
+        self.senders = senders
         self.rules = rules
         self.contact_books = contact_books
         self.outbox = outbox
@@ -201,6 +210,8 @@ class Pipeline:
             last_reply_at=await self.store.last_reply_at(sender, HANDLE),
             replied_to_message=await self.store.has_reply(pk),
             automated_count_24h=await self.store.automated_count(sender, now - rules.loop_fuse.per),
+            can_send=self.senders is None or self.senders.can_send(msg.extension_id),
+            age=msg.age,
         )
 
     async def _contact(self, extension_id: str, number: str) -> ContactInfo | None:
@@ -265,6 +276,8 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         "last_reply_at": iso(facts.last_reply_at),
         "replied_to_message": facts.replied_to_message,
         "automated_count": facts.automated_count_24h,
+        "can_send": facts.can_send,
+        "age_s": None if facts.age is None else facts.age.total_seconds(),
         "vacation": {
             "enabled": vacation.enabled,
             "start": iso(vacation.start),
@@ -275,4 +288,5 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
             else vacation.repeat_after.total_seconds(),
         },
         "loop_fuse": {"count": rules.loop_fuse.count, "per_s": rules.loop_fuse.per.total_seconds()},
+        "max_age_s": rules.max_age.total_seconds(),
     }

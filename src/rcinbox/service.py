@@ -2,10 +2,12 @@
 
 :meth:`Service.open` (an async context manager) opens, in order, and closes in reverse even if
 startup fails halfway: the rules (refused at start when invalid), the store, the platform client
-(JWT login or the saved session), the contact books, the outbox, the pipeline, the transport
+(JWT login or the saved session), the contact books, the sender credentials of other users'
+extensions (:mod:`rcinbox.senders`), the outbox, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
 ``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
-outbox sender, transport, rules reloader) as named tasks of one ``TaskGroup`` until ``stop``.
+outbox sender, transport, message-sync catch-up, rules reloader) as named tasks of one ``TaskGroup``
+until ``stop``.
 :func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``.
 """
 
@@ -22,11 +24,13 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from rcinbox.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.contacts import ContactBook
 from rcinbox.outbox import Outbox
 from rcinbox.pipeline import Pipeline
 from rcinbox.platform import PlatformClient
 from rcinbox.rules import RulesWatcher
+from rcinbox.senders import open_senders
 from rcinbox.settings import Settings
 from rcinbox.store import Clock, Store, utcnow
 from rcinbox.transports import instant_sms_filters
@@ -57,6 +61,7 @@ class Tuning:
     webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
     rules_check_interval: float = RULES_CHECK_INTERVAL
     clock: Clock = utcnow  # "now" of the store, pipeline and outbox (end-to-end tests move it)
+    catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
 
 
 @dataclass
@@ -71,6 +76,7 @@ class Service:
     receiver: Receiver
     http: Listening
     tuning: Tuning
+    catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
 
     @property
     def board(self) -> StatusBoard:
@@ -93,12 +99,19 @@ class Service:
             owner = client.auth.owner_id or "~"
             allowlist = rules.current().contacts.allowlist
             books = {ext: ContactBook(client, ext, allowlist) for ext in settings.extensions or (owner,)}
-            outbox = Outbox(store, client)
-            pipeline = Pipeline(store, client, rules.current, books, settings.data_dir, outbox=outbox)
+            senders = await stack.enter_async_context(open_senders(settings, client, list(books)))
+            outbox = Outbox(store, client, senders=senders)
+            pipeline = Pipeline(
+                store, client, rules.current, books, settings.data_dir, outbox=outbox, senders=senders
+            )
             receiver, routes = await _transport(settings, tuning, client, store, pipeline)
+            catchup = CatchUpLoop.for_extensions(
+                client, store, pipeline, list(books), receiver.board, policy=tuning.catchup
+            )
             app = build_app(readiness(client, receiver.board), routes)
             http = await stack.enter_async_context(serve(app, settings.host, settings.port))
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
+            service.catchup = catchup
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
@@ -111,6 +124,7 @@ class Service:
             tasks.create_task(self.outbox.run(stop), name="rcinbox.outbox")
             tasks.create_task(self.receiver.run(stop), name=f"rcinbox.transport.{self.settings.transport}")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
+            tasks.create_task(self.catchup.run(stop), name="rcinbox.catchup")
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         while not await wait_event(stop, self.tuning.rules_check_interval):

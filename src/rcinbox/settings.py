@@ -7,7 +7,8 @@ defaults, the ``.env`` file (read with python-dotenv's ``dotenv_values``, never 
 :class:`~rcinbox.errors.ConfigError` naming the variable.
 
 :data:`FIELDS` describes each setting (field, variable, CLI flag, help, default shown) so the CLI
-builds ``rcinbox run --help`` from it. Secrets (client secret, JWT) never appear in ``repr``.
+builds ``rcinbox run --help`` from it. Secrets (client secret, JWTs) never appear in ``repr`` nor in
+an error message.
 """
 
 from __future__ import annotations
@@ -106,6 +107,16 @@ FIELDS: tuple[Field, ...] = (
         metavar="IDS",
     ),
     Field(
+        "sender_jwts",
+        "RCINBOX_SENDER_JWTS",
+        "--sender-jwts",
+        "Comma-separated extensionId=JWT pairs: the credential that sends replies for each other "
+        "extension in RCINBOX_EXTENSIONS (nobody may send SMS for another user, not even a super admin).",
+        "",
+        secret=True,
+        metavar="ID=JWT,...",
+    ),
+    Field(
         "log_level",
         "RCINBOX_LOG_LEVEL",
         "--log-level",
@@ -117,6 +128,27 @@ FIELDS: tuple[Field, ...] = (
 BY_ENV: Mapping[str, Field] = {f.env: f for f in FIELDS}
 BY_NAME: Mapping[str, Field] = {f.name: f for f in FIELDS}
 REQUIRED = ("client_id", "client_secret", "jwt")
+
+
+@dataclass(frozen=True, repr=False)
+class SenderJwts:
+    """``RCINBOX_SENDER_JWTS``: extension id → the JWT of that extension's own user, which is what
+    may send SMS from its numbers. ``repr`` shows the extension ids only."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def get(self, extension_id: str) -> str | None:
+        return next((jwt for ext, jwt in self.pairs if ext == extension_id), None)
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        return tuple(ext for ext, _ in self.pairs)
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    def __repr__(self) -> str:
+        return f"SenderJwts({', '.join(f'{ext}=***' for ext in self.extensions)})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -135,6 +167,7 @@ class Settings:
     data_dir: Path = Path("rcinbox-data")
     rules: Path = Path("rcinbox.toml")
     extensions: tuple[str, ...] = ()  # () = the JWT user
+    sender_jwts: SenderJwts = SenderJwts()
     log_level: LogLevel = "INFO"
 
     def __post_init__(self) -> None:
@@ -151,12 +184,18 @@ class Settings:
             and not self.webhook_url.startswith("https://")
         ):
             raise ConfigError("RCINBOX_WEBHOOK_URL must be an https:// URL: RingCentral only posts to HTTPS")
+        stray = [ext for ext in self.sender_jwts.extensions if ext not in self.extensions]
+        if stray:
+            raise ConfigError(
+                f"RCINBOX_SENDER_JWTS names extension(s) {', '.join(stray)} not in RCINBOX_EXTENSIONS: "
+                "a sender credential is only used for an extension rcinbox receives for"
+            )
 
     def __repr__(self) -> str:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = "'***'" if BY_NAME[f.name].secret and value else repr(_mask_password(value))
+            shown = _shown(BY_NAME[f.name], value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
 
@@ -166,6 +205,10 @@ class Settings:
     def token_file(self) -> Path:
         """Where the OAuth session is persisted (mode 0600) so a restart reuses it."""
         return self.data_dir / "tokens.json"
+
+    def sender_token_file(self, extension_id: str) -> Path:
+        """Where the session of an extension's sender credential is persisted (mode 0600)."""
+        return self.data_dir / f"tokens-{extension_id}.json"
 
     @property
     def webhook_path(self) -> str:
@@ -209,6 +252,13 @@ class Settings:
 
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'rcinbox.db'}"
+
+
+def _shown(field: Field, value: object) -> str:
+    """How ``repr`` shows a value: secrets masked (sender JWTs keep their extension ids)."""
+    if field.secret and value:
+        return repr(value) if isinstance(value, SenderJwts) else "'***'"
+    return repr(_mask_password(value))
 
 
 def _mask_password(value: object) -> object:
@@ -275,6 +325,23 @@ def _extensions(name: str, text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
+def _sender_jwts(name: str, text: str) -> SenderJwts:
+    """``ext=JWT,ext=JWT``; an error names the variable and the entry's position, never its text."""
+    pairs: dict[str, str] = {}
+    for position, entry in enumerate((part.strip() for part in text.split(",")), start=1):
+        if not entry:
+            continue
+        ext, found, jwt = (side.strip() for side in entry.partition("="))
+        if not found or not jwt:
+            raise ConfigError(f"{name} entry {position} must be extensionId=JWT")
+        if not ext.isdigit():
+            raise ConfigError(f"{name} entry {position} must start with a numeric extension id")
+        if ext in pairs:
+            raise ConfigError(f"{name} gives extension {ext} twice")
+        pairs[ext] = jwt
+    return SenderJwts(tuple(pairs.items()))
+
+
 def _database_url(name: str, text: str) -> str:
     if not re.match(r"^[a-z][a-z0-9+]*://", text):
         raise ConfigError(f"{name} must be an SQLAlchemy URL like sqlite+aiosqlite:///path")
@@ -294,5 +361,6 @@ PARSERS: Mapping[str, Callable[[str, str], Any]] = {
     "data_dir": _path,
     "rules": _path,
     "extensions": _extensions,
+    "sender_jwts": _sender_jwts,
     "log_level": _choice(get_args(LogLevel), upper=True),
 }

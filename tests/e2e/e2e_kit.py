@@ -30,7 +30,8 @@ from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service import Service, Tuning
 from rcinbox.settings import Settings
-from rcinbox.store.records import PENDING_STATES, AttachmentRecord, OutboxRow
+from rcinbox.store import Store
+from rcinbox.store.records import PENDING_STATES, AttachmentRecord, OutboxRow, StoredMessage
 from rcinbox.transports.webhook_subscription import WebhookPolicy
 from rcinbox.transports.websocket import ReconnectPolicy
 
@@ -155,7 +156,7 @@ class Live:
     clock: TestClock
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self.service.store
 
     async def text(
@@ -200,14 +201,17 @@ class Live:
         assert owner is not None, f"no extension owns {number}"
         return str(owner.id)
 
-    async def outcome(self, sent: Sent, within: float = WITHIN) -> Outcome:
-        """Wait for the message's decision and, for a reply, until the outbox is done with it."""
+    async def outcome(self, sent: Sent, within: float = WITHIN, *, retried: bool = False) -> Outcome:
+        """Wait for the message's decision and, for a reply, until the outbox is done with it.
+
+        A processing error fails the test at once, unless the message is ``retried`` (it failed
+        before a restart and is expected to go through now)."""
         store = self.service.store
         failure: list[str] = []
 
         async def decided() -> bool:
             stored = await store.find_message(sent.extension_id, sent.message_id)
-            if stored is not None and stored.last_error:
+            if stored is not None and stored.last_error and not retried:
                 failure.append(stored.last_error)
                 return True
             return stored is not None and stored.state not in PENDING_STATES
@@ -215,42 +219,63 @@ class Live:
         await self.service.pipeline.changes.until(decided, within)
         assert not failure, f"message {sent.message_id} failed: {failure[0]}"
         stored = await store.find_message(sent.extension_id, sent.message_id)
-        decision = await store.decision(stored.pk)
+        assert stored is not None
+        pk = stored.pk
+        decision = await store.decision(pk)
         assert decision is not None, f"message {sent.message_id} ended {stored.state} without a decision"
         row = None
         if decision.action == "reply":
 
             async def finished() -> bool:
-                found = await store.outbox.for_message(stored.pk)
+                found = await store.outbox.for_message(pk)
                 return found is not None and found.state in ("sent", "failed")
 
             await self.service.outbox.changes.until(finished, within)
-            row = await store.outbox.for_message(stored.pk)
+            row = await store.outbox.for_message(pk)
         return Outcome(
             decision.action, decision.reason, decision.reply_text, decision.reply_from, decision.reply_to, row
         )
+
+    async def stored(self, sent: Sent) -> StoredMessage:
+        """The archived message (it must be there)."""
+        stored = await self.service.store.find_message(sent.extension_id, sent.message_id)
+        assert stored is not None, f"message {sent.message_id} is not in the archive"
+        return stored
+
+    async def reply_row(self, sent: Sent) -> OutboxRow:
+        """The outbox row of the message's reply (it must have one)."""
+        row = await self.service.store.outbox.for_message((await self.stored(sent)).pk)
+        assert row is not None, f"message {sent.message_id} has no reply in the outbox"
+        return row
 
     async def reasons(self, *sent: Sent) -> list[str]:
         return [(await self.outcome(s)).reason for s in sent]
 
     async def attachments(self, sent: Sent) -> dict[str, AttachmentRecord]:
-        stored = await self.service.store.find_message(sent.extension_id, sent.message_id)
-        assert stored is not None
-        records: dict[str, AttachmentRecord] = await self.service.store.attachments(stored.pk)
-        return records
+        return await self.service.store.attachments((await self.stored(sent)).pk)
 
 
 def cli_messages(data_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
     """``rcinbox messages --json --data-dir DATA_DIR`` (run it in a thread: it has its own loop)."""
+    args = ["messages", "--json", "--limit", str(limit), "--data-dir", str(data_dir)]
     result = CliRunner().invoke(
-        app,
-        ["messages", "--json", "--limit", str(limit), "--data-dir", str(data_dir)]
-        + ["--env-file", str(data_dir / "no.env")],
-        env={"RCINBOX_DATABASE_URL": None},
+        app, [*args, "--env-file", str(data_dir / "no.env")], env={"RCINBOX_DATABASE_URL": None}
     )
     assert result.exit_code == 0, result.output
     entries: list[dict[str, Any]] = json.loads(result.stdout)
     return entries
+
+
+@dataclass
+class Crashable(Live):
+    runner: asyncio.Task[None] | None = None
+
+    async def crash(self) -> None:
+        """Kill the running service now."""
+        assert self.runner is not None
+        self.runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self.runner, WITHIN)
 
 
 async def outbound(http: httpx.AsyncClient, to: str | None = None) -> list[dict[str, Any]]:
@@ -325,18 +350,19 @@ class Harness:
                 await asyncio.wait_for(runner, WITHIN)
 
     @contextlib.asynccontextmanager
-    async def crashing(self, **environ: str) -> AsyncIterator[tuple[Live, asyncio.Task[None]]]:
-        """Like :meth:`running`, but the test ends the block by killing ``task`` (``cancel()``),
-        as a crash would: nothing gets to finish what it was doing."""
+    async def crashing(self, rules: str | None = None, **environ: str) -> AsyncIterator[Crashable]:
+        """Like :meth:`running`, but the service is killed (its task cancelled, as a crash would:
+        nothing gets to finish what it was doing) by ``crash()`` or at the end of the block."""
+        if rules is not None:
+            self.write_rules(rules)
         async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
             runner = asyncio.create_task(service.run(asyncio.Event()), name="e2e.service")
+            live = Crashable(service, self.emu, self.http, self.clock, runner)
             try:
                 await _ready(service, runner)
-                yield Live(service, self.emu, self.http, self.clock), runner
+                yield live
             finally:
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(runner, WITHIN)
+                await live.crash()
 
     async def faults(self, body: Mapping[str, Any]) -> None:
         response = await self.http.post("/_emulator/faults", json=dict(body))
@@ -357,11 +383,21 @@ def _tuning(clock: TestClock) -> Tuning:
 
 
 async def _ready(service: Service, runner: asyncio.Task[None]) -> None:
-    """Wait until the subscription is live (surfacing the service's crash, if it crashed)."""
-    waiter = asyncio.create_task(service.board.wait_until(lambda s: s.ready, within=WITHIN))
+    """Wait until the subscription is live and the start-up catch-up (message-sync) is done, so
+    that what a test texts next arrives through the transport (surfacing a crash at start)."""
+    waiter = asyncio.create_task(_settled(service), name="e2e.ready")
     done, _ = await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
     if runner in done:
         waiter.cancel()
         runner.result()
         raise AssertionError("the service stopped before it was ready")
     waiter.result()
+
+
+async def _settled(service: Service) -> None:
+    await service.board.wait_until(lambda s: s.ready, within=WITHIN)
+
+    async def caught_up() -> bool:
+        return service.catchup.changes.count > 0
+
+    await service.catchup.changes.until(caught_up, WITHIN)

@@ -121,3 +121,19 @@ async def test_a_duplicate_notification_is_archived_once_and_answered_once(
         f"accepted {sent.message_id} from {CHARLIE} via {e2e.transport} (duplicate)"
     ]
     assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the emulator does not serve GET /restapi/v1.0/account/~/phone-number "
+    "(listAccountPhoneNumbers): with one extension configured the service cannot learn the "
+    "company's other numbers, so a colleague (or the main number) texting gets a vacation reply",
+)
+async def test_a_colleague_or_the_main_company_number_gets_no_reply(e2e: Harness) -> None:
+    async with e2e.running(rules_toml(audience="everyone")) as live:
+        reasons = await live.reasons(
+            await live.text("Lunch?", sender="+16505550102", to=ALEX),  # ext 102, Blair Kim
+            await live.text("Reminder: all-hands at 3", sender="+16505550000", to=ALEX),  # main number
+        )
+    assert reasons == ["company-number", "company-number"]
+    assert await outbound(e2e.http) == []

@@ -19,7 +19,7 @@ import pytest
 from rich.console import Console
 
 from rcinbox.demo import MARKER, DemoError, DemoOptions, demo, fresh_dir
-from rcinbox.demo_script import SCRIPT, Outcome, tiny_png
+from rcinbox.demo_script import SCRIPT, Outcome, table, tiny_png
 from rcinbox.rules import budget_warnings, load_rules
 from rcinbox.store import Store
 
@@ -175,3 +175,21 @@ def test_the_demo_directory_is_wiped_only_when_the_demo_made_it(tmp_path: Path) 
     with pytest.raises(DemoError, match="is not a demo directory"):
         fresh_dir(foreign)
     assert (foreign / "thesis.tex").read_text() == "do not delete"
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_table_fits_the_terminal_and_flags_a_wrong_decision(width: int) -> None:
+    outcomes = [
+        Outcome(n, step, str(n), step.action, step.reason, reply="Auto-reply: hi")
+        for n, step in enumerate(SCRIPT, start=1)
+    ]
+    outcomes[2] = Outcome(3, SCRIPT[2], "3", "reply", "replied", reply="Auto-reply: hi")
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(table(outcomes, width))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    text = out.getvalue()
+    assert "✘ expected suppress/not-a-contact" in text
+    for reason in ("already-replied", "opt-out", "group-message", "short-code"):
+        assert reason in text
+    assert text.count("✔") == len(SCRIPT) - 1

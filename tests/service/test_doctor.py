@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from rcinbox.doctor import diagnose
 from rcinbox.doctor_findings import Finding, healthy, render
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service import Service, Tuning
-from rcinbox.settings import Settings
+from rcinbox.settings import SenderJwts, Settings
 from rcinbox.transports.webhook_subscription import WebhookPolicy
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "examples" / "rcinbox.toml"
@@ -87,7 +88,9 @@ def invoke(emu: Running, tmp_path: Path, **env: str | None) -> Result:
     world = emu.world
     rules = tmp_path / "rcinbox.toml"
     shutil.copy(EXAMPLE_RULES, rules)
-    base: dict[str, str | None] = {
+    # Ambient RCINBOX_* variables (the Makefile's RCINBOX_SDK_PYTHON) would be refused as typos.
+    ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}
+    base: dict[str, str | None] = ambient | {
         "RC_SERVER_URL": emu.url,
         "RC_APP_CLIENT_ID": world.app.client_id,
         "RC_APP_CLIENT_SECRET": world.app.client_secret,
@@ -231,3 +234,42 @@ async def test_a_missing_rules_file_is_a_warning(emu: Running, tmp_path: Path) -
         "vacation replies are off (messages are still archived)",
     )
     assert healthy(findings)
+
+
+async def sender_check(emu: Running, tmp_path: Path, pairs: tuple[tuple[str, str], ...]) -> Finding:
+    """The sender-credentials finding for Alex (super admin) receiving for himself and Blair."""
+    alex, blair = str(emu.world.extensions[0].id), str(emu.world.extensions[1].id)
+    settings = settings_for(emu, tmp_path, extensions=(alex, blair), sender_jwts=SenderJwts(pairs))
+    found = by_check(await diagnose(settings))
+    assert all(session.revoked for session in emu.world.sessions.values())
+    return found["sender credentials"]
+
+
+async def test_receiving_for_another_extension_without_its_sender_jwt_is_a_warning(
+    emu: Running, tmp_path: Path
+) -> None:
+    missing = await sender_check(emu, tmp_path, ())
+    assert (missing.status, missing.detail) == (
+        "warn",
+        "no sender JWT for extension(s) 62264426016: their messages are archived, replies suppressed "
+        "(no-sender-credential)",
+    )
+    assert "RCINBOX_SENDER_JWTS" in missing.fix
+
+
+async def test_the_right_sender_jwt_is_accepted(emu: Running, tmp_path: Path) -> None:
+    good = await sender_check(emu, tmp_path, (("62264426016", emu.world.extensions[1].jwt),))
+    assert (good.status, good.detail) == (
+        "ok",
+        "replies for extension(s) 62264426016 go out as their own users",
+    )
+
+
+async def test_a_sender_jwt_of_another_user_fails(emu: Running, tmp_path: Path) -> None:
+    casey_jwt = emu.world.extensions[2].jwt
+    wrong = await sender_check(emu, tmp_path, (("62264426016", casey_jwt),))
+    assert (wrong.status, wrong.detail) == (
+        "fail",
+        "the sender JWT given for extension 62264426016 logs in as extension 62264427016",
+    )
+    assert casey_jwt not in shown([wrong])

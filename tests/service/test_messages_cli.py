@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -84,7 +85,9 @@ async def fill(database: Path) -> None:
 
 
 def messages(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(app, ["messages", *args], env=NO_CREDENTIALS | (env or {}))
+    # Ambient RCINBOX_* variables (the Makefile's RCINBOX_SDK_PYTHON) would be refused as typos.
+    ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}
+    return CliRunner().invoke(app, ["messages", *args], env=ambient | NO_CREDENTIALS | (env or {}))
 
 
 def test_table_lists_newest_first_with_decisions(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.model import Attachment, Extension, Message
 from rcinbox.emulator.paging import Page
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.sending import Outgoing, Upload, read_outgoing
+from rcinbox.emulator.sending import Outgoing, Upload, check_caller, read_outgoing
 from rcinbox.emulator.store import mailbox, message_json
 from rcinbox.emulator.wire import (
     ApiError,
@@ -76,6 +76,7 @@ def store_outgoing(world: World, ext: Extension, outgoing: Outgoing) -> Message:
 
 async def _send(call: Call, mms: bool) -> ApiResponse:
     world, ext = call.world, call.world.extension(call.extension_id)
+    check_caller(call.caller.extension_id, ext)
     message = store_outgoing(world, ext, read_outgoing(world, ext, call.request, mms))
     notify.changed(world, message, new=True)
     notify.deliver_later(world, message, lambda: deliver_internally(world, message))

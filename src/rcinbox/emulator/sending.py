@@ -4,14 +4,15 @@ Accepted bodies: ``application/json`` (``CreateSMSMessage``) and ``multipart/for
 ``multipart/mixed`` whose JSON part (``Content-Type: application/json``, or the first part) holds
 ``from``/``to``/``text`` and whose other parts, under any names, are the MMS attachments.
 
-Checks, in the platform's order, with the codes of PLATFORM.md §5.3 and the spec's error table:
-missing ``from``/``to``/``text`` → 400 CMN-100; a ``from`` number unknown to the account → 400
-MSG-245, another extension's → 403 MSG-304, without ``SmsSender`` (``MmsSender`` for MMS) → 403
-MSG-242; recipients: junk → 400 CMN-101, ``extensionNumber`` → 400 MSG-246, short codes → 400
-MSG-247, duplicates → 400 CMN-406; text over ``limits.sms_max_chars`` UTF-16 units → 400 CMN-101;
-attachments: more than ``limits.mms_max_attachments`` → 400 MSG-379, empty → 400 MSG-347,
-unsupported type → 415 MSG-348, one over ``limits.mms_max_bytes`` → 400 MSG-337, all together
-over it → 400 MSG-338.
+Checks, in the platform's order, with the codes of PLATFORM.md §5.3 and the spec's error table: the
+path names an extension other than the caller's own → 403 CMN-419 (:func:`check_caller`: no one
+sends for another user, not even a super admin, PLATFORM.md §5.1); missing ``from``/``to``/``text``
+→ 400 CMN-100; a ``from`` number unknown to the account → 400 MSG-245, another extension's → 403
+MSG-304, without ``SmsSender`` (``MmsSender`` for MMS) → 403 MSG-242; recipients: junk → 400
+CMN-101, ``extensionNumber`` → 400 MSG-246, short codes → 400 MSG-247, duplicates → 400 CMN-406;
+text over ``limits.sms_max_chars`` UTF-16 units → 400 CMN-101; attachments: more than
+``limits.mms_max_attachments`` → 400 MSG-379, empty → 400 MSG-347, unsupported type → 415 MSG-348,
+one over ``limits.mms_max_bytes`` → 400 MSG-337, all together over it → 400 MSG-338.
 """
 
 from __future__ import annotations
@@ -135,6 +136,19 @@ def _number(value: Any, parameter: str) -> phones.Parsed:
             400, "CMN-101", f"Parameter [{parameter}] value is invalid.", parameter=parameter, value=str(raw)
         )
     return parsed
+
+
+def check_caller(caller_extension_id: int, ext: Extension) -> None:
+    """Sending is only for the session's own extension: a super admin may read another extension's
+    message store but not send for it (DOCS:docs/messaging/sms/sending-sms.md; the platform answers
+    CMN-419 naming the OutboundSMS permission, community.ringcentral.com topic 9547)."""
+    if caller_extension_id != ext.id:
+        raise ApiError(
+            403,
+            "CMN-419",
+            "In order to call this API endpoint for another extension, one of the following "
+            "permissions [OutboundSMS] have to be granted with extended scope to the authorized user.",
+        )
 
 
 def check_sender(world: World, ext: Extension, body: dict[str, Any], mms: bool) -> str:

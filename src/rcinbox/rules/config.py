@@ -17,6 +17,7 @@ File format (every table and key is optional; a missing file means "vacation off
     blocklist = []                       # never get an automated text
     [safety]
     loop_fuse = "3/24h"                  # at most 3 automated texts per counterpart per 24 h (max 10)
+    max_age = "1h"                       # a text older than this when rcinbox gets it is not answered
 
 Validation is strict because a typo must never silently disable a safety rule: unknown tables and
 keys, wrong types, an end not after its start, a local time that does not exist (DST gap), an unknown
@@ -50,6 +51,8 @@ BUILTIN_PLACEHOLDERS = ("first_name", "last_name", "name", "return_date", "retur
 MIN_REPEAT = timedelta(hours=1)
 DEFAULT_REPEAT = timedelta(days=7)
 MAX_FUSE_COUNT = 10
+DEFAULT_MAX_AGE = timedelta(hours=1)
+MIN_MAX_AGE = timedelta(minutes=5)  # below this, a normal WebSocket recovery replay would count as late
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 _INTERVAL = re.compile(r"(\d+)\s*([wdhm])")
 _FUSE = re.compile(r"(\d+)\s*/\s*(\d+)\s*([wdhm])")
@@ -59,7 +62,7 @@ _KEYS: dict[str, frozenset[str]] = {
         {"enabled", "start", "end", "timezone", "message", "audience", "repeat_after", "values"}
     ),
     "contacts": frozenset({"allowlist", "blocklist"}),
-    "safety": frozenset({"loop_fuse"}),
+    "safety": frozenset({"loop_fuse", "max_age"}),
 }
 
 
@@ -98,6 +101,7 @@ class Rules:
     vacation: Vacation = field(default_factory=Vacation)
     contacts: ContactsRules = field(default_factory=ContactsRules)
     loop_fuse: LoopFuse = field(default_factory=LoopFuse)
+    max_age: timedelta = DEFAULT_MAX_AGE  # older when it reached rcinbox (e.g. caught up): "too-old"
 
 
 def load_rules(path: Path | str) -> Rules:
@@ -154,6 +158,7 @@ class _Parser:
                 allowlist=self.numbers(contacts, "allowlist"), blocklist=self.numbers(contacts, "blocklist")
             ),
             loop_fuse=self.loop_fuse(safety),
+            max_age=self.max_age(safety),
         )
 
     def table(self, doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -349,6 +354,15 @@ class _Parser:
                 f"safety.loop_fuse {value!r} is out of range (1 to {MAX_FUSE_COUNT} texts per at least 1h)",
             )
         return LoopFuse(count=count, per=per)
+
+    def max_age(self, raw: Mapping[str, Any]) -> timedelta:
+        value = raw.get("max_age", "1h")
+        age = parse_interval(value) if isinstance(value, str) else None
+        if age is None or age < MIN_MAX_AGE:
+            raise self.fail(
+                "safety", "max_age", f'safety.max_age must be like "1h" (at least 5m), not {value!r}'
+            )
+        return age
 
 
 def parse_interval(text: str) -> timedelta | None:

@@ -12,7 +12,9 @@
 3. **Group message**: more than one recipient → ``"group-message"``; no receiving number to answer
    from → ``"no-receiving-number"``.
 4. **Opted out**: the sender said STOP earlier → ``"opted-out"``.
-5. **Automation**: the text looks automated (:mod:`rcinbox.rules.robots`) → ``"automated-sender"``.
+5. **Automation**: the text looks automated (:mod:`rcinbox.rules.robots`) → ``"automated-sender"``;
+   the text was older than ``rules.max_age`` when it reached rcinbox (``facts.age``: e.g. caught up
+   by message-sync after a restart) → ``"too-old"`` (archived, not answered hours later).
 6. **Window**: vacation disabled → ``"vacation-off"``; ``now`` outside ``start <= now < end`` →
    ``"outside-window"`` (instants compare in UTC; the sender's own time zone does not matter).
 7. **Audience**: blocklisted → ``"blocklisted"`` (any audience); audience ``"contacts"`` and the sender
@@ -22,7 +24,11 @@
    current window) → ``"already-replied"``.
 9. **Loop fuse**: automated texts to this counterpart within ``rules.loop_fuse.per`` have reached
    ``rules.loop_fuse.count`` → ``"loop-fuse"``, whatever the rules above allowed.
-10. **Reply**: the message rendered for the sender (first name from the address book, else the first
+10. **Sender credential**: nothing rcinbox holds may send for the extension that received the
+    message (``facts.can_send`` false: another user's extension without a sender JWT — the platform
+    lets no one send for another user) → ``"no-sender-credential"``; last, so every other reason
+    still wins and this one only says "would have replied".
+11. **Reply**: the message rendered for the sender (first name from the address book, else the first
     word of ``from.name``), fitted to GSM-7; never containing the inbound text; from the number that
     received the message, to the sender → action ``"reply"``, reason ``"replied"``.
 """
@@ -30,7 +36,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from rcinbox.events import InboundMessage
@@ -64,6 +70,8 @@ class Facts:
     replied_to_message: bool
     automated_count_24h: int  # automated texts to this sender within rules.loop_fuse.per
     contact_last_name: str | None = None
+    can_send: bool = True  # a credential that may send for the receiving extension is configured
+    age: timedelta | None = None  # how old the text was when it reached rcinbox (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,20 @@ class Decision:
 
 def decide(facts: Facts, rules: Rules) -> Decision:
     """What to do with one inbound message (see the module docstring for the order)."""
-    for check in (_keyword, _sender, _recipients, _consent, _automation, _window, _audience, _repeat, _fuse):
+    checks = (
+        _keyword,
+        _sender,
+        _recipients,
+        _consent,
+        _automation,
+        _late,
+        _window,
+        _audience,
+        _repeat,
+        _fuse,
+        _credential,
+    )
+    for check in checks:
         decision = check(facts, rules)
         if decision is not None:
             return decision
@@ -123,6 +144,10 @@ def _automation(facts: Facts, rules: Rules) -> Decision | None:
     return _suppress("automated-sender") if looks_automated(facts.message.text) else None
 
 
+def _late(facts: Facts, rules: Rules) -> Decision | None:
+    return _suppress("too-old") if facts.age is not None and facts.age > rules.max_age else None
+
+
 def _window(facts: Facts, rules: Rules) -> Decision | None:
     if not rules.vacation.enabled:
         return _suppress("vacation-off")
@@ -153,6 +178,10 @@ def _repeat(facts: Facts, rules: Rules) -> Decision | None:
 
 def _fuse(facts: Facts, rules: Rules) -> Decision | None:
     return _suppress("loop-fuse") if facts.automated_count_24h >= rules.loop_fuse.count else None
+
+
+def _credential(facts: Facts, rules: Rules) -> Decision | None:
+    return None if facts.can_send else _suppress("no-sender-credential")
 
 
 def _reply(facts: Facts, rules: Rules) -> Decision:

@@ -1,0 +1,341 @@
+"""Gap-free intake: RingCentral message-sync (PLATFORM.md §5.5) catches up whatever no transport
+delivered — texts that arrived while rcinbox was down, during a WebSocket gap whose session
+recovery ``Failed``, or before a Blacklisted/deleted/expired WebHook subscription was re-created.
+
+:class:`CatchUp` is one extension's sync. The first run ever is an FSync over the last
+``lookback`` (24 h); its ``syncToken`` is kept in the store's kv table, and every later run is an
+ISync from it. A token the platform refuses (400 ``MSG-333``) falls back to an FSync from the last
+successful sync (at most ``fallback_limit`` back). Each inbound SMS record becomes an
+:class:`~rcinbox.events.InboundMessage` (source ``"sync"``, envelope ``timestamp`` = the sync's
+``syncTime``) and goes through ``pipeline.accept()``: what a transport already delivered is a
+duplicate the store's unique constraint drops, so each text is archived and answered once, whoever
+saw it first. The token is stored only after every record was accepted: a crash half-way re-reads.
+
+Old texts are archived but not answered: the pipeline hands :attr:`InboundMessage.age` (syncTime −
+creationTime, both the platform's clock) to ``decide()``, which suppresses a text older than the
+rules' ``safety.max_age`` (1 h) with reason ``too-old``. A text missed for two minutes during a
+restart still gets its reply; one from yesterday does not.
+
+:class:`CatchUpLoop` runs every extension's sync on events, never by polling: once the transport
+is subscribed at start (so no text falls between the sync and the subscription), again after
+every subscription the transport (re)creates (``StatusBoard.subscriptions_created``: a WebSocket
+re-subscription after a failed recovery, a re-created WebHook subscription; a ``Successful``
+recovery replays the gap itself and creates none), and every ``interval`` (15 min) as a safety net
+(message-sync is a Light call). A failing round is retried with backoff and never stops the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from rcinbox.errors import PlatformError
+from rcinbox.events import InboundMessage
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.store import utcnow
+from rcinbox.transports import KeyValue
+from rcinbox.transports.status import StatusBoard, TransportStatus
+from rcinbox.worker import Changes
+
+log = logging.getLogger("rcinbox.catchup")
+
+TOKEN_KEY = "catchup.{ext}.sync_token"
+SYNCED_KEY = "catchup.{ext}.sync_time"  # syncTime of the last successful sync (ISO)
+_IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
+
+RETRY = RetryPolicy(attempts=1_000_000, base_delay=5.0, multiplier=3.0, max_delay=900.0)  # only delay() used
+SyncType = Literal["FSync", "ISync"]
+Trigger = Literal["subscribed", "periodic", "retry", "manual"]
+
+
+@dataclass(frozen=True)
+class CatchUpPolicy:
+    lookback: timedelta = timedelta(hours=24)  # frame of the first FSync ever
+    fallback_limit: timedelta = timedelta(days=7)  # an FSync after a refused token reaches back at most this
+    overlap: timedelta = timedelta(minutes=5)  # the fallback FSync starts this long before the last sync
+    interval: float = 900.0  # seconds between safety-net rounds
+    retry: RetryPolicy = field(default_factory=lambda: RETRY)
+
+    def __post_init__(self) -> None:
+        if self.lookback <= timedelta(0) or self.fallback_limit < self.lookback or self.interval <= 0:
+            raise ValueError(f"invalid catch-up policy: {self}")
+
+
+class SyncApi(Protocol):
+    """The REST calls a catch-up makes (:class:`~rcinbox.platform.client.PlatformClient`)."""
+
+    async def message_sync(
+        self, sync_token: str | None, ext: str = "~", date_from: datetime | str | None = None
+    ) -> dict[str, Any]: ...
+
+    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]: ...
+
+
+class Intake(Protocol):
+    """The pipeline's entry point: persist (deduplicated by the store); ``True`` if it was new."""
+
+    async def accept(self, msg: InboundMessage) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one extension's sync did."""
+
+    extension_id: str
+    sync_type: SyncType
+    records: int  # records the platform returned (every kind, direction and change)
+    inbound: int  # inbound SMS among them
+    accepted: int  # new to the archive (the rest had been delivered already)
+    fell_back: bool = False  # the stored token was refused: FSync instead
+
+
+class CatchUp:
+    """message-sync for one extension, its sync token persisted in the store's kv table."""
+
+    def __init__(
+        self,
+        api: SyncApi,
+        kv: KeyValue,
+        intake: Intake,
+        extension_id: str,
+        *,
+        policy: CatchUpPolicy | None = None,
+        wall: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """``wall``: real time, for the sync frame (the platform's store runs on it)."""
+        self.api = api
+        self.kv = kv
+        self.intake = intake
+        self.extension_id = extension_id
+        self.policy = policy or CatchUpPolicy()
+        self.wall = wall
+
+    def __repr__(self) -> str:
+        return f"CatchUp(ext={self.extension_id})"
+
+    @property
+    def token_key(self) -> str:
+        return TOKEN_KEY.format(ext=self.extension_id)
+
+    async def run_once(self) -> SyncReport:
+        """One sync: ISync from the stored token, else (or when it is refused) an FSync."""
+        token = await self.kv.kv_get(self.token_key)
+        result, fell_back = None, False
+        if token:
+            try:
+                result = await self.api.message_sync(token, self.extension_id)
+            except PlatformError as exc:
+                if exc.status != 400:
+                    raise
+                log.warning(
+                    "ext %s: sync token refused (%s); full sync instead",
+                    self.extension_id,
+                    exc.error_code,
+                    extra={"action": "catchup.fallback"},
+                )
+                fell_back = True
+        if result is None:
+            frame_start = await self._frame_start(fallback=fell_back)
+            result = await self.api.message_sync(None, self.extension_id, date_from=frame_start)
+            result = {**result, "records": await self._complete(result, frame_start)}
+        report = await self._ingest(result, fell_back)
+        await self._save(result)
+        return report
+
+    async def _frame_start(self, *, fallback: bool) -> datetime:
+        now = self.wall()
+        last = await self.kv.kv_get(SYNCED_KEY.format(ext=self.extension_id)) if fallback else None
+        try:
+            synced = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
+        except ValueError:
+            synced = None
+        if synced is None or synced.tzinfo is None:
+            return now - self.policy.lookback
+        return max(synced - self.policy.overlap, now - self.policy.fallback_limit)
+
+    async def _complete(self, result: Mapping[str, Any], frame_start: datetime) -> list[dict[str, Any]]:
+        """FSync records, plus (when the platform capped them: ``olderRecordsExist``) the rest of
+        the frame's inbound SMS from the paged message store."""
+        records: list[dict[str, Any]] = list(result.get("records") or [])
+        if not (result.get("syncInfo") or {}).get("olderRecordsExist"):
+            return records
+        times = [t for r in records if (t := _created(r)) is not None]
+        oldest = min(times, default=self.wall())
+        log.warning(
+            "ext %s: the full sync was capped at %d records; reading older ones from the message store",
+            self.extension_id,
+            len(records),
+            extra={"action": "catchup.older"},
+        )
+        older = await self.api.list_messages(
+            self.extension_id, messageType="SMS", direction="Inbound", dateFrom=frame_start, dateTo=oldest
+        )
+        return records + older
+
+    async def _ingest(self, result: Mapping[str, Any], fell_back: bool) -> SyncReport:
+        sync_info = result.get("syncInfo") or {}
+        sync_type: SyncType = "ISync" if sync_info.get("syncType") == "ISync" else "FSync"
+        sync_time = sync_info.get("syncTime")
+        stamp = sync_time if isinstance(sync_time, str) else self.wall().isoformat()
+        account_id, extension_id = self._ids(result)
+        records = [r for r in result.get("records") or [] if isinstance(r, Mapping)]
+        inbound = [r for r in records if _is_inbound_sms(r)]
+        accepted = 0
+        for record in inbound:
+            try:
+                msg = InboundMessage.from_record(record, extension_id, account_id, timestamp=stamp)
+            except ValueError as exc:
+                log.warning("ext %s: skipped an unreadable record: %s", self.extension_id, exc)
+                continue
+            accepted += bool(await self.intake.accept(msg))
+        report = SyncReport(self.extension_id, sync_type, len(records), len(inbound), accepted, fell_back)
+        log.info(
+            "ext %s: %s caught up %d new of %d inbound text(s)",
+            self.extension_id,
+            sync_type,
+            accepted,
+            len(inbound),
+            extra={"action": "catchup.synced"},
+        )
+        return report
+
+    def _ids(self, result: Mapping[str, Any]) -> tuple[str, str]:
+        """(account id, extension id): real ids from the answer's ``uri`` (``~`` resolved)."""
+        match = _IDS.search(str(result.get("uri") or ""))
+        if match is None:
+            return "", self.extension_id
+        return match.group(1), match.group(2)
+
+    async def _save(self, result: Mapping[str, Any]) -> None:
+        sync_info = result.get("syncInfo") or {}
+        token, sync_time = sync_info.get("syncToken"), sync_info.get("syncTime")
+        if isinstance(token, str) and token:
+            await self.kv.kv_put(self.token_key, token)
+        if isinstance(sync_time, str) and sync_time:
+            await self.kv.kv_put(SYNCED_KEY.format(ext=self.extension_id), sync_time)
+
+
+def _is_inbound_sms(record: Mapping[str, Any]) -> bool:
+    return (
+        record.get("direction") == "Inbound"
+        and record.get("type") == "SMS"
+        and record.get("availability", "Alive") == "Alive"
+    )
+
+
+def _created(record: Mapping[str, Any]) -> datetime | None:
+    value = record.get("creationTime")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+class CatchUpLoop:
+    """Runs every extension's :class:`CatchUp` on the triggers (module docstring) until ``stop``."""
+
+    def __init__(
+        self, catchups: Sequence[CatchUp], board: StatusBoard, *, policy: CatchUpPolicy | None = None
+    ) -> None:
+        self.catchups = list(catchups)
+        self.board = board
+        self.policy = policy or CatchUpPolicy()
+        self.reports: deque[SyncReport] = deque(maxlen=100)  # the latest, oldest first
+        self.changes = Changes()  # notified after every round
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def for_extensions(
+        cls,
+        api: SyncApi,
+        kv: KeyValue,
+        intake: Intake,
+        extension_ids: Sequence[str],
+        board: StatusBoard,
+        *,
+        policy: CatchUpPolicy | None = None,
+    ) -> CatchUpLoop:
+        policy = policy or CatchUpPolicy()
+        catchups = [CatchUp(api, kv, intake, ext, policy=policy) for ext in extension_ids]
+        return cls(catchups, board, policy=policy)
+
+    async def catch_up(self, trigger: Trigger = "manual") -> bool:
+        """One round over every extension (one at a time); ``True`` when every sync succeeded."""
+        async with self._lock:
+            ok = True
+            for catchup in self.catchups:
+                try:
+                    self.reports.append(await catchup.run_once())
+                except Exception as exc:  # one extension's failure must not stop the others
+                    ok = False
+                    log.warning(
+                        "ext %s: catch-up (%s) failed: %s",
+                        catchup.extension_id,
+                        trigger,
+                        f"{type(exc).__name__}: {exc}",
+                        extra={"action": "catchup.error"},
+                    )
+            self.changes.notify()
+            return ok
+
+    async def run(self, stop: asyncio.Event) -> None:
+        seen: int | None = None  # subscriptions_created at the last "subscribed" round
+        failures = 0
+        while not stop.is_set():
+            wait = self.policy.interval if not failures else self.policy.retry.delay(failures)
+            trigger = await self._next(stop, seen, at_most=min(wait, self.policy.interval))
+            if trigger is None:
+                return
+            if trigger == "subscribed":
+                seen = self.board.status.subscriptions_created
+            elif failures:
+                trigger = "retry"
+            ok = await self._round_unless_stopped(trigger, stop)
+            if ok is None:
+                return
+            failures = 0 if ok else failures + 1
+
+    async def _round_unless_stopped(self, trigger: Trigger, stop: asyncio.Event) -> bool | None:
+        """:meth:`catch_up`, abandoned (``None``) when ``stop`` is set first: shutdown stays prompt,
+        and an abandoned sync is harmless (its token is saved only after every record was accepted)."""
+        work = asyncio.create_task(self.catch_up(trigger), name="rcinbox.catchup.round")
+        stopped = asyncio.create_task(stop.wait(), name="rcinbox.catchup.stop")
+        try:
+            await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (work, stopped):
+                task.cancel()
+            await asyncio.gather(work, stopped, return_exceptions=True)
+        return None if work.cancelled() else work.result()
+
+    async def _next(self, stop: asyncio.Event, seen: int | None, *, at_most: float) -> Trigger | None:
+        """Wait for ``stop`` (→ None), a new subscription (→ "subscribed") or ``at_most`` seconds."""
+
+        def subscribed(status: TransportStatus) -> bool:
+            return status.ready and (seen is None or status.subscriptions_created != seen)
+
+        if stop.is_set():
+            return None
+        if subscribed(self.board.status):
+            return "subscribed"
+        waiters = {
+            asyncio.create_task(self.board.wait_until(subscribed), name="rcinbox.catchup.subscribed"),
+            asyncio.create_task(stop.wait(), name="rcinbox.catchup.stop"),
+        }
+        try:
+            await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waiters, return_exceptions=True)
+        if stop.is_set():
+            return None
+        return "subscribed" if subscribed(self.board.status) else "periodic"

@@ -1,0 +1,57 @@
+"""MMS end to end: each attachment archived under a name rcinbox chose, byte for byte what was
+sent (size and SHA-256 recorded), and the sender answered as for any text."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, replies, reply_for
+
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(200_000) + b"\xff\xd9"
+DIAGRAM = b"\x89PNG\r\n\x1a\n" + os.urandom(50_000)
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+async def test_mms_attachments_are_archived_byte_for_byte_and_the_sender_answered(e2e: Harness) -> None:
+    attachments = [
+        ("image/jpeg", PHOTO, "../../../../etc/cron.d/photo.jpg"),  # the payload's name is never used
+        ("image/png", DIAGRAM, "diagram.png"),
+    ]
+    async with e2e.running() as live:
+        sent = await live.text("Photos from the site visit", sender=CHARLIE, attachments=attachments)
+        outcome = await live.outcome(sent)
+        records = await live.attachments(sent)
+        [entry] = await live.store.recent()
+    assert (outcome.reason, entry.attachments, entry.text) == ("replied", 2, "Photos from the site visit")
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+    stored = sorted(records.values(), key=lambda r: r.content_type)
+    assert [(r.state, r.content_type, r.size) for r in stored] == [
+        ("stored", "image/jpeg", len(PHOTO)),
+        ("stored", "image/png", len(DIAGRAM)),
+    ]
+    assert [r.sha256 for r in stored] == [
+        hashlib.sha256(PHOTO).hexdigest(),
+        hashlib.sha256(DIAGRAM).hexdigest(),
+    ]
+    folder = e2e.data_dir / "attachments" / ALEX_EXT / sent.message_id
+    paths = [e2e.data_dir / str(r.path) for r in stored]
+    assert [p.read_bytes() for p in paths] == [PHOTO, DIAGRAM]
+    assert [(p.parent, p.suffix) for p in paths] == [(folder, ".jpg"), (folder, ".png")]
+    assert files_under(e2e.data_dir / "attachments") == set(paths)  # nothing else, no partial file
+    assert [p for p in files_under(e2e.tmp) if p.name in ("photo.jpg", "diagram.png")] == []
+
+
+async def test_a_picture_without_text_is_archived_and_answered(e2e: Harness) -> None:
+    async with e2e.running() as live:
+        sent = await live.text("", sender=DANA, attachments=[("image/jpeg", PHOTO, None)])
+        outcome = await live.outcome(sent)
+        [record] = (await live.attachments(sent)).values()
+    assert outcome.reason == "replied"
+    assert await replies(e2e.http, DANA) == [(ALEX, reply_for("Dana"))]
+    assert record.sha256 == hashlib.sha256(PHOTO).hexdigest()
+    assert (e2e.data_dir / str(record.path)).read_bytes() == PHOTO

@@ -1,0 +1,361 @@
+"""Catch-up pieces without the emulator: when the loop runs a round (triggers, safety net, retry),
+the sync's edge cases against a scripted API (capped FSync, fallback frame, errors, junk records),
+the ``safety.max_age`` rule and the ``too-old`` decision, ``InboundMessage.age``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from transport_kit import MemoryKv
+
+from rcinbox.catchup import SYNCED_KEY, TOKEN_KEY, CatchUp, CatchUpLoop, CatchUpPolicy, SyncReport
+from rcinbox.errors import PlatformError, RulesError
+from rcinbox.events import InboundMessage, Party
+from rcinbox.platform.retry import RetryPolicy
+from rcinbox.rules import Facts, decide, parse_rules
+from rcinbox.transports.status import StatusBoard
+
+NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+EXT = "101"
+URI = "https://platform.example/restapi/v1.0/account/37439510/extension/101/message-sync?syncType=FSync"
+
+
+def record(message_id: int, minutes_ago: float, **changes: Any) -> dict[str, Any]:
+    created = (NOW - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
+    return {
+        "id": message_id,
+        "type": "SMS",
+        "direction": "Inbound",
+        "availability": "Alive",
+        "from": {"phoneNumber": "+14155550100"},
+        "to": [{"phoneNumber": "+16505550100"}],
+        "subject": f"text {message_id}",
+        "creationTime": created,
+    } | changes
+
+
+def answer(records: list[dict[str, Any]], sync_type: str = "FSync", older: bool = False) -> dict[str, Any]:
+    return {
+        "uri": URI,
+        "records": records,
+        "syncInfo": {
+            "syncType": sync_type,
+            "syncToken": f"token-after-{len(records)}",
+            "syncTime": NOW.isoformat().replace("+00:00", "Z"),
+            "olderRecordsExist": older,
+        },
+    }
+
+
+class ScriptedApi:
+    """Answers message_sync from a script; records every call."""
+
+    def __init__(self, *answers: dict[str, Any] | Exception) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[str | None, datetime | str | None]] = []
+        self.listed: list[dict[str, Any]] = []
+        self.older: list[dict[str, Any]] = []
+
+    async def message_sync(
+        self, sync_token: str | None, ext: str = "~", date_from: datetime | str | None = None
+    ) -> dict[str, Any]:
+        self.calls.append((sync_token, date_from))
+        result = self.answers.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]:
+        self.listed.append(filters)
+        return self.older
+
+
+class Intake:
+    def __init__(self) -> None:
+        self.seen: dict[str, InboundMessage] = {}
+
+    async def accept(self, msg: InboundMessage) -> bool:
+        new = msg.message_id not in self.seen
+        self.seen.setdefault(msg.message_id, msg)
+        return new
+
+
+def catchup(api: ScriptedApi, kv: MemoryKv, intake: Intake) -> CatchUp:
+    return CatchUp(api, kv, intake, EXT, wall=lambda: NOW)
+
+
+async def test_first_run_is_an_fsync_over_the_lookback_and_stores_the_token() -> None:
+    api, kv, intake = (
+        ScriptedApi(answer([record(1, 2), record(2, 3, direction="Outbound")])),
+        MemoryKv(),
+        Intake(),
+    )
+    report = await catchup(api, kv, intake).run_once()
+    assert api.calls == [(None, NOW - timedelta(hours=24))]
+    assert report == SyncReport(EXT, "FSync", records=2, inbound=1, accepted=1)
+    assert kv.data == {
+        TOKEN_KEY.format(ext=EXT): "token-after-2",
+        SYNCED_KEY.format(ext=EXT): "2026-11-27T16:00:00Z",
+    }
+    msg = intake.seen["1"]
+    assert (msg.source, msg.extension_id, msg.account_id, msg.raw["timestamp"]) == (
+        "sync",
+        "101",
+        "37439510",
+        "2026-11-27T16:00:00Z",
+    )
+    assert msg.age == timedelta(minutes=2)
+
+
+async def test_a_refused_token_falls_back_to_an_fsync_from_the_last_sync() -> None:
+    refused = PlatformError(400, "MSG-333", "Invalid message synchronisation request")
+    api, kv, intake = ScriptedApi(refused, answer([record(7, 90)])), MemoryKv(), Intake()
+    kv.data[TOKEN_KEY.format(ext=EXT)] = "stale"
+    kv.data[SYNCED_KEY.format(ext=EXT)] = "2026-11-27T10:00:00Z"
+    report = await catchup(api, kv, intake).run_once()
+    assert api.calls == [("stale", None), (None, datetime(2026, 11, 27, 9, 55, tzinfo=UTC))]
+    assert (report.sync_type, report.fell_back, report.accepted) == ("FSync", True, 1)
+    assert kv.data[TOKEN_KEY.format(ext=EXT)] == "token-after-1"
+
+
+async def test_the_fallback_frame_reaches_back_at_most_the_fallback_limit() -> None:
+    refused = PlatformError(400, "MSG-333", "Invalid message synchronisation request")
+    api, kv = ScriptedApi(refused, answer([])), MemoryKv()
+    kv.data[TOKEN_KEY.format(ext=EXT)] = "stale"
+    kv.data[SYNCED_KEY.format(ext=EXT)] = "2026-01-01T00:00:00Z"
+    await catchup(api, kv, Intake()).run_once()
+    assert api.calls[1] == (None, NOW - timedelta(days=7))
+
+
+async def test_other_errors_keep_the_token_and_propagate() -> None:
+    api, kv = ScriptedApi(PlatformError(503, "CMN-211", "Service unavailable")), MemoryKv()
+    kv.data[TOKEN_KEY.format(ext=EXT)] = "good"
+    with pytest.raises(PlatformError):
+        await catchup(api, kv, Intake()).run_once()
+    assert kv.data == {TOKEN_KEY.format(ext=EXT): "good"}
+
+
+async def test_a_capped_fsync_reads_the_rest_of_the_frame_from_the_message_store() -> None:
+    api, intake = ScriptedApi(answer([record(3, 10), record(2, 20)], older=True)), Intake()
+    api.older = [record(2, 20), record(1, 30)]
+    report = await catchup(api, MemoryKv(), intake).run_once()
+    assert api.listed == [
+        {
+            "messageType": "SMS",
+            "direction": "Inbound",
+            "dateFrom": NOW - timedelta(hours=24),
+            "dateTo": NOW - timedelta(minutes=20),
+        }
+    ]
+    assert sorted(intake.seen) == ["1", "2", "3"]
+    assert (report.inbound, report.accepted) == (4, 3)
+
+
+async def test_deleted_junk_and_non_sms_records_are_skipped() -> None:
+    records = [
+        {"id": 5, "availability": "Purged"},
+        record(6, 1, type="Fax"),
+        record(7, 1, availability="Deleted"),
+        record(8, 1, **{"from": {}}),
+        record(9, 1),
+    ]
+    api, intake = ScriptedApi(answer(records, "ISync")), Intake()
+    report = await catchup(api, MemoryKv(), intake).run_once()
+    assert (report.sync_type, report.records, report.inbound, report.accepted) == ("ISync", 5, 2, 1)
+    assert list(intake.seen) == ["9"]
+
+
+class CountingCatchUp:
+    """Stands in for CatchUp in the loop tests: counts runs, fails ``failures`` times first."""
+
+    extension_id = EXT
+
+    def __init__(self, failures: int = 0) -> None:
+        self.runs = 0
+        self.failures = failures
+
+    async def run_once(self) -> SyncReport:
+        self.runs += 1
+        if self.failures:
+            self.failures -= 1
+            raise PlatformError(503, "CMN-211", "Service unavailable")
+        return SyncReport(EXT, "ISync", 0, 0, 0)
+
+
+async def loop_rounds(loop: CatchUpLoop, count: int, within: float = 5) -> None:
+    async def done() -> bool:
+        return loop.changes.count >= count
+
+    await loop.changes.until(done, within)
+
+
+async def run_loop(loop: CatchUpLoop) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop), name="test.catchup")
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+@pytest.fixture
+def board() -> StatusBoard:
+    return StatusBoard("websocket")
+
+
+@pytest.fixture
+async def looping(board: StatusBoard) -> AsyncIterator[tuple[CatchUpLoop, CountingCatchUp]]:
+    fake = CountingCatchUp()
+    loop = CatchUpLoop([fake], board, policy=CatchUpPolicy(interval=3600))  # type: ignore[list-item]
+    async for _ in run_loop(loop):
+        yield loop, fake
+
+
+async def test_rounds_follow_new_subscriptions_not_successful_recoveries(
+    board: StatusBoard, looping: tuple[CatchUpLoop, CountingCatchUp]
+) -> None:
+    loop, fake = looping
+    board.update(subscriptions_created=1)  # subscribed, not yet connected: nothing yet
+    with pytest.raises(TimeoutError):
+        await loop_rounds(loop, 1, within=0.2)
+    board.update(connected=True, subscription_active=True)
+    await loop_rounds(loop, 1)
+    board.update(connected=False)
+    board.update(connected=True, recovery="Successful")  # the gateway replayed the gap itself
+    with pytest.raises(TimeoutError):
+        await loop_rounds(loop, 2, within=0.2)
+    board.update(connected=False)
+    board.update(subscriptions_created=2)
+    board.update(connected=True, recovery="Failed")  # re-subscribed: whatever fell in the gap is lost
+    await loop_rounds(loop, 2)
+    assert fake.runs == 2
+    assert [r.sync_type for r in loop.reports] == ["ISync", "ISync"]
+
+
+async def test_the_safety_net_runs_periodically_even_without_a_subscription(board: StatusBoard) -> None:
+    fake = CountingCatchUp()
+    loop = CatchUpLoop([fake], board, policy=CatchUpPolicy(interval=0.05))  # type: ignore[list-item]
+    async for _ in run_loop(loop):
+        await loop_rounds(loop, 3)
+    assert fake.runs >= 3 and not board.status.ready
+
+
+async def test_a_failing_round_is_retried_with_backoff_and_the_loop_survives(board: StatusBoard) -> None:
+    fake = CountingCatchUp(failures=2)
+    fast = RetryPolicy(attempts=100, base_delay=0.01, max_delay=0.05, jitter=0)
+    loop = CatchUpLoop([fake], board, policy=CatchUpPolicy(interval=3600, retry=fast))  # type: ignore[list-item]
+    board.update(connected=True, subscription_active=True, subscriptions_created=1)
+    async for _ in run_loop(loop):
+        await loop_rounds(loop, 3)
+        with pytest.raises(TimeoutError):  # back to the 1 h period once it succeeded
+            await loop_rounds(loop, 4, within=0.2)
+    assert fake.runs == 3
+    assert len(loop.reports) == 1
+
+
+async def test_catch_up_now_reports_failure() -> None:
+    loop = CatchUpLoop([CountingCatchUp(failures=1)], StatusBoard("webhook"))  # type: ignore[list-item]
+    assert await loop.catch_up() is False
+    assert await loop.catch_up() is True
+
+
+def test_max_age_is_a_safety_rule_with_a_floor() -> None:
+    assert parse_rules("").max_age == timedelta(hours=1)
+    assert parse_rules('[safety]\nmax_age = "2h"\n').max_age == timedelta(hours=2)
+    with pytest.raises(RulesError) as refused:
+        parse_rules('[safety]\nloop_fuse = "3/24h"\nmax_age = "1m"\n')
+    assert refused.value.line == 3
+    assert refused.value.reason == "safety.max_age must be like \"1h\" (at least 5m), not '1m'"
+
+
+def inbound(age: timedelta | None) -> InboundMessage:
+    raw: dict[str, Any] = {} if age is None else {"timestamp": (NOW + age).isoformat()}
+    return InboundMessage(
+        message_id="1",
+        extension_id=EXT,
+        account_id="",
+        sender=Party("+14155550100"),
+        recipients=(Party("+16505550100", target=True),),
+        text="Are you there?",
+        attachments=(),
+        conversation_id=None,
+        created_at=NOW,
+        raw=raw,
+        source="sync",
+    )
+
+
+def facts_for(msg: InboundMessage) -> Facts:
+    return Facts(
+        message=msg,
+        now=NOW,
+        owner_numbers=frozenset({"+16505550100"}),
+        company_numbers=frozenset(),
+        contact_name=None,
+        is_contact=True,
+        opted_out=False,
+        last_reply_at=None,
+        replied_to_message=False,
+        automated_count_24h=0,
+        age=msg.age,
+    )
+
+
+RULES = parse_rules(
+    "[vacation]\nenabled = true\nstart = 2020-01-01T00:00:00Z\nend = 2099-01-01T00:00:00Z\n"
+    'message = "Auto-reply: away."\naudience = "everyone"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("age", "reason"),
+    [
+        (None, "replied"),
+        (timedelta(minutes=2), "replied"),
+        (timedelta(hours=1), "replied"),
+        (timedelta(hours=1, seconds=1), "too-old"),
+        (timedelta(hours=20), "too-old"),
+    ],
+)
+def test_too_old_when_older_than_max_age_on_arrival(age: timedelta | None, reason: str) -> None:
+    assert decide(facts_for(inbound(age)), RULES).reason == reason
+
+
+def test_an_old_stop_is_still_an_opt_out() -> None:
+    msg = replace(inbound(timedelta(hours=20)), text="STOP")
+    assert decide(facts_for(msg), RULES).action == "opt-out"
+
+
+def test_age_is_never_negative_and_unknown_without_a_timestamp() -> None:
+    assert inbound(-timedelta(minutes=5)).age == timedelta(0)
+    assert inbound(None).age is None
+    assert replace(inbound(None), raw={"timestamp": "yesterday"}).age is None
+
+
+class StuckCatchUp(CountingCatchUp):
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+
+    async def run_once(self) -> SyncReport:
+        self.runs += 1
+        self.started.set()
+        await asyncio.Event().wait()  # a sync that never answers
+        raise AssertionError("unreachable")
+
+
+async def test_stop_abandons_a_round_in_progress(board: StatusBoard) -> None:
+    stuck = StuckCatchUp()
+    loop = CatchUpLoop([stuck], board, policy=CatchUpPolicy(interval=0.01))  # type: ignore[list-item]
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop), name="test.catchup")
+    await asyncio.wait_for(stuck.started.wait(), 5)
+    stop.set()
+    await asyncio.wait_for(task, 1)
+    assert (stuck.runs, list(loop.reports)) == (1, [])
