@@ -132,7 +132,7 @@ class CatchUp:
             try:
                 result = await self.api.message_sync(token, self.extension_id)
             except PlatformError as exc:
-                if exc.status != 400:
+                if exc.status != 400:  # MSG-333 and any other 400: the same token can never succeed
                     raise
                 log.warning(
                     "ext %s: sync token refused (%s); full sync instead",

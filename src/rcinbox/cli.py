@@ -121,7 +121,9 @@ app.command("run")(_run_command())
 
 @app.command()
 def demo(
-    once: Annotated[bool, typer.Option(help="Exit after the table: 0 if every decision matched.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Exit after the table: 0 if every decision matched.")
+    ] = False,
     transport: Annotated[str, typer.Option(help="websocket or webhook.", metavar="KIND")] = "websocket",
     data_dir: Annotated[
         Path, typer.Option(help="Demo data directory (wiped at every run).", metavar="PATH")
@@ -141,9 +143,12 @@ def demo(
 def messages(
     limit: Annotated[int, typer.Option(min=1, help="How many messages, newest first.")] = 50,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
-    data_dir: Annotated[str | None, typer.Option(help="Env: RCINBOX_DATA_DIR.", metavar="PATH")] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(help="Data directory (its rcinbox.db). Env: RCINBOX_DATA_DIR.", metavar="PATH"),
+    ] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="Env: RCINBOX_DATABASE_URL.", metavar="URL")
+        str | None, typer.Option(help="Archive database URL. Env: RCINBOX_DATABASE_URL.", metavar="URL")
     ] = None,
     env_file: Annotated[Path, typer.Option(help="Read settings from this .env file too.")] = Path(".env"),
 ) -> None:

@@ -19,14 +19,22 @@ from typing import Any
 import httpx
 
 from rcinbox.doctor_findings import Finding, fail, ok, skip, warn
-from rcinbox.errors import AuthError, InvalidGrant, PlatformError, RcinboxError, transport_errors
+from rcinbox.errors import (
+    AuthError,
+    InvalidGrant,
+    PlatformError,
+    RateLimited,
+    RcinboxError,
+    transport_errors,
+)
 from rcinbox.platform import Credentials, PlatformClient, TokenManager
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.settings import Settings
 
 BASE_SCOPES = ("ReadAccounts", "ReadContacts", "ReadMessages", "SMS")
 TRANSPORT_SCOPE = {"websocket": "WebSocketsSubscriptions", "webhook": "SubscriptionWebhook"}
-QUICK = RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0)  # a doctor answers fast or says why
+# A doctor answers fast or says why: one retry, and a 429 penalty longer than 5 s is reported, not waited.
+QUICK = RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0, max_retry_after=5.0)
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 LATER = ("JWT login", "scopes", "phone numbers", "subscription")  # skipped after an earlier failure
 
@@ -73,6 +81,9 @@ async def _session(
         await auth.start(background=False)
     except AuthError as exc:
         yield _login_failed(exc), None
+        return
+    except RateLimited as exc:
+        yield _rate_limited(exc), None
         return
     except RcinboxError as exc:
         yield fail("JWT login", str(exc), "retry later; if it persists, check RC_SERVER_URL"), None
@@ -126,6 +137,15 @@ async def _sender_problem(http: httpx.AsyncClient, settings: Settings, ext: str)
     if auth.owner_id != ext:
         return f"the sender JWT given for extension {ext} logs in as extension {auth.owner_id}"
     return None
+
+
+def _rate_limited(exc: RateLimited) -> Finding:
+    return fail(
+        "JWT login",
+        f"rate-limited by RingCentral: {exc}",
+        "RingCentral allows 5 Auth requests (logins, refreshes, revokes, WebSocket tokens) per user per "
+        f"minute, and a running rcinbox uses some: wait {exc.retry_after:.0f} s, then run the doctor again",
+    )
 
 
 def _login_failed(exc: AuthError) -> Finding:

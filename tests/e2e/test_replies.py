@@ -69,3 +69,26 @@ async def test_the_allowlist_counts_as_the_address_book(e2e: Harness) -> None:
         assert await live.reasons(allowed, other) == ["replied", "not-a-contact"]
     assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for(None))]
     assert await replies(e2e.http, STRANGER2) == []
+
+
+async def test_the_address_book_name_wins_over_the_name_the_platform_sends(e2e: Harness) -> None:
+    async with e2e.running(rules_toml(audience="everyone")) as live:
+        outcome = await live.outcome(await live.text("Hey it's Chuck", sender=CHARLIE, from_name="Chuck W"))
+    assert outcome.reason == "replied"
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+
+
+async def test_names_are_fitted_to_gsm7_and_typographic_punctuation_transliterated(e2e: Harness) -> None:
+    rules = rules_toml(
+        audience="everyone", message="Auto-reply: Hi {first_name}, I’m away — back {return_date}…"
+    )
+    async with e2e.running(rules) as live:
+        zoe = await live.text("Hi", sender=STRANGER, from_name="Zoë Martin")
+        jose = await live.text("Hi", sender=STRANGER2, from_name="José Ruiz")
+        assert await live.reasons(zoe, jose) == ["replied", "replied"]
+    assert await replies(e2e.http, STRANGER) == [
+        (ALEX, "Auto-reply: Hi Zoe, I'm away - back Monday, January 4...")
+    ]
+    assert await replies(e2e.http, STRANGER2) == [
+        (ALEX, "Auto-reply: Hi José, I'm away - back Monday, January 4...")
+    ]

@@ -22,6 +22,7 @@ from e2e_kit import (
     Harness,
     Live,
     Sent,
+    cli_messages,
     outbound,
     replies,
     reply_for,
@@ -91,6 +92,12 @@ async def test_stopped_while_the_reply_waits_for_a_retry_replies_once_after_rest
         outcome = await live.outcome(sent)
     assert outcome.reply is not None and (outcome.reply.state, outcome.reply.attempts) == ("sent", 2)
     assert await replies(e2e.http, CHARLIE) == [(ALEX, REPLY)]
+    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+    assert (entry["messageId"], entry["decision"], entry["replyState"]) == (
+        sent.message_id,
+        {"action": "reply", "reason": "replied"},
+        "sent",
+    )
 
 
 async def test_killed_while_the_platform_refuses_the_reply_replies_once_after_restart(

@@ -27,6 +27,7 @@ ME = "/restapi/v1.0/account/~/extension/~"
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 INSTANT = ME + "/message-store/instant?type=SMS"
 STORE_EVENTS = ME + "/message-store"
+REMINDER = "/restapi/v1.0/subscription/~?threshold=60&interval=30"  # quiet: far from expiry here
 STRANGER = "+14155550123"
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -167,6 +168,8 @@ async def messaging(t: Tour) -> None:
     sent = t.json_of(t.expect(await t.rest.post(ME + "/sms", json=sms, headers=t.bearer()), 200))
     not_mine = {**sms, "from": {"phoneNumber": blairs}}
     t.expect(await t.rest.post(ME + "/sms", json=not_mine, headers=t.bearer()), 400, 403)
+    for_blair = f"/restapi/v1.0/account/~/extension/{world.extensions[1].id}/sms"
+    t.expect(await t.rest.post(for_blair, json=not_mine, headers=t.bearer()), 403)  # not even an admin
     too_long = {**sms, "text": "x" * 1001}
     t.expect(await t.rest.post(ME + "/sms", json=too_long, headers=t.bearer()), 400)
     t.expect(await t.rest.post(ME + "/sms", json={"text": "no recipients"}, headers=t.bearer()), 400)
@@ -209,7 +212,8 @@ async def messaging(t: Tour) -> None:
 async def subscriptions(t: Tour) -> None:
     async with hook_receiver() as hooks:
         hook = {"transportType": "WebHook", "address": hooks.url, "verificationToken": "tour-secret"}
-        create = {"eventFilters": [INSTANT, STORE_EVENTS], "deliveryMode": hook, "expiresIn": 3600}
+        filters = [INSTANT, STORE_EVENTS, REMINDER]
+        create = {"eventFilters": filters, "deliveryMode": hook, "expiresIn": 3600}
         made = t.json_of(t.expect(await t.rest.post(SUBSCRIPTION, json=create, headers=t.bearer()), 200))
         sub = f"{SUBSCRIPTION}/{made.get('id')}"
         bad_filter = {**create, "eventFilters": ["/restapi/v1.0/no-such-event"]}

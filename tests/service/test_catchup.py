@@ -19,6 +19,7 @@ from transport_kit import inject
 
 from rcinbox.catchup import TOKEN_KEY, CatchUpPolicy
 from rcinbox.emulator.runner import Running, free_port
+from rcinbox.events import InboundMessage
 from rcinbox.service import Service, Tuning
 from rcinbox.settings import Settings
 from rcinbox.store import ArchiveEntry, Store
@@ -261,4 +262,32 @@ async def test_a_text_sent_while_the_webhook_was_blacklisted_is_caught_up(
     assert after.subscriptions_created == 2
     assert stored is not None and stored.source == "sync"
     assert (found.action, found.reason) == ("reply", "replied")
+    assert [(r["from"], r["text"]) for r in await sent_to(http, CHARLIE)] == [(ALEX, REPLY)]
+
+
+async def test_a_text_synced_before_its_webhook_arrives_is_archived_and_answered_once(
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(webhook_settings(emu, tmp_path)) as service:
+        late: asyncio.Queue[tuple[InboundMessage, bool]] = asyncio.Queue()
+        accept = service.pipeline.accept
+
+        async def recording(msg: InboundMessage) -> bool:
+            new = await accept(msg)
+            if msg.source == "webhook":
+                late.put_nowait((msg, new))
+            return new
+
+        monkeypatch.setattr(service.pipeline, "accept", recording)
+        await faults(http, {"webhookDelayMs": 1500})  # the notification is on its way, slowly
+        sent = await inject(http, ALEX, "Quick question", sender=CHARLIE)
+        assert await service.catchup.catch_up() is True  # the sync gets there first
+        report = service.catchup.reports[-1]
+        found = await entry(service, sent["messageId"], replied=True)
+        webhook_msg, was_new = await asyncio.wait_for(late.get(), 10)
+        rows = [e for e in await service.store.recent() if e.message_id == sent["messageId"]]
+        stored = await service.store.find_message(found.extension_id, sent["messageId"])
+    assert (report.accepted, webhook_msg.message_id, was_new) == (1, sent["messageId"], False)
+    assert len(rows) == 1
+    assert stored is not None and stored.source == "sync"
     assert [(r["from"], r["text"]) for r in await sent_to(http, CHARLIE)] == [(ALEX, REPLY)]

@@ -1,6 +1,7 @@
-"""``rcinbox doctor`` against a served emulator: all green; a broken JWT, a missing scope, a number
-without SmsSender, a missing webhook subscription, bad rules and an unwritable data
-directory each give ✘ with a fix line and exit 1; no secret is ever printed."""
+"""``rcinbox doctor`` against a served emulator: all green; a broken JWT, wrong app credentials, a
+missing scope, a number without SmsSender, a missing webhook subscription, a wrong sender JWT, a
+rate-limited login, bad rules and an unwritable data directory each give ✘ with a fix line and
+exit 1; warnings (http webhook URL, no rules file, no sender JWT) do not; no secret is printed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
@@ -273,3 +275,20 @@ async def test_a_sender_jwt_of_another_user_fails(emu: Running, tmp_path: Path) 
         "the sender JWT given for extension 62264426016 logs in as extension 62264427016",
     )
     assert casey_jwt not in shown([wrong])
+
+
+async def test_a_rate_limited_login_is_reported_at_once_not_waited_out(
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    world = emu.world
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": world.extensions[0].jwt}
+    for _ in range(5):  # RingCentral's Auth group: 5 requests per user per minute
+        answer = await http.post(
+            "/restapi/oauth/token", data=form, auth=(world.app.client_id, world.app.client_secret)
+        )
+        assert answer.status_code == 200
+    async with asyncio.timeout(10):  # the 60 s penalty is reported, not slept through
+        found = by_check(await diagnose(settings_for(emu, tmp_path)))
+    assert found["JWT login"].status == "fail"
+    assert found["JWT login"].detail.startswith("rate-limited by RingCentral: HTTP 429 CMN-301")
+    assert found["JWT login"].fix.endswith("wait 60 s, then run the doctor again")

@@ -1,0 +1,40 @@
+"""The rules file is re-read while the service runs: switching the vacation on, or adding a number
+to the allowlist, takes effect for the next text without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from e2e_kit import ALEX, CHARLIE, STRANGER, WITHIN, Harness, Live, replies, reply_for, rules_toml
+
+from rcinbox.rules.config import Rules
+
+
+async def reloaded(live: Live, done: Callable[[Rules], bool]) -> None:
+    """The watcher exposes no event: a bounded poll of the rules the service currently uses."""
+    async with asyncio.timeout(WITHIN):
+        while True:
+            if done(live.service.rules.current()):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def test_switching_the_vacation_on_takes_effect_without_a_restart(e2e: Harness) -> None:
+    async with e2e.running(rules_toml(enabled=False)) as live:
+        before = await live.outcome(await live.text("Are you in?", sender=CHARLIE))
+        e2e.write_rules(rules_toml(enabled=True))
+        await reloaded(live, lambda rules: rules.vacation.enabled)
+        after = await live.outcome(await live.text("Are you in now?", sender=CHARLIE))
+    assert (before.reason, after.reason) == ("vacation-off", "replied")
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+
+
+async def test_a_number_added_to_the_allowlist_counts_as_a_contact_at_once(e2e: Harness) -> None:
+    async with e2e.running(rules_toml(audience="contacts")) as live:
+        before = await live.outcome(await live.text("Hi Alex", sender=STRANGER))
+        e2e.write_rules(rules_toml(audience="contacts", allowlist=[STRANGER]))
+        await reloaded(live, lambda rules: STRANGER in rules.contacts.allowlist)
+        after = await live.outcome(await live.text("Hi again", sender=STRANGER))
+    assert (before.reason, after.reason) == ("not-a-contact", "replied")
+    assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for(None))]
