@@ -27,6 +27,18 @@ def emulator(
     refresh_ttl: Annotated[int, typer.Option(help="Refresh token lifetime, seconds.")] = 604800,
     recovery_timeout: Annotated[int, typer.Option(help="WebSocket session recovery window, seconds.")] = 180,
     latency_ms: Annotated[int, typer.Option(help="Modelled round trip added to every answer.")] = 0,
+    rate_limits: Annotated[
+        bool,
+        typer.Option(
+            help="Enforce RingCentral's per-user rate limits (Light 50, Medium 40, Heavy 10, Auth 5/min)."
+        ),
+    ] = True,
+    ws_subscription_id_header: Annotated[
+        bool,
+        typer.Option(
+            help="Compatibility: send the 2021 WSG-SubscriptionId header on WebSocket subscription answers."
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING.")] = "INFO",
 ) -> None:
     """Serve the local RingCentral platform emulator (REST, OAuth, WebHook, WebSocket)."""
@@ -40,10 +52,13 @@ def emulator(
         refresh_ttl=refresh_ttl,
         recovery_timeout=recovery_timeout,
         latency_ms=latency_ms,
+        ws_subscription_id_header=ws_subscription_id_header,
     )
 
     async def main() -> None:
         async with serve(host, port, data, limits) as running:
+            if not rate_limits and running.world.ratelimiter is not None:
+                running.world.ratelimiter.configure(enabled=False)
             typer.echo(f"RingCentral emulator on {running.url}  (state: {running.url}/_emulator/state)")
             await asyncio.Event().wait()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -374,12 +375,7 @@ class Harness:
 
 
 def _tuning(clock: TestClock) -> Tuning:
-    return Tuning(
-        websocket=TUNING.websocket,
-        webhook=TUNING.webhook,
-        rules_check_interval=TUNING.rules_check_interval,
-        clock=clock,
-    )
+    return dataclasses.replace(TUNING, clock=clock)
 
 
 async def _ready(service: Service, runner: asyncio.Task[None]) -> None:

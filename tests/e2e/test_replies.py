@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from e2e_kit import (
     ALEX,
     ALEX_EXT,
@@ -91,4 +92,23 @@ async def test_names_are_fitted_to_gsm7_and_typographic_punctuation_transliterat
     ]
     assert await replies(e2e.http, STRANGER2) == [
         (ALEX, "Auto-reply: Hi José, I'm away - back Monday, January 4...")
+    ]
+
+
+async def test_a_message_that_needs_ucs2_is_warned_about_at_start_and_still_sent(
+    e2e: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="rcinbox")
+    rules = rules_toml(message="Auto-reply: Hi {first_name}, I'm on the beach 🌴 until {return_date}.")
+    async with e2e.running(rules) as live:
+        outcome = await live.outcome(await live.text("Hi", sender=CHARLIE))
+    budget = [r.getMessage() for r in caplog.records if getattr(r, "action", None) == "rules.budget"]
+    assert budget == [
+        "vacation.message needs UCS-2 because of 🌴 (U+1F334): one segment then holds only 70 characters",
+        "vacation.message is 72 characters (UCS-2) with a long name (Christopher Richardson-Whitfield): "
+        "2 segments per reply; keep it within 70 to send one",
+    ]
+    assert outcome.reason == "replied"
+    assert await replies(e2e.http, CHARLIE) == [
+        (ALEX, "Auto-reply: Hi Charlie, I'm on the beach 🌴 until Monday, January 4.")
     ]
