@@ -173,6 +173,15 @@ async def test_unknown_sender_has_no_name(http: httpx.AsyncClient, emu: Running)
     }
 
 
+@pytest.mark.parametrize(("sender", "shown"), [("72345", "72345"), ("+72345", "72345"), ("AMAZON", "AMAZON")])
+async def test_short_code_and_alphanumeric_senders_arrive_as_carriers_pass_them(
+    http: httpx.AsyncClient, emu: Running, sender: str, shown: str
+) -> None:
+    events = capture(emu, ALEX, INSTANT)
+    await inject(http, **{"from": sender, "to": ALEX_MAIN, "text": "Reply STOP to opt out"})
+    assert events.envelopes[0]["body"]["from"]["phoneNumber"] == shown
+
+
 async def test_inbound_mms_bytes_download_from_the_event_uri(http: httpx.AsyncClient, emu: Running) -> None:
     roomy_limits(emu)
     events = capture(emu, ALEX, INSTANT)
@@ -207,7 +216,7 @@ async def test_inbound_mms_bytes_download_from_the_event_uri(http: httpx.AsyncCl
         ({"to": ALEX_MAIN, "text": "x"}, "CMN-100", "from"),
         ({"from": CHARLIE, "text": "x"}, "CMN-100", "to"),
         ({"from": CHARLIE, "to": ALEX_MAIN}, "CMN-100", "text"),
-        ({"from": "someone", "to": ALEX_MAIN, "text": "x"}, "CMN-101", "from"),
+        ({"from": "some one!?", "to": ALEX_MAIN, "text": "x"}, "CMN-101", "from"),
         ({"from": CHARLIE, "to": ["+1988"], "text": "x"}, "CMN-101", "to"),
         ({"from": CHARLIE, "to": {"n": 1}, "text": "x"}, "CMN-101", "to"),
         ({"from": CHARLIE, "to": ALEX_MAIN, "text": 5}, "CMN-101", "text"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import re
 from typing import Any
 
 import orjson
@@ -146,17 +147,30 @@ def outbound_since(world: World, since: int) -> list[dict[str, Any]]:
     return [_outbound_record(world, m) for m in sent[start:]]
 
 
+_ALPHANUMERIC = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")  # e.g. "AMAZON", "Verify"
+
+
 def _field(body: dict[str, Any], name: str) -> Any:
     if body.get(name) in (None, "", []):
         raise mandatory(name)
     return body[name]
 
 
-def _number(raw: Any, name: str, allow_short: bool = False) -> str:
+def _number(raw: Any, name: str) -> str:
     parsed = phones.parse(raw) if isinstance(raw, str) else None
-    if parsed is None or (parsed.short and not allow_short):
+    if parsed is None or parsed.short:
         raise invalid_parameter(name, str(raw))
     return parsed.number
+
+
+def _sender(raw: Any) -> str:
+    """Who texted: a full number in E.164; a short code or an alphanumeric sender id as carriers pass it."""
+    if isinstance(raw, str) and _ALPHANUMERIC.fullmatch(raw):
+        return raw
+    parsed = phones.parse(raw) if isinstance(raw, str) else None
+    if parsed is None:
+        raise invalid_parameter("from", str(raw))
+    return parsed.number.removeprefix("+") if parsed.short else parsed.number
 
 
 def parse_inbound(raw: bytes) -> Inbound:
@@ -166,7 +180,7 @@ def parse_inbound(raw: bytes) -> Inbound:
         raise ApiError(400, "CMN-103", "JSON can't be parsed.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "CMN-103", "JSON can't be parsed.")
-    sender = _number(_field(body, "from"), "from", allow_short=True)
+    sender = _sender(_field(body, "from"))
     to = _field(body, "to")
     targets = [to] if isinstance(to, str) else to
     if not isinstance(targets, list):
