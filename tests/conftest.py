@@ -26,19 +26,3 @@ async def emu(limits: Limits) -> AsyncIterator[Running]:
 async def http(emu: Running) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=emu.url, timeout=10) as client:
         yield client
-
-
-async def login(http: httpx.AsyncClient, emu: Running, ext_index: int = 0) -> dict[str, object]:
-    """JWT login as the n-th extension of the default data; returns the token response."""
-    world = emu.world
-    response = await http.post(
-        "/restapi/oauth/token",
-        data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            "assertion": world.extensions[ext_index].jwt,
-        },
-        auth=(world.app.client_id, world.app.client_secret),
-    )
-    assert response.status_code == 200, response.text
-    token: dict[str, object] = response.json()
-    return token

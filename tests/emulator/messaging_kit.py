@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from conftest import login
 from rcinbox.emulator.model import Subscription
 from rcinbox.emulator.runner import Running
+from support import login
 
 ME = "/restapi/v1.0/account/~/extension/~"
 ALEX, BLAIR, CASEY = 0, 1, 2  # extension indexes of the default data

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from conftest import login
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.wire import ApiResponse, json_response
+from support import login
 
 PROBE = "/restapi/v1.0/test-probe"
 

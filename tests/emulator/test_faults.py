@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import login
 from rcinbox.emulator.model import Subscription
 from rcinbox.emulator.runner import Running
+from support import login
 
 FAULTS = "/_emulator/faults"
 ME = "/restapi/v1.0/account/~/extension/~"

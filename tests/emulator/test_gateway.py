@@ -15,10 +15,10 @@ from fake_clock import FakeClock
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import login
 from rcinbox.emulator import events
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.wsconnection import Connection
+from support import login
 
 INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 WSG_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")

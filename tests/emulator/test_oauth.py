@@ -13,8 +13,8 @@ from fake_clock import FakeClock
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import login
 from rcinbox.emulator.runner import Running
+from support import login
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ME = "/restapi/v1.0/account/~/extension/~"

@@ -7,9 +7,9 @@ import httpx
 import pytest
 from fake_clock import FakeClock
 
-from conftest import login
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.runner import Running
+from support import login
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ME = "/restapi/v1.0/account/~/extension/~"

@@ -10,9 +10,9 @@ import pytest
 from fake_clock import FakeClock
 from webhook_receiver import Receiver, running_receiver
 
-from conftest import login
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import iso
+from support import login
 
 INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 STORE = "/restapi/v1.0/account/~/extension/~/message-store"

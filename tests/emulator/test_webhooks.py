@@ -11,10 +11,10 @@ import pytest
 from fake_clock import FakeClock
 from webhook_receiver import Receiver, free_port, running_receiver
 
-from conftest import login
 from rcinbox.emulator import events
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits, iso
+from support import login
 
 INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 
