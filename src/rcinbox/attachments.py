@@ -12,7 +12,8 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
 - a declared or actual size above the cap stops the download; the attachment is recorded as
   refused (``too-large``) and the partial file is removed;
 - bytes go to a temporary file in the target directory, are fsynced, then renamed into place;
-  SHA-256 is computed while streaming;
+  SHA-256 is computed while streaming; chunks are written from a worker thread (the event loop
+  never waits on the disk); directories are created 0700 and files 0600 (:mod:`rcinbox.private`);
 - an attachment whose outcome is already recorded is skipped, so re-running a message is a no-op.
 
 Permanent failures (foreign host, too large, 404 and other 4xx) are recorded as ``refused`` with
@@ -47,6 +48,7 @@ from rcinbox.errors import (
     Unauthorized,
 )
 from rcinbox.events import AttachmentRef
+from rcinbox.private import open_private, private_dir
 from rcinbox.store import AttachmentRecord, Store, StoredMessage
 
 log = logging.getLogger("rcinbox.pipeline")
@@ -205,7 +207,7 @@ class AttachmentFetcher:
                 if size > self.max_bytes:
                     raise Refused(f"too-large: more than {self.max_bytes} bytes")
                 digest.update(chunk)
-                handle.write(chunk)
+                await asyncio.to_thread(handle.write, chunk)  # a slow disk must not stall the loop
             await asyncio.to_thread(_commit, handle, part, target)
         except BaseException:
             await asyncio.to_thread(_discard, handle, part)
@@ -224,11 +226,11 @@ def _check_response(response: httpx.Response, max_bytes: int) -> None:
 
 
 def _open_part(part: Path) -> IO[bytes]:
-    part.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(part.parent)
     prefix = part.name.rsplit(".", 2)[0]  # ".<name>.<ext>" without ".<random>.part"
     for stale in part.parent.glob(f"{prefix}.*.part"):  # left by a process that died mid-download
         stale.unlink(missing_ok=True)
-    return part.open("xb")
+    return os.fdopen(open_private(part), "wb")
 
 
 def _commit(handle: IO[bytes], part: Path, target: Path) -> None:

@@ -13,6 +13,8 @@ import typer
 
 from rcinbox import logs
 
+SECRET_FLAG_NOTE = " Prefer the environment or .env: a flag is visible in `ps` and the shell history."
+
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Receive, archive and answer RingCentral SMS/MMS."
 )
@@ -91,9 +93,8 @@ def _run_command() -> Callable[..., None]:
     for field in FIELDS:
         shown = f" Default: {field.default}." if field.default and not field.secret else ""
         choices = f" One of: {', '.join(field.choices)}." if field.choices else ""
-        option = typer.Option(
-            None, field.flag, help=f"{field.help}{choices}{shown} Env: {field.env}.", metavar=field.metavar
-        )
+        help_text = f"{field.help}{choices}{shown} Env: {field.env}.{SECRET_FLAG_NOTE if field.secret else ''}"
+        option = typer.Option(None, field.flag, help=help_text, metavar=field.metavar)
         params.append(
             inspect.Parameter(
                 field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None

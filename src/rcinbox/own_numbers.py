@@ -1,12 +1,14 @@
 """The owner's and the company's own numbers, cached per extension (a reply must never go there).
 
 For an extension: ``owner`` = its numbers (``GET …/extension/{id}/phone-number``); ``company`` =
-the account's numbers when the platform lets us list them (``GET …/account/~/phone-number``),
-numbers whose ``usageType`` is a company one, every other configured extension's numbers, and the
-numbers given in the configuration. Lists are cached for ``max_age`` (numbers rarely change and
-``phone-number`` is a Light-group call); a failure to read the extension's own numbers propagates
-(the message is retried), as do transient errors; a refusal to list other numbers (403, 404…)
-is tolerated and remembered for ``max_age``.
+the account's numbers when the platform lets us list them (``GET …/account/~/phone-number``, an
+admin's right), else — for a normal user, who gets 403 there — every number of the company
+directory (``GET …/account/~/directory/entries``, open to every user: colleagues' numbers and the
+account's main number); plus the extension's numbers whose ``usageType`` is a company one and
+every other configured extension's numbers. The rules' ``contacts.company_numbers`` are added by
+the pipeline (they change on a reload). Lists are cached for ``max_age`` (numbers rarely change);
+a failure to read the extension's own numbers propagates (the message is retried), as do transient
+errors; a refusal to list other numbers (403, 404…) is tolerated and remembered for ``max_age``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from rcinbox.errors import PlatformError, RateLimited, ServerError, Unauthorized
 log = logging.getLogger("rcinbox.pipeline")
 
 ACCOUNT_NUMBERS = "/restapi/v1.0/account/~/phone-number"
+DIRECTORY = "/restapi/v1.0/account/~/directory/entries"
+DIRECTORY_PAGES = 50  # at 1000 entries a page: far beyond any account rcinbox serves
 COMPANY_USAGE = frozenset(
     {
         "MainCompanyNumber",
@@ -98,9 +102,40 @@ class NumberBook:
     async def _fetch(self, key: str) -> list[dict[str, Any]]:
         if key != "account":
             return await self.client.phone_numbers(key)
-        body = await self.client.get_json(ACCOUNT_NUMBERS, {"perPage": 1000})
-        records = body.get("records") if isinstance(body, dict) else None
-        return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+        try:
+            body = await self.client.get_json(ACCOUNT_NUMBERS, {"perPage": 1000})
+        except (ServerError, RateLimited, Unauthorized):
+            raise
+        except PlatformError as exc:  # a normal user may not list the account's numbers
+            log.info(
+                "cannot list the account's numbers (%s): reading the company directory",
+                exc,
+                extra={"action": "numbers.directory"},
+            )
+            return await self._directory()
+        return _records(body)
+
+    async def _directory(self) -> list[dict[str, Any]]:
+        """Every number of the company directory: each entry's numbers and the main number."""
+        numbers: list[dict[str, Any]] = []
+        for page in range(1, DIRECTORY_PAGES + 1):
+            body = await self.client.get_json(DIRECTORY, {"perPage": 1000, "page": page})
+            for entry in _records(body):
+                numbers += [n for n in entry.get("phoneNumbers") or [] if isinstance(n, dict)]
+                account = entry.get("account")
+                main = account.get("mainNumber") if isinstance(account, dict) else None
+                if isinstance(main, dict):
+                    numbers.append(main)
+            paging = body.get("paging") if isinstance(body, dict) else None
+            total = paging.get("totalPages") if isinstance(paging, dict) else None
+            if not isinstance(total, int) or page >= total:
+                break
+        return numbers
+
+
+def _records(body: Any) -> list[dict[str, Any]]:
+    records = body.get("records") if isinstance(body, dict) else None
+    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
 
 
 def _numbers(records: Iterable[dict[str, Any]]) -> set[str]:

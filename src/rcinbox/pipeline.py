@@ -202,7 +202,7 @@ class Pipeline:
             message=msg,
             now=now,
             owner_numbers=numbers.owner,
-            company_numbers=numbers.company,
+            company_numbers=numbers.company | rules.contacts.company_numbers,
             contact_name=contact.first_name if contact else None,
             contact_last_name=contact.last_name if contact else None,
             is_contact=contact is not None,

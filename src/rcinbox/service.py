@@ -26,9 +26,11 @@ from starlette.routing import BaseRoute
 
 from rcinbox.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.contacts import ContactBook
+from rcinbox.logs import redact
 from rcinbox.outbox import Outbox
 from rcinbox.pipeline import Pipeline
 from rcinbox.platform import PlatformClient
+from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
 from rcinbox.senders import open_senders
 from rcinbox.settings import Settings
@@ -92,7 +94,7 @@ class Service:
         tuning = tuning or Tuning()
         rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
         async with AsyncExitStack() as stack:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)  # 0700: the archive and the webhook token are private
             store = await Store.open(settings.database_url, clock=tuning.clock)
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(PlatformClient.from_settings(settings))
@@ -143,7 +145,10 @@ def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:
 
     def subscription() -> str | None:
         status = board.status
-        return None if status.ready else f"{status.kind}: {status.reason or 'subscription not active'}"
+        if status.ready:
+            return None
+        # Reasons can quote the platform or the network (a URL with a token): redact like a log line.
+        return redact(f"{status.kind}: {status.reason or 'subscription not active'}")
 
     return [token, subscription]
 

@@ -27,7 +27,6 @@ from typer.testing import CliRunner
 
 from rcinbox.cli import app
 from rcinbox.emulator import notify
-from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service import Service, Tuning
 from rcinbox.settings import Settings
@@ -102,6 +101,17 @@ blocklist = {numbers(blocklist)}
 [safety]
 loop_fuse = "{loop_fuse}"
 """
+
+
+def rules_around_now() -> str:
+    """Rules whose window holds the real "now" (for tests on real time), a reply without a date."""
+    now, fmt = datetime.now(UTC), "%Y-%m-%dT%H:%M:%S"
+    return rules_toml(
+        start=(now - timedelta(days=1)).strftime(fmt),
+        end=(now + timedelta(days=30)).strftime(fmt),
+        timezone="UTC",
+        message="Auto-reply: Hi {first_name}, I'm away this month.",
+    )
 
 
 class TestClock:
@@ -186,13 +196,6 @@ class Live:
         first = to if isinstance(to, str) else to[0]
         return Sent(str(response.json()["messageId"]), self.extension_of(first))
 
-    def text_raw(self, sender: str, text: str, to: str = ALEX) -> Sent:
-        """An inbound message from a sender id the control API refuses (e.g. alphanumeric
-        ``AMAZON``): the emulator's own injection, past the control API's input checks."""
-        message_id, notified = inject(self.emu.world, Inbound(sender, (to,), text))
-        assert notified >= 1
-        return Sent(message_id, self.extension_of(to))
-
     def redeliver(self, sent: Sent) -> int:
         """The platform announces the same message again (at-least-once delivery)."""
         return notify.inbound_arrived(self.emu.world, self.emu.world.messages[int(sent.message_id)])
@@ -202,8 +205,11 @@ class Live:
         assert owner is not None, f"no extension owns {number}"
         return str(owner.id)
 
-    async def outcome(self, sent: Sent, within: float = WITHIN, *, retried: bool = False) -> Outcome:
-        """Wait for the message's decision and, for a reply, until the outbox is done with it.
+    async def outcome(
+        self, sent: Sent, within: float = WITHIN, *, retried: bool = False, expect_reply: bool = True
+    ) -> Outcome:
+        """Wait for the message's decision and, for a reply (unless ``expect_reply`` is false),
+        until the outbox is done with it (sent or failed for good).
 
         A processing error fails the test at once, unless the message is ``retried`` (it failed
         before a restart and is expected to go through now)."""
@@ -225,14 +231,14 @@ class Live:
         decision = await store.decision(pk)
         assert decision is not None, f"message {sent.message_id} ended {stored.state} without a decision"
         row = None
-        if decision.action == "reply":
+        if decision.action == "reply" and expect_reply:
 
             async def finished() -> bool:
                 found = await store.outbox.for_message(pk)
                 return found is not None and found.state in ("sent", "failed")
 
             await self.service.outbox.changes.until(finished, within)
-            row = await store.outbox.for_message(pk)
+        row = await store.outbox.for_message(pk)
         return Outcome(
             decision.action, decision.reason, decision.reply_text, decision.reply_from, decision.reply_to, row
         )
@@ -314,6 +320,13 @@ class Harness:
     def write_rules(self, text: str) -> None:
         self.rules_path.write_text(text, encoding="utf-8")
 
+    def _use_rules(self, rules: str | None) -> None:
+        """Write ``rules``; without them keep the file of an earlier start, or write the defaults."""
+        if rules is not None:
+            self.write_rules(rules)
+        elif not self.rules_path.exists():
+            self.write_rules(rules_toml())
+
     def environ(self, **extra: str) -> dict[str, str]:
         world = self.emu.world
         env = {
@@ -336,10 +349,7 @@ class Harness:
     @contextlib.asynccontextmanager
     async def running(self, rules: str | None = None, **environ: str) -> AsyncIterator[Live]:
         """The service, subscribed and running, for the block; stopped (gracefully) after it."""
-        if rules is not None:
-            self.write_rules(rules)
-        elif not self.rules_path.exists():
-            self.write_rules(rules_toml())
+        self._use_rules(rules)
         async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
             stop = asyncio.Event()
             runner = asyncio.create_task(service.run(stop), name="e2e.service")
@@ -353,9 +363,12 @@ class Harness:
     @contextlib.asynccontextmanager
     async def crashing(self, rules: str | None = None, **environ: str) -> AsyncIterator[Crashable]:
         """Like :meth:`running`, but the service is killed (its task cancelled, as a crash would:
-        nothing gets to finish what it was doing) by ``crash()`` or at the end of the block."""
-        if rules is not None:
-            self.write_rules(rules)
+        nothing gets to finish what it was doing) by ``crash()`` or at the end of the block.
+
+        Kill it while its database is idle (e.g. while the outbox waits on the platform): unlike
+        a dead process, a cancelled in-flight SQLite query can keep its lock until this process
+        ends, and the restarted service would find the database locked."""
+        self._use_rules(rules)
         async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
             runner = asyncio.create_task(service.run(asyncio.Event()), name="e2e.service")
             live = Crashable(service, self.emu, self.http, self.clock, runner)

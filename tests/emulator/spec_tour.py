@@ -141,6 +141,10 @@ async def accounts(t: Tour) -> None:
     t.expect(await t.rest.get(alex_path, headers=t.bearer("blair")), 403)
     t.expect(await t.rest.get("/restapi/v1.0/account/~/extension/1234", headers=t.bearer()), 404)
     t.expect(await t.rest.get(ME + "/phone-number", headers=t.bearer()), 200)
+    directory = "/restapi/v1.0/account/~/directory/entries"
+    t.expect(await t.rest.get(directory, headers=t.bearer("blair")), 200)  # any user may read it
+    t.expect(await t.rest.get(directory, params={"perPage": 1, "page": 2}, headers=t.bearer()), 200)
+    t.expect(await t.rest.get(directory, params={"showFederated": "false"}, headers=t.bearer()), 200)
 
     book = ME + "/address-book/contact"
     listed = t.expect(await t.rest.get(book, headers=t.bearer()), 200)

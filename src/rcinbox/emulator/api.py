@@ -5,6 +5,7 @@ from __future__ import annotations
 from rcinbox.emulator import (
     accounts,
     control,
+    directory,
     faults,
     gateway,
     messages,
@@ -22,7 +23,7 @@ def assemble(world: World) -> Emulator:
     world.ratelimiter = ratelimit.RateLimiter(world)
     world.faults = faults.Faults(world)
     routes = Routes()
-    for module in (oauth, accounts, messages, subscriptions):
+    for module in (oauth, accounts, directory, messages, subscriptions):
         routes.include(module.routes)
     emulator = Emulator(world, routes)
     world.webhooks = webhooks.Webhooks(world)  # registers world.deliverers["WebHook"]

@@ -15,6 +15,7 @@ File format (every table and key is optional; a missing file means "vacation off
     [contacts]
     allowlist = ["+14155550111"]         # count as contacts (audience "contacts")
     blocklist = []                       # never get an automated text
+    company_numbers = ["+16505550199"]   # colleagues' and company numbers the platform cannot list
     [safety]
     loop_fuse = "3/24h"                  # at most 3 automated texts per counterpart per 24 h (max 10)
     max_age = "1h"                       # a text older than this when rcinbox gets it is not answered
@@ -26,7 +27,8 @@ hour (RFC 3834 asks for days; an interval of 0 is refused outright) all raise :c
 with the file, the line of the offending key (or value) and the reason, e.g.
 ``rcinbox.toml:7: vacation.end must be after vacation.start``.
 
-Reloading is :class:`rcinbox.rules.watcher.RulesWatcher`; segment-budget warnings are
+Lines are found by :mod:`rcinbox.rules.lines`; reloading is
+:class:`rcinbox.rules.watcher.RulesWatcher`; segment-budget warnings are
 :func:`rcinbox.rules.budget.budget_warnings`.
 """
 
@@ -43,6 +45,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcinbox.errors import RulesError
+from rcinbox.rules.lines import find_line, syntax_error
 from rcinbox.rules.numbers import to_e164
 from rcinbox.rules.template import TemplateError, placeholders
 
@@ -61,7 +64,7 @@ _KEYS: dict[str, frozenset[str]] = {
     "vacation": frozenset(
         {"enabled", "start", "end", "timezone", "message", "audience", "repeat_after", "values"}
     ),
-    "contacts": frozenset({"allowlist", "blocklist"}),
+    "contacts": frozenset({"allowlist", "blocklist", "company_numbers"}),
     "safety": frozenset({"loop_fuse", "max_age"}),
 }
 
@@ -88,6 +91,7 @@ class Vacation:
 class ContactsRules:
     allowlist: frozenset[str] = frozenset()  # E.164
     blocklist: frozenset[str] = frozenset()  # E.164
+    company_numbers: frozenset[str] = frozenset()  # E.164: colleagues, the main number… never answered
 
 
 @dataclass(frozen=True)
@@ -126,15 +130,8 @@ def parse_rules(data: bytes | str, path: Path | str = "rcinbox.toml") -> Rules:
     try:
         doc = tomllib.loads(data)
     except tomllib.TOMLDecodeError as exc:
-        raise _syntax_error(path, str(exc)) from None
+        raise syntax_error(path, str(exc)) from None
     return _Parser(data, Path(path)).rules(doc)
-
-
-def _syntax_error(path: Path | str, message: str) -> RulesError:
-    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if match:
-        return RulesError(path, int(match.group(1)), f"{message[: match.start()]} (column {match.group(2)})")
-    return RulesError(path, None, message.replace(" (at end of document)", " at the end of the file"))
 
 
 class _Parser:
@@ -155,7 +152,9 @@ class _Parser:
         return Rules(
             vacation=self.vacation(vacation),
             contacts=ContactsRules(
-                allowlist=self.numbers(contacts, "allowlist"), blocklist=self.numbers(contacts, "blocklist")
+                allowlist=self.numbers(contacts, "allowlist"),
+                blocklist=self.numbers(contacts, "blocklist"),
+                company_numbers=self.numbers(contacts, "company_numbers"),
             ),
             loop_fuse=self.loop_fuse(safety),
             max_age=self.max_age(safety),
@@ -372,36 +371,3 @@ def parse_interval(text: str) -> timedelta | None:
         return timedelta(0)
     match = _INTERVAL.fullmatch(text)
     return int(match.group(1)) * _UNITS[match.group(2)] if match else None
-
-
-_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
-
-
-def find_line(text: str, table: str, key: str | None, value: str | None = None) -> int | None:
-    """1-based line of ``key =`` inside ``[table]`` (of ``value`` after it when given), else the
-    table's header line, else ``None``."""
-    current, header_line, key_line = "", None, None
-    own_header = f"{table}.{key}" if table else key
-    key_re = re.compile(rf"""^\s*(?:["']?{re.escape(key)}["']?)\s*=""") if key else None
-    dotted = re.compile(rf"""^\s*{re.escape(table)}\.{re.escape(key)}\s*=""") if key and table else None
-    lines = text.splitlines()
-    for number, line in enumerate(lines, 1):
-        header = _HEADER.match(line)
-        if header:
-            current = header.group(1).replace('"', "").replace(" ", "")
-            if current == table:
-                header_line = header_line or number
-            if current == own_header and key_line is None:
-                key_line = number
-            continue
-        if key_line is None and (
-            (key_re and current == table and key_re.match(line))
-            or (dotted and current == "" and dotted.match(line))
-        ):
-            key_line = number
-    if key_line is not None and value is not None:
-        needle = f'"{value}"'
-        for number in range(key_line, len(lines) + 1):
-            if needle in lines[number - 1] or value in lines[number - 1]:
-                return number
-    return key_line or header_line

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from rcinbox.errors import StoreError
+from rcinbox.private import private_dir, private_file, tighten
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -74,11 +75,19 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            private_dir(path.parent)
+            private_file(path)  # SQLite gives the -wal/-shm files the database file's mode
+            tighten(*sqlite_companions(path))
         engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def sqlite_companions(path: Path) -> tuple[Path, Path]:
+    """The WAL and shared-memory files SQLite keeps next to the database ``path``."""
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -26,23 +26,13 @@ from e2e_kit import (
     outbound,
     replies,
     reply_for,
-    rules_toml,
+    rules_around_now,
 )
 
 from rcinbox.store import OutboxRow
 
 SMS = "/restapi/v1.0/account/*/extension/*/sms"
 REPLY = "Auto-reply: Hi Charlie, I'm away this month."
-
-
-def rules_around_now() -> str:
-    now, fmt = datetime.now(UTC), "%Y-%m-%dT%H:%M:%S"
-    return rules_toml(
-        start=(now - timedelta(days=1)).strftime(fmt),
-        end=(now + timedelta(days=30)).strftime(fmt),
-        timezone="UTC",
-        message="Auto-reply: Hi {first_name}, I'm away this month.",
-    )
 
 
 async def until_failed_once(live: Live, sent: Sent) -> None:

@@ -38,3 +38,25 @@ async def test_a_number_added_to_the_allowlist_counts_as_a_contact_at_once(e2e: 
         after = await live.outcome(await live.text("Hi again", sender=STRANGER))
     assert (before.reason, after.reason) == ("not-a-contact", "replied")
     assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for(None))]
+
+
+async def test_a_broken_edit_keeps_the_last_good_rules(e2e: Harness) -> None:
+    async with e2e.running(rules_toml()) as live:
+        good = live.service.rules.current()
+        e2e.write_rules(rules_toml(audience="friends"))  # invalid: refused with its line
+        await rejected(live)
+        outcome = await live.outcome(await live.text("Are you in?", sender=CHARLIE))
+        error = live.service.rules.last_error
+    assert live.service.rules.current() is good
+    assert error is not None and (error.line, "audience" in error.reason) == (8, True)
+    assert outcome.reason == "replied"
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+
+
+async def rejected(live: Live) -> None:
+    """A bounded poll, as for :func:`reloaded`: until the watcher has refused the edit."""
+    async with asyncio.timeout(WITHIN):
+        while True:
+            if live.service.rules.last_error is not None:
+                return
+            await asyncio.sleep(0.05)

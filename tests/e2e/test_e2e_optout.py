@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from e2e_kit import ALEX, CHARLIE, DANA, Harness, outbound, replies, reply_for
+from e2e_kit import ALEX, CHARLIE, DANA, Harness, outbound, replies, reply_for, rules_around_now
 
 STOP_WORDS = [
     "STOP",
@@ -93,3 +93,21 @@ async def test_cancel_my_appointment_is_not_an_opt_out(e2e: Harness) -> None:
     assert (cancel.action, cancel.reason) == ("reply", "replied")
     assert again.reason == "already-replied"  # an ordinary message, not "opted-out"
     assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+
+
+async def test_stop_after_the_reply_was_queued_cancels_it(e2e: Harness) -> None:
+    e2e.clock.fixed = None  # real time: the outbox checks the platform's store before a retry
+    sms = "/restapi/v1.0/account/*/extension/*/sms"
+    async with e2e.running(rules_around_now()) as live:
+        await e2e.faults({"http": [{"method": "POST", "path": sms, "status": 500, "count": 100}]})
+        question = await live.text("Are you there?", sender=CHARLIE)
+        await live.outcome(question, expect_reply=False)  # decided: reply, held back by the 500s
+        stop = await live.outcome(await live.text("STOP", sender=CHARLIE))
+        await e2e.clear_faults()
+        live.clock.advance(timedelta(hours=1))  # the reply's retry is due
+        live.service.outbox.wake()
+        reply = await live.outcome(question)
+    assert stop.action == "opt-out"
+    assert reply.reply is not None and reply.reply.state == "failed"
+    assert (reply.reply.last_error or "").startswith("opted-out")
+    assert await outbound(e2e.http) == []
