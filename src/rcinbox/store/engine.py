@@ -1,8 +1,9 @@
 """Everything dialect-specific about the store, in one place.
 
 - :func:`create_engine`: the async engine; for SQLite (aiosqlite) WAL journal, foreign keys,
-  a busy timeout and ``BEGIN IMMEDIATE`` transactions (so concurrent writers wait for the lock
-  instead of failing on upgrade); for PostgreSQL nothing special.
+  a busy timeout and ``BEGIN IMMEDIATE`` for writing transactions (so concurrent writers wait for
+  the lock instead of failing on upgrade; reads use a plain ``BEGIN`` and never hold the write
+  lock); for PostgreSQL nothing special.
 - :func:`transaction` / :func:`reading`: connections whose driver errors come out as
   :class:`Duplicate` (a unique constraint refused the write: deduplication) or
   :class:`~rcinbox.errors.StoreError` (anything else) — the one place they are translated.
@@ -28,6 +29,7 @@ from rcinbox.errors import StoreError
 from rcinbox.private import private_dir, private_file, tighten
 
 BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "rcinbox_read_only"  # execution option set by :func:`reading`
 
 
 class Duplicate(Exception):
@@ -63,9 +65,10 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 @asynccontextmanager
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for reads (rolled back at the end)."""
+    """A connection for reads (rolled back at the end); on SQLite it takes no write lock."""
     with translated():
         async with engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
             yield conn
 
 
@@ -107,7 +110,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no failed upgrade later); readers never block writers.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:
