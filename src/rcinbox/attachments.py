@@ -16,8 +16,8 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
   never waits on the disk); directories are created 0700 and files 0600 (:mod:`rcinbox.private`);
 - an attachment whose outcome is already recorded is skipped, so re-running a message is a no-op.
 
-Permanent failures (foreign host, too large, 404 and other 4xx) are recorded as ``refused`` with
-the reason; transient ones (network, 5xx, 429, 401) and configuration problems (403, OAuth)
+Permanent failures (a malformed entry, foreign host, too large, 404 and other 4xx) are recorded
+as ``refused`` with the reason; transient ones (network, 5xx, 429, 401) and configuration problems (403, OAuth)
 propagate, so the pipeline retries the message later and parks it visibly if it never works.
 """
 
@@ -151,6 +151,8 @@ class AttachmentFetcher:
         """Download one attachment; permanent refusals come back as a ``refused`` record."""
         relative = Path(message.extension_id, message.message_id, f"{safe_name(ref.id)}")
         base = AttachmentRecord(message.pk, ref.id, ref.content_type, ref.uri, "refused", size=ref.size)
+        if ref.problem is not None:  # never fetched: there is nothing sound to fetch
+            return dataclasses.replace(base, uri=ref.uri[:2000], reason=f"malformed: {ref.problem}")
         try:
             return await self._download(base, relative)
         except Refused as refused:

@@ -11,6 +11,10 @@ successful sync (at most ``fallback_limit`` back). Each inbound SMS record becom
 duplicate the store's unique constraint drops, so each text is archived and answered once, whoever
 saw it first. The token is stored only after every record was accepted: a crash half-way re-reads.
 
+On the very first run (no token stored yet), texts created before this process started are
+archived but never answered (``before-first-start``): they came before rcinbox was installed, and a
+human may have dealt with them already. Texts created after the start are answered as usual.
+
 Old texts are archived but not answered: the pipeline hands :attr:`InboundMessage.age` (syncTime −
 creationTime, both the platform's clock) to ``decide()``, which suppresses a text older than the
 rules' ``safety.max_age`` (1 h) with reason ``too-old``. A text missed for two minutes during a
@@ -116,6 +120,7 @@ class CatchUp:
         self.extension_id = extension_id
         self.policy = policy or CatchUpPolicy()
         self.wall = wall
+        self.started = wall()  # texts before this, found by the first sync ever, get no reply
 
     def __repr__(self) -> str:
         return f"CatchUp(ext={self.extension_id})"
@@ -127,6 +132,7 @@ class CatchUp:
     async def run_once(self) -> SyncReport:
         """One sync: ISync from the stored token, else (or when it is refused) an FSync."""
         token = await self.kv.kv_get(self.token_key)
+        first_ever = not token
         result, fell_back = None, False
         if token:
             try:
@@ -145,7 +151,7 @@ class CatchUp:
             frame_start = await self._frame_start(fallback=fell_back)
             result = await self.api.message_sync(None, self.extension_id, date_from=frame_start)
             result = {**result, "records": await self._complete(result, frame_start)}
-        report = await self._ingest(result, fell_back)
+        report = await self._ingest(result, fell_back, first_ever=first_ever)
         await self._save(result)
         return report
 
@@ -179,7 +185,9 @@ class CatchUp:
         )
         return records + older
 
-    async def _ingest(self, result: Mapping[str, Any], fell_back: bool) -> SyncReport:
+    async def _ingest(
+        self, result: Mapping[str, Any], fell_back: bool, *, first_ever: bool = False
+    ) -> SyncReport:
         sync_info = result.get("syncInfo") or {}
         sync_type: SyncType = "ISync" if sync_info.get("syncType") == "ISync" else "FSync"
         sync_time = sync_info.get("syncTime")
@@ -190,7 +198,10 @@ class CatchUp:
         accepted = 0
         for record in inbound:
             try:
-                msg = InboundMessage.from_record(record, extension_id, account_id, timestamp=stamp)
+                early = first_ever and _before(record, self.started)
+                msg = InboundMessage.from_record(
+                    record, extension_id, account_id, timestamp=stamp, before_first_start=early
+                )
             except ValueError as exc:
                 log.warning("ext %s: skipped an unreadable record: %s", self.extension_id, exc)
                 continue
@@ -236,6 +247,12 @@ def _created(record: Mapping[str, Any]) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def _before(record: Mapping[str, Any], moment: datetime) -> bool:
+    """Created before ``moment`` (a record without a readable time counts as before)."""
+    created = _created(record)
+    return created is None or created < moment
 
 
 class CatchUpLoop:

@@ -2,9 +2,12 @@
 
 Every transport (WebSocket, WebHook, message-sync catch-up) turns what it received into an
 ``InboundMessage`` with :meth:`InboundMessage.from_notification` and hands it to the pipeline.
-Parsing is strict about what rcinbox relies on and lenient about everything else: junk raises
-``ValueError`` with a reason (never ``KeyError``/``TypeError``), unknown fields are ignored and
-the whole envelope is kept in ``raw`` for the archive. Ids are strings (notifications send
+Parsing is strict about what rcinbox needs to store a message (its id, owner, recipients,
+creation time): junk raises ``ValueError`` with a reason (never ``KeyError``/``TypeError``). It is
+lenient about the rest, so such a message is still archived and decided, never dropped: a missing
+or empty sender number becomes ``Party("")`` (decided ``invalid-sender``), a malformed attachment
+entry becomes an :class:`AttachmentRef` with a ``problem`` (recorded ``refused``). Unknown fields
+are ignored and the whole envelope is kept in ``raw`` for the archive. Ids are strings (notifications send
 strings, REST sends int64 numbers; both are accepted).
 """
 
@@ -17,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 Source = Literal["webhook", "websocket", "sync"]
+BEFORE_FIRST_START = "rcinboxBeforeFirstStart"  # marker in a synthetic catch-up envelope
 SOURCES: tuple[Source, ...] = ("webhook", "websocket", "sync")
 
 # Ids end up in file paths and SQL keys: only plain tokens are accepted.
@@ -42,6 +46,7 @@ class AttachmentRef:
     content_type: str
     size: int | None
     type: str = "MmsAttachment"
+    problem: str | None = None  # a malformed entry: recorded as refused with this reason, never fetched
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class InboundMessage:
             message_id=_token(body.get("id"), "body.id"),
             extension_id=extension_id,
             account_id=account_id,
-            sender=_party(body.get("from"), "body.from"),
+            sender=_sender(body.get("from")),
             recipients=_recipients(body.get("to")),
             text=_text(body.get("subject")),
             attachments=_attachments(body.get("attachments")),
@@ -121,6 +126,7 @@ class InboundMessage:
         account_id: str = "",
         *,
         timestamp: str | None = None,
+        before_first_start: bool = False,
     ) -> InboundMessage:
         """Parse a message-store / message-sync record (REST shape, int64 ids) fetched for
         ``extension_id`` during a catch-up; ``raw`` is a synthetic envelope around it, whose
@@ -131,7 +137,15 @@ class InboundMessage:
         envelope: dict[str, Any] = {"ownerId": extension_id, "body": body}
         if timestamp is not None:
             envelope["timestamp"] = timestamp
+        if before_first_start:
+            envelope[BEFORE_FIRST_START] = True
         return cls.from_notification(envelope, "sync")
+
+    @property
+    def before_first_start(self) -> bool:
+        """Found by the very first catch-up and sent before rcinbox first started: archived, never
+        answered (a human may have dealt with it already)."""
+        return self.raw.get(BEFORE_FIRST_START) is True
 
 
 def _mapping(value: object, where: str) -> Mapping[str, Any]:
@@ -181,6 +195,15 @@ def _party(value: object, where: str) -> Party:
     )
 
 
+def _sender(value: object) -> Party:
+    """``body.from``; a missing, empty or odd number (anonymous, hidden) is ``Party("")``."""
+    try:
+        return _party(value, "body.from")
+    except ValueError:
+        name = value.get("name") if isinstance(value, Mapping) else None
+        return Party("", name=name if isinstance(name, str) and name.strip() else None)
+
+
 def _recipients(value: object) -> tuple[Party, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
         raise ValueError("body.to is missing or not a non-empty list")
@@ -199,14 +222,29 @@ def _attachments(value: object) -> tuple[AttachmentRef, ...]:
     if value is None:
         return ()
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ValueError("body.attachments is not a list")
+        return (_malformed("#0", "body.attachments is not a list"),)
     refs: list[AttachmentRef] = []
     for i, item in enumerate(value):
-        entry = _mapping(item, f"body.attachments[{i}]")
-        if entry.get("type") != "MmsAttachment":
-            continue
-        refs.append(_attachment(entry, f"body.attachments[{i}]"))
+        where = f"body.attachments[{i}]"
+        if not isinstance(item, Mapping):
+            refs.append(_malformed(f"#{i}", f"{where} is not an object"))
+        elif item.get("type") == "MmsAttachment":
+            try:
+                refs.append(_attachment(item, where))
+            except ValueError as exc:
+                refs.append(_malformed(_plain_id(item.get("id"), i), str(exc)))
     return tuple(refs)
+
+
+def _malformed(att_id: str, problem: str) -> AttachmentRef:
+    return AttachmentRef(id=att_id, uri="", content_type="application/octet-stream", size=None, problem=problem)
+
+
+def _plain_id(value: object, index: int) -> str:
+    """The entry's id when usable, else its position (``#2``): the archive keys outcomes by id."""
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+        return str(value)
+    return f"#{index}"
 
 
 def _attachment(entry: Mapping[str, Any], where: str) -> AttachmentRef:

@@ -11,8 +11,17 @@ whose id is not already recorded, means it did go out (→ ``sent``); otherwise 
 Errors (typed, from :mod:`rcinbox.errors`): a 4xx refusal (``MSG-243`` blocked/opted-out number,
 ``MSG-304``, ``CMN-101`` …) fails the row for good; 429 waits ``Retry-After``; 5xx, 408, network
 errors, 401 and OAuth failures are retried with backoff until ``retry.attempts`` attempts (a
-final failure is recorded; the row is then ``failed``). A counterpart who
-opted out after the reply was queued gets nothing (``failed: opted-out``).
+final failure is recorded). Giving up, the row is reconciled once more: found in the message
+store → ``sent``; not found after a last attempt whose outcome is unknown (5xx, timeout, network)
+→ ``unknown``, which the replies ledger still counts (repeat interval, loop fuse), so the
+sender's next text gets no second reply; otherwise ``failed``.
+
+Right before each send the row is checked again against the current rules and its age (a retry
+can push a reply hours past its decision). It fails, with the reason first in ``last_error``
+(``rcinbox messages`` shows it), when: the counterpart opted out after it was queued
+(``opted-out``); it was queued longer ago than ``safety.max_age`` (``expired``); the vacation was
+switched off (``vacation-off``) or ``now`` is outside the window (``outside-window``); the
+counterpart is on the blocklist now (``blocklisted``).
 
 Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.senders.Senders`:
 the main client for the JWT user's own extension, the extension's sender credential for another
@@ -24,12 +33,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.rules.config import Rules
+from rcinbox.rules.numbers import same_key
 from rcinbox.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
@@ -39,6 +51,7 @@ log = logging.getLogger("rcinbox.pipeline")
 
 SEND_RETRY = RetryPolicy(attempts=6, base_delay=5.0, multiplier=3.0, max_delay=1800.0)
 _RETRYABLE = (ServerError, TransportError, Unauthorized, AuthError)  # not the reply's fault
+_REFUSED_BEFORE_SENDING = (RateLimited, Unauthorized, AuthError)  # the platform did not take it
 
 
 @dataclass(frozen=True)
@@ -58,8 +71,10 @@ class Outbox:
         *,
         options: OutboxOptions | None = None,
         senders: Senders | None = None,
+        rules: Callable[[], Rules] | None = None,  # the current rules (None: no re-check)
     ) -> None:
         self.store = store
+        self.rules = rules
         self.client = client  # sends for every extension, or only for ``senders.own``
         self.senders = senders
         self.options = options or OutboxOptions()
@@ -131,6 +146,10 @@ class Outbox:
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
+            stale = self.no_longer_wanted(row)
+            if stale is not None:
+                await self._fail(row, stale)
+                return
             if await self.store.opted_out(row.to_number):
                 await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
                 return
@@ -163,6 +182,22 @@ class Outbox:
         claimed = row.claimed_at or row.queued_at
         return str(min(fresh, key=lambda r: _distance(r, claimed))["id"])
 
+    def no_longer_wanted(self, row: OutboxRow) -> str | None:
+        """Why the current rules or the row's age forbid sending it now (``None``: send)."""
+        if self.rules is None:
+            return None
+        rules, now = self.rules(), self.clock()
+        waited = now - row.queued_at
+        if waited > rules.max_age:
+            return f"expired: queued {_minutes(waited)} ago, longer than safety.max_age"
+        if not rules.vacation.enabled:
+            return "vacation-off: the vacation was switched off before the reply went out"
+        if not rules.vacation.active(now):
+            return "outside-window: the vacation window closed before the reply went out"
+        if same_key(row.to_number) in rules.contacts.blocklist:
+            return "blocklisted: the counterpart was blocklisted before the reply went out"
+        return None
+
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
         log.info(
@@ -183,7 +218,7 @@ class Outbox:
     async def _retry(self, row: OutboxRow, exc: Exception, delay: float) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if row.attempts >= self.options.retry.attempts:
-            await self._fail(row, f"gave up after {row.attempts} attempts: {error}")
+            await self._give_up(row, exc, error)
             return
         await self.store.outbox.retry_later(row.id, error, self.clock() + timedelta(seconds=delay))
         log.warning(
@@ -195,6 +230,33 @@ class Outbox:
             delay,
             extra={"action": "outbox.retry"},
         )
+
+
+    async def _give_up(self, row: OutboxRow, exc: Exception, error: str) -> None:
+        """The last attempt failed: reconcile once more; an unknown outcome stays in the ledger."""
+        try:
+            found = await self.find_sent(row, self.sender_for(row.extension_id))
+        except Exception as lookup:  # cannot tell: the last attempt may have gone out
+            found, error = None, f"{error}; reconciling failed: {type(lookup).__name__}"
+        if found is not None:
+            await self._sent(row, found, "reconciled")
+            return
+        reason = f"gave up after {row.attempts} attempts: {error}"
+        if isinstance(exc, _REFUSED_BEFORE_SENDING) or (isinstance(exc, TransportError) and not exc.sent):
+            await self._fail(row, reason)
+            return
+        await self.store.outbox.mark_unknown(row.id, f"outcome unknown: {reason}")
+        log.warning(
+            "reply %d to %s: %s; its outcome is unknown (counted as sent)",
+            row.id,
+            row.to_number,
+            reason,
+            extra={"action": "outbox.unknown"},
+        )
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 60)} min"
 
 
 def _same_text(record: dict[str, Any], row: OutboxRow) -> bool:

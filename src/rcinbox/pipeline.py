@@ -32,7 +32,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.own_numbers import NumberBook, NumberSource
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
-from rcinbox.rules.decide import HANDLE, Decision, Facts, decide
+from rcinbox.rules.decide import Decision, Facts, decide, handle_for
 from rcinbox.store import DecisionRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
 from rcinbox.worker import Changes, seconds_until, wait_any
@@ -207,11 +207,12 @@ class Pipeline:
             contact_last_name=contact.last_name if contact else None,
             is_contact=contact is not None,
             opted_out=await self.store.opted_out(sender),
-            last_reply_at=await self.store.last_reply_at(sender, HANDLE),
+            last_reply_at=await self.store.last_reply_at(sender, handle_for(rules.vacation)),
             replied_to_message=await self.store.has_reply(pk),
             automated_count_24h=await self.store.automated_count(sender, now - rules.loop_fuse.per),
             can_send=self.senders is None or self.senders.can_send(msg.extension_id),
             age=msg.age,
+            before_first_start=msg.before_first_start,
         )
 
     async def _contact(self, extension_id: str, number: str) -> ContactInfo | None:
@@ -278,6 +279,7 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         "automated_count": facts.automated_count_24h,
         "can_send": facts.can_send,
         "age_s": None if facts.age is None else facts.age.total_seconds(),
+        "before_first_start": facts.before_first_start,
         "vacation": {
             "enabled": vacation.enabled,
             "start": iso(vacation.start),

@@ -102,7 +102,7 @@ class Service:
             allowlist = rules.current().contacts.allowlist
             books = {ext: ContactBook(client, ext, allowlist) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(open_senders(settings, client, list(books)))
-            outbox = Outbox(store, client, senders=senders)
+            outbox = Outbox(store, client, senders=senders, rules=rules.current)
             pipeline = Pipeline(
                 store, client, rules.current, books, settings.data_dir, outbox=outbox, senders=senders
             )

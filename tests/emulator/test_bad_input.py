@@ -99,8 +99,6 @@ async def test_vendor_json_and_missing_content_type_are_read_as_json(
         ("GET", "/restapi/v1.0/no-such-thing"),
         ("GET", "/"),
         ("POST", "/restapi/oauth/authorize-nothing"),
-        ("DELETE", "/restapi/oauth/token"),
-        ("TRACE", "/restapi/v1.0/account/~/extension/~"),
         ("GET", "/restapi/v1.0/account/%ZZ/extension/~/\u00e9"),
         ("GET", "/_emulator/no-such-control"),
     ],
@@ -109,6 +107,24 @@ async def test_unknown_paths_and_methods_are_cmn_120(http: httpx.AsyncClient, me
     answer = await http.request(method, path)
     assert_rest_error(answer, 404, "CMN-120")
     assert answer.json()["message"] == "Invalid URI"
+    assert answer.headers["RCRequestId"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/restapi/oauth/token", "POST"),
+        ("TRACE", "/restapi/v1.0/account/~/extension/~", "GET"),
+        ("PATCH", "/restapi/v1.0/subscription", "GET, POST"),
+    ],
+)
+async def test_a_wrong_method_on_a_known_path_is_405(
+    http: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    answer = await http.request(method, path)
+    assert_rest_error(answer, 405, "CMN-120")
+    assert answer.json()["message"] == "Invalid URI"
+    assert answer.headers["Allow"] == allow
     assert answer.headers["RCRequestId"]
 
 

@@ -188,11 +188,24 @@ async def test_a_missing_assertion_names_the_parameter(http: httpx.AsyncClient, 
     }
 
 
-@pytest.mark.parametrize("grant", ["password", "client_credentials", ""])
-async def test_an_unsupported_grant_is_oau_250(http: httpx.AsyncClient, emu: Running, grant: str) -> None:
-    response = await token_call(http, emu, grant_type=grant, username="+16505550100", password="x")
+@pytest.mark.parametrize("grant", ["password", "authorization_code", "client_credentials", "partner_jwt"])
+async def test_a_grant_the_app_is_not_enabled_for_is_unauthorized_client(
+    http: httpx.AsyncClient, emu: Running, grant: str
+) -> None:
+    response = await token_call(http, emu, grant_type=grant, username="+16505550100", password="x", code="c")
     assert response.status_code == 400
-    assert response.json() == oauth_error("invalid_request", "OAU-250", "Unsupported grant type")
+    message = "Unauthorized for this grant type"  # PLATFORM §1.4
+    assert response.json() == oauth_error("unauthorized_client", "OAU-251", message)
+
+
+async def test_an_unknown_or_missing_grant_type(http: httpx.AsyncClient, emu: Running) -> None:
+    unknown = await token_call(http, emu, grant_type="urn:example:no-such-grant")
+    assert unknown.status_code == 400
+    assert unknown.json() == oauth_error("unsupported_grant_type", "OAU-250", "Unsupported grant type")
+    missing = await token_call(http, emu, grant_type="")
+    assert missing.status_code == 400
+    assert missing.json()["error"] == "invalid_request"
+    assert missing.json()["errors"][0]["errorCode"] == "OAU-101"
 
 
 async def test_a_json_body_is_415(http: httpx.AsyncClient, emu: Running) -> None:

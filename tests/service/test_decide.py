@@ -10,6 +10,7 @@ import pytest
 
 from rcinbox.events import InboundMessage, Party
 from rcinbox.rules import Decision, Facts, Rules, decide, parse_rules
+from rcinbox.rules.decide import handle_for
 
 NY = ZoneInfo("America/New_York")
 OWNER = "+16505550100"
@@ -92,7 +93,7 @@ def test_reply_to_a_contact_inside_the_window() -> None:
         ),
         reply_from=OWNER,
         reply_to=CHARLIE,
-        handle="vacation",
+        handle=handle_for(RULES.vacation),
     )
 
 

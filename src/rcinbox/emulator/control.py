@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import logging
 import re
 from typing import Any
 
@@ -31,8 +32,17 @@ from rcinbox.emulator.model import Extension, Message, Subscription
 from rcinbox.emulator.sending import Upload
 from rcinbox.emulator.server import Emulator, read_body, to_response
 from rcinbox.emulator.store import mailbox
-from rcinbox.emulator.wire import ApiError, invalid_parameter, json_response, mandatory
+from rcinbox.emulator.wire import (
+    ApiError,
+    ApiResponse,
+    invalid_parameter,
+    is_ascii_int,
+    json_response,
+    mandatory,
+)
 from rcinbox.emulator.world import World, iso
+
+log = logging.getLogger("rcinbox.emulator")
 
 
 def routes(emulator: Emulator) -> list[BaseRoute]:
@@ -40,14 +50,14 @@ def routes(emulator: Emulator) -> list[BaseRoute]:
     emulator.closers.append(mailbox(world).close)  # stop status progressions still running
 
     async def state(request: Request) -> Response:
-        return _json(state_of(world))
+        return _answer(request, json_response(state_of(world)), "state shown")
 
     async def inbound(request: Request) -> Response:
         try:
             parsed = parse_inbound(await read_body(request))
             message_id, notified = inject(world, parsed)
         except ApiError as exc:
-            return to_response(exc.response())
+            return _answer(request, exc.response(), f"refused: {exc.code} {exc.message}")
         except NoRecipient as exc:
             error = ApiError(
                 404,
@@ -56,14 +66,17 @@ def routes(emulator: Emulator) -> list[BaseRoute]:
                 parameter="to",
                 value=str(exc),
             )
-            return to_response(error.response())
-        return _json({"messageId": message_id, "notified": notified})
+            return _answer(request, error.response(), f"refused: CMN-102 no extension owns {exc}")
+        summary = f"message {message_id}, {notified} notification(s)"
+        return _answer(request, json_response({"messageId": message_id, "notified": notified}), summary)
 
     async def outbound(request: Request) -> Response:
         raw = request.query_params.get("since", "0")
-        if not raw.lstrip("-").isdigit():
-            return to_response(invalid_parameter("since", raw).response())
-        return _json({"records": outbound_since(world, int(raw))})
+        if not is_ascii_int(raw.removeprefix("-")):
+            error = invalid_parameter("since", raw)
+            return _answer(request, error.response(), "refused: CMN-101 since")
+        records = outbound_since(world, int(raw))
+        return _answer(request, json_response({"records": records}), f"{len(records)} record(s)")
 
     return [
         Route("/_emulator/state", state, methods=["GET"]),
@@ -72,8 +85,10 @@ def routes(emulator: Emulator) -> list[BaseRoute]:
     ]
 
 
-def _json(payload: Any) -> Response:
-    return to_response(json_response(payload))
+def _answer(request: Request, response: ApiResponse, summary: str) -> Response:
+    """Every control request is one log line, like the faults control API's."""
+    log.info("HTTP %s %s -> %d (%s)", request.method, request.url.path, response.status, summary)
+    return to_response(response)
 
 
 def state_of(world: World) -> dict[str, Any]:

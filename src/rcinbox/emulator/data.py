@@ -63,7 +63,7 @@ class _Model(BaseModel):
 
 
 def _e164(value: str) -> str:
-    if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
+    if not (value.startswith("+") and value[1:].isascii() and value[1:].isdigit() and 8 <= len(value) <= 16):
         raise ValueError(f"{value!r} is not an E.164 number like +16505550100")
     return value
 

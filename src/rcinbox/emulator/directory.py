@@ -14,7 +14,7 @@ from typing import Any
 from rcinbox.emulator.model import Extension, PhoneNumber
 from rcinbox.emulator.paging import Page, positive_int
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.wire import ApiResponse, invalid_parameter, json_response
+from rcinbox.emulator.wire import ApiResponse, invalid_parameter, is_ascii_int, json_response
 from rcinbox.emulator.world import World
 
 routes = Routes()
@@ -45,7 +45,7 @@ async def list_directory_entries(call: Call) -> ApiResponse:
 def _per_page(raw: str | None) -> int:
     if raw is None or raw == "" or raw in ("all", "max"):
         return MAX_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= 2000:
+    if not is_ascii_int(raw) or not 1 <= int(raw) <= 2000:
         raise invalid_parameter("perPage", raw)
     return min(int(raw), MAX_PAGE)
 

@@ -17,9 +17,9 @@ import uuid
 from typing import TYPE_CHECKING
 
 from rcinbox.emulator.model import Session
-from rcinbox.emulator.oauth import note_use
+from rcinbox.emulator.oauth import note_use, token_owner
 from rcinbox.emulator.routing import Call, Route, Routes
-from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse
+from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse, is_ascii_int
 
 if TYPE_CHECKING:
     from rcinbox.emulator.world import World
@@ -80,13 +80,21 @@ class Dispatcher:
                 if injected is not None:
                     return injected, who + " fault"
             found = self.routes.find(request.method, request.path)
-            if not found:
+            if found is False:
+                allowed = self.routes.methods(request.path)
+                raise ApiError(405, "CMN-120", "Invalid URI", headers={"Allow": ", ".join(allowed)})
+            if found is None:
                 raise ApiError(404, "CMN-120", "Invalid URI")
             route, params = found
-            session = self._authenticate(route, request)
-            if session is not None:
-                who = f"ext {session.extension_id}"
-                params = self._resolve(route, params, session)
+            session: Session | None = None
+            try:
+                session = self._authenticate(route, request)
+                if session is not None:
+                    who = f"ext {session.extension_id}"
+                    params = self._resolve(route, params, session)
+            except ApiError as refused:  # 401 and 403 pass the gateway too: counted, with headers
+                refused.headers = {**self._throttle(route, request, session), **refused.headers}
+                raise
             headers = self._throttle(route, request, session)
             try:
                 response = await route.handler(Call(self.world, request, params, session))
@@ -127,7 +135,7 @@ class Dispatcher:
                 404, "CMN-102", "Resource for parameter [accountId] is not found", parameter="accountId"
             )
         if "extensionId" in params:
-            if not params["extensionId"].isdigit():
+            if not is_ascii_int(params["extensionId"]):
                 raise ApiError(
                     404,
                     "CMN-102",
@@ -144,12 +152,17 @@ class Dispatcher:
         limiter = self.world.ratelimiter
         if limiter is None or route.group == "NoThrottling":
             return {}
+        return limiter.hit(self._key(route, request, session), route.group)
+
+    def _key(self, route: Route, request: ApiRequest, session: Session | None) -> str:
+        """Who is counted: the user and app; for token calls the user the form names (PLATFORM §7.1)."""
         if session is not None:
-            key = f"ext:{session.extension_id}:{session.client_id}"
-        else:
-            client = basic_client(request)
-            key = f"client:{client[0] if client else request.client}"
-        return limiter.hit(key, route.group)
+            return f"ext:{session.extension_id}:{session.client_id}"
+        client = basic_client(request)
+        if client is None:
+            return f"ip:{request.client}"  # an unauthenticated call: the gateway counts the caller
+        owner = token_owner(self.world, request) if route.auth == "client" else None
+        return f"ext:{owner}:{client[0]}" if owner is not None else f"client:{client[0]}"
 
 
 def _error_code(response: ApiResponse) -> str:

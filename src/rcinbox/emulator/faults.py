@@ -52,7 +52,6 @@ DEFAULT_ERRORS = {
     404: ("CMN-102", "Resource is not found"),
     429: ("CMN-301", "Request rate exceeded"),
 }
-BLACKLIST_REASON = "I/O operation is failed. Details: [Read timed out]"  # DOCS blacklist.json wording
 
 
 @dataclass
@@ -150,14 +149,13 @@ class Faults:
         return len(live)
 
     def blacklist_webhooks(self) -> int:
-        now = self.world.now()
+        from rcinbox.emulator.webhooks import TIMEOUT_REASON, blacklist  # DOCS blacklist.json wording
+
         hooks = [
             s for s in self.world.subscriptions.values() if s.transport == "WebHook" and s.status == "Active"
         ]
         for sub in hooks:
-            sub.status = "Blacklisted"
-            sub.blacklisted_at = now
-            sub.blacklist_reason = BLACKLIST_REASON
+            blacklist(self.world, sub, TIMEOUT_REASON)
         log.info("fault: blacklisted %d WebHook subscription(s)", len(hooks))
         return len(hooks)
 

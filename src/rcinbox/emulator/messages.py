@@ -30,6 +30,7 @@ from rcinbox.emulator.wire import (
     ApiResponse,
     empty_response,
     invalid_parameter,
+    is_ascii_int,
     json_response,
     mandatory,
 )
@@ -119,7 +120,7 @@ async def list_messages(call: Call) -> ApiResponse:
 
 def find_message(call: Call) -> Message:
     raw = call.params["messageId"]
-    message = call.world.messages.get(int(raw)) if raw.isdigit() else None
+    message = call.world.messages.get(int(raw)) if is_ascii_int(raw) else None
     if message is None or message.extension_id != call.extension_id:
         raise ApiError(
             404,

@@ -118,6 +118,11 @@ class Session:
     previous_refresh_token: str | None = None  # the single grace-window predecessor
     previous_refresh_until: float = 0.0
     revoked: bool = False
+    revoked_at: float = 0.0
+
+    def ended_at(self) -> float:
+        """When the session stopped being usable: revoked, or its refresh token expired."""
+        return self.revoked_at if self.revoked else self.refresh_expires_at
 
 
 @dataclass

@@ -14,16 +14,19 @@ subscriptions it notified.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from rcinbox.emulator import events
-from rcinbox.emulator.model import Message
+from rcinbox.emulator.model import Message, MessageStatus
 from rcinbox.emulator.store import instant_body, mailbox, store_event_body
 from rcinbox.emulator.world import World
 
 SENT_AFTER = 0.05  # seconds from Queued to Sent
 DELIVERED_AFTER = 0.1  # seconds from Sent to Delivered
 OPTED_OUT = "SMS-RC-413"  # the recipient texted STOP to the sending number
+
+log = logging.getLogger("rcinbox.emulator")
 
 
 def instant_event(world: World, extension_id: int) -> str:
@@ -54,6 +57,14 @@ def inbound_arrived(world: World, message: Message) -> int:
 
 def deliver_later(world: World, message: Message, on_delivered: Callable[[], object] | None = None) -> None:
     """Queued → Sent → Delivered in a tracked task; ``on_delivered`` runs at delivery."""
+    log.info(
+        "MESSAGE %d %s (ext %d, %s -> %s)",
+        message.id,
+        message.status,
+        message.extension_id,
+        message.from_number,
+        ",".join(message.to_numbers),
+    )
     mailbox(world).spawn(_progress(world, message, on_delivered), name=f"deliver:{message.id}")
 
 
@@ -61,18 +72,20 @@ async def _progress(world: World, message: Message, on_delivered: Callable[[], o
     box = mailbox(world)
     await asyncio.sleep(SENT_AFTER)
     if box.blocked(message):
-        message.status = "SendingFailed"
         box.delivery_errors[message.id] = OPTED_OUT
-        box.touch(message)
-        changed(world, message, new=False)
+        _move(world, message, "SendingFailed", f" ({OPTED_OUT}: a recipient opted out)")
         return
-    message.status = "Sent"
-    box.touch(message)
-    changed(world, message, new=False)
+    _move(world, message, "Sent")
     await asyncio.sleep(DELIVERED_AFTER)
-    message.status = "Delivered"
     message.delivered_at = world.now()
-    box.touch(message)
-    changed(world, message, new=False)
+    _move(world, message, "Delivered")
     if on_delivered is not None:
         on_delivered()
+
+
+def _move(world: World, message: Message, status: MessageStatus, why: str = "") -> None:
+    """One step of a sent message: new status, a change for message-sync, an event, a log line."""
+    log.info("MESSAGE %d %s -> %s%s", message.id, message.status, status, why)
+    message.status = status
+    mailbox(world).touch(message)
+    changed(world, message, new=False)

@@ -17,6 +17,12 @@ Token grants (form body, HTTP Basic client auth):
 RingCentral's OAuth shape (:class:`OAuthError`); the codes are those observed or documented
 in PLATFORM.md §1.4, with one inferred choice each for an unknown JWT (OAU-140, the
 documented "Invalid resource owner credentials") and a missing parameter (OAU-101).
+Grants the app is not enabled for (``password``, ``authorization_code``, ``client_credentials``,
+``partner_jwt``) are 400 ``unauthorized_client`` OAU-251 "Unauthorized for this grant type"
+(observed); any other grant type is 400 ``unsupported_grant_type`` (RFC 6749 §5.2).
+
+Sessions revoked or expired more than ``RETENTION`` (1 h) ago are forgotten at the next login,
+so a long-running emulator does not grow; their tokens are then "Token not found" (OAU-213).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ REFRESH_TTL_RANGE = (1, 2592000)  # SPEC BaseTokenRequest.refresh_token_ttl (max
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 GRACE_UNUSED = 3600.0  # old refresh token still answers while the new access token is unused
 GRACE_AFTER_USE = 10.0  # ... and this long after the new access token's first use
+RETENTION = 3600.0  # a revoked or expired session is forgotten this long after it ended
+NOT_ENABLED = frozenset({"password", "authorization_code", "client_credentials", "partner_jwt"})
 
 
 # --- request parsing -----------------------------------------------------------------------
@@ -133,6 +141,7 @@ def open_session(world: World, ext: Extension, app: App, form: dict[str, str]) -
         endpoint_id=form.get("endpoint_id") or secrets.token_urlsafe(16),
         scopes=granted_scopes(app, form),
     )
+    prune_sessions(world)
     world.sessions[session.id] = session
     log.info("oauth: ext %d logged in with JWT (session %s)", ext.id, session.id)
     enforce_session_limit(world, session)
@@ -157,8 +166,16 @@ def enforce_session_limit(world: World, newest: Session) -> None:
         revoke_session(world, oldest, "session limit reached")
 
 
+def prune_sessions(world: World) -> None:
+    """Forget sessions revoked or expired more than ``RETENTION`` ago (their tokens stay refused)."""
+    cutoff = world.now() - RETENTION
+    for stale in [s for s in world.sessions.values() if s.ended_at() <= cutoff]:
+        del world.sessions[stale.id]
+
+
 def revoke_session(world: World, session: Session, reason: str) -> None:
     session.revoked = True
+    session.revoked_at = world.now()
     session.previous_refresh_token = None
     for token in [t for t, ws in world.ws_tokens.items() if ws.session_id == session.id]:
         del world.ws_tokens[token]
@@ -233,6 +250,20 @@ def find_session(world: World, token: str) -> Session | None:
     return None
 
 
+def token_owner(world: World, request: ApiRequest) -> int | None:
+    """The extension a token, revoke or refresh call acts for (its Auth-group counter), if known."""
+    if request.content_type != FORM:
+        return None
+    form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    if form.get("grant_type") == JWT_GRANT:
+        assertion = form.get("assertion", "")
+        ext = world.extension_by_jwt(assertion) if assertion.isascii() else None
+        return ext.id if ext is not None else None
+    token = form.get("refresh_token") or form.get("token") or request.arg("token")
+    session = find_session(world, token) if token else None
+    return session.extension_id if session is not None else None
+
+
 # --- endpoints -----------------------------------------------------------------------------
 
 
@@ -252,8 +283,12 @@ async def get_token(call: Call) -> ApiResponse:
         session = open_session(world, ext, app, form)
     elif grant == "refresh_token":
         session = refresh(world, app, form)
-    else:
-        raise OAuthError(400, "invalid_request", "OAU-250", "Unsupported grant type")
+    elif not grant:
+        raise missing("grant_type")
+    elif grant in NOT_ENABLED:  # PLATFORM §1.4: a grant the app is not enabled for
+        raise OAuthError(400, "unauthorized_client", "OAU-251", "Unauthorized for this grant type")
+    else:  # RFC 6749 §5.2: a grant type the server does not know
+        raise OAuthError(400, "unsupported_grant_type", "OAU-250", "Unsupported grant type")
     return json_response(token_info(world, session), headers=NO_STORE)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from rcinbox.emulator.wire import ApiRequest, invalid_parameter
+from rcinbox.emulator.wire import ApiRequest, invalid_parameter, is_ascii_int
 from rcinbox.emulator.world import World
 
 T = TypeVar("T")
@@ -17,7 +17,7 @@ def positive_int(request: ApiRequest, name: str, default: int, maximum: int | No
     raw = request.arg(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+    if not is_ascii_int(raw) or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
         raise invalid_parameter(name, raw)
     return int(raw)
 

@@ -5,7 +5,8 @@ Light 50, Medium 40, Heavy 10, Auth 5 requests per window. Going over answers 42
 ``Retry-After`` and a CMN-301 body and starts a penalty (default 60 s); any request for that
 key and group during the penalty is refused too and *restarts* the penalty (the "429 trap").
 Every answer carries ``X-Rate-Limit-Group`` (lower-case), ``-Limit``, ``-Remaining`` and
-``-Window``. Time comes from ``world.now()`` so tests can drive a fake clock.
+``-Window``. Time comes from ``world.now()`` so tests can drive a fake clock. Counters idle for a
+whole window (and out of penalty) are dropped, at most once per window, so they never pile up.
 
 The numbers are a :class:`RateConfig`, changed at runtime with :meth:`RateLimiter.configure`
 (the faults control API does) and restored by :meth:`RateLimiter.reset`.
@@ -77,6 +78,7 @@ class RateLimiter:
         self.world = world
         self.config = config or RateConfig()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._pruned_at = world.now()
 
     def configure(
         self,
@@ -111,6 +113,8 @@ class RateLimiter:
         if not config.enabled or group not in GROUPS:
             return {}
         now = self.world.now()
+        if now - self._pruned_at >= config.window:
+            self._prune(now, config.window)
         bucket = self._buckets.setdefault((key, group), _Bucket())
         limit = config.limit(group)
         if bucket.penalty_until > now or self._over(bucket, now, config.window, limit):
@@ -125,6 +129,18 @@ class RateLimiter:
             )
         bucket.hits.append(now)
         return _headers(config, group, limit - len(bucket.hits))
+
+    @property
+    def tracked(self) -> int:
+        """How many (key, group) counters are kept."""
+        return len(self._buckets)
+
+    def _prune(self, now: float, window: float) -> None:
+        """Forget counters with no hit inside the window and no running penalty."""
+        self._pruned_at = now
+        for slot, bucket in list(self._buckets.items()):
+            if bucket.penalty_until <= now and (not bucket.hits or bucket.hits[-1] <= now - window):
+                del self._buckets[slot]
 
     @staticmethod
     def _over(bucket: _Bucket, now: float, window: float, limit: int) -> bool:

@@ -134,5 +134,10 @@ class Routes:
                 path_known = True
         return False if path_known else None
 
+    def methods(self, path: str) -> list[str]:
+        """The methods ``path`` is served with (the ``Allow`` header of a 405)."""
+        found = {route.method for route in self.routes if route.pattern.fullmatch(path)}
+        return sorted(found)
+
 
 __all__ = ["ApiRequest", "Call", "Group", "Handler", "Route", "Routes"]

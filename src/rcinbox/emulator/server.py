@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from rcinbox.emulator.dispatch import Dispatcher
 from rcinbox.emulator.routing import Routes
-from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse
+from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse, is_ascii_int
 from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")
@@ -50,7 +50,7 @@ def to_response(api: ApiResponse) -> Response:
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_ascii_int(declared) and int(declared) > limit:
         raise ApiError(413, "CMN-116", "Request entity too large")
     chunks: list[bytes] = []
     size = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ CONVERSATION_BASE = 6_288_356_833_283_647_000  # conversation ids look like the 
 # RingCentral's opt-out handling, per pair of numbers (DOCS messaging/sms/high-volume/opt-out)
 OPT_OUT = frozenset({"STOP", "UNSUBSCRIBE", "QUIT", "CANCEL", "END"})
 OPT_IN = frozenset({"START", "SUBSCRIBE", "RESUME", "CONTINUE", "UNSTOP"})
+
+log = logging.getLogger("rcinbox.emulator")
 
 
 @dataclass
@@ -104,8 +107,12 @@ class Mailbox:
         for number in numbers:
             if word in OPT_OUT:
                 self.opted_out.add((number, sender))
+                log.info(
+                    "OPT-OUT %s texted %s to %s: texts to it now fail (SMS-RC-413)", sender, word, number
+                )
             elif word in OPT_IN:
                 self.opted_out.discard((number, sender))
+                log.info("OPT-IN %s texted %s to %s: texts to it are delivered again", sender, word, number)
 
     def blocked(self, message: Message) -> bool:
         return any((message.from_number, to) in self.opted_out for to in message.to_numbers)

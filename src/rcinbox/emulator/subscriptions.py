@@ -19,6 +19,7 @@ SUB-406, an unknown extension 403 SUB-408. Errors for cases the platform does no
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -32,6 +33,7 @@ from rcinbox.emulator.wire import (
     ApiResponse,
     empty_response,
     invalid_parameter,
+    is_ascii_int,
     json_response,
     mandatory,
     not_found,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from rcinbox.emulator.world import World
 
 routes = Routes()
+log = logging.getLogger("rcinbox.emulator")
 
 BASE = "/restapi/v1.0/subscription"
 WS_SESSION_HEADER = "x-rcinbox-ws-session"
@@ -92,7 +95,7 @@ def _well_formed(event_filter: str) -> tuple[str, str] | None:
     if reminder is not None:
         timing = _query(reminder["query"]) or {}
         valid = set(timing) == {"threshold", "interval"}
-        return ("", "") if valid and all(v.isdigit() and int(v) > 0 for v in timing.values()) else None
+        return ("", "") if valid and all(is_ascii_int(v) and int(v) > 0 for v in timing.values()) else None
     found = MESSAGE_FILTER.fullmatch(event_filter)
     query = _query(found["query"]) if found is not None else None
     if found is None or query is None:
@@ -124,7 +127,7 @@ def event_filters(call: Call, raw: object) -> list[str]:
             continue
         if account != str(world.account_id):
             raise ApiError(403, "SUB-406", "Not allowed subscribe for events to extensions of other account")
-        if not extension.isdigit() or all(ext.id != int(extension) for ext in world.extensions):
+        if not is_ascii_int(extension) or all(ext.id != int(extension) for ext in world.extensions):
             raise ApiError(403, "SUB-408", "Not allowed subscribe for unknown user")
         if int(extension) != caller.id and not caller.super_admin:
             raise ApiError(403, "SUB-405", "Not allowed subscribe for messages to other extensions")
@@ -162,6 +165,7 @@ def purge_expired(world: World) -> None:
     now = world.now()
     for sub_id in [s.id for s in world.subscriptions.values() if s.expires_at <= now]:
         del world.subscriptions[sub_id]
+        log.info("SUBSCRIPTION %s expired and removed", sub_id)
 
 
 def _owned(call: Call, renewing: bool = False) -> Subscription:
@@ -205,6 +209,7 @@ async def create_subscription(call: Call) -> ApiResponse:
     assert ws_session is not None
     for old in [s for s in world.subscriptions.values() if s.ws_session_id == ws_session]:
         del world.subscriptions[old.id]  # one subscription per WebSocket session
+        log.info("SUBSCRIPTION %s replaced by a new one on WS session %s", old.id, ws_session)
     sub = _store(call, filters, "WebSocket", world.limits.ws_subscription_ttl)
     sub.ws_session_id = ws_session
     return json_response(info(world, sub))
@@ -251,6 +256,14 @@ def _store(call: Call, filters: list[str], transport: TransportType, ttl: int) -
         expires_at=now + ttl,
     )
     call.world.subscriptions[sub.id] = sub
+    log.info(
+        "SUBSCRIPTION %s created: ext %d, %s, %d s, %s",
+        sub.id,
+        sub.extension_id,
+        transport,
+        ttl,
+        " ".join(filters),
+    )
     _watch_reminders(call.world, filters)
     return sub
 
@@ -301,10 +314,12 @@ def _extend(call: Call, sub: Subscription, expires: object) -> None:
     ws = sub.transport == "WebSocket"
     ttl = world.limits.ws_subscription_ttl if ws else requested_ttl(world, expires)
     sub.expires_at = world.now() + ttl
+    log.info("SUBSCRIPTION %s renewed for %d s", sub.id, ttl)
 
 
 @routes.delete(BASE + "/{subscriptionId}", group="Medium")
 async def delete_subscription(call: Call) -> ApiResponse:
     sub = _owned(call)
     del call.world.subscriptions[sub.id]
+    log.info("SUBSCRIPTION %s deleted", sub.id)
     return empty_response(204)

@@ -23,7 +23,14 @@ from rcinbox.emulator.model import Message
 from rcinbox.emulator.paging import positive_int
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.store import mailbox, message_json
-from rcinbox.emulator.wire import ApiError, ApiResponse, invalid_parameter, json_response, mandatory
+from rcinbox.emulator.wire import (
+    ApiError,
+    ApiResponse,
+    invalid_parameter,
+    is_ascii_int,
+    json_response,
+    mandatory,
+)
 from rcinbox.emulator.world import World, iso
 
 routes = Routes()
@@ -38,7 +45,7 @@ def make_token(extension_id: int, seq: int) -> str:
 def read_token(extension_id: int, token: str) -> int:
     try:
         kind, owner, seq = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".")
-        if kind == "MS1" and owner == str(extension_id) and seq.isdigit():
+        if kind == "MS1" and owner == str(extension_id) and is_ascii_int(seq):
             return int(seq)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         pass

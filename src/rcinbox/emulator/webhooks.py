@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -150,6 +151,12 @@ class Webhooks:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 if subscription.status != "Active" or subscription.id not in self.world.subscriptions:
+                    log.info(
+                        "WEBHOOK sub %s is %s: %d queued notification(s) dropped",
+                        subscription.id,
+                        subscription.status if subscription.id in self.world.subscriptions else "gone",
+                        len(lane) + 1,
+                    )
                     lane.clear()
                     break
                 await self._post(subscription, envelope)
@@ -167,11 +174,14 @@ class Webhooks:
         if subscription.verification_token:
             headers["Verification-Token"] = subscription.verification_token
         reason: str | None = None
+        status = "-"
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.world.limits.validation_timeout):
                 response = await self.client.post(
                     subscription.address, headers=headers, content=orjson.dumps(envelope)
                 )
+            status = str(response.status_code)
             if not 200 <= response.status_code < 300:
                 reason = status_reason(response.status_code)
         except (TimeoutError, httpx.TimeoutException):
@@ -179,11 +189,13 @@ class Webhooks:
         except (httpx.HTTPError, httpx.InvalidURL):
             reason = REFUSED_REASON
         log.info(
-            "WEBHOOK POST %s sub %s event %s -> %s",
+            "WEBHOOK POST %s sub %s event %s -> %s %s (%.1f ms)",
             loggable(subscription.address),
             subscription.id,
             envelope["uuid"],
+            status,
             reason or "ok",
+            (time.perf_counter() - started) * 1000,
         )
         self._record(subscription, reason)
 

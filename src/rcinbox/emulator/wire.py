@@ -162,6 +162,11 @@ def mandatory(parameter: str) -> ApiError:
     return ApiError(400, "CMN-100", f"Parameter [{parameter}] is not specified.", parameter=parameter)
 
 
+def is_ascii_int(raw: str) -> bool:
+    """``0``-``9`` only: ``str.isdigit`` also accepts ``²`` and other digits ``int()`` refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
 def pretty(payload: Any) -> str:
     """JSON for humans (used by logs and the CLI)."""
     return json.dumps(payload, indent=2, sort_keys=True)

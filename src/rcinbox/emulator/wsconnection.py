@@ -79,6 +79,17 @@ def _query_items(raw: object) -> Iterable[tuple[str, str]]:
     return items
 
 
+def _message_id(text: str) -> str | None:
+    """The frame's ``messageId`` if it has a readable one (to answer a frame that broke a handler)."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    meta = frame[0] if isinstance(frame, list) and frame and isinstance(frame[0], dict) else {}
+    found = meta.get("messageId")
+    return found if isinstance(found, str) else None
+
+
 def parse_frame(text: str) -> tuple[dict[str, Any], list[Any]]:
     """``[meta]`` or ``[meta, body]``; anything else is WSG-808."""
     try:
@@ -160,6 +171,7 @@ class Connection:
 
     async def drop(self) -> None:
         """Cut the connection as a network failure would (the session stays recoverable)."""
+        log.info("WS session %s: connection dropped by the emulator", self.session.id)
         self.dropped = True
         self.close_code = 1001
         if self.reader is not None:
@@ -191,10 +203,7 @@ class Connection:
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", "replace")
-            try:
-                self._on_frame(text)
-            except Exception:  # top of the socket reader: log, keep serving
-                log.exception("WS session %s: error handling a frame", self.session.id)
+            self._on_frame(text)
 
     def _timed_out(self, idle: bool) -> None:
         code, message = (
@@ -205,23 +214,31 @@ class Connection:
         self.send(error_frame(code, message, self.gateway.world.new_uuid()))
 
     def _on_frame(self, text: str) -> None:
+        """Every frame with a ``messageId`` gets an answer, even when handling it fails."""
         try:
-            meta, rest = parse_frame(text)
-            kind = meta.get("type")
-            message_id = meta.get("messageId") if isinstance(meta.get("messageId"), str) else None
-            if kind == "Heartbeat":
-                self.gateway.touch(self.session)
-                self.send(
-                    dumps([{"type": "Heartbeat", "messageId": message_id or self.gateway.world.new_uuid()}])
-                )
-                return
-            if kind != "ClientRequest" or not message_id:
-                raise MalformedFrame("Unsupported message type or missing messageId", message_id)
-            request = self._api_request(meta, rest[0] if rest else None)
+            self._handle_frame(text)
         except MalformedFrame as exc:
             log.info("WS session %s: WSG-808 %s", self.session.id, exc.message)
             self.send(error_frame("WSG-808", exc.message, exc.message_id or self.gateway.world.new_uuid()))
+        except Exception:  # a bug: log it, and still answer the client's messageId
+            log.exception("WS session %s: error handling a frame", self.session.id)
+            message_id = _message_id(text) or self.gateway.world.new_uuid()
+            self.send(error_frame("CMN-201", "Service Temporary Unavailable", message_id, 500))
+
+    def _handle_frame(self, text: str) -> None:
+        meta, rest = parse_frame(text)
+        kind = meta.get("type")
+        message_id = meta.get("messageId") if isinstance(meta.get("messageId"), str) else None
+        if kind == "Heartbeat":
+            self.gateway.touch(self.session)
+            log.info("WS session %s: Heartbeat", self.session.id)
+            self.send(
+                dumps([{"type": "Heartbeat", "messageId": message_id or self.gateway.world.new_uuid()}])
+            )
             return
+        if kind != "ClientRequest" or not message_id:
+            raise MalformedFrame("Unsupported message type or missing messageId", message_id)
+        request = self._api_request(meta, rest[0] if rest else None)
         self.gateway.touch(self.session)
         task = asyncio.create_task(self._answer(message_id, request))
         self.requests.add(task)
@@ -231,8 +248,11 @@ class Connection:
         method, path = meta.get("method"), meta.get("path")
         if not isinstance(method, str) or not isinstance(path, str) or not path:
             raise MalformedFrame("ClientRequest needs string 'method' and 'path'", meta.get("messageId"))
-        parts = urlsplit(path)
-        query = [*parse_qsl(parts.query, keep_blank_values=True), *_query_items(meta.get("query"))]
+        try:
+            parts = urlsplit(path)
+            query = [*parse_qsl(parts.query, keep_blank_values=True), *_query_items(meta.get("query"))]
+        except ValueError:
+            raise MalformedFrame(f"Cannot parse request path: {path[:200]}", meta.get("messageId")) from None
         raw_headers = meta.get("headers")
         headers = {
             str(k).lower(): str(v)
@@ -256,9 +276,14 @@ class Connection:
         return ApiRequest(method.upper(), parts.path, tuple(query), headers, content, "ws", client)
 
     async def _answer(self, message_id: str, request: ApiRequest) -> None:
-        async with self.slots:
-            response = await self.gateway.dispatcher.handle(request)
-        self.send(dumps(self._response_frame(message_id, request, response)))
+        try:
+            async with self.slots:
+                response = await self.gateway.dispatcher.handle(request)
+            frame = dumps(self._response_frame(message_id, request, response))
+        except Exception:  # a bug: the client still gets an answer for its messageId
+            log.exception("WS session %s: error answering %s", self.session.id, message_id)
+            frame = error_frame("CMN-201", "Service Temporary Unavailable", message_id, 500)
+        self.send(frame)
 
     def _response_frame(self, message_id: str, request: ApiRequest, response: ApiResponse) -> list[Any]:
         headers = dict(response.headers)

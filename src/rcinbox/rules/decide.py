@@ -14,14 +14,18 @@
 4. **Opted out**: the sender said STOP earlier → ``"opted-out"``.
 5. **Automation**: the text looks automated (:mod:`rcinbox.rules.robots`) → ``"automated-sender"``;
    the text was older than ``rules.max_age`` when it reached rcinbox (``facts.age``: e.g. caught up
-   by message-sync after a restart) → ``"too-old"`` (archived, not answered hours later).
+   by message-sync after a restart) → ``"too-old"`` (archived, not answered hours later); found by
+   the first catch-up ever and sent before rcinbox first started → ``"before-first-start"``.
 6. **Window**: vacation disabled → ``"vacation-off"``; ``now`` outside ``start <= now < end`` →
    ``"outside-window"`` (instants compare in UTC; the sender's own time zone does not matter).
 7. **Audience**: blocklisted → ``"blocklisted"`` (any audience); audience ``"contacts"`` and the sender
    is neither an address-book contact nor allowlisted → ``"not-a-contact"``.
 8. **Repeat**: this very message was already answered → ``"already-replied"``; the last reply to this
    sender with this handle is younger than ``repeat_after`` (or, for ``"once"``, falls inside the
-   current window) → ``"already-replied"``.
+   current window) → ``"already-replied"``. The handle (:func:`handle_for`) is derived from the
+   vacation message and window, like Sieve's ``:handle`` per response: editing the message or
+   moving the window starts repeat tracking afresh (Gmail does the same), while the loop fuse
+   still counts every automated text whatever its handle.
 9. **Loop fuse**: automated texts to this counterpart within ``rules.loop_fuse.per`` have reached
    ``rules.loop_fuse.count`` → ``"loop-fuse"``, whatever the rules above allowed.
 10. **Sender credential**: nothing rcinbox holds may send for the extension that received the
@@ -35,12 +39,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from rcinbox.events import InboundMessage
-from rcinbox.rules.config import Rules
+from rcinbox.rules.config import Rules, Vacation
 from rcinbox.rules.numbers import same_key
 from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.reply import compose
@@ -66,12 +72,13 @@ class Facts:
     contact_name: str | None  # first name from the address book
     is_contact: bool  # address-book contact or allowlisted
     opted_out: bool
-    last_reply_at: datetime | None  # last automated reply to this sender with HANDLE
+    last_reply_at: datetime | None  # last automated reply to this sender with handle_for(vacation)
     replied_to_message: bool
     automated_count_24h: int  # automated texts to this sender within rules.loop_fuse.per
     contact_last_name: str | None = None
     can_send: bool = True  # a credential that may send for the receiving extension is configured
     age: timedelta | None = None  # how old the text was when it reached rcinbox (None: unknown)
+    before_first_start: bool = False  # sent before rcinbox ever ran (found by the first catch-up)
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,24 @@ class Decision:
     handle: str = HANDLE
 
 
+def handle_for(vacation: Vacation) -> str:
+    """The repeat-tracking handle of this vacation response: ``vacation:`` + a digest of the
+    message and the window (a new message or window is a new response)."""
+    parts = (vacation.message, _iso(vacation.start), _iso(vacation.end))
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+    return f"{HANDLE}:{digest}"
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
 def decide(facts: Facts, rules: Rules) -> Decision:
     """What to do with one inbound message (see the module docstring for the order)."""
+    return dataclasses.replace(_decide(facts, rules), handle=handle_for(rules.vacation))
+
+
+def _decide(facts: Facts, rules: Rules) -> Decision:
     checks = (
         _keyword,
         _sender,
@@ -145,6 +168,8 @@ def _automation(facts: Facts, rules: Rules) -> Decision | None:
 
 
 def _late(facts: Facts, rules: Rules) -> Decision | None:
+    if facts.before_first_start:
+        return _suppress("before-first-start")
     return _suppress("too-old") if facts.age is not None and facts.age > rules.max_age else None
 
 

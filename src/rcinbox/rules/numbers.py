@@ -6,9 +6,12 @@ Every comparison of numbers in rcinbox (allowlist, blocklist, address book, own 
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 DEFAULT_REGION = "US"
+_DIGITS = re.compile(r"\+?(\d+)")
 
 
 def to_e164(number: str, region: str = DEFAULT_REGION) -> str | None:
@@ -25,5 +28,11 @@ def to_e164(number: str, region: str = DEFAULT_REGION) -> str | None:
 
 
 def same_key(number: str) -> str:
-    """A comparison key: the E.164 form when valid, else the trimmed text (short codes, sender ids)."""
-    return to_e164(number) or number.strip()
+    """A comparison key: the E.164 form when valid, else — short codes and other digit strings —
+    the digits alone ("+12345" and "12345" are one sender), else the trimmed text (sender ids)."""
+    e164 = to_e164(number)
+    if e164 is not None:
+        return e164
+    text = number.strip()
+    digits = _DIGITS.fullmatch(text)
+    return digits.group(1) if digits else text

@@ -3,13 +3,14 @@
 Row life: ``queued`` (due at ``next_attempt_at``) → :meth:`OutboxQueue.claim` marks it
 ``sending`` in its own committed transaction *before* the platform is called (in flight:
 ``next_attempt_at`` NULL, ``lease_until`` = when the claim expires) → ``sent`` (with the platform
-message id) or ``failed`` (with the reason). A send whose outcome is unknown (network error, 5xx,
+message id), ``failed`` (with the reason) or, given up on a send whose outcome stayed unknown,
+``unknown`` (counted by the ledger, never sent again). A send whose outcome is unknown (network error, 5xx,
 crash) leaves the row ``sending``; it becomes due again through :meth:`retry_later`, through the
 lease running out (a sender that died or lost its database), or at once at start-up
 (:meth:`recover_in_flight`, single-instance deployments), and the sender reconciles it against
 the platform's message store before sending again. Claims are conditional updates, so several
 senders (replicas) never hold the same row. The outbox is also the replies ledger: non-failed
-rows are automated texts.
+rows (``unknown`` included) are automated texts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rcinbox.store.engine import reading, transaction
 from rcinbox.store.records import OutboxRow, OutboxState
 from rcinbox.store.schema import messages, outbox
 
-LEDGER_STATES: tuple[OutboxState, ...] = ("queued", "sending", "sent")
+LEDGER_STATES: tuple[OutboxState, ...] = ("queued", "sending", "sent", "unknown")
 _ACTIVE: tuple[OutboxState, ...] = ("queued", "sending")
 DEFAULT_LEASE = timedelta(minutes=10)  # far longer than one send with the client's own retries
 
@@ -121,6 +122,10 @@ class OutboxQueue:
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
         await self._finish(row_id, "failed", last_error=reason[:2000])
+
+    async def mark_unknown(self, row_id: int, reason: str) -> None:
+        """Given up, but the last attempt may have gone out: kept in the ledger, never resent."""
+        await self._finish(row_id, "unknown", last_error=reason[:2000])
 
     async def retry_later(self, row_id: int, error: str, at: datetime) -> None:
         """Keep the row ``sending`` (outcome unknown or refused for now) and try again at ``at``."""

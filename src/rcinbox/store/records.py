@@ -12,7 +12,7 @@ from rcinbox.events import Source
 MessageState = Literal["received", "archived", "decided", "done", "failed"]
 PENDING_STATES: tuple[MessageState, ...] = ("received", "archived")
 AttachmentState = Literal["stored", "refused"]
-OutboxState = Literal["queued", "sending", "sent", "failed"]
+OutboxState = Literal["queued", "sending", "sent", "failed", "unknown"]
 OptState = Literal["opted_out", "opted_in"]
 Action = Literal["reply", "suppress", "opt-out", "opt-in"]
 

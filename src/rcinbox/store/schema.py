@@ -156,7 +156,7 @@ outbox = Table(
     Column("to_number", String(NUMBER), nullable=False),
     Column("text", Text, nullable=False),
     Column("handle", String(64), nullable=False),
-    Column("state", String(16), nullable=False),  # queued | sending | sent | failed
+    Column("state", String(16), nullable=False),  # queued | sending | sent | failed | unknown
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime),  # NULL while a send is in flight
     Column("lease_until", UtcDateTime),  # in flight: the claim expires then (a sender died)

@@ -1,7 +1,9 @@
 """Store: the service's durable state behind named async operations (SQLAlchemy Core).
 
-Messages, attachments, decisions, opt-outs, the replies ledger and small key/values live here;
-the outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
+Messages, attachments, decisions, opt-outs, the replies ledger and small key/values live here.
+Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.rules.numbers.same_key`:
+E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
+are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
 Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
 violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in and the
 outbox reply in one transaction, so a crash leaves either all of them or none.
@@ -18,6 +20,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.events import InboundMessage
+from rcinbox.rules.numbers import same_key
 from rcinbox.store import chain, schema
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
@@ -209,13 +212,16 @@ class Store:
 
     async def opted_out(self, number: str) -> bool:
         async with reading(self.engine) as conn:
-            state = await conn.scalar(select(opt_outs.c.state).where(opt_outs.c.number == number))
+            query = select(opt_outs.c.state).where(opt_outs.c.number == same_key(number))
+            state = await conn.scalar(query)
         return state == "opted_out"
 
     async def last_reply_at(self, counterpart: str, handle: str) -> datetime | None:
         """When the last automated text under ``handle`` went (or was queued) to ``counterpart``."""
         query = select(func.max(ledger_time())).where(
-            outbox.c.to_number == counterpart, outbox.c.handle == handle, outbox.c.state.in_(LEDGER_STATES)
+            outbox.c.to_number == same_key(counterpart),
+            outbox.c.handle == handle,
+            outbox.c.state.in_(LEDGER_STATES),
         )
         async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(query))
@@ -223,7 +229,9 @@ class Store:
     async def automated_count(self, counterpart: str, since: datetime) -> int:
         """Automated texts to ``counterpart`` (any handle) sent or queued since ``since``."""
         query = select(func.count()).where(
-            outbox.c.to_number == counterpart, outbox.c.state.in_(LEDGER_STATES), ledger_time() >= since
+            outbox.c.to_number == same_key(counterpart),
+            outbox.c.state.in_(LEDGER_STATES),
+            ledger_time() >= since,
         )
         async with reading(self.engine) as conn:
             return int(await conn.scalar(query) or 0)
@@ -309,7 +317,7 @@ def _decision_values(pk: int, decision: DecisionRecord, now: datetime) -> dict[s
 async def _apply_opt(conn: AsyncConnection, msg: Any, decision: DecisionRecord, now: datetime) -> None:
     """Upsert the sender's opt state; an older message never overrides a newer one."""
     values = {
-        "number": msg["sender"],
+        "number": same_key(msg["sender"]),
         "state": "opted_out" if decision.action == "opt-out" else "opted_in",
         "keyword": " ".join(str(msg["text"]).split())[:64],
         "message_pk": msg["id"],
@@ -326,7 +334,7 @@ async def _enqueue_reply(conn: AsyncConnection, msg: Any, decision: DecisionReco
             message_pk=msg["id"],
             extension_id=msg["extension_id"],
             from_number=decision.reply_from,
-            to_number=decision.reply_to,
+            to_number=same_key(decision.reply_to),
             text=decision.reply_text,
             handle=decision.handle,
             state="queued",
