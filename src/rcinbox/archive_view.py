@@ -21,6 +21,8 @@ from rcinbox.settings import REQUIRED, Settings
 from rcinbox.store import ArchiveEntry, Store
 
 NOT_NEEDED = "(not needed to read the archive)"
+TEXT_MIN_WIDTH = 20
+DECISION_MAX_WIDTH = 16
 
 
 class NoArchive(LookupError):
@@ -67,6 +69,7 @@ def entry_json(entry: ArchiveEntry) -> dict[str, Any]:
         "state": entry.state,
         "decision": decision,
         "replyState": entry.reply_state,
+        "replyError": entry.reply_error,
         "lastError": entry.last_error,
     }
 
@@ -76,28 +79,30 @@ def archive_json(entries: list[ArchiveEntry]) -> str:
 
 
 def archive_table(entries: list[ArchiveEntry]) -> Table:
+    """Readable at 80 columns: the text column keeps room (``min_width``), the others stack two
+    short lines (time over extension, sender over receiving number, decision over reply)."""
     grid = Table(title=f"rcinbox archive: {len(entries)} latest messages, newest first", title_justify="left")
-    grid.add_column("time", no_wrap=True)
-    grid.add_column("ext", no_wrap=True)
-    grid.add_column("from", no_wrap=True)
-    grid.add_column("to", no_wrap=True)
-    grid.add_column("text", ratio=1, overflow="fold")
+    grid.add_column("time\n[dim]ext[/dim]", no_wrap=True)
+    grid.add_column("from\n[dim]to[/dim]", no_wrap=True)
+    grid.add_column("text", ratio=1, min_width=TEXT_MIN_WIDTH, overflow="fold")
     grid.add_column("att", justify="right", no_wrap=True)
-    grid.add_column("decision", no_wrap=True)
-    grid.add_column("reply", no_wrap=True)
+    grid.add_column("decision\n[dim]reply[/dim]", max_width=DECISION_MAX_WIDTH, overflow="fold")
     for entry in entries:
-        sender = entry.sender + (f"\n[dim]{entry.sender_name}[/dim]" if entry.sender_name else "")
+        name = f" [dim]{entry.sender_name}[/dim]" if entry.sender_name else ""
         grid.add_row(
-            _local(entry.created_at),
-            entry.extension_id,
-            sender,
-            entry.receiving_number or "",
-            _flat(entry.text) or "[dim](no text)[/dim]",
+            f"{_local(entry.created_at)}\n[dim]{entry.extension_id}[/dim]",
+            f"{entry.sender or '(none)'}\n[dim]{entry.receiving_number or '?'}[/dim]",
+            (_flat(entry.text) or "[dim](no text)[/dim]") + name,
             str(entry.attachments) if entry.attachments else "",
-            _decision(entry),
-            entry.reply_state or "",
+            f"{_decision(entry)}\n[dim]{_reply(entry)}[/dim]",
         )
     return grid
+
+
+def _reply(entry: ArchiveEntry) -> str:
+    if entry.reply_state is None:
+        return ""
+    return f"{entry.reply_state}: {entry.reply_error}" if entry.reply_error else entry.reply_state
 
 
 def _decision(entry: ArchiveEntry) -> str:
@@ -108,7 +113,7 @@ def _decision(entry: ArchiveEntry) -> str:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    return moment.astimezone().strftime("%m-%d %H:%M")
 
 
 def _flat(text: str, width: int = 160) -> str:

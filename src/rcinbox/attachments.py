@@ -17,8 +17,9 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
 - an attachment whose outcome is already recorded is skipped, so re-running a message is a no-op.
 
 Permanent failures (a malformed entry, foreign host, too large, 404 and other 4xx) are recorded
-as ``refused`` with the reason; transient ones (network, 5xx, 429, 401) and configuration problems (403, OAuth)
-propagate, so the pipeline retries the message later and parks it visibly if it never works.
+as ``refused`` with the reason; transient ones (network, 5xx, 429, 401) and configuration
+problems (403, OAuth) propagate, so the pipeline retries the message later and parks it
+visibly if it never works.
 """
 
 from __future__ import annotations

@@ -93,7 +93,9 @@ def _run_command() -> Callable[..., None]:
     for field in FIELDS:
         shown = f" Default: {field.default}." if field.default and not field.secret else ""
         choices = f" One of: {', '.join(field.choices)}." if field.choices else ""
-        help_text = f"{field.help}{choices}{shown} Env: {field.env}.{SECRET_FLAG_NOTE if field.secret else ''}"
+        help_text = (
+            f"{field.help}{choices}{shown} Env: {field.env}.{SECRET_FLAG_NOTE if field.secret else ''}"
+        )
         option = typer.Option(None, field.flag, help=help_text, metavar=field.metavar)
         params.append(
             inspect.Parameter(

@@ -10,7 +10,9 @@ memory only: the cache itself is in memory, so after a restart a full sync is ne
 :meth:`ContactBook.lookup` compares numbers in E.164 (``phonenumbers``, default region US) across all
 twelve phone fields of a contact. Allowlisted numbers count as contacts without a name. The service
 decides how often to refresh (:meth:`ContactBook.refresh_if_older_than`); a failed refresh raises
-and leaves the previous cache in place.
+and leaves the previous cache in place. A full sync's records are parsed in a worker thread (the
+numbers of a large book take a while to normalise; the webhook has a 3 s budget) and the new cache
+is swapped in whole, so lookups meanwhile see the previous one.
 """
 
 from __future__ import annotations
@@ -126,7 +128,10 @@ class ContactBook:
                 raise
             token = None  # the platform no longer knows our token: start over
             body = await self.client.address_book_sync(None, self.extension_id)
-        self._apply(body, full=token is None)
+        if token is None:  # a full book can be large: parse its numbers off the event loop
+            await asyncio.to_thread(self._apply, body, full=True)
+        else:
+            self._apply(body, full=False)
 
     def _apply(self, body: Mapping[str, Any], *, full: bool) -> None:
         contacts = {} if full else dict(self._contacts)

@@ -237,7 +237,9 @@ def _attachments(value: object) -> tuple[AttachmentRef, ...]:
 
 
 def _malformed(att_id: str, problem: str) -> AttachmentRef:
-    return AttachmentRef(id=att_id, uri="", content_type="application/octet-stream", size=None, problem=problem)
+    return AttachmentRef(
+        id=att_id, uri="", content_type="application/octet-stream", size=None, problem=problem
+    )
 
 
 def _plain_id(value: object, index: int) -> str:

@@ -146,12 +146,12 @@ class Outbox:
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
+            if await self.store.opted_out(row.to_number):  # consent first: the clearest reason
+                await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
+                return
             stale = self.no_longer_wanted(row)
             if stale is not None:
                 await self._fail(row, stale)
-                return
-            if await self.store.opted_out(row.to_number):
-                await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
                 return
             sent = await client.send_sms(row.from_number, row.to_number, row.text, row.extension_id)
         except RateLimited as exc:
@@ -230,7 +230,6 @@ class Outbox:
             delay,
             extra={"action": "outbox.retry"},
         )
-
 
     async def _give_up(self, row: OutboxRow, exc: Exception, error: str) -> None:
         """The last attempt failed: reconcile once more; an unknown outcome stays in the ledger."""

@@ -271,11 +271,15 @@ def _is_production(server_url: str) -> bool:
     return host == "ringcentral.com" or host.endswith(".ringcentral.com")
 
 
+# Read by rcinbox's test tooling (the spec-validation and official-SDK tests), not settings.
+TOOLING_VARIABLES = frozenset({"RCINBOX_OPENAPI_SPEC", "RCINBOX_SDK_PYTHON"})
+
+
 def _known(source: Path | None, values: Mapping[str, str]) -> dict[str, str]:
     """Our variables from ``values``; an unknown ``RCINBOX_*`` name is a typo and refused."""
     known = {k: v for k, v in values.items() if k in BY_ENV}
     for key in values:
-        if key.startswith("RCINBOX_") and key not in BY_ENV:
+        if key.startswith("RCINBOX_") and key not in BY_ENV and key not in TOOLING_VARIABLES:
             guess = difflib.get_close_matches(key, list(BY_ENV), n=1)
             hint = f" (did you mean {guess[0]}?)" if guess else ""
             where = f" in {source}" if source else ""

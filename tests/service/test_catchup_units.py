@@ -161,7 +161,7 @@ async def test_deleted_junk_and_non_sms_records_are_skipped() -> None:
         {"id": 5, "availability": "Purged"},
         record(6, 1, type="Fax"),
         record(7, 1, availability="Deleted"),
-        record(8, 1, **{"from": {}}),
+        record(8, 1, to=[]),  # no recipient: not a message that can be archived
         record(9, 1),
     ]
     api, intake = ScriptedApi(answer(records, "ISync")), Intake()

@@ -3,6 +3,7 @@ the company directory when a normal user may not list the account's numbers."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rcinbox.errors import RulesError
 from rcinbox.events import InboundMessage
 from rcinbox.own_numbers import NumberBook
 from rcinbox.pipeline import Pipeline
+from rcinbox.platform.pacing import Pacer, group_for
 from rcinbox.rules.config import parse_rules
 from rcinbox.store import Store
 
@@ -24,11 +26,17 @@ def test_company_numbers_are_read_in_e164_and_a_bad_one_is_refused_with_its_line
     rules = parse_rules(COMPANY)
     assert rules.contacts.company_numbers == frozenset({"+18005550199", "+16505550177"})
     assert parse_rules(VACATION_TOML).contacts.company_numbers == frozenset()
-    bad = VACATION_TOML + '\n[contacts]\nallowlist = []\ncompany_numbers = [\n  "+18005550199",\n  "front desk",\n]\n'
+    bad = (
+        VACATION_TOML
+        + '\n[contacts]\nallowlist = []\ncompany_numbers = [\n  "+18005550199",\n  "front desk",\n]\n'
+    )
     with pytest.raises(RulesError) as info:
         parse_rules(bad, "rcinbox.toml")
     line = bad.splitlines().index('  "front desk",') + 1
-    assert str(info.value) == f"rcinbox.toml:{line}: contacts.company_numbers: 'front desk' is not a valid phone number"
+    assert (
+        str(info.value)
+        == f"rcinbox.toml:{line}: contacts.company_numbers: 'front desk' is not a valid phone number"
+    )
 
 
 async def test_configured_company_numbers_get_no_reply(tmp_path: Path) -> None:
@@ -57,3 +65,17 @@ async def test_a_normal_user_learns_colleagues_and_the_main_number_from_the_dire
         numbers = await book.for_extension(str(blair.id))
     assert numbers.owner == frozenset({"+16505550102"})
     assert {"+16505550000", "+16505550100", "+16505550101", "+16505550103"} <= numbers.company
+
+
+def test_the_directory_is_paced_as_medium_and_an_answer_naming_another_group_unblocks_it() -> None:
+    assert group_for("GET", "https://x/restapi/v1.0/account/~/directory/entries") == "Medium"
+    pacer = Pacer(clock=lambda: 100.0)
+    ticket = asyncio.run(pacer.acquire("Light"))  # guessed Light, the answer says Medium
+    headers = {
+        "x-rate-limit-group": "medium",
+        "x-rate-limit-limit": "40",
+        "x-rate-limit-remaining": "39",
+        "x-rate-limit-window": "60",
+    }
+    pacer.release("Light", ticket, headers)
+    assert pacer.wait_time("Medium") == 0.0  # not "probing alone" forever

@@ -53,8 +53,16 @@ BLOCKED = VACATION_TOML + '\n[contacts]\nblocklist = ["(415) 555-0100"]\n'
     [
         (VACATION_TOML, timedelta(hours=2), "expired: queued 120 min ago, longer than safety.max_age"),
         (OFF, timedelta(minutes=1), "vacation-off: the vacation was switched off before the reply went out"),
-        (ENDED, timedelta(minutes=31), "outside-window: the vacation window closed before the reply went out"),
-        (BLOCKED, timedelta(minutes=1), "blocklisted: the counterpart was blocklisted before the reply went out"),
+        (
+            ENDED,
+            timedelta(minutes=31),
+            "outside-window: the vacation window closed before the reply went out",
+        ),
+        (
+            BLOCKED,
+            timedelta(minutes=1),
+            "blocklisted: the counterpart was blocklisted before the reply went out",
+        ),
     ],
 )
 async def test_a_queued_reply_the_rules_no_longer_allow_is_dropped_with_its_reason(
@@ -149,4 +157,4 @@ async def test_opt_outs_and_the_ledger_match_numbers_however_written(store: Stor
     assert await store.automated_count("(415) 555-0177", datetime(2026, 1, 1, tzinfo=UTC)) == 1
     row = await store.outbox.for_message(pk)
     assert row is not None and row.to_number == "+14155550177"
-    assert EXT == row.extension_id
+    assert row.extension_id == EXT

@@ -4,7 +4,6 @@ credential; attachment bytes are written off the event loop; secret flags say th
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import stat
@@ -147,5 +146,3 @@ def test_secret_flags_warn_that_they_are_visible_in_ps() -> None:
         tail = text[end : end + 120]
         warned = "visible in `ps`" in tail.split(" --")[0]
         assert warned == field.secret, (field.flag, tail)
-
-

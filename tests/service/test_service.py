@@ -287,7 +287,14 @@ async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
     logs = stderr.decode()
     assert proc.returncode == 0, logs
     assert reply["text"] == "Auto-reply: Hi Charlie, I'm away for a while."
-    secrets = [settings.jwt, settings.client_secret, *(s.access_token for s in emu.world.sessions.values())]
+    sessions = emu.world.sessions.values()
+    secrets = [
+        settings.jwt,
+        settings.client_secret,
+        *(s.access_token for s in sessions),
+        *(s.refresh_token for s in sessions),
+        *(t.token for t in emu.world.ws_tokens.values()),  # WebSocket tokens still on record
+    ]
     assert [s for s in secrets if s in logs] == []
     assert "SIGINT: stopping" in logs
 

@@ -120,7 +120,7 @@ async def test_junk_body_is_400_and_nothing_stored(hook: Hook) -> None:
     token = {"Verification-Token": hook.manager.tokens()[0]}
     not_json = await post(hook, b"{nope", token)
     not_envelope = await post(hook, b"[1,2]", token)
-    bad_message = await post(hook, envelope().replace(b'"from"', b'"frm"'), token)
+    bad_message = await post(hook, envelope().replace(b'"id": "3062991514017"', b'"id": null'), token)
     assert [r.status_code for r in (not_json, not_envelope, bad_message)] == [400, 400, 400]
     assert not_json.json() == {"error": "not a notification"}
     assert not hook.sink.entered.is_set()

@@ -45,6 +45,8 @@ def group_for(method: str, url: str) -> Group:
         return "Auth"
     if "/address-book" in path:
         return "Heavy"
+    if "/directory/" in path:
+        return "Medium"
     if path.endswith(("/sms", "/mms")) or "/content/" in path:
         return "Medium"
     if "/subscription" in path:
@@ -147,6 +149,7 @@ class Pacer:
             return
         st = self.state(group)
         st.limit, st.window = limit, window
+        st.known = True  # learned, even when the answer names another group than the one guessed
         now = self._clock()
         self._expire(st, now)
         missing = (limit - remaining) - len(st.counted)  # used by others, as far as the server says

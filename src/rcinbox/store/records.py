@@ -95,3 +95,4 @@ class ArchiveEntry:
     reply_state: OutboxState | None
     attachments: int
     last_error: str | None
+    reply_error: str | None = None  # why the reply failed (``expired: …``, ``opted-out: …``) or is unknown

@@ -10,8 +10,8 @@ Tables and the invariants the database itself enforces:
 - ``decisions``: the decision record, ``UNIQUE(message_pk)`` (exactly one decision per message),
   with the facts it was taken on, hash-chained for tamper evidence (:mod:`rcinbox.store.chain`).
 - ``outbox``: automated replies, ``UNIQUE(message_pk)`` (at most one reply per inbound message);
-  ``state`` queued → sending → sent | failed. It is also the replies ledger (per counterpart and
-  handle) that ``repeat_after`` and the loop fuse read.
+  ``state`` queued → sending → sent | failed | unknown. It is also the replies ledger (per
+  counterpart, keyed by ``same_key``, and handle) that ``repeat_after`` and the loop fuse read.
 - ``opt_outs``: per number, the latest STOP/START (opted_out | opted_in).
 - ``kv``: small service state (sync tokens, subscription ids, watermarks).
 

@@ -261,6 +261,7 @@ class Store:
         )
         query = (
             select(messages, decisions.c.action, decisions.c.reason, outbox.c.state.label("reply_state"))
+            .add_columns(outbox.c.last_error.label("reply_error"))
             .add_columns(count.label("attachment_count"))
             .outerjoin(decisions, decisions.c.message_pk == messages.c.id)
             .outerjoin(outbox, outbox.c.message_pk == messages.c.id)
@@ -382,4 +383,5 @@ def _entry(row: Any) -> ArchiveEntry:
         reply_state=row["reply_state"],
         attachments=int(row["attachment_count"] or 0),
         last_error=row["last_error"],
+        reply_error=row["reply_error"] if row["reply_state"] in ("failed", "unknown") else None,
     )
