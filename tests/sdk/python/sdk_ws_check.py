@@ -43,21 +43,26 @@ async def main() -> None:
     client.on(WebSocketEvents.subscriptionCreated, lambda _subscription: created.set())
     client.on(WebSocketEvents.receiveSubscriptionNotification, notifications.put_nowait)
 
+    loop = asyncio.get_running_loop()
+
+    def report(meta: dict[str, Any]) -> None:
+        emit(
+            step="ready",
+            status=meta.get("status"),
+            headers=meta.get("headers", {}),
+            subscriptionCreatedFired=created.is_set(),
+        )
+
+    def answered(raw: str) -> None:
+        meta = json.loads(raw)[0]
+        if meta.get("type") == "ClientRequest":
+            # Report once every handler of this frame (the SDK's own included) has run.
+            loop.call_soon(report, meta)
+
+    client.on(WebSocketEvents.receiveMessage, answered)  # before the request: no answer can be missed
     receiving = asyncio.create_task(client.create_new_connection())  # the SDK's endless recv loop
     await asyncio.wait_for(connected.wait(), TIMEOUT)
     await client.create_subscription([INSTANT])
-
-    def answered(raw: str) -> None:  # registered after the SDK's own handler, so it runs second
-        meta = json.loads(raw)[0]
-        if meta.get("type") == "ClientRequest":
-            emit(
-                step="ready",
-                status=meta.get("status"),
-                headers=meta.get("headers", {}),
-                subscriptionCreatedFired=created.is_set(),
-            )
-
-    client.on(WebSocketEvents.receiveMessage, answered)
     event = await asyncio.wait_for(notifications.get(), TIMEOUT)
     emit(step="notification", event=event)
     receiving.cancel()
