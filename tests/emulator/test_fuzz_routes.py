@@ -117,7 +117,13 @@ async def test_unicode_digits_are_refused_as_ringcentral_would(caller: Caller, e
     assert (sub.status_code, sub.json()["errorCode"]) == (403, "SUB-408")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,  # the same examples on every run: a CI failure is reproducible
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 async def test_random_text_in_paths_and_queries_is_always_a_shaped_answer(
     caller: Caller, emu: Running, data: st.DataObject
