@@ -252,9 +252,8 @@ def find_session(world: World, token: str) -> Session | None:
 
 def token_owner(world: World, request: ApiRequest) -> int | None:
     """The extension a token, revoke or refresh call acts for (its Auth-group counter), if known."""
-    if request.content_type != FORM:
-        return None
-    form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    body = request.body.decode("utf-8", "replace") if request.content_type == FORM else ""
+    form = dict(parse_qsl(body, keep_blank_values=True))
     if form.get("grant_type") == JWT_GRANT:
         assertion = form.get("assertion", "")
         ext = world.extension_by_jwt(assertion) if assertion.isascii() else None
