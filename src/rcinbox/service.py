@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -168,7 +169,7 @@ async def _transport(
 
 @contextlib.contextmanager
 def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``stop`` for the block (a second Ctrl-C still interrupts)."""
+    """SIGINT/SIGTERM set ``stop`` for the block; a second Ctrl-C exits at once."""
     loop = asyncio.get_running_loop()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -185,10 +186,14 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 
 
 def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
-    if stop.is_set():
-        raise KeyboardInterrupt
-    log.info("%s: stopping", sig.name)
-    stop.set()
+    if not stop.is_set():
+        log.info("%s: stopping", sig.name)
+        stop.set()
+    elif sig == signal.SIGINT:  # Ctrl-C again: the user wants out now; the store is crash-safe
+        log.warning("SIGINT again: exiting now")
+        os._exit(130)
+    else:  # supervisors (make, timeout, systemd) often deliver SIGTERM twice: not a second request
+        log.info("%s: already stopping", sig.name)
 
 
 async def run_until_signalled(settings: Settings, tuning: Tuning | None = None) -> None:

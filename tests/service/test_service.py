@@ -4,8 +4,10 @@ decided and answered; health and readiness; startup refusals; signals; the ``run
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -218,6 +220,51 @@ async def test_signals_set_stop() -> None:
         async with asyncio.timeout(5):
             await stop.wait()
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+async def test_a_repeated_sigterm_keeps_stopping_gracefully() -> None:
+    """make and timeout forward SIGTERM to a child that already got it from the process group."""
+    stop, again = asyncio.Event(), asyncio.Event()
+    heard = logging.Handler()
+    heard.emit = lambda record: again.set() if record.getMessage() == "SIGTERM: already stopping" else None  # type: ignore[method-assign]
+    logger = logging.getLogger("rcinbox.service")
+    logger.addHandler(heard)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with stop_on_signals(stop):
+            os.kill(os.getpid(), signal.SIGTERM)
+            async with asyncio.timeout(5):
+                await stop.wait()
+                os.kill(os.getpid(), signal.SIGTERM)  # would raise out of the loop if taken as "force"
+                await again.wait()
+    finally:
+        logger.removeHandler(heard)
+        logger.setLevel(level)
+    assert stop.is_set()
+
+
+SECOND_CTRL_C = """
+import asyncio, os, signal, sys
+from rcinbox.service import stop_on_signals
+
+async def main():
+    stop = asyncio.Event()
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGINT)
+        await stop.wait()
+        print("stopping", flush=True)
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.Event().wait()  # a shutdown that hangs: only the second Ctrl-C ends it
+
+asyncio.run(main())
+"""
+
+
+def test_a_second_ctrl_c_exits_at_once_without_a_traceback() -> None:
+    done = subprocess.run([sys.executable, "-c", SECOND_CTRL_C], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (130, "stopping\n")
+    assert "Traceback" not in done.stderr
 
 
 def test_run_help_names_every_variable() -> None:
