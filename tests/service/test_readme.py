@@ -1,4 +1,5 @@
-"""The README stays true: every setting, every decision reason and the rules example are the code's."""
+"""The README stays true: every setting, every decision reason, the rules example, the emulator's
+flags and its account-data example are the code's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+import typer.main
 
+from rcinbox import cli
+from rcinbox.emulator.data import load as load_account
 from rcinbox.rules import load_rules
 from rcinbox.settings import FIELDS, Field
 
@@ -56,3 +60,31 @@ def test_the_rules_example_parses_and_matches_the_example_file(tmp_path: Path) -
     shown = tmp_path / "readme.toml"
     shown.write_text(block.group(1), encoding="utf-8")
     assert load_rules(shown) == load_rules(ROOT / "examples" / "rcinbox.toml")
+
+
+def test_the_emulator_data_example_loads(tmp_path: Path) -> None:
+    block = re.search(r"```toml\n(.*?)```", section("The emulator"), re.S)
+    assert block is not None
+    shown = tmp_path / "account.toml"
+    shown.write_text(block.group(1), encoding="utf-8")
+    app, account_id, company_numbers, extensions = load_account(shown)
+    assert (app.client_id, account_id, company_numbers) == ("my-client-id", 809646016, ["+16505550000"])
+    assert [(e.id, e.super_admin, [n.phone_number for n in e.phone_numbers]) for e in extensions] == [
+        (62264425016, True, ["+16505550100"]),
+        (62264426016, False, ["+16505550102"]),
+    ]
+    assert extensions[0].contacts[0].phones == {"mobilePhone": "+14155550100"}
+
+
+def test_the_emulator_synopsis_and_table_list_every_flag() -> None:
+    text = section("The emulator")
+    synopsis = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert synopsis is not None
+    emulator = typer.main.get_command(cli.app).commands["emulator"]  # type: ignore[attr-defined]
+    for param in emulator.params:
+        if param.name == "help":
+            continue
+        shown = param.secondary_opts if param.default is True else param.opts  # --no-rate-limits
+        flag = shown[0]
+        assert flag in synopsis.group(1), f"{flag} missing from the emulator synopsis"
+        assert re.search(rf"^\| [^|]*`{flag}", text, re.M), f"{flag} missing from the emulator flag table"
