@@ -60,3 +60,25 @@ async def rejected(live: Live) -> None:
             if live.service.rules.last_error is not None:
                 return
             await asyncio.sleep(0.05)
+
+
+async def test_an_edited_message_reaches_a_sender_who_already_got_the_old_one(e2e: Harness) -> None:
+    """Repeat tracking is per sender *and* per message (Sieve's ``:handle``): a new text is news."""
+    edited = "Auto-reply: Hi {first_name}, I'm back on Monday, January 4."
+    async with e2e.running(rules_toml()) as live:
+        first = await live.outcome(await live.text("Are you in?", sender=CHARLIE))
+        repeat = await live.outcome(await live.text("Hello?", sender=CHARLIE))
+        e2e.write_rules(rules_toml(message=edited))
+        await reloaded(live, lambda rules: rules.vacation.message == edited)
+        after_edit = await live.outcome(await live.text("Still away?", sender=CHARLIE))
+        again = await live.outcome(await live.text("Ok thanks", sender=CHARLIE))
+    assert [first.reason, repeat.reason, after_edit.reason, again.reason] == [
+        "replied",
+        "already-replied",
+        "replied",
+        "already-replied",
+    ]
+    assert await replies(e2e.http, CHARLIE) == [
+        (ALEX, reply_for("Charlie")),
+        (ALEX, "Auto-reply: Hi Charlie, I'm back on Monday, January 4."),
+    ]

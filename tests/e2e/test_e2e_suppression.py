@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from e2e_kit import (
     ALEX,
+    ALEX_EXT,
     ALEX_SUPPORT,
     CHARLIE,
+    DANA,
     STRANGER,
     STRANGER2,
     Harness,
@@ -131,3 +133,20 @@ async def test_a_colleague_or_the_main_company_number_gets_no_reply(e2e: Harness
         )
     assert reasons == ["company-number", "company-number"]
     assert await outbound(e2e.http) == []
+
+
+async def test_texts_from_before_the_first_start_are_archived_and_not_answered(e2e: Harness) -> None:
+    """The first start's message-sync finds the last day's texts: a human may have dealt with them."""
+    earlier = []
+    for sender, text in ((CHARLIE, "Are we still on for tonight?"), (DANA, "Running late, sorry")):
+        response = await e2e.http.post("/_emulator/inbound", json={"from": sender, "to": ALEX, "text": text})
+        assert response.status_code == 200, response.text
+        earlier.append(Sent(str(response.json()["messageId"]), ALEX_EXT))
+    async with e2e.running() as live:
+        reasons = [await suppressed(live, sent) for sent in earlier]
+        sources = [(await live.stored(sent)).source for sent in earlier]
+        later = await live.outcome(await live.text("Are you there?", sender=CHARLIE))
+    assert (reasons, sources) == (["before-first-start"] * 2, ["sync"] * 2)
+    assert later.reason == "replied"  # texts after the start are answered as usual
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+    assert await replies(e2e.http, DANA) == []

@@ -85,3 +85,32 @@ async def test_the_return_date_is_the_local_date_of_the_end(e2e: Harness) -> Non
     assert await replies(e2e.http, CHARLIE) == [
         (ALEX, "Auto-reply: Hi Charlie, back Monday, January 4 at 11:30 PM.")
     ]
+
+
+async def test_a_window_across_the_spring_change_keeps_its_local_edges(e2e: Harness) -> None:
+    # New York springs forward on 2027-03-14: the window opens at 09:00 EST (14:00 UTC) and closes
+    # at 17:00 EDT (21:00 UTC), not at 22:00 UTC as the start's offset would have it.
+    rules = rules_toml(
+        start="2027-03-10T09:00:00",
+        end="2027-03-20T17:00:00",
+        audience="everyone",
+        message="Auto-reply: Hi {first_name}, back {return_date} at {return_time}.",
+    )
+    opens, closes = datetime(2027, 3, 10, 14, 0, tzinfo=UTC), datetime(2027, 3, 20, 21, 0, tzinfo=UTC)
+    async with e2e.running(rules) as live:
+        reasons = await reasons_at(
+            live, [opens - MS, opens, closes - MS, closes, closes + timedelta(minutes=30)]
+        )
+    assert reasons == ["outside-window", "replied", "replied", "outside-window", "outside-window"]
+    assert await replies(e2e.http, "+14155550201") == [
+        (ALEX, "Auto-reply: Hi, back Saturday, March 20 at 5:00 PM.")
+    ]
+
+
+async def test_an_end_in_the_repeated_autumn_hour_is_its_first_occurrence(e2e: Harness) -> None:
+    # 2026-11-01 01:30 happens twice in New York: 05:30 UTC (EDT), then 06:30 UTC (EST).
+    rules = rules_toml(start="2026-10-25T00:00:00", end="2026-11-01T01:30:00", audience="everyone")
+    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    async with e2e.running(rules) as live:
+        reasons = await reasons_at(live, [first - MS, first, datetime(2026, 11, 1, 6, 0, tzinfo=UTC)])
+    assert reasons == ["replied", "outside-window", "outside-window"]
