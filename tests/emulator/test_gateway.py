@@ -306,9 +306,7 @@ async def test_recovery_takes_over_a_half_dead_connection(emu: Running, client: 
             assert len(emu.world.connections) == 1
 
 
-async def test_recovery_outside_the_window_fails_1005(emu: Running, client: Client) -> None:
-    clock = FakeClock()
-    emu.world.clock = clock
+async def test_recovery_outside_the_window_fails_1005(emu: Running, client: Client, clock: FakeClock) -> None:
     ws, details = await client.open()
     await subscribe(ws)
     await leave(emu, ws)

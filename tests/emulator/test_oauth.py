@@ -27,13 +27,6 @@ def roomy_auth_limit(emu: Running) -> None:
     emu.world.ratelimiter.configure(limits={"Auth": 1000})
 
 
-@pytest.fixture
-def clock(emu: Running) -> FakeClock:
-    clock = FakeClock()
-    emu.world.clock = clock
-    return clock
-
-
 def client(emu: Running) -> tuple[str, str]:
     return emu.world.app.client_id, emu.world.app.client_secret
 

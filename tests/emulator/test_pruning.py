@@ -16,13 +16,6 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ME = "/restapi/v1.0/account/~/extension/~"
 
 
-@pytest.fixture
-def clock(emu: Running) -> FakeClock:
-    clock = FakeClock()
-    emu.world.clock = clock
-    return clock
-
-
 def limiter(emu: Running) -> RateLimiter:
     assert emu.world.ratelimiter is not None
     return emu.world.ratelimiter

@@ -4,7 +4,6 @@ that restarts on every throttled request, the sliding window, and per-user/per-g
 from __future__ import annotations
 
 import httpx
-import pytest
 from fake_clock import FakeClock
 
 from rcinbox.emulator.ratelimit import RateLimiter
@@ -18,13 +17,6 @@ RATE_EXCEEDED = {
     "message": "Request rate exceeded",
     "errors": [{"errorCode": "CMN-301", "message": "Request rate exceeded"}],
 }
-
-
-@pytest.fixture
-def clock(emu: Running) -> FakeClock:
-    clock = FakeClock()
-    emu.world.clock = clock
-    return clock
 
 
 def limiter(emu: Running) -> RateLimiter:

@@ -236,9 +236,9 @@ async def test_expires_in_requested_and_clamped(
     assert huge.json()["expiresIn"] == 315359999
 
 
-async def test_expiry_renew_and_update(http: httpx.AsyncClient, emu: Running, receiver: Receiver) -> None:
-    clock = FakeClock()
-    emu.world.clock = clock
+async def test_expiry_renew_and_update(
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver, clock: FakeClock
+) -> None:
     auth = await bearer(http, emu)
     sub = (
         await http.post(

@@ -142,10 +142,8 @@ async def test_no_verification_token_header_when_none_was_given(
 
 
 async def test_blacklisted_after_sustained_failures(
-    http: httpx.AsyncClient, emu: Running, receiver: Receiver
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver, clock: FakeClock
 ) -> None:
-    clock = FakeClock()
-    emu.world.clock = clock
     sub = (await subscribe(http, emu, receiver.url)).json()
     auth = {"Authorization": f"Bearer {(await login(http, emu))['access_token']}"}
     receiver.delivery_status = 500
@@ -173,10 +171,8 @@ async def test_blacklisted_after_sustained_failures(
 
 
 async def test_a_success_ends_the_failure_streak(
-    http: httpx.AsyncClient, emu: Running, receiver: Receiver
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver, clock: FakeClock
 ) -> None:
-    clock = FakeClock()
-    emu.world.clock = clock
     sub = (await subscribe(http, emu, receiver.url)).json()
     for status in (503, 200, 503):
         receiver.delivery_status = status
@@ -208,10 +204,8 @@ async def test_timeouts_and_refusals_blacklist_with_io_reasons(
 
 
 async def test_expired_subscriptions_are_not_notified(
-    http: httpx.AsyncClient, emu: Running, receiver: Receiver
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver, clock: FakeClock
 ) -> None:
-    clock = FakeClock()
-    emu.world.clock = clock
     assert (await subscribe(http, emu, receiver.url)).status_code == 200
     clock.advance(604801)
     assert publish(emu, 1) == 0
@@ -233,9 +227,9 @@ async def test_webhook_delay_fault_postpones_each_delivery(
     assert [d.json()["body"]["id"] for d in deliveries] == ["1", "2"]
 
 
-async def test_renewal_reminders(http: httpx.AsyncClient, emu: Running, receiver: Receiver) -> None:
-    clock = FakeClock()
-    emu.world.clock = clock
+async def test_renewal_reminders(
+    http: httpx.AsyncClient, emu: Running, receiver: Receiver, clock: FakeClock
+) -> None:
     reminder = "/restapi/v1.0/subscription/~?threshold=50&interval=20"
     auth = {"Authorization": f"Bearer {(await login(http, emu))['access_token']}"}
     created = await http.post(
