@@ -3,7 +3,8 @@
 The spec lives outside the repo (``../shared/ringcentral/rc-public-openapi.yml`` relative to the
 repo root, or ``$RCINBOX_OPENAPI_SPEC``) and is never copied in. This module owns:
 
-- :func:`spec_location` / :func:`load_spec`: where the spec is and loading it once;
+- :func:`spec_location` / :func:`require_spec` / :func:`load_spec`: where the spec is, what its
+  absence means (a failure under ``CI=true``, a skip elsewhere) and loading it once;
 - :class:`OpenApiSpec`: concrete path → spec path template, the response schema for a status and
   content type (falling back to the spec's own generic error responses when an operation lists
   none for an error status), and validation with ``$ref`` resolution through a ``referencing``
@@ -24,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 import orjson
+import pytest
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
@@ -55,6 +57,17 @@ OAUTH_ERROR = "OauthInvalidRequest"  # RFC 6749 error + errors[]; the spec's sha
 
 def spec_location(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get(SPEC_ENV) or DEFAULT_SPEC)
+
+
+def require_spec(environ: Mapping[str, str] = os.environ) -> Path:
+    """The spec's path; without the file, a failure under ``CI=true`` and a skip with the reason elsewhere."""
+    path = spec_location(environ)
+    if not path.is_file():
+        reason = f"RingCentral's OpenAPI spec is not at {path} (set {SPEC_ENV} to its location)"
+        if environ.get("CI", "").lower() == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 def load_spec(path: Path) -> dict[str, Any]:

@@ -12,18 +12,27 @@ tests fail under ``CI=true`` and are skipped elsewhere.
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from openapi_spec import SPEC_ENV, Exchange, OpenApiSpec, Recorder, load_spec, spec_location
+from openapi_spec import (
+    DEFAULT_SPEC,
+    SPEC_ENV,
+    Exchange,
+    OpenApiSpec,
+    Recorder,
+    load_spec,
+    require_spec,
+    spec_location,
+)
 from spec_tour import Tour, run
 
-from rcinbox.emulator.runner import serve
+from rcinbox.emulator.runner import build, serve
 
 
 def observed_notification(envelope: Any) -> Any:
@@ -45,13 +54,7 @@ def observed_notification(envelope: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def spec() -> OpenApiSpec:
-    path = spec_location()
-    if not path.is_file():
-        reason = f"RingCentral's OpenAPI spec is not at {path} (set {SPEC_ENV} to its location)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    return OpenApiSpec(load_spec(path))
+    return OpenApiSpec(load_spec(require_spec()))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -124,6 +127,19 @@ def test_the_tour_covers_every_registered_route(tour: Tour, spec: OpenApiSpec) -
     assert undocumented == [], "routes the spec does not describe"
 
 
+def test_every_route_counts_in_the_throttling_group_the_spec_gives(spec: OpenApiSpec) -> None:
+    """Rate limits per group (PLATFORM.md §7.1) only mean something if each endpoint is in its group."""
+    routes = build("http://127.0.0.1:9").routes.routes
+    wrong = []
+    for route in routes:
+        operation = spec.operation(route.method, route.template)
+        documented = operation.spec.get("x-throttling-group") if operation else None
+        if route.group != documented:
+            wrong.append(f"{route.method} {route.template}: {route.group}, spec says {documented}")
+    assert wrong == []
+    assert {route.group for route in routes} == {"Light", "Medium", "Heavy", "Auth"}
+
+
 # The validator itself must be able to fail: wrong shapes are caught, with the reason.
 TOKEN = {
     "access_token": "U1B",
@@ -190,3 +206,29 @@ def test_the_validator_accepts_the_platforms_own_samples(spec: OpenApiSpec) -> N
     }
     assert spec.check(answer("POST", "/restapi/oauth/token", 200, TOKEN)) == []
     assert spec.check(answer("POST", "/restapi/v1.0/subscription", 200, subscription)) == []
+
+
+# Without the spec file: a failure in CI, a skip with the reason elsewhere; RCINBOX_OPENAPI_SPEC moves it.
+def test_a_missing_spec_fails_in_ci(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yml"
+    with pytest.raises(pytest.fail.Exception) as failed:
+        require_spec({"CI": "true", SPEC_ENV: str(missing)})
+    assert str(failed.value) == (
+        f"RingCentral's OpenAPI spec is not at {missing} (set RCINBOX_OPENAPI_SPEC to its location)"
+    )
+
+
+@pytest.mark.parametrize("ci", ["", "false"])
+def test_a_missing_spec_is_skipped_with_the_reason_outside_ci(tmp_path: Path, ci: str) -> None:
+    missing = tmp_path / "nowhere.yml"
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        require_spec({"CI": ci, SPEC_ENV: str(missing)})
+    assert f"RingCentral's OpenAPI spec is not at {missing}" in str(skipped.value)
+
+
+def test_the_spec_location_follows_rcinbox_openapi_spec(tmp_path: Path) -> None:
+    moved = tmp_path / "spec-copy.yml"
+    moved.write_text("openapi: 3.0.3\n")
+    assert require_spec({"CI": "true", SPEC_ENV: str(moved)}) == moved
+    beside_the_repo = Path(__file__).resolve().parents[3] / "shared" / "ringcentral" / "rc-public-openapi.yml"
+    assert spec_location({}) == spec_location({SPEC_ENV: ""}) == DEFAULT_SPEC == beside_the_repo
