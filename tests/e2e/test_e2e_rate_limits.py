@@ -1,0 +1,27 @@
+"""A burst of replies under a tight rate limit: the service paces its sends from the
+``X-Rate-Limit-*`` headers, so every reply goes out and the platform never answers 429."""
+
+from __future__ import annotations
+
+import pytest
+from e2e_kit import ALEX, Harness, outbound, reply_for, rules_toml
+
+SENDERS = [f"+1415555{400 + i:04d}" for i in range(8)]
+
+
+async def test_a_burst_of_replies_gets_no_429(e2e: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="rcinbox")
+    # SMS sends are in the Medium group: 3 per 2 s here, 8 replies to send at once.
+    await e2e.faults({"rateLimits": {"Medium": 3, "window": 2, "penalty": 5}})
+    async with e2e.running(rules_toml(audience="everyone")) as live:
+        texts = [await live.text("Are you there?", sender=s) for s in SENDERS]
+        outcomes = [await live.outcome(t, within=30) for t in texts]
+    answers = [r.getMessage() for r in caplog.records if r.name == "rcinbox.emulator"]
+    sends = [a for a in answers if a.startswith("HTTP POST") and a.split()[2].endswith("/sms")]
+    assert [o.reason for o in outcomes] == ["replied"] * len(SENDERS)
+    assert [o.reply.state if o.reply else None for o in outcomes] == ["sent"] * len(SENDERS)
+    assert sorted((r["from"], r["to"][0], r["text"]) for r in await outbound(e2e.http)) == [
+        (ALEX, s, reply_for(None)) for s in SENDERS
+    ]
+    assert len(sends) == len(SENDERS) and all(" -> 200 " in a for a in sends), sends
+    assert [a for a in answers if " -> 429 " in a] == []
