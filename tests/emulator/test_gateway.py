@@ -1,9 +1,9 @@
 """The WebSocket gateway with a real client (``websockets``): ConnectionDetails, ClientRequest
-(subscriptions and plain REST), Error frames, Heartbeat, timeouts, notifications, recovery."""
+(subscriptions and plain REST), Error frames, Heartbeat, timeouts, notifications. Session recovery
+is in ``test_gateway_recovery.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -11,39 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_clock import FakeClock
+from gateway_kit import INSTANT, Client, closed_code, publish, receive, request, subscribe
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
-from rcinbox.emulator import events
 from rcinbox.emulator.runner import Running
-from rcinbox.emulator.wsconnection import Connection
 from support import login
 
-INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 WSG_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
-
-
-class Client:
-    """One logged-in user: fetches ws tokens and opens gateway connections."""
-
-    def __init__(self, http: httpx.AsyncClient, emu: Running, token: dict[str, Any]) -> None:
-        self.http, self.emu, self.token = http, emu, token
-
-    async def url(self, wsc: str | None = None) -> str:
-        response = await self.http.post(
-            "/restapi/oauth/wstoken", headers={"Authorization": f"Bearer {self.token['access_token']}"}
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        url = f"{body['uri']}?access_token={body['ws_access_token']}"
-        return url if wsc is None else f"{url}&wsc={wsc}"
-
-    async def open(self, wsc: str | None = None, **options: Any) -> tuple[ClientConnection, list[Any]]:
-        ws = await connect(await self.url(wsc), **options)
-        details = await receive(ws)
-        assert details[0]["type"] == "ConnectionDetails", details
-        return ws, details
 
 
 @pytest.fixture
@@ -56,55 +30,6 @@ async def opened(client: Client) -> AsyncIterator[tuple[ClientConnection, list[A
     ws, details = await client.open()
     async with ws:
         yield ws, details
-
-
-async def receive(ws: ClientConnection) -> list[Any]:
-    frame: list[Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
-    return frame
-
-
-async def request(ws: ClientConnection, message_id: str, method: str, path: str, *body: Any) -> list[Any]:
-    await ws.send(
-        json.dumps(
-            [{"type": "ClientRequest", "messageId": message_id, "method": method, "path": path}, *body]
-        )
-    )
-    return await receive(ws)
-
-
-async def subscribe(ws: ClientConnection, message_id: str = "sub-1") -> dict[str, Any]:
-    frame = await request(
-        ws,
-        message_id,
-        "POST",
-        "/restapi/v1.0/subscription/",
-        {"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebSocket"}},
-    )
-    assert frame[0]["status"] == 200, frame
-    info: dict[str, Any] = frame[1]
-    return info
-
-
-def publish(emu: Running, n: int) -> int:
-    ext = emu.world.extensions[0].id
-    event = f"/restapi/v1.0/account/{emu.world.account_id}/extension/{ext}/message-store/instant?type=SMS"
-    return events.publish(emu.world, ext, event, {"id": str(n)})
-
-
-async def closed_code(ws: ClientConnection) -> int | None:
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout=5)
-    return closed.value.rcvd.code if closed.value.rcvd else None
-
-
-async def leave(emu: Running, ws: ClientConnection) -> None:
-    """Close the client side and wait until the gateway has detached the connection."""
-    (connection,) = emu.world.connections
-    assert isinstance(connection, Connection)
-    await ws.close()
-    await asyncio.wait_for(connection.closed.wait(), timeout=5)
-    assert not emu.world.connections
 
 
 async def test_connection_details_first(emu: Running, opened: tuple[ClientConnection, list[Any]]) -> None:
@@ -269,86 +194,6 @@ async def test_absolute_timeout(emu: Running, client: Client) -> None:
             {"errorCode": "WSG-903", "message": "Absolute timeout expired"},
         )
         assert await closed_code(ws) == 1000
-
-
-async def test_recovery_inside_the_window_replays_missed_notifications(emu: Running, client: Client) -> None:
-    emu.world.limits.recovery_buffer = 2
-    ws, details = await client.open()
-    info = await subscribe(ws)
-    wsc = details[0]["wsc"]["token"]
-    (connection,) = emu.world.connections
-    await connection.drop()  # as the faults API does
-    assert await closed_code(ws) == 1001
-    assert [publish(emu, n) for n in (1, 2, 3)] == [1, 1, 1]
-
-    again, (meta, body) = await client.open(wsc)
-    async with again:
-        assert body["recoveryState"] == "Successful" and "recoveryErrorCode" not in body
-        assert meta["wsc"]["token"] == wsc and meta["wsc"]["sequence"] == 5
-        replayed = [await receive(again) for _ in range(2)]  # buffer of 2: the oldest was dropped
-        assert [frame[1]["body"]["id"] for frame in replayed] == ["2", "3"]
-        assert list(emu.world.subscriptions) == [info["id"]]
-        publish(emu, 4)
-        assert (await receive(again))[1]["body"] == {"id": "4"}
-
-
-async def test_recovery_takes_over_a_half_dead_connection(emu: Running, client: Client) -> None:
-    ws, details = await client.open()
-    async with ws:
-        info = await subscribe(ws)
-        again, (_, body) = await client.open(details[0]["wsc"]["token"])
-        async with again:
-            assert body["recoveryState"] == "Successful"
-            assert await closed_code(ws) == 1001  # the old socket is cut
-            publish(emu, 7)
-            meta, envelope = await receive(again)
-            assert (meta["type"], envelope["subscriptionId"]) == ("ServerNotification", info["id"])
-            assert len(emu.world.connections) == 1
-
-
-async def test_recovery_outside_the_window_fails_1005(emu: Running, client: Client, clock: FakeClock) -> None:
-    ws, details = await client.open()
-    await subscribe(ws)
-    await leave(emu, ws)
-    clock.advance(181)
-    again, (_, body) = await client.open(details[0]["wsc"]["token"])
-    async with again:
-        assert (body["recoveryState"], body["recoveryErrorCode"]) == ("Failed", "WSG-1005")
-        assert emu.world.subscriptions == {}
-        assert (await subscribe(again))["status"] == "Active"  # the socket stays usable
-
-
-async def test_recovery_without_a_subscription_fails_1005(emu: Running, client: Client) -> None:
-    ws, details = await client.open()
-    await leave(emu, ws)
-    again, (_, body) = await client.open(details[0]["wsc"]["token"])
-    async with again:
-        assert (body["recoveryState"], body["recoveryErrorCode"]) == ("Failed", "WSG-1005")
-
-
-async def test_recovery_from_another_oauth_session_fails_1003(
-    http: httpx.AsyncClient, emu: Running, client: Client
-) -> None:
-    ws, details = await client.open()
-    info = await subscribe(ws)
-    await leave(emu, ws)
-    wsc = details[0]["wsc"]["token"]
-    stranger = Client(http, emu, await login(http, emu))  # same user, new OAuth session
-    other, (_, body) = await stranger.open(wsc)
-    async with other:
-        assert (body["recoveryState"], body["recoveryErrorCode"]) == ("Failed", "WSG-1003")
-    owner, (_, body) = await client.open(wsc)
-    async with owner:
-        assert body["recoveryState"] == "Successful"
-        assert list(emu.world.subscriptions) == [info["id"]]
-
-
-async def test_forged_wsc_is_wsg_400_and_closes(client: Client) -> None:
-    async with connect(await client.url("RTFhRG5nfEZha2U")) as ws:
-        meta, body = await receive(ws)
-        assert (meta["type"], meta["status"]) == ("Error", 400)
-        assert body == {"errorCode": "WSG-400", "message": "Malformed WebSocket session context token"}
-        assert await closed_code(ws) is not None
 
 
 async def test_injected_inbound_sms_reaches_the_socket(
