@@ -3,10 +3,13 @@ WebSockets, expired tokens, blacklisted webhooks, webhook delay, clearing, and b
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from rcinbox.emulator.model import Subscription
 from rcinbox.emulator.runner import Running
@@ -188,6 +191,16 @@ async def test_expire_tokens_expires_access_and_refresh_tokens(http: httpx.Async
     assert refreshed.status_code == 400
     assert refreshed.json()["errors"] == [{"errorCode": "OAU-210", "message": "Token expired"}]
     assert (await login(http, emu))["token_type"] == "bearer"  # a new login still works
+
+
+async def test_expire_tokens_also_expires_unused_ws_tokens(http: httpx.AsyncClient, emu: Running) -> None:
+    token = await login(http, emu)
+    ws = (await http.post("/restapi/oauth/wstoken", headers=bearer(token))).json()
+    assert (await inject(http, {"expireTokens": True})).json() == {"expireTokens": 1}
+    async with connect(f"{ws['uri']}?access_token={ws['ws_access_token']}", open_timeout=5) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
 
 
 def webhook(emu: Running, session_id: str, transport: str = "WebHook") -> Subscription:

@@ -217,7 +217,8 @@ async def test_webhook_delay_fault_postpones_each_delivery(
     http: httpx.AsyncClient, emu: Running, receiver: Receiver
 ) -> None:
     assert (await subscribe(http, emu, receiver.url)).status_code == 200
-    emu.world.webhook_delay = 0.3
+    applied = await http.post("/_emulator/faults", json={"webhookDelayMs": 300})
+    assert applied.json() == {"webhookDelayMs": 300}
     loop = asyncio.get_running_loop()
     started = loop.time()
     publish(emu, 1)
