@@ -27,6 +27,7 @@ from messaging_kit import (
     roomy_limits,
 )
 
+from rcinbox.emulator.model import Subscription
 from rcinbox.emulator.runner import Running, serve
 from rcinbox.emulator.store import mailbox
 
@@ -93,8 +94,16 @@ async def test_sent_message_moves_to_delivered_with_store_events(
     http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
 ) -> None:
     events = capture(emu, ALEX, ME + "/message-store?direction=Outbound")
+    statuses: list[str] = []  # the message's status when each event went out
+
+    def seen(subscription: Subscription, envelope: dict[str, Any]) -> None:
+        statuses.append(mailbox(emu.world).outbound[-1].status)
+        events(subscription, envelope)
+
+    emu.world.deliverers["WebHook"] = seen
     sent = (await http.post(ME + "/sms", json=sms(), headers=alex)).json()
     await events.wait_for(lambda: len(events.envelopes) >= 3)
+    assert statuses == ["Queued", "Sent", "Delivered"]
     changes = [e["body"]["changes"][0] for e in events.envelopes]
     assert changes[0] == {"type": "SMS", "newCount": 1, "newMessageIds": [sent["id"]]}
     assert changes[1] == changes[2] == {"type": "SMS", "updatedCount": 1, "newMessageIds": []}
@@ -243,6 +252,23 @@ async def test_mms_attachment_limits(
 ) -> None:
     response = await http.post(ME + "/mms", files=form_files(sms(), *files), headers=alex)
     assert_error(response, status, code)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        [("whole.png", b"x" * 1_500_000, "image/png")],
+        [(f"{i}.png", b"x" * 150_000, "image/png") for i in range(10)],
+    ],
+    ids=["one-of-exactly-1.5-MB", "ten-making-exactly-1.5-MB"],
+)
+async def test_mms_at_the_limits_is_sent(
+    http: httpx.AsyncClient, alex: dict[str, str], files: list[tuple[str, bytes, str]]
+) -> None:
+    response = await http.post(ME + "/mms", files=form_files(sms(), *files), headers=alex)
+    assert response.status_code == 200, response.text
+    sizes = [a["size"] for a in response.json()["attachments"] if a["type"] == "MmsAttachment"]
+    assert sizes == [len(data) for _, data, _ in files]
 
 
 async def test_mms_without_attachments_is_cmn_100(http: httpx.AsyncClient, alex: dict[str, str]) -> None:

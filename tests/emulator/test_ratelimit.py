@@ -59,6 +59,13 @@ async def test_every_answer_carries_the_rate_limit_headers_of_its_group(
         headers={"Authorization": f"Bearer {token['access_token']}"},
     )
     assert rate_headers(contacts) == ("heavy", "10", "9", "60")
+    sms = await http.post(
+        "/restapi/v1.0/account/~/extension/~/sms",
+        json={"to": [{"phoneNumber": "+14155550100"}], "text": "no sender"},
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert sms.status_code == 400  # a refused request counts and carries the headers too
+    assert rate_headers(sms) == ("medium", "40", "39", "60")
     refused = await http.post("/restapi/oauth/token", json={}, auth=("a", "b"))
     assert refused.status_code == 415
     assert rate_headers(refused)[0] == "auth"

@@ -220,6 +220,9 @@ async def test_thirty_subscriptions_per_user(
     assert len(receiver.validations) == 30  # refused before any handshake
     listing = await http.get("/restapi/v1.0/subscription", headers=auth)
     assert len(listing.json()["records"]) == 30
+    another_user = await bearer(http, emu, 1)  # the limit is per user
+    blairs = await http.post("/restapi/v1.0/subscription", json=webhook(receiver.url), headers=another_user)
+    assert blairs.status_code == 200, blairs.text
 
 
 async def test_expires_in_requested_and_clamped(
