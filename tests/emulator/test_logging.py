@@ -5,6 +5,7 @@ sessions), and never a token, JWT or secret in any of them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from webhook_receiver import Receiver, running_receiver
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.store import mailbox
@@ -37,6 +39,7 @@ class Flow:
         self.secrets = [world.app.client_secret, *(ext.jwt for ext in world.extensions)]
         self.auth = (world.app.client_id, world.app.client_secret)
         self.bearer: dict[str, str] = {}
+        self.wsc = ""
 
     async def call(self, method: str, path: str, **options: Any) -> httpx.Response:
         answer = await self.http.request(method, path, **options)
@@ -61,7 +64,8 @@ class Flow:
         self.keep(ws["ws_access_token"])
         socket = await connect(f"{ws['uri']}?access_token={ws['ws_access_token']}")
         details = json.loads(await asyncio.wait_for(socket.recv(), 5))
-        self.keep(details[0]["wsc"]["token"])
+        self.wsc = details[0]["wsc"]["token"]
+        self.keep(self.wsc)
         body = {"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebSocket"}}
         meta = {
             "type": "ClientRequest",
@@ -73,6 +77,15 @@ class Flow:
         answer = json.loads(await asyncio.wait_for(socket.recv(), 5))
         self.requests[("WS", "POST", "/restapi/v1.0/subscription", answer[0]["status"])] += 1
         return socket, answer[1]["id"]
+
+    async def recover(self) -> list[Any]:
+        """A new ws token and the last ``wsc``: the ConnectionDetails frame of the recovery."""
+        ws = (await self.call("POST", "/restapi/oauth/wstoken", headers=self.bearer)).json()
+        self.keep(ws["ws_access_token"])
+        url = f"{ws['uri']}?access_token={ws['ws_access_token']}&wsc={self.wsc}"
+        async with connect(url) as socket:
+            details: list[Any] = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        return details
 
     async def send(self, to: str) -> int:
         body = {"from": {"phoneNumber": ALEX_MAIN}, "to": [{"phoneNumber": to}], "text": "hello"}
@@ -173,5 +186,69 @@ async def test_one_line_per_request_and_decision_and_no_secret(
     logged(r"^WS session \S+ disconnected")
     logged(rf"^WEBHOOK subscription {hook} blacklisted")
     logged(rf"^SUBSCRIPTION {hook} deleted")
+    for secret in flow.secrets:
+        assert secret not in caplog.text
+
+
+async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
+    http: httpx.AsyncClient,
+    emu: Running,
+    receiver: Receiver,
+    capture: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    flow = Flow(http, emu)
+    await flow.call("POST", "/_emulator/faults", json={"rateLimits": {"Heavy": 1, "Auth": 100}})
+    await flow.login()
+    socket, _ = await flow.socket()
+    await flow.call("POST", "/_emulator/faults", json={"dropWebSockets": True})
+    with contextlib.suppress(ConnectionClosed):
+        await asyncio.wait_for(socket.recv(), 5)
+    assert (await flow.recover())[1]["recoveryState"] == "Successful"
+    receiver.validation = "none"
+    refused = await flow.call(
+        "POST",
+        "/restapi/v1.0/subscription",
+        json={
+            "eventFilters": [INSTANT],
+            "deliveryMode": {"transportType": "WebHook", "address": receiver.url},
+        },
+        headers=flow.bearer,
+    )
+    assert refused.json()["errorCode"] == "SUB-520"
+    contacts = "/restapi/v1.0/account/~/extension/~/address-book/contact"
+    assert [(await flow.call("GET", contacts, headers=flow.bearer)).status_code for _ in range(2)] == [
+        200,
+        429,
+    ]
+    fault = {"method": "GET", "path": "/restapi/v1.0/account/~/extension/~", "status": 503}
+    await flow.call("POST", "/_emulator/faults", json={"http": [fault]})
+    assert (
+        await flow.call("GET", "/restapi/v1.0/account/~/extension/~", headers=flow.bearer)
+    ).status_code == 503
+    await flow.call("POST", "/_emulator/faults", json={"expireTokens": True})
+    token = flow.bearer["Authorization"].removeprefix("Bearer ")
+    await flow.call("POST", "/restapi/oauth/revoke", data={"token": token}, auth=flow.auth)
+    await socket.close()
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "rcinbox.emulator"]
+    seen = Counter(
+        (m[1], m[2], m[3], int(m[4])) for line in lines if (m := REQUEST_LINE.match(line)) is not None
+    )
+    assert seen == flow.requests  # still exactly one line per request
+
+    def logged(pattern: str) -> None:
+        assert any(re.search(pattern, line) for line in lines), (pattern, lines)
+
+    logged(r"^rate limits now \{.*'Heavy': 1")
+    logged(r"^fault: dropped 1 WebSocket connection")
+    logged(r"^WS session \S+ connected \(recovery: Successful\)$")
+    logged(r"^WEBHOOK validation of http://127\.0\.0\.1:\d+/hook: token not echoed")
+    logged(r"^HTTP POST /restapi/v1\.0/subscription -> 400 SUB-520 ")
+    logged(r"^rate limit: ext:\d+:\S+ over Heavy limit 1, penalty 60 s")
+    logged(r"^HTTP GET /restapi/v1\.0/account/~/extension/~/address-book/contact -> 429 CMN-301 ")
+    logged(r"^fault: GET /restapi/v1\.0/account/~/extension/~ answered 503 CMN-201")
+    logged(r"^fault: expired the tokens of 1 session\(s\)")
+    logged(r"^oauth: session \S+ of ext \d+ revoked \(revoked by the client\)")
     for secret in flow.secrets:
         assert secret not in caplog.text
