@@ -222,6 +222,10 @@ async def subscriptions(t: Tour) -> None:
         sub = f"{SUBSCRIPTION}/{made.get('id')}"
         bad_filter = {**create, "eventFilters": ["/restapi/v1.0/no-such-event"]}
         t.expect(await t.rest.post(SUBSCRIPTION, json=bad_filter, headers=t.bearer()), 400)
+        for failure in ("without", "big"):  # SUB-520, SUB-525
+            hooks.handshake = failure
+            t.expect(await t.rest.post(SUBSCRIPTION, json=create, headers=t.bearer()), 400)
+        hooks.handshake = "echo"
         alex = t.emu.world.extensions[0]
         foreign = {**create, "eventFilters": [INSTANT.replace("extension/~", f"extension/{alex.id}")]}
         t.expect(await t.rest.post(SUBSCRIPTION, json=foreign, headers=t.bearer("blair")), 403)

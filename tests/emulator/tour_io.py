@@ -1,8 +1,8 @@
 """Two small peers of the emulator for tests: a WebHook receiver and a WebSocket gateway client.
 
 - :class:`HookReceiver`: a real HTTP server on a loopback port (uvicorn on a pre-bound socket, so
-  it accepts as soon as it exists) that answers the ``Validation-Token`` handshake and queues
-  every notification it gets, with its headers.
+  it accepts as soon as it exists) that answers the ``Validation-Token`` handshake (or fails it on
+  purpose, see ``handshake``) and queues every notification it gets, with its headers.
 - :class:`GatewayClient`: connects to the ``uri`` from ``/restapi/oauth/wstoken``, reads the
   ``ConnectionDetails`` frame, sends ``ClientRequest`` frames and matches answers by
   ``messageId``, and queues ``ServerNotification`` bodies.
@@ -32,6 +32,7 @@ class Delivery:
 @dataclass
 class HookReceiver:
     url: str = ""
+    handshake: str = "echo"  # "echo" the Validation-Token, answer "without" it, or echo in a "big" answer
     validations: list[str] = field(default_factory=list)
     deliveries: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)
 
@@ -47,13 +48,17 @@ class HookReceiver:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         answer = [(b"content-type", b"application/json")]
         token = headers.get("validation-token")
+        content = b""
         if token is not None:
             self.validations.append(token)
-            answer.append((b"validation-token", token.encode()))
+            if self.handshake != "without":
+                answer.append((b"validation-token", token.encode()))
+            if self.handshake == "big":
+                content = b" " * 1100  # over the 1024 bytes a handshake answer may have
         else:
             await self.deliveries.put(Delivery(headers, orjson.loads(body) if body else None))
         await send({"type": "http.response.start", "status": 200, "headers": answer})
-        await send({"type": "http.response.body", "body": b""})
+        await send({"type": "http.response.body", "body": content})
 
     async def next(self, within: float = 5.0) -> Delivery:
         return await asyncio.wait_for(self.deliveries.get(), within)
