@@ -195,15 +195,19 @@ async def test_loose_token_file_permissions_are_tightened(
     assert fake.count("jwt-bearer") == 1
 
 
-def test_upkeep_is_due_at_half_the_refresh_life_and_at_least_daily(fake: FakePlatform) -> None:
+def test_upkeep_is_due_before_the_access_token_expires_or_at_half_the_refresh_life(
+    fake: FakePlatform,
+) -> None:
     clock = Clock()
     tm = TokenManager(httpx.AsyncClient(), CREDS, clock=clock)
     from rcinbox.platform import Token
 
     tm._token = Token("a", clock.now + 3600, 3600, "r", clock.now + 600, clock.now)
-    assert tm.next_upkeep_in() == 300
+    assert tm.next_upkeep_in() == 300  # half the refresh token's life comes first
     tm._token = Token("a", clock.now + 3600, 3600, "r", clock.now + 604800, clock.now)
-    assert tm.next_upkeep_in() == 86400
+    assert tm.next_upkeep_in() == 3600 - access_margin(3600)  # the access token must stay valid
+    tm._token = Token("a", clock.now + 3 * 86400, 3 * 86400, "r", clock.now + 604800, clock.now)
+    assert tm.next_upkeep_in() == 86400  # and at least daily
 
 
 async def test_background_upkeep_refreshes_a_quiet_session(

@@ -9,8 +9,9 @@
 * after a 401 on an API call, :meth:`TokenManager.recover` renews once for everyone;
 * every new token pair is written to the token file (:mod:`rcinbox.platform.tokenfile`, mode
   0600, atomic) so a restart continues the session instead of opening a new one;
-* a background task refreshes the session when its refresh token has used half of its life (and
-  at least daily), so a quiet line never lets the 7-day refresh token lapse.
+* a background task refreshes the session ``margin`` seconds before the access token expires
+  (or earlier, when the refresh token has used half of its life), so on a quiet line that makes
+  no API call the access token stays valid (``/readyz``) and the 7-day refresh token never lapses.
 
 No token or credential is ever logged; ``repr`` of everything here masks them.
 """
@@ -207,14 +208,15 @@ class TokenManager:
     # ---- background upkeep ----
 
     def next_upkeep_in(self) -> float:
-        """Seconds until the refresh token has used half its life (at most a day)."""
+        """Seconds until the session is renewed in the background: when the access token is
+        about to expire (so the session stays valid, and ``/readyz`` ready, on a quiet line that
+        makes no API call), or earlier when the refresh token has used half its life."""
         token = self._token
         if token is None:
             return 0.0
+        due = token.expires_at - access_margin(token.expires_in)
         if token.refresh_token:
-            due = token.issued_at + (token.refresh_expires_at - token.issued_at) / 2
-        else:  # no refresh token issued: nothing to keep alive but the access token itself
-            due = token.expires_at - access_margin(token.expires_in)
+            due = min(due, token.issued_at + (token.refresh_expires_at - token.issued_at) / 2)
         return max(0.0, min(due, token.issued_at + DAY) - self._clock())
 
     async def _upkeep(self) -> None:
