@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -56,8 +56,12 @@ class _Server(uvicorn.Server):
         if not self.should_exit:
             self.ready.set()
 
-    def install_signal_handlers(self) -> None:  # the service owns signals, not uvicorn
-        return None
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """The service owns SIGINT/SIGTERM, not uvicorn: uvicorn's own capture would take them
+        over while it serves and raise them again when it stops, so one Ctrl-C read as two
+        (the second one meaning "exit now")."""
+        yield
 
 
 @dataclass(frozen=True)

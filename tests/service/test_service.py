@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from rcinbox.cli import app
 from rcinbox.emulator.runner import Running, free_port
+from rcinbox.emulator.world import Limits
 from rcinbox.errors import RulesError
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import FIELDS, Settings
@@ -351,3 +353,28 @@ async def _readyz(client: httpx.AsyncClient, port: int) -> int:
         return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code
     except httpx.TransportError:
         return 0
+
+
+@pytest.mark.parametrize("limits", [Limits(access_ttl=3, refresh_ttl=3600)])
+async def test_readyz_stays_ready_on_a_quiet_line_past_the_access_tokens_life(
+    emu: Running, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Nothing calls the API on a quiet WebSocket line; the session must stay valid all the same
+    (found by the issue-3 audit: /readyz went 503 once the first access token expired)."""
+    async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(service.run(stop), name="test.service")
+        try:
+            await service.board.wait_until(lambda s: s.ready, within=10)
+            first = service.client.auth.token
+            assert first is not None
+            # Waiting for time itself to pass: the first access token's expiry, plus a margin.
+            await asyncio.sleep(max(0.0, first.expires_at - time.time()) + 0.5)
+            ready = await client.get(service.http.url + "/readyz")
+            refreshed = service.client.auth.token
+        finally:
+            stop.set()
+            await asyncio.wait_for(runner, 10)
+    assert (ready.status_code, ready.json()) == (200, {"ready": True})
+    assert refreshed is not None and refreshed.access_token != first.access_token
+    assert service.client.auth.logins <= 1  # renewed by refresh, not by new sessions
