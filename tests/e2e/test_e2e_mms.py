@@ -55,3 +55,22 @@ async def test_a_picture_without_text_is_archived_and_answered(e2e: Harness) -> 
     assert await replies(e2e.http, DANA) == [(ALEX, reply_for("Dana"))]
     assert record.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert (e2e.data_dir / str(record.path)).read_bytes() == PHOTO
+
+
+async def test_a_content_type_off_the_allowlist_is_kept_as_bin_never_under_its_name(e2e: Harness) -> None:
+    program = b"MZ\x90\x00" + os.urandom(5_000)
+    page = b"<html><script>alert(1)</script></html>"
+    attachments = [("application/x-msdownload", program, "setup.exe"), ("text/html", page, "invoice.html")]
+    async with e2e.running() as live:
+        sent = await live.text("See attached", sender=CHARLIE, attachments=attachments)
+        outcome = await live.outcome(sent)
+        records = sorted((await live.attachments(sent)).values(), key=lambda r: r.content_type)
+    assert outcome.reason == "replied"
+    assert [(r.state, r.content_type, r.size, r.sha256) for r in records] == [
+        ("stored", "application/x-msdownload", len(program), hashlib.sha256(program).hexdigest()),
+        ("stored", "text/html", len(page), hashlib.sha256(page).hexdigest()),
+    ]
+    paths = [e2e.data_dir / str(r.path) for r in records]
+    assert [p.suffix for p in paths] == [".bin", ".bin"]
+    assert [p.read_bytes() for p in paths] == [program, page]
+    assert [p for p in files_under(e2e.tmp) if p.suffix in (".exe", ".html")] == []

@@ -294,6 +294,28 @@ async def test_emulator_restart_reuses_the_saved_session(
     assert live_sessions(emu) == 1
 
 
+async def test_emulator_restart_continues_with_the_rotated_refresh_token(
+    emu: Running, wire: httpx.AsyncClient, counting: CountingTransport, tmp_path: Path
+) -> None:
+    path = tmp_path / "tokens.json"
+    first = TokenManager(wire, emu_credentials(emu), token_file=path, policy=FAST)
+    await first.start(background=False)
+    await first.refresh_now()  # the platform rotates the refresh token
+    await first.aclose()
+    rotated = json.loads(path.read_text())["token"]["refresh_token"]
+    assert rotated == counting.issued[-1] != counting.issued[1]  # the login's refresh token is gone
+    # The restarted process finds the access token (2 s) expired: it refreshes with the saved,
+    # rotated refresh token (4 s, still good) instead of opening a new session.
+    later = Clock(time.time() + 2.5)
+    second = TokenManager(wire, emu_credentials(emu), token_file=path, policy=FAST, clock=later)
+    await second.start(background=False)
+    await second.aclose()
+    assert (second.logins, second.refreshes) == (0, 1)
+    assert counting.count("/oauth/token", 200) == 3 and counting.count("/oauth/token") == 3
+    assert live_sessions(emu) == 1
+    assert json.loads(path.read_text())["token"]["refresh_token"] == counting.issued[-1] != rotated
+
+
 async def test_emulator_scheduled_refresh_keeps_a_quiet_session_alive(
     emu: Running, wire: httpx.AsyncClient, counting: CountingTransport, tmp_path: Path
 ) -> None:

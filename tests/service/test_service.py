@@ -378,3 +378,14 @@ async def test_readyz_stays_ready_on_a_quiet_line_past_the_access_tokens_life(
     assert (ready.status_code, ready.json()) == (200, {"ready": True})
     assert refreshed is not None and refreshed.access_token != first.access_token
     assert service.client.auth.logins <= 1  # renewed by refresh, not by new sessions
+
+
+def test_run_refuses_an_invalid_rules_file_with_its_line_and_reason(tmp_path: Path) -> None:
+    rules = tmp_path / "rcinbox.toml"
+    rules.write_text(RULES.replace("end = 2099-01-04T08:00:00", "end = 2019-01-04T08:00:00"))
+    args = ["run", "--env-file", str(tmp_path / "none.env"), "--rules", str(rules)]
+    args += ["--client-id", "a", "--client-secret", "b", "--jwt", "c", "--data-dir", str(tmp_path / "data")]
+    result = CliRunner().invoke(app, args, env={"RC_SERVER_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 2
+    assert result.output == f"error: {rules}:5: vacation.end must be after vacation.start\n"
+    assert not (tmp_path / "data").exists()  # refused before anything started

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from transport_kit import EmuApi, MemoryKv, RecordingSink, inject, login_api, ru
 
 from rcinbox.emulator.runner import Running
 from rcinbox.transports import instant_sms_filters
-from rcinbox.transports.webhook import WebhookEndpoint
+from rcinbox.transports.webhook import ACCEPT_BUDGET, WebhookEndpoint
 from rcinbox.transports.webhook_subscription import (
     SUBSCRIPTION_KEY,
     TOKEN_KEY,
@@ -213,3 +214,23 @@ async def test_without_a_stored_token_old_subscriptions_are_replaced(hook: Hook)
     again = await restarted.ensure()
     assert again["id"] != first["id"]
     assert [r["id"] for r in await hook.subscriptions()] == [again["id"]]
+
+
+async def test_a_store_slower_than_the_budget_gets_503_inside_the_platforms_deadline(hook: Hook) -> None:
+    """RingCentral waits 3 s for the answer: a store that hangs gets a 503 (a failed delivery it
+    will retry), never a late answer and never a 200 for an unstored message."""
+    assert ACCEPT_BUDGET < 3
+    endpoint = WebhookEndpoint(hook.sink, hook.manager.tokens, accept_budget=0.3)
+    hook.sink.gate.clear()  # the store never finishes
+    async with serve(build_app([], [endpoint.route(PATH)]), "127.0.0.1", 0) as listening:
+        started = time.monotonic()
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.post(
+                listening.url + PATH,
+                content=envelope(),
+                headers={"Verification-Token": hook.manager.tokens()[0]},
+            )
+        elapsed = time.monotonic() - started
+    assert (response.status_code, response.json()) == (503, {"error": "not stored"})
+    assert elapsed < 2.0  # the budget (0.3 s) and some slack, well inside 3 s
+    assert hook.sink.messages == []
