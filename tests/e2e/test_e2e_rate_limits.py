@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_kit import ALEX, Harness, outbound, reply_for, rules_toml
+from e2e_kit import ALEX, CHARLIE, DANA, STRANGER, STRANGER2, Harness, outbound, reply_for, rules_toml
 
 SENDERS = [f"+1415555{400 + i:04d}" for i in range(8)]
 
@@ -25,3 +25,16 @@ async def test_a_burst_of_replies_gets_no_429(e2e: Harness, caplog: pytest.LogCa
     ]
     assert len(sends) == len(SENDERS) and all(" -> 200 " in a for a in sends), sends
     assert [a for a in answers if " -> 429 " in a] == []
+
+
+async def test_the_address_book_is_synced_not_looked_up_per_message(
+    e2e: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="rcinbox")
+    async with e2e.running(rules_toml(audience="contacts")) as live:
+        texts = [await live.text("Hi Alex", sender=s) for s in (CHARLIE, DANA, STRANGER, CHARLIE, STRANGER2)]
+        reasons = await live.reasons(*texts)
+    requests = [r.getMessage().split()[2] for r in caplog.records if r.name == "rcinbox.emulator"]
+    book = [path for path in requests if "/address-book" in path]
+    assert reasons == ["replied", "replied", "not-a-contact", "already-replied", "not-a-contact"]
+    assert len(book) == 1 and book[0].endswith("/address-book-sync"), book  # one Heavy request in all
