@@ -20,6 +20,7 @@ from rcinbox.emulator.model import Session
 from rcinbox.emulator.oauth import note_use, token_owner
 from rcinbox.emulator.routing import Call, Route, Routes
 from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse, is_ascii_int
+from rcinbox.emulator.world import TOKEN_PREFIX
 
 if TYPE_CHECKING:
     from rcinbox.emulator.world import World
@@ -117,6 +118,8 @@ class Dispatcher:
         if token is None:
             raise ApiError(401, "AGW-401", "Authorization header is not specified")
         session = self.world.session_by_access_token(token)
+        if session is None and not token.startswith(TOKEN_PREFIX):  # not a token at all (PLATFORM §1.4)
+            raise ApiError(401, "OAU-149", "OAuth token is invalid", outer_code="TokenInvalid")
         if session is None or session.revoked:
             raise ApiError(401, "OAU-213", "Token not found", outer_code="TokenInvalid")
         if session.access_expires_at <= self.world.now():

@@ -61,6 +61,9 @@ class Limits:
     ws_subscription_id_header: bool = False  # 2021 compatibility: WSG-SubscriptionId in ClientRequest answers
 
 
+TOKEN_PREFIX = "U1BCMDFUMDRKV1MwMX"  # how the platform's tokens begin (base64 of "SPB01T04JWS01|")
+
+
 def iso(ts: float) -> str:
     """RingCentral's timestamp format: ISO-8601 UTC with milliseconds and ``Z``."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
@@ -100,7 +103,7 @@ class World:
         return str(uuid.uuid4())
 
     @staticmethod
-    def new_token(prefix: str = "U1BCMDFUMDRKV1MwMX") -> str:
+    def new_token(prefix: str = TOKEN_PREFIX) -> str:
         return prefix + secrets.token_urlsafe(32)
 
     # lookups
