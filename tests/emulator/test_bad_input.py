@@ -106,7 +106,11 @@ async def test_vendor_json_and_missing_content_type_are_read_as_json(
 async def test_unknown_paths_and_methods_are_cmn_120(http: httpx.AsyncClient, method: str, path: str) -> None:
     answer = await http.request(method, path)
     assert_rest_error(answer, 404, "CMN-120")
-    assert answer.json()["message"] == "Invalid URI"
+    assert answer.json() == {
+        "errorCode": "CMN-120",
+        "message": "Invalid URI",
+        "errors": [{"errorCode": "CMN-120", "message": "Invalid URI"}],
+    }
     assert answer.headers["RCRequestId"]
 
 

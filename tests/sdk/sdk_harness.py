@@ -20,6 +20,9 @@ from typing import Any, NoReturn
 
 import pytest
 
+from rcinbox.emulator.model import Extension
+from rcinbox.emulator.world import World
+
 SDK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SDK_DIR.parents[1]
 JS_DIR = SDK_DIR / "js"
@@ -104,6 +107,17 @@ class ScriptRun:
         printed = "\n".join(json.dumps(line) for line in self.lines)
         stderr = self._stderr_text[-4000:]
         raise AssertionError(f"{self.name} {what}\n--- stdout ---\n{printed}\n--- stderr ---\n{stderr}")
+
+
+def platform_env(world: World, extension: Extension, **extra: str) -> dict[str, str]:
+    """The environment an SDK script logs in with: the emulator's URL and app, and one user's JWT."""
+    return {
+        "RC_SERVER": world.server_url,
+        "RC_CLIENT_ID": world.app.client_id,
+        "RC_CLIENT_SECRET": world.app.client_secret,
+        "RC_JWT": extension.jwt,
+        **extra,
+    }
 
 
 def _base_env() -> dict[str, str]:

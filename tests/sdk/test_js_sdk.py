@@ -9,7 +9,7 @@ import shutil
 
 import httpx
 import pytest
-from sdk_harness import JS_DIR, ScriptRun, require
+from sdk_harness import JS_DIR, ScriptRun, platform_env, require
 
 from rcinbox.emulator.runner import Running
 
@@ -38,15 +38,13 @@ async def test_js_sdk_logs_in_sends_refreshes_and_receives_inbound_sms(
     run = await ScriptRun.start(
         [node, str(SCRIPT)],
         cwd=JS_DIR,
-        env={
-            "RC_SERVER": emu.url,
-            "RC_CLIENT_ID": world.app.client_id,
-            "RC_CLIENT_SECRET": world.app.client_secret,
-            "RC_JWT": alex.jwt,
-            "RC_FROM": own_number,
-            "RC_TO": "+14155550100",
-            "RC_TEXT": "Hello from the official JS SDK",
-        },
+        env=platform_env(
+            world,
+            alex,
+            RC_FROM=own_number,
+            RC_TO="+14155550100",
+            RC_TEXT="Hello from the official JS SDK",
+        ),
     )
     try:
         login = await run.step("login")

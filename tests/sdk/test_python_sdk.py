@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sdk_harness import PY_DIR, REPO_ROOT, ScriptRun, require
+from sdk_harness import PY_DIR, REPO_ROOT, ScriptRun, platform_env, require
 
 from rcinbox.emulator.runner import Running, serve
 from rcinbox.emulator.world import Limits
@@ -44,15 +44,13 @@ async def test_python_sdk_logs_in_sends_and_reads_the_message_store(
     run = await ScriptRun.start(
         [str(sdk_python), str(SCRIPT)],
         cwd=PY_DIR,
-        env={
-            "RC_SERVER": emu.url,
-            "RC_CLIENT_ID": world.app.client_id,
-            "RC_CLIENT_SECRET": world.app.client_secret,
-            "RC_JWT": alex.jwt,
-            "RC_FROM": own,
-            "RC_TO": "+14155550101",
-            "RC_TEXT": "Hello from the official Python SDK",
-        },
+        env=platform_env(
+            world,
+            alex,
+            RC_FROM=own,
+            RC_TO="+14155550101",
+            RC_TEXT="Hello from the official Python SDK",
+        ),
     )
     try:
         login = await run.step("login")
@@ -107,12 +105,7 @@ async def test_python_sdk_websocket_subscription_and_the_2021_header_switch(
         run = await ScriptRun.start(
             [str(sdk_python), str(PY_DIR / "sdk_ws_check.py")],
             cwd=PY_DIR,
-            env={
-                "RC_SERVER": emu.url,
-                "RC_CLIENT_ID": world.app.client_id,
-                "RC_CLIENT_SECRET": world.app.client_secret,
-                "RC_JWT": alex.jwt,
-            },
+            env=platform_env(world, alex),
         )
         try:
             ready = await run.step("ready")

@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass
 
 from rcinbox.emulator import notify
-from rcinbox.emulator.model import Attachment, Extension, Message
-from rcinbox.emulator.sending import Upload
+from rcinbox.emulator.model import Extension, Message
+from rcinbox.emulator.sending import Upload, attachments_of
 from rcinbox.emulator.store import contact_name, mailbox
 from rcinbox.emulator.world import World
 
@@ -68,13 +68,7 @@ def _message(world: World, ext: Extension, inbound: Inbound, participants: froze
     box = mailbox(world)
     now = world.now()
     message_id = world.next_id()
-    attachments = (
-        [Attachment(message_id, "Text", "text/plain", inbound.text.encode())] if inbound.text else []
-    )
-    attachments += [
-        Attachment(world.next_id(), "MmsAttachment", up.content_type, up.content, up.file_name)
-        for up in inbound.uploads
-    ]
+    attachments = attachments_of(world, message_id, inbound.text, inbound.uploads)
     name = inbound.from_name
     if name is None:
         contact = box.contact(ext, inbound.from_number)

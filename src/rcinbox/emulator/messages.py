@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from rcinbox.emulator import filters, notify, sync
 from rcinbox.emulator.inbound import Inbound, inject
-from rcinbox.emulator.model import Attachment, Extension, Message
+from rcinbox.emulator.model import Extension, Message
 from rcinbox.emulator.paging import Page
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.sending import Outgoing, Upload, check_caller, read_outgoing
+from rcinbox.emulator.sending import Outgoing, Upload, attachments_of, check_caller, read_outgoing
 from rcinbox.emulator.store import mailbox, message_json
 from rcinbox.emulator.wire import (
     ApiError,
@@ -48,13 +48,7 @@ def store_outgoing(world: World, ext: Extension, outgoing: Outgoing) -> Message:
     box = mailbox(world)
     now = world.now()
     message_id = world.next_id()
-    attachments = (
-        [Attachment(message_id, "Text", "text/plain", outgoing.text.encode())] if outgoing.text else []
-    )
-    attachments += [
-        Attachment(world.next_id(), "MmsAttachment", up.content_type, up.content, up.file_name)
-        for up in outgoing.uploads
-    ]
+    attachments = attachments_of(world, message_id, outgoing.text, outgoing.uploads)
     message = Message(
         id=message_id,
         extension_id=ext.id,

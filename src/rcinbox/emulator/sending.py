@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage, Message
@@ -27,7 +28,7 @@ from email.policy import HTTP
 from typing import Any
 
 from rcinbox.emulator import phones
-from rcinbox.emulator.model import Extension
+from rcinbox.emulator.model import Attachment, Extension
 from rcinbox.emulator.store import mailbox
 from rcinbox.emulator.wire import ApiError, ApiRequest, mandatory
 from rcinbox.emulator.world import Limits, World
@@ -54,6 +55,15 @@ class Upload:
     content_type: str
     content: bytes
     file_name: str | None = None
+
+
+def attachments_of(world: World, message_id: int, text: str, uploads: Sequence[Upload]) -> list[Attachment]:
+    """A new message's attachments: its text (with the message's id, as on the platform), then the files."""
+    text_part = [Attachment(message_id, "Text", "text/plain", text.encode())] if text else []
+    return text_part + [
+        Attachment(world.next_id(), "MmsAttachment", up.content_type, up.content, up.file_name)
+        for up in uploads
+    ]
 
 
 @dataclass(frozen=True)
