@@ -120,6 +120,9 @@ async def test_unknown_paths_and_methods_are_cmn_120(http: httpx.AsyncClient, me
         ("DELETE", "/restapi/oauth/token", "POST"),
         ("TRACE", "/restapi/v1.0/account/~/extension/~", "GET"),
         ("PATCH", "/restapi/v1.0/subscription", "GET, POST"),
+        ("PUT", "/_emulator/inbound", "POST"),
+        ("POST", "/_emulator/state", "GET"),
+        ("PUT", "/_emulator/faults", "DELETE, GET, POST"),
     ],
 )
 async def test_a_wrong_method_on_a_known_path_is_405(
@@ -141,6 +144,8 @@ async def test_oversized_bodies_are_413_with_or_without_content_length(http: htt
     declared = await http.post("/restapi/v1.0/subscription", content=b"x" * (21 * 1024 * 1024))
     assert_rest_error(declared, 413, "CMN-116")
     assert declared.headers["RCRequestId"]
+    for control in ("/_emulator/inbound", "/_emulator/faults"):
+        assert_rest_error(await http.post(control, content=b"x" * (21 * 1024 * 1024)), 413, "CMN-116")
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(22):

@@ -76,15 +76,21 @@ class Emulator:
 
     async def rest(self, request: Request) -> Response:
         try:
+            self._refuse_control_method(request)
             body = await read_body(request)
         except ApiError as exc:
-            log.info(
-                "HTTP %s %s -> %d %s (body refused)", request.method, request.url.path, exc.status, exc.code
-            )
+            log.info("HTTP %s %s -> %d %s (refused)", request.method, request.url.path, exc.status, exc.code)
             response = exc.response()
             response.headers["RCRequestId"] = str(uuid.uuid4())
             return to_response(response)
         return to_response(await self.dispatcher.handle(to_api_request(request, body)))
+
+    def _refuse_control_method(self, request: Request) -> None:
+        """A control path asked with a method it does not serve: 405 with ``Allow``, as REST paths get."""
+        for route in self.extra_routes:
+            if isinstance(route, Route) and route.path == request.url.path and route.methods:
+                allowed = ", ".join(sorted(route.methods - {"HEAD"}))
+                raise ApiError(405, "CMN-120", "Invalid URI", headers={"Allow": allowed})
 
     def asgi(self) -> Starlette:
         routes = [*self.extra_routes, Route("/{path:path}", self.rest, methods=METHODS)]
