@@ -93,7 +93,9 @@ async def test_send_sms_answers_queued_message(
 async def test_sent_message_moves_to_delivered_with_store_events(
     http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
 ) -> None:
-    events = capture(emu, ALEX, ME + "/message-store?direction=Outbound")
+    events = capture(
+        emu, ALEX, ME + "/message-store?direction=Outbound", ME + "/message-store/instant?type=SMS"
+    )
     statuses: list[str] = []  # the message's status when each event went out
 
     def seen(subscription: Subscription, envelope: dict[str, Any]) -> None:
@@ -104,6 +106,7 @@ async def test_sent_message_moves_to_delivered_with_store_events(
     sent = (await http.post(ME + "/sms", json=sms(), headers=alex)).json()
     await events.wait_for(lambda: len(events.envelopes) >= 3)
     assert statuses == ["Queued", "Sent", "Delivered"]
+    assert events.of("/message-store/instant") == []  # the instant event is for inbound messages only
     changes = [e["body"]["changes"][0] for e in events.envelopes]
     assert changes[0] == {"type": "SMS", "newCount": 1, "newMessageIds": [sent["id"]]}
     assert changes[1] == changes[2] == {"type": "SMS", "updatedCount": 1, "newMessageIds": []}
