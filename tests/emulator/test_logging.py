@@ -11,6 +11,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -45,6 +46,18 @@ class Flow:
         answer = await self.http.request(method, path, **options)
         self.requests[("HTTP", method, path.split("?")[0], answer.status_code)] += 1
         return answer
+
+    def read_log(self, caplog: pytest.LogCaptureFixture) -> Log:
+        """The emulator's lines, after checking: one line per request made, no line break, no secret."""
+        lines = [r.getMessage() for r in caplog.records if r.name == "rcinbox.emulator"]
+        assert all("\n" not in line for line in lines)
+        seen = Counter(
+            (m[1], m[2], m[3], int(m[4])) for line in lines if (m := REQUEST_LINE.match(line)) is not None
+        )
+        assert seen == self.requests  # exactly one line per request, control API included
+        for secret in self.secrets:
+            assert secret not in caplog.text
+        return Log(lines)
 
     def keep(self, *secrets: str) -> None:
         self.secrets.extend(secrets)
@@ -97,6 +110,16 @@ class Flow:
 
     async def inbound(self, sender: str, to: str, text: str) -> httpx.Response:
         return await self.call("POST", "/_emulator/inbound", json={"from": sender, "to": to, "text": text})
+
+
+@dataclass(frozen=True)
+class Log:
+    """The emulator's log lines; calling it asserts that one of them matches ``pattern``."""
+
+    lines: list[str]
+
+    def __call__(self, pattern: str) -> None:
+        assert any(re.search(pattern, line) for line in self.lines), (pattern, self.lines)
 
 
 @pytest.fixture
@@ -153,17 +176,8 @@ async def test_one_line_per_request_and_decision_and_no_secret(
     await flow.call("DELETE", f"/restapi/v1.0/subscription/{hook}", headers=flow.bearer)
     await socket.close()
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "rcinbox.emulator"]
-    assert len(lines) > 40
-    assert all("\n" not in line for line in lines)
-    seen = Counter(
-        (m[1], m[2], m[3], int(m[4])) for line in lines if (m := REQUEST_LINE.match(line)) is not None
-    )
-    assert seen == flow.requests  # exactly one line per request, control API included
-
-    def logged(pattern: str) -> None:
-        assert any(re.search(pattern, line) for line in lines), (pattern, lines)
-
+    logged = flow.read_log(caplog)
+    assert len(logged.lines) > 40
     logged(r"^oauth: ext \d+ logged in with JWT")
     logged(r"^oauth: session \S+ of ext \d+ refreshed")
     logged(r"^WS session \S+ connected \(recovery: none\)")
@@ -186,8 +200,6 @@ async def test_one_line_per_request_and_decision_and_no_secret(
     logged(r"^WS session \S+ disconnected")
     logged(rf"^WEBHOOK subscription {hook} blacklisted")
     logged(rf"^SUBSCRIPTION {hook} deleted")
-    for secret in flow.secrets:
-        assert secret not in caplog.text
 
 
 async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
@@ -231,15 +243,7 @@ async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
     await flow.call("POST", "/restapi/oauth/revoke", data={"token": token}, auth=flow.auth)
     await socket.close()
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "rcinbox.emulator"]
-    seen = Counter(
-        (m[1], m[2], m[3], int(m[4])) for line in lines if (m := REQUEST_LINE.match(line)) is not None
-    )
-    assert seen == flow.requests  # still exactly one line per request
-
-    def logged(pattern: str) -> None:
-        assert any(re.search(pattern, line) for line in lines), (pattern, lines)
-
+    logged = flow.read_log(caplog)
     logged(r"^rate limits now \{.*'Heavy': 1")
     logged(r"^fault: dropped 1 WebSocket connection")
     logged(r"^WS session \S+ connected \(recovery: Successful\)$")
@@ -250,5 +254,3 @@ async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
     logged(r"^fault: GET /restapi/v1\.0/account/~/extension/~ answered 503 CMN-201")
     logged(r"^fault: expired the tokens of 1 session\(s\)")
     logged(r"^oauth: session \S+ of ext \d+ revoked \(revoked by the client\)")
-    for secret in flow.secrets:
-        assert secret not in caplog.text
