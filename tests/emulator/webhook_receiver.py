@@ -88,19 +88,17 @@ def free_port() -> int:
 async def running_receiver(path: str = "/hook") -> AsyncIterator[Receiver]:
     receiver = Receiver()
     app = Starlette(routes=[Route(path, receiver.handle, methods=["POST"])])
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)  # listening already: connections wait in the backlog until uvicorn serves them
+    receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(5):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)  # uvicorn exposes no startup event
-    receiver.url = f"http://127.0.0.1:{port}{path}"
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         yield receiver
     finally:
         server.should_exit = True
         server.force_exit = True
         await asyncio.wait_for(task, timeout=10)
+        sock.close()
