@@ -29,9 +29,9 @@ JS_DIR = SDK_DIR / "js"
 PY_DIR = SDK_DIR / "python"
 
 
-def require(what: str, reason: str) -> NoReturn:
+def require(what: str, reason: str, environ: Mapping[str, str] = os.environ) -> NoReturn:
     """A needed SDK is not installed: fail in CI, skip elsewhere (``make sdk-deps`` installs it)."""
-    if os.environ.get("CI", "").lower() == "true":
+    if environ.get("CI", "").lower() == "true":
         pytest.fail(f"{what} is required in CI: {reason}", pytrace=False)
     pytest.skip(f"{what} not available ({reason}); run `make sdk-deps` to install it")
 
