@@ -242,6 +242,10 @@ async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
     token = flow.bearer["Authorization"].removeprefix("Bearer ")
     await flow.call("POST", "/restapi/oauth/revoke", data={"token": token}, auth=flow.auth)
     await socket.close()
+    await flow.call("POST", "/restapi/v1.0/subscription", content=b"x" * (21 * 1024 * 1024))
+    async with connect(emu.url.replace("http", "ws") + "/ws?access_token=used-or-unknown") as refused_ws:
+        with contextlib.suppress(ConnectionClosed):
+            await asyncio.wait_for(refused_ws.recv(), 5)
 
     logged = flow.read_log(caplog)
     logged(r"^rate limits now \{.*'Heavy': 1")
@@ -254,3 +258,5 @@ async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
     logged(r"^fault: GET /restapi/v1\.0/account/~/extension/~ answered 503 CMN-201")
     logged(r"^fault: expired the tokens of 1 session\(s\)")
     logged(r"^oauth: session \S+ of ext \d+ revoked \(revoked by the client\)")
+    logged(r"^HTTP POST /restapi/v1\.0/subscription -> 413 CMN-116 \(refused\)$")
+    logged(r"^WS connection refused: missing, unknown, used or expired access_token$")
