@@ -121,7 +121,7 @@ async def demo(
                     play = _play(service, http, console, demo_extension_id(emulator))
                     outcomes = await _alongside(runner, play)
                     console.print(table(outcomes, console.width))
-                    _explain(console, emulator, service, settings, outcomes)
+                    _explain(console, emulator, service, settings, outcomes, live=not options.once)
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)
                         if serving is not None:
@@ -277,8 +277,16 @@ async def _received(http: httpx.AsyncClient, platform_id: str) -> str | None:
 
 
 def _explain(
-    console: Console, emulator: Running, service: Service, settings: Settings, outcomes: list[Outcome]
+    console: Console,
+    emulator: Running,
+    service: Service,
+    settings: Settings,
+    outcomes: list[Outcome],
+    *,
+    live: bool = True,
 ) -> None:
+    """The summary under the table; the addresses to try only when the demo serves on (``live``):
+    with ``--once`` the emulator and the service are gone when this is read."""
     matched = sum(outcome.ok for outcome in outcomes)
     colour = "green" if matched == len(outcomes) else "red"
     lines = [f"[{colour}]{matched} of {len(outcomes)} decisions as expected[/{colour}]", ""]
@@ -287,13 +295,16 @@ def _explain(
     lines += [
         f"Data:      {settings.data_dir}  (rcinbox.db, attachments/, rcinbox.toml)",
         f"Archive:   rcinbox messages --data-dir {settings.data_dir}",
-        f"Emulator:  {url}  (accounts, JWTs: {url}/_emulator/state)",
-        f"Service:   {service.http.url}/readyz",
-        "",
-        "Inject another text (an allowlisted number, so it gets the reply):",
-        f"  curl -s -X POST {url}/_emulator/inbound -H 'Content-Type: application/json' "
-        f'-d \'{{"from": "{ALLOWLISTED}", "to": "{ALEX}", "text": "Are you back next week?"}}\'',
-        f"  curl -s {url}/_emulator/outbound    # every SMS rcinbox sent",
     ]
+    if live:
+        lines += [
+            f"Emulator:  {url}  (accounts, JWTs: {url}/_emulator/state)",
+            f"Service:   {service.http.url}/readyz",
+            "",
+            "Inject another text (an allowlisted number, so it gets the reply):",
+            f"  curl -s -X POST {url}/_emulator/inbound -H 'Content-Type: application/json' "
+            f'-d \'{{"from": "{ALLOWLISTED}", "to": "{ALEX}", "text": "Are you back next week?"}}\'',
+            f"  curl -s {url}/_emulator/outbound    # every SMS rcinbox sent",
+        ]
     for line in lines:
         console.print(line, soft_wrap=True)
