@@ -37,6 +37,9 @@ async def test_extension_info_resolves_tilde(
     assert body["contact"] == {"firstName": "Alex", "lastName": "Morgan", "email": "alex.morgan@example.com"}
     assert body["permissions"] == {"admin": {"enabled": True}}
     assert response.headers["X-Rate-Limit-Group"].lower() == "light"
+    assert response.headers["content-type"] == "application/json;charset=UTF-8"  # PLATFORM.md §7.2
+    assert (response.headers["RoutingKey"], response.headers["Content-Language"]) == ("SJC01P07", "en-US")
+    assert response.headers["RCRequestId"]
 
 
 async def test_super_admin_reads_another_extension(

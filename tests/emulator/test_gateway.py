@@ -123,6 +123,7 @@ async def test_plain_rest_over_the_socket(emu: Running, opened: tuple[ClientConn
     assert (meta["type"], meta["messageId"], meta["status"]) == ("ClientRequest", "r-1", 200)
     assert body["id"] == emu.world.extensions[0].id
     assert meta["headers"]["X-Rate-Limit-Group"].lower() == "light"
+    assert (meta["headers"]["RoutingKey"], meta["headers"]["Content-Language"]) == ("SJC01P07", "en-US")
     meta, body = await request(ws, "r-2", "GET", "/restapi/v1.0/nowhere")
     assert meta["status"] == 404 and body["errorCode"] == "CMN-120"
     store = "/restapi/v1.0/account/~/extension/~/message-store"

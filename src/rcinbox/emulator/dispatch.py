@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rcinbox.emulator")
 
+ROUTING_KEY = "SJC01P07"  # the platform's RoutingKey header, as observed (PLATFORM §3.2, §7.2)
+
 
 def bearer_token(request: ApiRequest) -> str | None:
     header = request.headers.get("authorization", "")
@@ -59,6 +61,7 @@ class Dispatcher:
             await asyncio.sleep(self.world.limits.latency_ms / 1000)
         response, who = await self._handle(request)
         response.headers.setdefault("RCRequestId", str(uuid.uuid4()))
+        response.headers.setdefault("RoutingKey", ROUTING_KEY)
         response.headers.setdefault("Content-Language", "en-US")
         elapsed = (self.world.now() - started) * 1000
         log.info(
