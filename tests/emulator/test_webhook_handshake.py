@@ -63,12 +63,16 @@ def echo(token: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\nValidation-Token: " + token + b"\r\nContent-Length: 0\r\n\r\n"
 
 
-async def create(http: httpx.AsyncClient, emu: Running, address: str) -> httpx.Response:
+async def bearer(http: httpx.AsyncClient, emu: Running) -> dict[str, str]:
     token = await login(http, emu)
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+async def create(http: httpx.AsyncClient, auth: dict[str, str], address: str) -> httpx.Response:
     return await http.post(
         "/restapi/v1.0/subscription",
         json={"eventFilters": [INSTANT], "deliveryMode": {"transportType": "WebHook", "address": address}},
-        headers={"Authorization": f"Bearer {token['access_token']}"},
+        headers=auth,
     )
 
 
@@ -77,7 +81,7 @@ async def test_the_whole_answer_may_be_1024_bytes(
     http: httpx.AsyncClient, emu: Running, total: int, status: int
 ) -> None:
     async with raw_receiver(answer_of_size(total)) as address:
-        created = await create(http, emu, address)
+        created = await create(http, await bearer(http, emu), address)
     assert created.status_code == status, created.text
     if status != 200:
         assert created.json()["errorCode"] == "SUB-525"
@@ -86,11 +90,12 @@ async def test_the_whole_answer_may_be_1024_bytes(
 
 async def test_the_receiver_has_3_seconds_to_answer(http: httpx.AsyncClient, emu: Running) -> None:
     assert emu.world.limits.validation_timeout == 3.0  # the default, as documented
+    auth = await bearer(http, emu)
 
     async def timed(delay: float) -> tuple[httpx.Response, float]:
         async with raw_receiver(echo, delay) as address:
             started = asyncio.get_running_loop().time()
-            created = await create(http, emu, address)
+            created = await create(http, auth, address)
             return created, asyncio.get_running_loop().time() - started
 
     (in_time, _), (late, waited) = await asyncio.gather(timed(2.5), timed(3.5))
