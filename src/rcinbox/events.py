@@ -2,11 +2,13 @@
 
 Every transport (WebSocket, WebHook, message-sync catch-up) turns what it received into an
 ``InboundMessage`` with :meth:`InboundMessage.from_notification` and hands it to the pipeline.
-Parsing is strict about what rcinbox needs to store a message (its id, owner, recipients,
-creation time): junk raises ``ValueError`` with a reason (never ``KeyError``/``TypeError``). It is
-lenient about the rest, so such a message is still archived and decided, never dropped: a missing
-or empty sender number becomes ``Party("")`` (decided ``invalid-sender``), a malformed attachment
-entry becomes an :class:`AttachmentRef` with a ``problem`` (recorded ``refused``). Unknown fields
+Parsing is strict about what rcinbox needs to store a message (its id, owner, creation time):
+junk raises ``ValueError`` with a reason (never ``KeyError``/``TypeError``). It is lenient about
+the rest, so such a message is still archived and decided, never dropped: a missing or empty
+sender number becomes ``Party("")`` (decided ``invalid-sender``), a missing ``to`` list no
+recipient and an unreadable ``to`` entry ``Party("")`` (decided ``no-receiving-number``, or
+``group-message`` among others), a malformed attachment entry an :class:`AttachmentRef` with a
+``problem`` (recorded ``refused``). Unknown fields
 are ignored and the whole envelope is kept in ``raw`` for the archive. Ids are strings (notifications send
 strings, REST sends int64 numbers; both are accepted).
 """
@@ -75,9 +77,9 @@ class InboundMessage:
         else the only recipient, else ``None`` (ambiguous)."""
         targets = [party for party in self.recipients if party.target]
         if len(targets) == 1:
-            return targets[0].phone_number
+            return targets[0].phone_number or None
         if len(self.recipients) == 1:
-            return self.recipients[0].phone_number
+            return self.recipients[0].phone_number or None
         return None
 
     @classmethod
@@ -205,9 +207,19 @@ def _sender(value: object) -> Party:
 
 
 def _recipients(value: object) -> tuple[Party, ...]:
-    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
-        raise ValueError("body.to is missing or not a non-empty list")
-    return tuple(_party(item, f"body.to[{i}]") for i, item in enumerate(value))
+    """``body.to``, leniently: a text is archived (and decided ``no-receiving-number``) even when
+    the platform does not say which number it went to. An unreadable entry stays as ``Party("")``
+    so that it still counts as a recipient (a group text must never look like a one-to-one)."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return ()
+    return tuple(_recipient(item, f"body.to[{i}]") for i, item in enumerate(value))
+
+
+def _recipient(value: object, where: str) -> Party:
+    try:
+        return _party(value, where)
+    except ValueError:
+        return Party("")
 
 
 def _text(value: object) -> str:

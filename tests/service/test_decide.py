@@ -170,6 +170,13 @@ def test_group_message() -> None:
     assert reason(facts(message(to=(OWNER, "+14155550123")))) == "group-message"
 
 
+def test_no_receiving_number() -> None:
+    """Nothing says which of the owner's numbers was texted: there is no number to answer from."""
+    assert message(to=()).receiving_number is None
+    assert reason(facts(message(to=()))) == "no-receiving-number"
+    assert reason(facts(message(to=()), opted_out=True)) == "no-receiving-number"  # checked before consent
+
+
 def test_opted_out_sender() -> None:
     assert reason(facts(opted_out=True)) == "opted-out"
 

@@ -90,11 +90,13 @@ async def test_the_webhook_stores_them_and_refuses_only_non_envelopes() -> None:
             )
             return response.status_code
 
-        statuses = [await post(anonymous()), await post(bad_attachment()), await post([1, 2])]
-    assert statuses == [200, 200, 400]
+        bodies = [anonymous(), bad_attachment(), unaddressed("910", []), [1, 2]]
+        statuses = [await post(body) for body in bodies]
+    assert statuses == [200, 200, 200, 400]
     assert [(m.message_id, m.sender.phone_number, m.source) for m in sink.messages] == [
         ("900", "", "webhook"),
         ("901", "+14155550100", "webhook"),
+        ("910", "+14155550100", "webhook"),
     ]
 
 
@@ -157,3 +159,39 @@ def _facts(msg: InboundMessage) -> Any:
         automated_count_24h=0,
     )
     return replace(base, age=msg.age, before_first_start=msg.before_first_start)
+
+
+def unaddressed(message_id: str, to: Any) -> dict[str, Any]:
+    env = envelope(message_id=message_id, text="hello?")
+    if to is KeyError:
+        del env["body"]["to"]
+    else:
+        env["body"]["to"] = to
+    return env
+
+
+async def test_a_text_without_a_readable_receiving_number_is_archived_and_not_answered(
+    tmp_path: Path,
+) -> None:
+    """Which of the owner's numbers was texted is the number a reply would come from: without it
+    the text is archived and decided ``no-receiving-number`` (never refused, never answered)."""
+    fake = FakePlatform()
+    cases = {
+        "910": unaddressed("910", KeyError),
+        "911": unaddressed("911", []),
+        "912": unaddressed("912", [{"name": "no number"}]),
+        "913": unaddressed("913", [{"phoneNumber": "+16505550100", "target": True}, "junk"]),
+    }
+    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/rcinbox.db") as store:
+        pipeline = Pipeline(store, fake, vacation_rules, {EXT: FakeBook()}, tmp_path / "data")
+        for env in cases.values():
+            assert await pipeline.accept(InboundMessage.from_notification(env, "webhook"))
+        await pipeline.drain()
+        entries = {e.message_id: e for e in await store.recent()}
+    assert {k: (e.receiving_number, e.reason) for k, e in entries.items()} == {
+        "910": (None, "no-receiving-number"),
+        "911": (None, "no-receiving-number"),
+        "912": (None, "no-receiving-number"),
+        "913": ("+16505550100", "group-message"),  # an unreadable recipient still counts
+    }
+    assert fake.sent == []
