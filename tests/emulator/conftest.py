@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fake_clock import FakeClock
+from messaging_kit import ALEX, bearer, roomy_limits
 
 from rcinbox.emulator.runner import Running
 
@@ -14,3 +16,10 @@ def clock(emu: Running) -> FakeClock:
     clock = FakeClock()
     emu.world.clock = clock
     return clock
+
+
+@pytest.fixture
+async def alex(http: httpx.AsyncClient, emu: Running) -> dict[str, str]:
+    """Alex's bearer header (the super admin of the default data), with room in every rate limit."""
+    roomy_limits(emu)
+    return await bearer(http, emu, ALEX)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from rcinbox.emulator.model import Subscription
 from rcinbox.emulator.runner import Running
@@ -28,6 +29,9 @@ ALEX_MAIN, ALEX_SUPPORT, BLAIR_MAIN, CASEY_MAIN = (
 )
 CHARLIE = "+14155550100"  # a contact of Alex (Charlie Williams) and of Blair
 STRANGER = "+14155559999"
+STORE = ME + "/message-store"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4 + b"\r\n--not-a-boundary\r\n"
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\r\n" * 300
 
 
 async def bearer(http: httpx.AsyncClient, emu: Running, ext_index: int = ALEX) -> dict[str, str]:
@@ -93,3 +97,24 @@ async def inject(http: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def sms(
+    text: str = "Thanks, we got your message.", to: str = CHARLIE, frm: str = ALEX_MAIN
+) -> dict[str, Any]:
+    return {"from": {"phoneNumber": frm}, "to": [{"phoneNumber": to}], "text": text}
+
+
+def form_files(body: dict[str, Any], *files: tuple[str, bytes, str]) -> list[tuple[str, Any]]:
+    parts: list[tuple[str, Any]] = [("json", ("request.json", orjson.dumps(body), "application/json"))]
+    return parts + [("attachment", file) for file in files]
+
+
+def assert_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["errorCode"] == code
+    assert body["errors"][0]["errorCode"] == code
+    if message is not None:
+        assert body["message"] == message
+        assert body["errors"][0]["message"] == message

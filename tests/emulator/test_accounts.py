@@ -11,12 +11,6 @@ from rcinbox.emulator.runner import Running
 CONTACTS = ME + "/address-book/contact"
 
 
-@pytest.fixture
-async def alex(http: httpx.AsyncClient, emu: Running) -> dict[str, str]:
-    roomy_limits(emu)
-    return await bearer(http, emu, ALEX)
-
-
 async def test_extension_info_resolves_tilde(
     http: httpx.AsyncClient, emu: Running, alex: dict[str, str]
 ) -> None:

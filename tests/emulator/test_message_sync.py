@@ -6,18 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from messaging_kit import ALEX, ALEX_MAIN, BLAIR, CHARLIE, ME, STRANGER, bearer, capture, inject, roomy_limits
+from messaging_kit import ALEX, ALEX_MAIN, BLAIR, CHARLIE, ME, STRANGER, bearer, capture, inject
 
 from rcinbox.emulator.runner import Running
 
 SYNC = ME + "/message-sync"
 STORE = ME + "/message-store"
-
-
-@pytest.fixture
-async def alex(http: httpx.AsyncClient, emu: Running) -> dict[str, str]:
-    roomy_limits(emu)
-    return await bearer(http, emu, ALEX)
 
 
 async def sync(http: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
