@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from service_kit import always_away, emulator_settings, emulator_webhook_settings
 from transport_kit import inject
 
 from rcinbox.catchup import TOKEN_KEY, CatchUpPolicy
-from rcinbox.emulator.runner import Running, free_port
+from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
 from rcinbox.service import Service, Tuning
 from rcinbox.settings import Settings
@@ -28,17 +29,8 @@ from rcinbox.transports.websocket import ReconnectPolicy
 
 ALEX = "+16505550100"
 CHARLIE, DANA, ERIN = "+14155550100", "+14155550177", "+14155550188"
-RULES = """
-[vacation]
-enabled = true
-start = 2020-01-01T00:00:00
-end = 2099-01-04T08:00:00
-timezone = "America/New_York"
-message = "Auto-reply: I'm away for a while."
-audience = "everyone"
-repeat_after = "7d"
-"""
 REPLY = "Auto-reply: I'm away for a while."
+RULES = always_away(REPLY, audience="everyone")
 TUNING = Tuning(
     websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0),
     webhook=WebhookPolicy(check_interval=3600),  # re-checked on demand (check_now) in the tests
@@ -57,27 +49,12 @@ class EmuClock:
         return time.time() + self.offset
 
 
-def settings_for(emu: Running, tmp_path: Path, **changes: Any) -> Settings:
-    rules = tmp_path / "rcinbox.toml"
-    rules.write_text(RULES)
-    world = emu.world
-    values: dict[str, Any] = {
-        "client_id": world.app.client_id,
-        "client_secret": world.app.client_secret,
-        "jwt": world.extensions[0].jwt,
-        "server_url": emu.url,
-        "port": free_port(),
-        "data_dir": tmp_path / "data",
-        "rules": rules,
-    }
-    return Settings(**(values | changes))
+def settings_for(emu: Running, tmp_path: Path) -> Settings:
+    return emulator_settings(emu, tmp_path, RULES)
 
 
 def webhook_settings(emu: Running, tmp_path: Path) -> Settings:
-    port = free_port()
-    return settings_for(
-        emu, tmp_path, transport="webhook", port=port, webhook_url=f"http://127.0.0.1:{port}/rc"
-    )
+    return emulator_webhook_settings(emu, tmp_path, RULES)
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from service_kit import emulator_settings
 from typer.testing import CliRunner, Result
 
 from rcinbox.cli import app
@@ -39,20 +40,7 @@ CHECKS = [
 
 
 def settings_for(emu: Running, tmp_path: Path, ext: int = 0, **changes: Any) -> Settings:
-    rules = tmp_path / "rcinbox.toml"
-    if not rules.exists():
-        shutil.copy(EXAMPLE_RULES, rules)
-    world = emu.world
-    values: dict[str, Any] = {
-        "client_id": world.app.client_id,
-        "client_secret": world.app.client_secret,
-        "jwt": world.extensions[ext].jwt,
-        "server_url": emu.url,
-        "port": free_port(),
-        "data_dir": tmp_path / "data",
-        "rules": rules,
-    }
-    return Settings(**(values | changes))
+    return emulator_settings(emu, tmp_path, EXAMPLE_RULES.read_text(), ext=ext, **changes)
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:

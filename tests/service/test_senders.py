@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from pipeline_fakes import FakePlatform
+from service_kit import always_away
 from transport_kit import inject, login_api
 
 from rcinbox.emulator.runner import Running, free_port
@@ -34,16 +35,7 @@ from rcinbox.transports.websocket import ReconnectPolicy
 ALEX_EXT, BLAIR_EXT = "62264425016", "62264426016"
 ALEX, BLAIR = "+16505550100", "+16505550102"
 CHARLIE, FRANKIE = "+14155550100", "+14155550110"
-RULES = """
-[vacation]
-enabled = true
-start = 2020-01-01T00:00:00
-end = 2099-01-04T08:00:00
-timezone = "America/New_York"
-message = "Auto-reply: Hi {first_name}, I'm away for a while."
-audience = "contacts"
-repeat_after = "7d"
-"""
+RULES = always_away("Auto-reply: Hi {first_name}, I'm away for a while.")
 TUNING = Tuning(websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0), rules_check_interval=0.1)
 WITHIN = 10.0
 

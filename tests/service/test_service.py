@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from service_kit import always_away, emulator_settings, emulator_webhook_settings
 from transport_kit import inject
 from typer.testing import CliRunner
 
@@ -30,16 +31,7 @@ from rcinbox.transports.webhook_subscription import TOKEN_KEY, WebhookPolicy
 from rcinbox.transports.websocket import ReconnectPolicy
 
 ALEX, CHARLIE = "+16505550100", "+14155550100"
-RULES = """
-[vacation]
-enabled = true
-start = 2020-01-01T00:00:00
-end = 2099-01-04T08:00:00
-timezone = "America/New_York"
-message = "Auto-reply: Hi {first_name}, I'm away for a while."
-audience = "contacts"
-repeat_after = "7d"
-"""
+RULES = always_away("Auto-reply: Hi {first_name}, I'm away for a while.")
 TUNING = Tuning(
     websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0),
     webhook=WebhookPolicy(check_interval=0.5),
@@ -48,20 +40,7 @@ TUNING = Tuning(
 
 
 def settings_for(emu: Running, tmp_path: Path, **changes: Any) -> Settings:
-    rules = tmp_path / "rcinbox.toml"
-    if not rules.exists():
-        rules.write_text(RULES)
-    world = emu.world
-    values: dict[str, Any] = {
-        "client_id": world.app.client_id,
-        "client_secret": world.app.client_secret,
-        "jwt": world.extensions[0].jwt,
-        "server_url": emu.url,
-        "port": free_port(),
-        "data_dir": tmp_path / "data",
-        "rules": rules,
-    }
-    return Settings(**(values | changes))
+    return emulator_settings(emu, tmp_path, RULES, **changes)
 
 
 @pytest.fixture
@@ -134,10 +113,7 @@ async def test_webhook_service_archives_and_replies(
 
 
 def webhook_settings(emu: Running, tmp_path: Path) -> Settings:
-    port = free_port()
-    return settings_for(
-        emu, tmp_path, transport="webhook", port=port, webhook_url=f"http://127.0.0.1:{port}/rc"
-    )
+    return emulator_webhook_settings(emu, tmp_path, RULES)
 
 
 async def test_webhook_answers_200_only_with_the_row_in_the_database(
@@ -383,9 +359,14 @@ async def test_readyz_stays_ready_on_a_quiet_line_past_the_access_tokens_life(
 def test_run_refuses_an_invalid_rules_file_with_its_line_and_reason(tmp_path: Path) -> None:
     rules = tmp_path / "rcinbox.toml"
     rules.write_text(RULES.replace("end = 2099-01-04T08:00:00", "end = 2019-01-04T08:00:00"))
-    args = ["run", "--env-file", str(tmp_path / "none.env"), "--rules", str(rules)]
-    args += ["--client-id", "a", "--client-secret", "b", "--jwt", "c", "--data-dir", str(tmp_path / "data")]
-    result = CliRunner().invoke(app, args, env={"RC_SERVER_URL": "http://127.0.0.1:9"})
-    assert result.exit_code == 2
-    assert result.output == f"error: {rules}:5: vacation.end must be after vacation.start\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
+    env |= {"RC_SERVER_URL": "http://127.0.0.1:9", "RC_APP_CLIENT_ID": "a", "RC_APP_CLIENT_SECRET": "b"}
+    env |= {"RC_USER_JWT": "c", "RCINBOX_RULES": str(rules), "RCINBOX_DATA_DIR": str(tmp_path / "data")}
+    # A process of its own: ``run`` sets up logging for the whole process.
+    done = subprocess.run(
+        [sys.executable, "-m", "rcinbox", "run", "--env-file", str(tmp_path / "none.env")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"error: {rules}:5: vacation.end must be after vacation.start\n"
     assert not (tmp_path / "data").exists()  # refused before anything started

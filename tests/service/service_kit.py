@@ -1,0 +1,53 @@
+"""Settings for a whole :class:`~rcinbox.service.Service` against the test's emulator, and rules
+whose vacation is always on (2020 to 2099), shared by the service-level test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rcinbox.emulator.runner import Running, free_port
+from rcinbox.settings import Settings
+
+
+def always_away(message: str, audience: str = "contacts") -> str:
+    """A rules file whose vacation window holds any real "now" (line 5 is ``end``)."""
+    return f"""
+[vacation]
+enabled = true
+start = 2020-01-01T00:00:00
+end = 2099-01-04T08:00:00
+timezone = "America/New_York"
+message = "{message}"
+audience = "{audience}"
+repeat_after = "7d"
+"""
+
+
+def emulator_settings(
+    emu: Running, tmp_path: Path, rules_text: str, *, ext: int = 0, **changes: Any
+) -> Settings:
+    """Settings logged in as the emulator's extension number ``ext`` (index), on a free port, data in
+    ``tmp_path/data``; ``rules_text`` is written to ``tmp_path/rcinbox.toml`` unless a test wrote that
+    file first."""
+    path = tmp_path / "rcinbox.toml"
+    if not path.exists():
+        path.write_text(rules_text, encoding="utf-8")
+    world = emu.world
+    values: dict[str, Any] = {
+        "client_id": world.app.client_id,
+        "client_secret": world.app.client_secret,
+        "jwt": world.extensions[ext].jwt,
+        "server_url": emu.url,
+        "port": free_port(),
+        "data_dir": tmp_path / "data",
+        "rules": path,
+    }
+    return Settings(**(values | changes))
+
+
+def emulator_webhook_settings(emu: Running, tmp_path: Path, rules: str) -> Settings:
+    """:func:`emulator_settings` for the WebHook transport, served at ``/rc`` on its own port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/rc"
+    return emulator_settings(emu, tmp_path, rules, transport="webhook", port=port, webhook_url=url)
