@@ -102,7 +102,10 @@ async def test_switches_turn_off_rate_limits_and_restore_the_2021_header(served_
         answers = [await http.post("/restapi/oauth/token", data=form, auth=auth) for _ in range(7)]
         assert [a.status_code for a in answers] == [200] * 7  # Auth group is 5/min when limits are on
         assert "X-Rate-Limit-Group" not in answers[-1].headers
-        socket, _ = await open_socket(http, answers[-1].json()["access_token"])
+        assert (await http.delete("/_emulator/faults")).status_code == 200  # back to start-up numbers
+        again = [await http.post("/restapi/oauth/token", data=form, auth=auth) for _ in range(6)]
+        assert [a.status_code for a in again] == [200] * 6
+        socket, _ = await open_socket(http, again[-1].json()["access_token"])
     async with socket:
         answer = await subscribe_socket(socket)
     assert answer[0]["status"] == 200
@@ -141,8 +144,9 @@ VALID = '[[extensions]]\nid = 1\nextensionNumber = "1"\nname = "A"\njwt = "jwt-o
         ('colour = "red"\n' + VALID, "colour: Extra inputs are not permitted"),
         (VALID + VALID, "extension ids must be unique"),
         ("this is not toml", ""),
+        ('[account]\ncompanyNumbers = ["6505550000"]\n' + VALID, "account.companyNumbers: "),
     ],
-    ids=["short-jwt", "unicode-digit-number", "unknown-key", "duplicate-id", "not-toml"],
+    ids=["short-jwt", "unicode-digit-number", "unknown-key", "duplicate-id", "not-toml", "company-number"],
 )
 async def test_a_bad_data_file_exits_2_naming_file_and_field(
     tmp_path: Path, content: str, reason: str

@@ -126,6 +126,11 @@ class AccountData(_Model):
     id: int = 809646016
     companyNumbers: list[str] = Field(default_factory=list)
 
+    @field_validator("companyNumbers")
+    @classmethod
+    def _numbers(cls, value: list[str]) -> list[str]:
+        return [_e164(number) for number in value]
+
 
 class WorldData(_Model):
     app: AppData = Field(default_factory=AppData)
@@ -214,7 +219,7 @@ def parse(raw: dict[str, Any], source: str = "built-in data") -> tuple[App, int,
         for ext in data.extensions
     ]
     app = App(client_id=data.app.clientId, client_secret=data.app.clientSecret)
-    return app, data.account.id, [_e164(n) for n in data.account.companyNumbers], extensions
+    return app, data.account.id, list(data.account.companyNumbers), extensions
 
 
 def _contact(contact_id: int, c: ContactData) -> Contact:

@@ -16,7 +16,7 @@ HTTP method or ``*``. ``path`` is a glob over the request path (no query): ``*``
 within one path segment, ``**`` across segments, ``?`` one character; a path starting with
 ``^`` is a Python regular expression searched in the path instead. The first matching fault
 is consumed. ``GET`` shows the active faults; ``DELETE`` clears HTTP faults and restores the
-default rate limits and webhook delay. Bad control input answers 400 with a RingCentral error.
+start-up rate limits and webhook delay. Bad control input answers 400 with a RingCentral error.
 """
 
 from __future__ import annotations

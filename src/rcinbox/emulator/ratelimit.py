@@ -76,7 +76,7 @@ class RateLimiter:
 
     def __init__(self, world: World, config: RateConfig | None = None) -> None:
         self.world = world
-        self.config = config or RateConfig()
+        self.config = self.baseline = config or RateConfig()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._pruned_at = world.now()
 
@@ -101,9 +101,14 @@ class RateLimiter:
         log.info("rate limits now %s", config.describe())
         return config
 
+    def set_baseline(self, **changes: Any) -> RateConfig:
+        """Change the numbers :meth:`reset` returns to (``rcinbox emulator --no-rate-limits``)."""
+        self.baseline = self.configure(**changes)
+        return self.baseline
+
     def reset(self) -> RateConfig:
-        """Default numbers, all counters and penalties forgotten."""
-        self.config = RateConfig()
+        """The start-up numbers, all counters and penalties forgotten."""
+        self.config = self.baseline
         self._buckets.clear()
         return self.config
 
