@@ -161,13 +161,15 @@ async def test_deleted_junk_and_non_sms_records_are_skipped() -> None:
         {"id": 5, "availability": "Purged"},
         record(6, 1, type="Fax"),
         record(7, 1, availability="Deleted"),
-        record(8, 1, to=[]),  # no recipient: not a message that can be archived
+        record(8, 1, creationTime="yesterday"),  # junk: no time to archive it under
         record(9, 1),
+        record(10, 1, to=[]),  # no recipient: archived all the same (decided no-receiving-number)
     ]
     api, intake = ScriptedApi(answer(records, "ISync")), Intake()
     report = await catchup(api, MemoryKv(), intake).run_once()
-    assert (report.sync_type, report.records, report.inbound, report.accepted) == ("ISync", 5, 2, 1)
-    assert list(intake.seen) == ["9"]
+    assert (report.sync_type, report.records, report.inbound, report.accepted) == ("ISync", 6, 3, 2)
+    assert list(intake.seen) == ["9", "10"]
+    assert intake.seen["10"].receiving_number is None
 
 
 class CountingCatchUp:
