@@ -370,3 +370,36 @@ def test_run_refuses_an_invalid_rules_file_with_its_line_and_reason(tmp_path: Pa
     assert done.returncode == 2, done.stderr
     assert done.stderr == f"error: {rules}:5: vacation.end must be after vacation.start\n"
     assert not (tmp_path / "data").exists()  # refused before anything started
+
+
+async def readyz_until(client: httpx.AsyncClient, url: str, status: int, within: float) -> Any:
+    """``/readyz`` has no event to wait on: a bounded poll until it answers ``status``."""
+    async with asyncio.timeout(within):
+        while True:
+            response = await client.get(url + "/readyz")
+            if response.status_code == status:
+                return response.json()
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("limits", [Limits(access_ttl=3, refresh_ttl=3600)])
+async def test_readyz_is_503_while_the_session_cannot_be_renewed_and_recovers(
+    emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    token = {"method": "POST", "path": "/restapi/oauth/token", "status": 500, "count": 100_000}
+    async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(service.run(stop), name="test.service")
+        try:
+            await service.board.wait_until(lambda s: s.ready, within=10)
+            assert (await http.post("/_emulator/faults", json={"http": [token]})).status_code == 200
+            down = await readyz_until(client, service.http.url, 503, within=15)
+            health = await client.get(service.http.url + "/healthz")
+            assert (await http.delete("/_emulator/faults")).status_code in (200, 204)
+            back = await readyz_until(client, service.http.url, 200, within=20)
+        finally:
+            stop.set()
+            await asyncio.wait_for(runner, 10)
+    assert down == {"ready": False, "reasons": ["no valid access token"]}
+    assert health.status_code == 200
+    assert back == {"ready": True}
