@@ -9,6 +9,8 @@ from pathlib import Path
 
 from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, replies, reply_for
 
+from rcinbox.attachments import DEFAULT_MAX_BYTES
+
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(200_000) + b"\xff\xd9"
 DIAGRAM = b"\x89PNG\r\n\x1a\n" + os.urandom(50_000)
 
@@ -74,3 +76,18 @@ async def test_a_content_type_off_the_allowlist_is_kept_as_bin_never_under_its_n
     assert [p.suffix for p in paths] == [".bin", ".bin"]
     assert [p.read_bytes() for p in paths] == [program, page]
     assert [p for p in files_under(e2e.tmp) if p.suffix in (".exe", ".html")] == []
+
+
+async def test_an_attachment_over_the_10_mb_cap_is_refused_and_the_rest_archived(e2e: Harness) -> None:
+    huge = b"\xff\xd8\xff\xe0" + bytes(DEFAULT_MAX_BYTES - 3)  # one byte over the cap
+    attachments = [("image/jpeg", huge, "huge.jpg"), ("image/png", DIAGRAM, "diagram.png")]
+    async with e2e.running() as live:
+        sent = await live.text("Scans attached", sender=CHARLIE, attachments=attachments)
+        outcome = await live.outcome(sent)
+        records = sorted((await live.attachments(sent)).values(), key=lambda r: r.content_type)
+    assert outcome.reason == "replied"
+    [refused, stored] = records
+    assert (refused.state, refused.path, refused.sha256) == ("refused", None, None)
+    assert refused.reason is not None and refused.reason.startswith("too-large")
+    assert (stored.state, stored.sha256) == ("stored", hashlib.sha256(DIAGRAM).hexdigest())
+    assert files_under(e2e.data_dir / "attachments") == {e2e.data_dir / str(stored.path)}  # no partial file
