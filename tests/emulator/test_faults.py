@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -193,14 +194,19 @@ async def test_expire_tokens_expires_access_and_refresh_tokens(http: httpx.Async
     assert (await login(http, emu))["token_type"] == "bearer"  # a new login still works
 
 
-async def test_expire_tokens_also_expires_unused_ws_tokens(http: httpx.AsyncClient, emu: Running) -> None:
+async def test_expire_tokens_also_expires_ws_tokens_used_or_not(
+    http: httpx.AsyncClient, emu: Running
+) -> None:
     token = await login(http, emu)
-    ws = (await http.post("/restapi/oauth/wstoken", headers=bearer(token))).json()
+    used, unused = [(await http.post("/restapi/oauth/wstoken", headers=bearer(token))).json() for _ in "ab"]
+    async with connect(f"{used['uri']}?access_token={used['ws_access_token']}", open_timeout=5) as socket:
+        assert orjson.loads(await asyncio.wait_for(socket.recv(), 5))[0]["type"] == "ConnectionDetails"
     assert (await inject(http, {"expireTokens": True})).json() == {"expireTokens": 1}
-    async with connect(f"{ws['uri']}?access_token={ws['ws_access_token']}", open_timeout=5) as socket:
-        with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(socket.recv(), 5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    for ws in (used, unused):
+        async with connect(f"{ws['uri']}?access_token={ws['ws_access_token']}", open_timeout=5) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
 
 
 def webhook(emu: Running, session_id: str, transport: str = "WebHook") -> Subscription:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fake_clock import FakeClock
 from gateway_kit import INSTANT, Client, closed_code, publish, receive, request, subscribe
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -55,12 +56,15 @@ async def test_missing_or_unknown_token_closes_4400(emu: Running, query: str) ->
         assert await closed_code(ws) == 4400
 
 
-async def test_ws_token_is_single_use(client: Client) -> None:
-    url = await client.url()
-    async with connect(url) as first:
-        assert (await receive(first))[0]["type"] == "ConnectionDetails"
-    async with connect(url) as second:
-        assert await closed_code(second) == 4400
+async def test_a_ws_token_opens_new_connections_until_it_expires(client: Client, clock: FakeClock) -> None:
+    url = await client.url()  # expires_in 600
+    for wait in (0, 599):  # a reconnect presents the same token again, as @rc-ex/ws does
+        clock.advance(wait)
+        async with connect(url) as ws:
+            assert (await receive(ws))[0]["type"] == "ConnectionDetails"
+    clock.advance(1)
+    async with connect(url) as late:
+        assert await closed_code(late) == 4400
 
 
 async def test_subscription_over_client_requests(

@@ -1,7 +1,7 @@
-"""WebSocket session recovery (PLATFORM.md §3.3): reconnecting with a new ws token and ``&wsc=``
-inside ``recoveryTimeout`` (180 s) keeps the subscription and replays up to ``recoveryBufferSize``
-(100) missed notifications; too late or without a subscription is WSG-1005, another OAuth session
-WSG-1003, a forged ``wsc`` WSG-400."""
+"""WebSocket session recovery (PLATFORM.md §3.3): reconnecting with a ws token (a new one, or the
+one already used, within its lifetime) and ``&wsc=`` inside ``recoveryTimeout`` (180 s) keeps the
+subscription and replays up to ``recoveryBufferSize`` (100) missed notifications; too late or
+without a subscription is WSG-1005, another OAuth session WSG-1003, a forged ``wsc`` WSG-400."""
 
 from __future__ import annotations
 
@@ -39,6 +39,28 @@ async def test_recovery_inside_the_window_replays_missed_notifications(emu: Runn
         assert list(emu.world.subscriptions) == [info["id"]]
         publish(emu, 4)
         assert (await receive(again))[1]["body"] == {"id": "4"}
+
+
+async def test_recovery_with_the_ws_token_already_used(emu: Running, client: Client) -> None:
+    """What @rc-ex/ws (inside @ringcentral/subscriptions) does: it keeps the ws token until 0.8 ×
+    ``expires_in`` and presents it again, with the wsc, on every reconnect."""
+    url = await client.url()
+    ws = await connect(url)
+    meta, _ = await receive(ws)
+    info = await subscribe(ws)
+    (connection,) = emu.world.connections
+    await connection.drop()
+    assert await closed_code(ws) == 1001
+    publish(emu, 1)
+    async with connect(f"{url}&wsc={meta['wsc']['token']}") as again:
+        _, body = await receive(again)
+        assert body["recoveryState"] == "Successful"
+        meta, envelope = await receive(again)  # the missed notification, replayed
+        assert (meta["type"], envelope["subscriptionId"], envelope["body"]) == (
+            "ServerNotification",
+            info["id"],
+            {"id": "1"},
+        )
 
 
 async def test_recovery_takes_over_a_half_dead_connection(emu: Running, client: Client) -> None:

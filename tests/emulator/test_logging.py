@@ -243,7 +243,7 @@ async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
     await flow.call("POST", "/restapi/oauth/revoke", data={"token": token}, auth=flow.auth)
     await socket.close()
     await flow.call("POST", "/restapi/v1.0/subscription", content=b"x" * (21 * 1024 * 1024))
-    async with connect(emu.url.replace("http", "ws") + "/ws?access_token=used-or-unknown") as refused_ws:
+    async with connect(emu.url.replace("http", "ws") + "/ws?access_token=unknown") as refused_ws:
         with contextlib.suppress(ConnectionClosed):
             await asyncio.wait_for(refused_ws.recv(), 5)
 
@@ -259,4 +259,4 @@ async def test_revocations_penalties_faults_and_recoveries_are_logged_too(
     logged(r"^fault: expired the tokens of 1 session\(s\)")
     logged(r"^oauth: session \S+ of ext \d+ revoked \(revoked by the client\)")
     logged(r"^HTTP POST /restapi/v1\.0/subscription -> 413 CMN-116 \(refused\)$")
-    logged(r"^WS connection refused: missing, unknown, used or expired access_token$")
+    logged(r"^WS connection refused: missing, unknown, expired or revoked access_token$")

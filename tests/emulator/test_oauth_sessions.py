@@ -96,9 +96,7 @@ async def test_revoke_needs_client_auth_and_a_token(http: httpx.AsyncClient, emu
 # --- wstoken -----------------------------------------------------------------------------------
 
 
-async def test_wstoken_returns_a_single_use_token_for_the_gateway(
-    http: httpx.AsyncClient, emu: Running
-) -> None:
+async def test_wstoken_returns_a_token_for_the_gateway(http: httpx.AsyncClient, emu: Running) -> None:
     token = await login(http, emu)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     response = await http.post("/restapi/oauth/wstoken", headers=headers)
@@ -115,7 +113,7 @@ async def test_wstoken_returns_a_single_use_token_for_the_gateway(
     assert second["ws_access_token"] != body["ws_access_token"]
 
 
-async def test_a_ws_token_opens_the_gateway_once(http: httpx.AsyncClient, emu: Running) -> None:
+async def test_a_ws_token_of_a_revoked_session_closes_4400(http: httpx.AsyncClient, emu: Running) -> None:
     token = await login(http, emu)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     ws = (await http.post("/restapi/oauth/wstoken", headers=headers)).json()
@@ -123,6 +121,7 @@ async def test_a_ws_token_opens_the_gateway_once(http: httpx.AsyncClient, emu: R
     async with connect(url, open_timeout=5) as first:
         details = orjson.loads(await asyncio.wait_for(first.recv(), 5))
         assert details[0]["type"] == "ConnectionDetails"
+    await http.post("/restapi/oauth/revoke", data={"token": str(token["access_token"])}, auth=client(emu))
     async with connect(url, open_timeout=5) as again:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(again.recv(), 5)

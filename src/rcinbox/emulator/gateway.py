@@ -4,14 +4,16 @@ It owns gateway *sessions*, which outlive their connections: a session holds the
 subscription (at most one, in ``world.subscriptions`` with ``ws_session_id``), a ``wsc`` token
 and a recovery buffer of the last ``limits.recovery_buffer`` notifications that could not be
 written. A dropped connection leaves its session recoverable for ``limits.recovery_timeout``
-seconds (world clock): reconnecting with a NEW ws token plus ``&wsc=`` re-attaches it
+seconds (world clock): reconnecting with a ws token plus ``&wsc=`` re-attaches it
 (``recoveryState: "Successful"``) and replays the buffer in order; too late, or a session with
 no subscription, is ``Failed``/WSG-1005; a wsc of another OAuth session is ``Failed``/WSG-1003;
 a wsc this gateway never issued is an ``Error`` frame WSG-400 and the socket closes.
 
 Frames carrying ``wsc {token, sequence}``: ``ConnectionDetails`` and ``ServerNotification``; the
 sequence grows by one per such frame over the session's life (recoveries included), the token
-stays the same. An unknown, used or expired ws token closes the socket with code 4400.
+stays the same. A ws token opens new connections until it expires, so a client may reconnect
+with the one it already has (``@rc-ex/ws`` does, until 0.8 × ``expires_in``); a missing, unknown
+or expired one, or one of a revoked OAuth session, closes the socket with code 4400.
 ``limits.ws_subscription_id_header`` turns on the 2021 ``WSG-SubscriptionId`` answer header.
 """
 
@@ -148,9 +150,9 @@ class Gateway:
     # connections
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        ws_token = self._consume(websocket.query_params.get("access_token"))
+        ws_token = self._admit(websocket.query_params.get("access_token"))
         if ws_token is None:
-            log.info("WS connection refused: missing, unknown, used or expired access_token")
+            log.info("WS connection refused: missing, unknown, expired or revoked access_token")
             await websocket.close(4400)
             return
         try:
@@ -166,8 +168,10 @@ class Gateway:
             return
         await self._serve(websocket, session, recovery)
 
-    def _consume(self, token: str | None) -> WsToken | None:
-        ws_token = self.world.ws_tokens.pop(token, None) if token else None  # single use
+    def _admit(self, token: str | None) -> WsToken | None:
+        """The ws token opens any number of connections until it expires (RingCentral's own JS
+        clients present it again on every reconnect), not once its session is revoked."""
+        ws_token = self.world.ws_tokens.get(token) if token else None
         if ws_token is None or ws_token.expires_at <= self.world.now():
             return None
         oauth = self.world.sessions.get(ws_token.session_id)

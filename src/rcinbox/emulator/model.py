@@ -145,7 +145,8 @@ class Subscription:
 
 @dataclass
 class WsToken:
-    """A single-use WebSocket access token from ``POST /restapi/oauth/wstoken``."""
+    """A WebSocket access token from ``POST /restapi/oauth/wstoken``: opens gateway connections
+    until ``expires_at`` (reusable, as RingCentral's own JS clients reuse it), or its session ends."""
 
     token: str
     session_id: str

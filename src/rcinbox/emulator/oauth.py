@@ -308,7 +308,7 @@ async def revoke_token(call: Call) -> ApiResponse:
 
 @routes.post("/restapi/oauth/wstoken", group="Auth")
 async def ws_token(call: Call) -> ApiResponse:
-    """A single-use token for the WebSocket gateway (consumed by the gateway)."""
+    """A token for the WebSocket gateway, good for new connections until it expires."""
     world, session = call.world, call.caller
     now = world.now()
     for stale in [t for t, ws in world.ws_tokens.items() if ws.expires_at <= now]:

@@ -10,8 +10,10 @@ One connection at a time:
     well before the idle timeout.
 
 Any drop (network, ``Error`` WSG-902/903, server close) reconnects after an exponential backoff
-with jitter, with a NEW wstoken and ``&wsc=<token>``: ``recoveryState: Successful`` keeps the
-subscription (the gateway replays what was missed), ``Failed`` re-creates it.
+with jitter, with a fresh wstoken (as RingCentral's session-recovery guide does it; the gateway
+would also take the previous one within its lifetime, which ``@rc-ex/ws`` relies on) and
+``&wsc=<token>``: ``recoveryState: Successful`` keeps the subscription (the gateway replays what
+was missed), ``Failed`` re-creates it.
 """
 
 from __future__ import annotations
