@@ -4,6 +4,7 @@ The SDK scripts (``js/sdk_check.mjs``, ``python/sdk_check.py``) print one JSON o
 each with a ``step``; :class:`ScriptRun` waits for a given step with a timeout and turns an
 ``{"step": "error"}`` line, a crash or an early exit into an assertion that shows the script's
 stderr. The emulator keeps serving in the test's event loop meanwhile (asyncio subprocess).
+:meth:`ScriptRun.paused` freezes the script while the test changes the world under it.
 
 :func:`require` is the one place that decides what a missing SDK means: a failure under
 ``CI=true``, a skip with a clear reason anywhere else.
@@ -12,9 +13,11 @@ stderr. The emulator keeps serving in the test's event loop meanwhile (asyncio s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+import signal
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -87,6 +90,17 @@ class ScriptRun:
                 self._fail(f"reported an error: {line.get('message')}")
             if line.get("step") == name:
                 return line
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """The script's process is frozen (SIGSTOP) inside the block and resumed (SIGCONT) after it:
+        like a client whose network is down, it cannot see or react to anything meanwhile."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            if self.process.returncode is None:
+                os.kill(self.process.pid, signal.SIGCONT)
 
     async def finish(self, within: float = 10.0) -> int:
         try:

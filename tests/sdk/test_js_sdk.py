@@ -1,6 +1,8 @@
 """RingCentral's official JavaScript SDK (@ringcentral/sdk, @ringcentral/subscriptions 5.0.11)
 against the emulator: JWT login, SMS send, token refresh, and an injected inbound SMS received over
-a WebSocket subscription. The SDK runs as ``node js/sdk_check.mjs``; see that file for its output.
+a WebSocket subscription (``node js/sdk_check.mjs``); a dropped WebSocket that the SDK recovers by
+itself, with the text it missed meanwhile (``node js/sdk_recover.mjs``). See those files for their
+output.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rcinbox.emulator.runner import Running
 pytestmark = pytest.mark.sdk
 
 SCRIPT = JS_DIR / "sdk_check.mjs"
+RECOVER_SCRIPT = JS_DIR / "sdk_recover.mjs"
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +98,43 @@ async def test_js_sdk_logs_in_sends_refreshes_and_receives_inbound_sms(
     ]
     assert outbound[0]["extensionId"] == alex.id
     assert outbound[0]["id"] == sms["body"]["id"]
+
+
+async def test_js_sdk_recovers_a_dropped_websocket_and_gets_the_text_it_missed(
+    node: str, emu: Running, http: httpx.AsyncClient
+) -> None:
+    """@rc-ex/ws (inside @ringcentral/subscriptions) reconnects with the ws token it already has:
+    the gateway must accept it again within its lifetime, or the SDK retries in vain for minutes."""
+    world = emu.world
+    alex = world.extensions[0]
+    own_number = alex.phone_numbers[0].phone_number
+    env = platform_env(world, alex, RC_TIMEOUT_MS="10000")
+    run = await ScriptRun.start([node, str(RECOVER_SCRIPT)], cwd=JS_DIR, env=env)
+    try:
+        subscription = (await run.step("ready"))["subscription"]
+        assert subscription["status"] == "Active"
+
+        async with run.paused():  # the SDK cannot reconnect before the text has come in
+            dropped = await http.post("/_emulator/faults", json={"dropWebSockets": True})
+            assert dropped.json() == {"dropWebSockets": 1}
+            text = {"from": "+14155550123", "to": own_number, "text": "Still open at 6?"}
+            injected = await http.post("/_emulator/inbound", json=text)
+            assert injected.status_code == 200, injected.text
+            assert injected.json()["notified"] == 1
+            assert not world.connections  # nobody connected: the text waits for a recovery
+
+        assert (await run.step("dropped"))["code"] == 1001
+        recovered = await run.step("recovered")
+        assert recovered["recoveryState"] == "Successful"
+        assert recovered["recoveryErrorCode"] is None
+        assert recovered["sameWsToken"] is True  # the ws token of the first connection, again
+        assert recovered["failedAttempts"] == 0
+
+        event = (await run.step("notification"))["event"]
+        assert event["subscriptionId"] == subscription["id"]  # kept, not re-created
+        assert event["body"]["subject"] == "Still open at 6?"
+        assert event["body"]["id"] == str(injected.json()["messageId"])
+        assert await run.finish() == 0
+    finally:
+        await run.stop()
+    assert list(world.subscriptions) == [subscription["id"]]
