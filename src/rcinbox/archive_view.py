@@ -8,12 +8,14 @@ one JSON array of objects (:func:`entry_json`) for scripts.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
@@ -88,13 +90,13 @@ def archive_table(entries: list[ArchiveEntry]) -> Table:
     grid.add_column("att", justify="right", no_wrap=True)
     grid.add_column("decision\n[dim]reply[/dim]", max_width=DECISION_MAX_WIDTH, overflow="fold")
     for entry in entries:
-        name = f" [dim]{entry.sender_name}[/dim]" if entry.sender_name else ""
+        name = f" [dim]{_safe(entry.sender_name)}[/dim]" if entry.sender_name else ""
         grid.add_row(
-            f"{_local(entry.created_at)}\n[dim]{entry.extension_id}[/dim]",
-            f"{entry.sender or '(none)'}\n[dim]{entry.receiving_number or '?'}[/dim]",
-            (_flat(entry.text) or "[dim](no text)[/dim]") + name,
+            f"{_local(entry.created_at)}\n[dim]{_safe(entry.extension_id)}[/dim]",
+            f"{_safe(entry.sender) or '(none)'}\n[dim]{_safe(entry.receiving_number or '?')}[/dim]",
+            (_safe(_flat(entry.text)) or "[dim](no text)[/dim]") + name,
             str(entry.attachments) if entry.attachments else "",
-            f"{_decision(entry)}\n[dim]{_reply(entry)}[/dim]",
+            f"{_decision(entry)}\n[dim]{_safe(_reply(entry))}[/dim]",
         )
     return grid
 
@@ -108,8 +110,16 @@ def _reply(entry: ArchiveEntry) -> str:
 def _decision(entry: ArchiveEntry) -> str:
     if entry.action is None:
         waiting = f"{entry.state}: {entry.last_error}" if entry.last_error else entry.state
-        return f"[yellow]{waiting}[/yellow]"
-    return f"{entry.action}: {entry.reason}"
+        return f"[yellow]{_safe(waiting)}[/yellow]"
+    return _safe(f"{entry.action}: {entry.reason}")
+
+
+def _safe(value: str) -> str:
+    """Archived data as a table cell shows it: never rich markup (a text "[/]" would stop the
+    command, "[red]" would restyle it), never a control character (an ESC would reach the
+    terminal): those show as U+FFFD."""
+    shown = "".join("\ufffd" if unicodedata.category(c) == "Cc" and c != "\n" else c for c in value)
+    return escape(shown)
 
 
 def _local(moment: datetime) -> str:

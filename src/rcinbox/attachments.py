@@ -10,7 +10,9 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
 - only URIs on the configured platform's hosts are fetched (``allowed_download_hosts()``);
   anything else is recorded as refused and never requested (the bearer token stays home);
 - a declared or actual size above the cap stops the download; the attachment is recorded as
-  refused (``too-large``) and the partial file is removed;
+  refused (``too-large``) and the partial file is removed. A declared size out of any range
+  (beyond 64 bits) is no declaration: it is recorded as unknown and the download goes ahead
+  under the same cap, counted while streaming; the row's ``reason`` carries the note;
 - bytes go to a temporary file in the target directory, are fsynced, then renamed into place;
   SHA-256 is computed while streaming; chunks are written from a worker thread (the event loop
   never waits on the disk); directories are created 0700 and files 0600 (:mod:`rcinbox.private`);
@@ -155,7 +157,8 @@ class AttachmentFetcher:
         if ref.problem is not None:  # never fetched: there is nothing sound to fetch
             return dataclasses.replace(base, uri=ref.uri[:2000], reason=f"malformed: {ref.problem}")
         try:
-            return await self._download(base, relative)
+            stored = await self._download(base, relative)
+            return stored if ref.note is None else dataclasses.replace(stored, reason=f"note: {ref.note}")
         except Refused as refused:
             log.warning(
                 "attachment %s of message %s refused: %s",
@@ -164,7 +167,8 @@ class AttachmentFetcher:
                 refused.reason,
                 extra={"action": "attachment.refused"},
             )
-            return dataclasses.replace(base, reason=refused.reason)
+            note = "" if ref.note is None else f" (note: {ref.note})"
+            return dataclasses.replace(base, reason=refused.reason + note)
 
     async def _download(self, base: AttachmentRecord, relative: Path) -> AttachmentRecord:
         if not host_allowed(base.uri, self.client.allowed_download_hosts()):

@@ -11,6 +11,16 @@ recipient and an unreadable ``to`` entry ``Party("")`` (decided ``no-receiving-n
 ``problem`` (recorded ``refused``). Unknown fields
 are ignored and the whole envelope is kept in ``raw`` for the archive. Ids are strings (notifications send
 strings, REST sends int64 numbers; both are accepted).
+
+Hostile input is made storable here, once, for every transport (:mod:`rcinbox.payload`): lone
+UTF-16 surrogates and NUL in any string become U+FFFD (the text, the sender, the name, the
+conversation id and ``raw`` are stored so), and ``raw`` then also carries the envelope as received
+under :data:`ORIGINAL` (ASCII JSON text: a lone surrogate kept as its ``\\ud800`` escape). Values
+out of range never reach a column: a number or name longer than its column is unreadable (a
+number) or cut (a name), a conversation id that is not a plain id of at most 64 characters is
+``None``, an attachment's declared size beyond 64 bits is unknown (``None``, with a ``note``), an
+attachment id over 64 characters is replaced by its position (``#2``, with a ``note``), a time
+outside the calendar is junk. ``from_notification`` raises nothing but ``ValueError``.
 """
 
 from __future__ import annotations
@@ -21,13 +31,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from rcinbox.payload import original_text, storable
+
 Source = Literal["webhook", "websocket", "sync"]
 BEFORE_FIRST_START = "rcinboxBeforeFirstStart"  # marker in a synthetic catch-up envelope
+ORIGINAL = "rcinboxOriginal"  # in ``raw`` when it had to be cleaned: the envelope as received
 SOURCES: tuple[Source, ...] = ("webhook", "websocket", "sync")
 
 # Ids end up in file paths and SQL keys: only plain tokens are accepted.
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EVENT_IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
+MAX_NUMBER = 64  # characters of a phone number, short code or sender id (the store's column)
+MAX_NAME = 255  # characters of a sender's name kept in its column (the whole one stays in raw)
+MAX_ATTACHMENT_ID = 64
+MAX_CONTENT_TYPE = 255
+MAX_SIZE = 2**63 - 1  # a declared attachment size beyond this is not a size
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class AttachmentRef:
     size: int | None
     type: str = "MmsAttachment"
     problem: str | None = None  # a malformed entry: recorded as refused with this reason, never fetched
+    note: str | None = None  # an odd but harmless announcement (a size out of range), recorded
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,13 @@ class InboundMessage:
             raise ValueError(f"unknown source {source!r}")
         if not isinstance(envelope, Mapping):
             raise ValueError("notification is not a JSON object")
+        try:
+            return cls._parse(_storable_envelope(envelope), source)
+        except (RecursionError, OverflowError) as exc:  # belt and braces: junk is a ValueError
+            raise ValueError(f"unreadable notification ({type(exc).__name__})") from None
+
+    @classmethod
+    def _parse(cls, envelope: Mapping[str, Any], source: Source) -> InboundMessage:
         body = _mapping(envelope.get("body"), "body")
         if body.get("direction", "Inbound") != "Inbound":
             raise ValueError(f"not an inbound message (direction {body.get('direction')!r})")
@@ -150,6 +176,15 @@ class InboundMessage:
         return self.raw.get(BEFORE_FIRST_START) is True
 
 
+def _storable_envelope(envelope: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``envelope`` with unstorable characters replaced, plus the original under :data:`ORIGINAL`
+    when anything had to change; ``envelope`` itself otherwise."""
+    cleaned, changed = storable(dict(envelope))
+    if not changed:
+        return envelope
+    return {**cleaned, ORIGINAL: original_text(dict(envelope))}
+
+
 def _mapping(value: object, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{where} is missing or not an object")
@@ -189,12 +224,13 @@ def _party(value: object, where: str) -> Party:
     number = item.get("phoneNumber")
     if not isinstance(number, str) or not number.strip():
         raise ValueError(f"{where}.phoneNumber is missing or not a string")
-    name = item.get("name")
-    return Party(
-        phone_number=number.strip(),
-        name=name if isinstance(name, str) and name.strip() else None,
-        target=item.get("target") is True,
-    )
+    if len(number.strip()) > MAX_NUMBER:
+        raise ValueError(f"{where}.phoneNumber is longer than {MAX_NUMBER} characters")
+    return Party(phone_number=number.strip(), name=_name(item.get("name")), target=item.get("target") is True)
+
+
+def _name(value: object) -> str | None:
+    return value[:MAX_NAME] if isinstance(value, str) and value.strip() else None
 
 
 def _sender(value: object) -> Party:
@@ -202,8 +238,7 @@ def _sender(value: object) -> Party:
     try:
         return _party(value, "body.from")
     except ValueError:
-        name = value.get("name") if isinstance(value, Mapping) else None
-        return Party("", name=name if isinstance(name, str) and name.strip() else None)
+        return Party("", name=_name(value.get("name")) if isinstance(value, Mapping) else None)
 
 
 def _recipients(value: object) -> tuple[Party, ...]:
@@ -242,7 +277,7 @@ def _attachments(value: object) -> tuple[AttachmentRef, ...]:
             refs.append(_malformed(f"#{i}", f"{where} is not an object"))
         elif item.get("type") == "MmsAttachment":
             try:
-                refs.append(_attachment(item, where))
+                refs.append(_attachment(item, where, i))
             except ValueError as exc:
                 refs.append(_malformed(_plain_id(item.get("id"), i), str(exc)))
     return tuple(refs)
@@ -256,12 +291,11 @@ def _malformed(att_id: str, problem: str) -> AttachmentRef:
 
 def _plain_id(value: object, index: int) -> str:
     """The entry's id when usable, else its position (``#2``): the archive keys outcomes by id."""
-    if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-        return str(value)
-    return f"#{index}"
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text if 0 < len(text) <= MAX_ATTACHMENT_ID else f"#{index}"
 
 
-def _attachment(entry: Mapping[str, Any], where: str) -> AttachmentRef:
+def _attachment(entry: Mapping[str, Any], where: str, index: int) -> AttachmentRef:
     uri, content_type, size = entry.get("uri"), entry.get("contentType"), entry.get("size")
     if not isinstance(uri, str) or not uri:
         raise ValueError(f"{where}.uri is missing or not a string")
@@ -271,12 +305,27 @@ def _attachment(entry: Mapping[str, Any], where: str) -> AttachmentRef:
     att_id = entry.get("id")
     if isinstance(att_id, bool) or not isinstance(att_id, str | int) or str(att_id) == "":
         raise ValueError(f"{where}.id is missing or not a string/number")
+    notes = []
+    if size is not None and size > MAX_SIZE:
+        notes.append(f"declared size {_digits(size)} is out of range: treated as unknown")
+        size = None
+    if len(str(att_id)) > MAX_ATTACHMENT_ID:
+        notes.append(f"id longer than {MAX_ATTACHMENT_ID} characters: kept as #{index}")
+    if not isinstance(content_type, str) or not content_type or len(content_type) > MAX_CONTENT_TYPE:
+        content_type = "application/octet-stream"
     return AttachmentRef(
-        id=str(att_id),
+        id=_plain_id(att_id, index),
         uri=uri,
-        content_type=content_type if isinstance(content_type, str) else "application/octet-stream",
+        content_type=content_type,
         size=size,
+        note="; ".join(notes) or None,
     )
+
+
+def _digits(number: int) -> str:
+    """A huge number, readably: ``10000000000000000000000000000000000000000`` → ``1000000000…(41 digits)``."""
+    text = str(number)
+    return text if len(text) <= 24 else f"{text[:10]}…({len(text)} digits)"
 
 
 def _conversation(body: Mapping[str, Any]) -> str | None:
@@ -286,7 +335,8 @@ def _conversation(body: Mapping[str, Any]) -> str | None:
         value = body.get("conversationId")
     if value is None or isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return str(value)
+    text = str(value)
+    return text if _ID.fullmatch(text) else None  # not a plain id (or too long): only in raw
 
 
 def _timestamp(value: object, where: str) -> datetime:
@@ -298,4 +348,7 @@ def _timestamp(value: object, where: str) -> datetime:
         raise ValueError(f"{where} is not an ISO-8601 timestamp: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00: before the first representable instant
+        raise ValueError(f"{where} is out of range: {value[:40]!r}") from None

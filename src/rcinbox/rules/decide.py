@@ -33,14 +33,17 @@
     lets no one send for another user) → ``"no-sender-credential"``; last, so every other reason
     still wins and this one only says "would have replied".
 11. **Reply**: the message rendered for the sender (first name from the address book, else the first
-    word of ``from.name``), fitted to GSM-7; never containing the inbound text; from the number that
-    received the message, to the sender → action ``"reply"``, reason ``"replied"``.
+    word of ``from.name``; a name holding U+FFFD, the mark of a character that arrived broken, or a
+    character no text can carry is not used: "Hi,"), fitted to GSM-7; never containing the inbound
+    text; from the number that received the message, to the sender → action ``"reply"``, reason
+    ``"replied"``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -54,6 +57,7 @@ from rcinbox.rules.robots import looks_automated, sender_kind
 
 Action = Literal["reply", "suppress", "opt-out", "opt-in"]
 HANDLE = "vacation"
+_BROKEN = re.compile("[\x00\ud800-\udfff\ufffd]")  # replaced, lone surrogate, NUL
 _KIND_REASONS = {
     "short-code": "short-code",
     "alphanumeric": "alphanumeric-sender",
@@ -211,8 +215,9 @@ def _credential(facts: Facts, rules: Rules) -> Decision | None:
 
 def _reply(facts: Facts, rules: Rules) -> Decision:
     sender = facts.message.sender
-    first = facts.contact_name or _first_word(sender.name)
-    last = facts.contact_last_name if facts.contact_name else None
+    contact = _intact(facts.contact_name)
+    first = contact or _first_word(_intact(sender.name))
+    last = _intact(facts.contact_last_name) if contact else None
     text = compose(rules, first, last)
     return Decision(
         "reply",
@@ -221,6 +226,11 @@ def _reply(facts: Facts, rules: Rules) -> Decision:
         reply_from=facts.message.receiving_number,
         reply_to=sender.phone_number,
     )
+
+
+def _intact(name: str | None) -> str | None:
+    """``name`` unless a character of it arrived broken (U+FFFD, a lone surrogate, NUL)."""
+    return None if name is None or _BROKEN.search(name) else name
 
 
 def _first_word(name: str | None) -> str | None:

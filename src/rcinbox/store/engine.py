@@ -6,7 +6,9 @@
   lock); for PostgreSQL nothing special.
 - :func:`transaction` / :func:`reading`: connections whose driver errors come out as
   :class:`Duplicate` (a unique constraint refused the write: deduplication) or
-  :class:`~rcinbox.errors.StoreError` (anything else) — the one place they are translated.
+  :class:`~rcinbox.errors.StoreError` (anything else, including a value the driver cannot bind:
+  ``UnicodeEncodeError``, ``OverflowError``) — the one place they are translated. Intake
+  (:mod:`rcinbox.events`) keeps such values out; this is the backstop.
 - :func:`is_unique_violation`: tells a unique-constraint violation from other integrity errors.
 - :func:`upsert`: ``INSERT … ON CONFLICT (key) DO UPDATE`` (same syntax on both dialects,
   built with each dialect's ``insert``).
@@ -47,6 +49,8 @@ def translated() -> Iterator[None]:
         raise StoreError(f"the database refused the write: {_reason(exc)}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"database error: {_reason(exc)}") from exc
+    except (UnicodeError, OverflowError) as exc:  # the driver could not bind a value (never shown)
+        raise StoreError(f"the database cannot store a value: {type(exc).__name__}") from exc
 
 
 def _reason(exc: SQLAlchemyError) -> str:

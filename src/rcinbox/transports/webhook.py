@@ -6,10 +6,12 @@ server answers at that URL's path (a reverse proxy may sit in front).
                → ``await sink.accept()`` (durably stored) → 200
 
 Wrong or missing ``Verification-Token``: 401/403 and nothing is read further. A body that is not
-a notification: 400 and nothing is stored. Other events (renewal reminders, …) are acknowledged
-and ignored. No rule work happens here: the answer comes well inside RingCentral's 3 s, and
-every answer stays far below its 1024-byte limit. The subscription itself is managed by
-:mod:`rcinbox.transports.webhook_subscription`.
+a notification (not JSON, nested absurdly deep, no message id, …): 400 and nothing is stored. A
+notification with odd content (lone surrogates, numbers out of range) is stored cleaned
+(:mod:`rcinbox.events`) and answered 200, never 503 over and over. Other events (renewal
+reminders, …) are acknowledged and ignored. No rule work happens here: the answer comes well
+inside RingCentral's 3 s, and every answer stays far below its 1024-byte limit. The subscription
+itself is managed by :mod:`rcinbox.transports.webhook_subscription`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rcinbox.events import InboundMessage
+from rcinbox.payload import decode
 from rcinbox.transports import Sink, is_instant_sms
 from rcinbox.transports.status import StatusBoard
 
@@ -76,11 +79,9 @@ async def _read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes |
 
 
 def parse_notification(body: bytes) -> InboundMessage | None:
-    """The message in a notification body; None for other events; ValueError for junk."""
-    try:
-        envelope: Any = json.loads(body)
-    except ValueError:
-        raise ValueError("body is not JSON") from None
+    """The message in a notification body; None for other events; ValueError for junk (whatever
+    is wrong with it: :func:`rcinbox.payload.decode` and ``from_notification`` raise nothing else)."""
+    envelope: Any = decode(body)
     if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), str):
         raise ValueError("body is not a notification envelope")
     if not is_instant_sms(envelope):

@@ -9,11 +9,13 @@ One connection at a time:
     to ``sink.accept()``; the next frame is read only after ``accept()`` returned → ``Heartbeat``
     well before the idle timeout.
 
-Any drop (network, ``Error`` WSG-902/903, server close) reconnects after an exponential backoff
-with jitter, with a fresh wstoken (as RingCentral's session-recovery guide does it; the gateway
-would also take the previous one within its lifetime, which ``@rc-ex/ws`` relies on) and
-``&wsc=<token>``: ``recoveryState: Successful`` keeps the subscription (the gateway replays what
-was missed), ``Failed`` re-creates it.
+A frame that cannot be read (not JSON, nested absurdly deep, not a notification rcinbox can
+store) is logged in one line and skipped; the connection carries on. Any drop (network, ``Error``
+WSG-902/903, server close) reconnects after an exponential backoff with jitter, with a fresh
+wstoken (as RingCentral's session-recovery guide does it; the gateway would also take the previous
+one within its lifetime, which ``@rc-ex/ws`` relies on) and ``&wsc=<token>``:
+``recoveryState: Successful`` keeps the subscription (the gateway replays what was missed),
+``Failed`` re-creates it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 
 from rcinbox.errors import RateLimited, TransportError
 from rcinbox.events import InboundMessage
+from rcinbox.payload import decode
 from rcinbox.transports import Sink, WsTokenSource, is_instant_sms
 from rcinbox.transports.status import StatusBoard, wait_event
 from rcinbox.worker import wait_any
@@ -71,8 +74,9 @@ def heartbeat_interval(idle_timeout: float) -> float:
 
 
 def parse_frame(raw: str | bytes) -> Frame:
-    """``[meta]`` or ``[meta, body]`` → ``(meta, body)``; ValueError for anything else."""
-    frame = json.loads(raw)
+    """``[meta]`` or ``[meta, body]`` → ``(meta, body)``; ValueError for anything else (not JSON,
+    nested absurdly deep, …: :func:`rcinbox.payload.decode`)."""
+    frame = decode(raw)
     if not isinstance(frame, list) or not frame or not isinstance(frame[0], dict):
         raise ValueError("not a WSG frame")
     return frame[0], frame[1] if len(frame) > 1 else None
@@ -241,8 +245,8 @@ class WebSocketTransport:
             async for raw in link.ws:
                 try:
                     meta, body = parse_frame(raw)
-                except ValueError:
-                    log.warning("ignored a frame that is not WSG JSON", extra={"action": "ws.junk"})
+                except ValueError as exc:  # one line, and the connection carries on
+                    log.warning("ignored a frame that is not WSG JSON: %s", exc, extra={"action": "ws.junk"})
                     continue
                 await self._handle(link, meta, body)
                 self._track_wsc(meta)
