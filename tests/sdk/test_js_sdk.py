@@ -1,6 +1,6 @@
 """RingCentral's official JavaScript SDK (@ringcentral/sdk, @ringcentral/subscriptions 5.0.11)
-against the emulator: JWT login, SMS send, token refresh, and an injected inbound SMS received over
-a WebSocket subscription. The SDK runs as ``node js/sdk_check.mjs``; see that file for its output.
+against the emulator: JWT login, the README's MMS-enabled number lookup (``perPage: 'max'``), SMS
+send, token refresh, and an injected inbound SMS received over a WebSocket subscription. The SDK runs as ``node js/sdk_check.mjs``; see that file for its output.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ async def test_js_sdk_logs_in_sends_refreshes_and_receives_inbound_sms(
         login = await run.step("login")
         assert login["ownerId"] == str(alex.id)
         assert login["expiresIn"] == 3600
+
+        numbers = await run.step("numbers")  # the README's {perPage: 'max'} call
+        assert (numbers["status"], numbers["mmsEnabled"]) == (200, ["+16505550100", "+16505550101"])
 
         sms = await run.step("sms")
         assert sms["status"] == 200
