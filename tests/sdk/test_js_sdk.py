@@ -1,6 +1,7 @@
 """RingCentral's official JavaScript SDK (@ringcentral/sdk, @ringcentral/subscriptions 5.0.11)
 against the emulator: JWT login, the README's MMS-enabled number lookup (``perPage: 'max'``), SMS
-send, token refresh, and an injected inbound SMS received over a WebSocket subscription. The SDK runs as ``node js/sdk_check.mjs``; see that file for its output.
+send, token refresh, and an injected inbound SMS received over a WebSocket subscription. The SDK
+runs as ``node js/sdk_check.mjs``; see that file for its output.
 """
 
 from __future__ import annotations
