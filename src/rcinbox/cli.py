@@ -42,12 +42,33 @@ def emulator(
         ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING.")] = "INFO",
+    print_env: Annotated[
+        bool,
+        typer.Option(
+            "--print-env",
+            help="Print the RC_* lines for .env (this --host/--port, the app, a user's JWT) and exit.",
+        ),
+    ] = False,
+    extension: Annotated[
+        str | None,
+        typer.Option(help="With --print-env: whose JWT (an extension id; default the first).", metavar="ID"),
+    ] = None,
 ) -> None:
     """Serve the local RingCentral platform emulator (REST, OAuth, WebHook, WebSocket)."""
     from rcinbox.emulator.data import DataError
-    from rcinbox.emulator.runner import serve
+    from rcinbox.emulator.envlines import EnvError, env_lines
+    from rcinbox.emulator.runner import ListenError, serve
     from rcinbox.emulator.world import Limits
 
+    if print_env or extension is not None:
+        try:
+            if not print_env:
+                raise EnvError("--extension only goes with --print-env")
+            typer.echo("\n".join(env_lines(host, port, data, extension)))
+        except (DataError, EnvError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        return
     logs.setup(log_level)
     limits = Limits(
         access_ttl=access_ttl,
@@ -69,6 +90,9 @@ def emulator(
     except DataError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except ListenError as exc:
+        typer.echo(f"error: {exc.advice()}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
 

@@ -1,8 +1,8 @@
 """RingCentral's official JavaScript SDK (@ringcentral/sdk, @ringcentral/subscriptions 5.0.11)
-against the emulator: JWT login, SMS send, token refresh, and an injected inbound SMS received over
-a WebSocket subscription (``node js/sdk_check.mjs``); a dropped WebSocket that the SDK recovers by
-itself, with the text it missed meanwhile (``node js/sdk_recover.mjs``). See those files for their
-output.
+against the emulator: JWT login, the README's MMS-enabled number lookup (``perPage: 'max'``), SMS
+send, token refresh, and an injected inbound SMS received over a WebSocket subscription
+(``node js/sdk_check.mjs``); a dropped WebSocket that the SDK recovers by itself, with the text it
+missed meanwhile (``node js/sdk_recover.mjs``). See those files for their output.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ async def test_js_sdk_logs_in_sends_refreshes_and_receives_inbound_sms(
         login = await run.step("login")
         assert login["ownerId"] == str(alex.id)
         assert login["expiresIn"] == 3600
+
+        numbers = await run.step("numbers")  # the README's {perPage: 'max'} call
+        assert (numbers["status"], numbers["mmsEnabled"]) == (200, ["+16505550100", "+16505550101"])
 
         sms = await run.step("sms")
         assert sms["status"] == 200

@@ -4,6 +4,7 @@ the company directory when a normal user may not list the account's numbers."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pipeline_fakes import VACATION_TOML, FakeBook, FakePlatform, emulator_clien
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import RulesError
 from rcinbox.events import InboundMessage
-from rcinbox.own_numbers import NumberBook
+from rcinbox.own_numbers import ACCOUNT_NUMBERS, NumberBook
 from rcinbox.pipeline import Pipeline
 from rcinbox.platform.pacing import Pacer, group_for
 from rcinbox.rules.config import parse_rules
@@ -79,3 +80,43 @@ def test_the_directory_is_paced_as_medium_and_an_answer_naming_another_group_unb
     }
     pacer.release("Light", ticket, headers)
     assert pacer.wait_time("Medium") == 0.0  # not "probing alone" forever
+
+
+async def test_an_admin_reads_the_account_numbers_without_a_404_and_texts_from_them_get_no_reply(
+    emu: Running, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    alex = emu.world.extensions[0]
+    assert alex.super_admin
+    async with (
+        emulator_client(emu, tmp_path) as client,
+        await Store.open(f"sqlite+aiosqlite:///{tmp_path}/rcinbox.db") as store,
+    ):
+        pipeline = Pipeline(
+            store, client, lambda: parse_rules(VACATION_TOML), {str(alex.id): FakeBook()}, tmp_path
+        )
+        main_number = envelope(message_id="710", sender="+16505550000", ext=str(alex.id))
+        await pipeline.accept(InboundMessage.from_notification(main_number, "webhook"))
+        await pipeline.drain()
+        [entry] = await store.recent()
+    assert (entry.message_id, entry.reason) == ("710", "company-number")
+    lines = [record.getMessage() for record in caplog.records]
+    assert f"HTTP GET {ACCOUNT_NUMBERS} -> 200  (ext {alex.id}, " in "\n".join(lines)
+    assert not [line for line in lines if "CMN-120" in line or " -> 404" in line]
+    actions = {getattr(record, "action", None) for record in caplog.records}
+    assert not actions & {"numbers.directory", "numbers.unavailable"}  # no fallback needed
+
+
+async def test_a_normal_user_is_refused_the_account_numbers_and_reads_the_directory(
+    emu: Running, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    blair = emu.world.extensions[1]
+    async with emulator_client(emu, tmp_path, ext_index=1) as client:
+        numbers = await NumberBook(client, [str(blair.id)], lambda: datetime.now(UTC)).for_extension(
+            str(blair.id)
+        )
+    assert "+16505550000" in numbers.company
+    [fallback] = [r for r in caplog.records if getattr(r, "action", None) == "numbers.directory"]
+    assert "403 CMN-408" in fallback.getMessage()
+    assert not [r for r in caplog.records if "CMN-120" in r.getMessage()]

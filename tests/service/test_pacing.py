@@ -27,6 +27,7 @@ ACCOUNT = "https://platform.ringcentral.com/restapi/v1.0/account/~/extension/~"
         ("GET", f"{ACCOUNT}/message-sync?syncType=FSync", "Light"),
         ("GET", ACCOUNT, "Light"),
         ("GET", f"{ACCOUNT}/phone-number", "Light"),
+        ("GET", "https://platform.ringcentral.com/restapi/v1.0/account/~/phone-number", "Heavy"),
         ("GET", f"{ACCOUNT}/address-book/contact", "Heavy"),
         ("GET", f"{ACCOUNT}/address-book-sync", "Heavy"),
         ("POST", "https://platform.ringcentral.com/restapi/oauth/token", "Auth"),

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from rcinbox.emulator import phones
 from rcinbox.emulator.data import PHONE_FIELDS
 from rcinbox.emulator.model import Contact, Extension, PhoneNumber
-from rcinbox.emulator.paging import Page, positive_int
+from rcinbox.emulator.paging import Page, PerPage, positive_int
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.store import mailbox
 from rcinbox.emulator.wire import ApiError, ApiResponse, empty_response, invalid_parameter, json_response
@@ -34,7 +34,10 @@ EXTENSION = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
 CONTACTS = EXTENSION + "/address-book/contact"
 SORT_KEYS = {"FirstName": "first_name", "LastName": "last_name", "Company": "company"}
 CONTACT_FIELDS = {"firstName": "first_name", "lastName": "last_name", "company": "company", "email": "email"}
-SYNC_MAX_PER_PAGE = 250
+# perPage as each spec text reads it (docs/emulator.md, "Paging")
+NUMBERS_PAGE = PerPage()  # listExtensionPhoneNumbers: default 100, EnumeratedPagingModel (1..1000)
+CONTACTS_PAGE = PerPage(zero=True)  # listContacts: 1..1000, "the maximum value is applied"
+SYNC_PAGE = PerPage(maximum=250, default=250)  # syncAddressBook: "Max number of records is 250"
 
 
 def _country(number: str) -> dict[str, str] | None:
@@ -100,7 +103,7 @@ def phone_number_json(world: World, ext: Extension, pn: PhoneNumber) -> dict[str
 @routes.get(EXTENSION + "/phone-number", group="Light")
 async def list_phone_numbers(call: Call) -> ApiResponse:
     world, ext = call.world, call.world.extension(call.extension_id)
-    page = Page.of(call.request)
+    page = Page.of(call.request, NUMBERS_PAGE)
     usage = set(call.request.args("usageType"))
     status = call.request.arg("status")
     numbers = [
@@ -151,7 +154,7 @@ def _matches(contact: Contact, numbers: set[str], prefix: str | None) -> bool:
 @routes.get(CONTACTS, group="Heavy")
 async def list_contacts(call: Call) -> ApiResponse:
     world, ext, request = call.world, call.world.extension(call.extension_id), call.request
-    page = Page.of(request)
+    page = Page.of(request, CONTACTS_PAGE)
     numbers: set[str] = set()
     for raw in request.args("phoneNumber"):
         number = phones.e164(raw)
@@ -223,7 +226,7 @@ async def sync_address_book(call: Call) -> ApiResponse:
     sync_type = request.arg("syncType") or "FSync"
     if sync_type not in ("FSync", "ISync"):
         raise invalid_parameter("syncType", sync_type)
-    per_page = positive_int(request, "perPage", SYNC_MAX_PER_PAGE, SYNC_MAX_PER_PAGE)
+    per_page = SYNC_PAGE.read(request.arg("perPage"))
     offset = positive_int(request, "pageId", 1) - 1 if request.arg("pageId") else 0
     now = world.now()
     if sync_type == "ISync":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rcinbox.emulator import (
+    account_numbers,
     accounts,
     control,
     directory,
@@ -23,7 +24,7 @@ def assemble(world: World) -> Emulator:
     world.ratelimiter = ratelimit.RateLimiter(world)
     world.faults = faults.Faults(world)
     routes = Routes()
-    for module in (oauth, accounts, directory, messages, subscriptions):
+    for module in (oauth, accounts, account_numbers, directory, messages, subscriptions):
         routes.include(module.routes)
     emulator = Emulator(world, routes)
     world.webhooks = webhooks.Webhooks(world)  # registers world.deliverers["WebHook"]

@@ -4,7 +4,7 @@ Every user of the account may read it (unlike the account's phone-number list, w
 admin): one ``ContactResource`` per extension with its numbers (``AdgPhoneNumberResource``), and
 the ``account`` section with its ``mainNumber`` (the first of the account's company numbers).
 Answers are ``DirectoryResource`` pages (``EnumeratedPagingModel``); ``perPage`` may be a number
-(at most 2000, a page holds at most 1000) or ``all``/``max``; ``type`` and ``typeGroup`` filter.
+(1 to 2000, a page holds at most 1000) or ``all``/``max``; ``type`` and ``typeGroup`` filter.
 """
 
 from __future__ import annotations
@@ -12,22 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from rcinbox.emulator.model import Extension, PhoneNumber
-from rcinbox.emulator.paging import Page, positive_int
+from rcinbox.emulator.paging import Page, PerPage
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.wire import ApiResponse, invalid_parameter, is_ascii_int, json_response
+from rcinbox.emulator.wire import ApiResponse, invalid_parameter, json_response
 from rcinbox.emulator.world import World
 
 routes = Routes()
 
 ENTRIES = "/restapi/v1.0/account/{accountId}/directory/entries"
-MAX_PAGE = 1000
+# listDirectoryEntries: an integer up to 2000 (default 1000) or "all"/"max"; the answer's
+# EnumeratedPagingModel holds at most 1000 a page
+PER_PAGE = PerPage(maximum=1000, default=1000, ceiling=2000, keywords=frozenset({"all", "max"}))
 USER_TYPES = frozenset({"User"})
 
 
 @routes.get(ENTRIES, group="Medium")
 async def list_directory_entries(call: Call) -> ApiResponse:
     request, world = call.request, call.world
-    page = Page(positive_int(request, "page", 1, 1000), _per_page(request.arg("perPage")))
+    page = Page.of(request, PER_PAGE)
     kind, group = request.arg("type"), request.arg("typeGroup")
     if group not in (None, "User", "NonUser"):
         raise invalid_parameter("typeGroup", group)
@@ -40,14 +42,6 @@ async def list_directory_entries(call: Call) -> ApiResponse:
     federated = request.arg("showFederated") != "false"
     records = [entry_json(world, ext, federated) for ext in page.slice(entries)]
     return json_response({"paging": page.paging(len(entries)), "records": records})
-
-
-def _per_page(raw: str | None) -> int:
-    if raw is None or raw == "" or raw in ("all", "max"):
-        return MAX_PAGE
-    if not is_ascii_int(raw) or not 1 <= int(raw) <= 2000:
-        raise invalid_parameter("perPage", raw)
-    return min(int(raw), MAX_PAGE)
 
 
 def entry_json(world: World, ext: Extension, federated: bool) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from rcinbox.emulator import filters, notify, sync
 from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.model import Extension, Message
-from rcinbox.emulator.paging import Page
+from rcinbox.emulator.paging import Page, PerPage
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.sending import Outgoing, Upload, attachments_of, check_caller, read_outgoing
 from rcinbox.emulator.store import mailbox, message_json
@@ -41,6 +41,7 @@ routes.include(sync.routes)
 
 EXTENSION = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
 STORE = EXTENSION + "/message-store"
+STORE_PAGE = PerPage(zero=True)  # listMessages: default 100; MessagingPagingInfo: over 1000, 1000 applies
 
 
 # sending
@@ -103,7 +104,7 @@ async def send_mms(call: Call) -> ApiResponse:
 @routes.get(STORE, group="Light")
 async def list_messages(call: Call) -> ApiResponse:
     world, request = call.world, call.request
-    page = Page.of(request)
+    page = Page.of(request, STORE_PAGE)
     match = filters.matcher(world, request)
     found = [m for m in mailbox(world).of_extension(call.extension_id) if match(m)]
     if request.arg("distinctConversations") == "true":

@@ -1,4 +1,18 @@
-"""Paging of REST lists: ``page``/``perPage`` query parsing, the ``paging`` and ``navigation`` objects."""
+"""Paging of REST lists: ``page``/``perPage`` as each endpoint's spec text reads them, and the
+``paging`` and ``navigation`` objects.
+
+Every list endpoint names its :class:`PerPage` rule; docs/emulator.md ("Paging") has the table of
+what each one does with ``max``, a value over its maximum, ``0`` and junk, and why:
+
+- ``max`` (any case: the JS SDK's README sends ``max``, RingCentral's own widgets ``MAX``) is the
+  endpoint's maximum page size; the directory also takes ``all`` (its spec lists both keywords);
+- a number over the maximum gets the maximum ("If the provided value in the request is greater
+  than a maximum, the maximum value is applied"), unless the spec gives the parameter a hard
+  ``maximum`` (the directory's 2000), above which it is CMN-101 like any invalid value;
+- ``0`` asks for the counts only (the paging models: "page … may be omitted if … perPage=0 was
+  requested") where the answer's paging model can carry ``perPage: 0``; elsewhere it is CMN-101;
+- anything else that is not a whole number (``-1``, ``1.5``, ``ten``, ``²``) is CMN-101.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +25,28 @@ from rcinbox.emulator.wire import ApiRequest, invalid_parameter, is_ascii_int
 from rcinbox.emulator.world import World
 
 T = TypeVar("T")
+INT32_MAX = 2**31 - 1
+MAX_PAGE_NUMBER = 1000  # the paging models' and the contact list's ``page`` maximum
+
+
+@dataclass(frozen=True)
+class PerPage:
+    """How one list endpoint reads ``perPage``."""
+
+    maximum: int = 1000  # a page never holds more
+    default: int = 100
+    ceiling: int = INT32_MAX  # a larger number is refused (CMN-101); up to it, ``maximum`` applies
+    zero: bool = False  # ``perPage=0`` answers the counts only
+    keywords: frozenset[str] = frozenset({"max"})
+
+    def read(self, raw: str | None) -> int:
+        if raw is None or raw == "":
+            return self.default
+        if raw.lower() in self.keywords:
+            return self.maximum
+        if not is_ascii_int(raw) or int(raw) > self.ceiling or (int(raw) == 0 and not self.zero):
+            raise invalid_parameter("perPage", raw)
+        return min(int(raw), self.maximum)
 
 
 def positive_int(request: ApiRequest, name: str, default: int, maximum: int | None = None) -> int:
@@ -25,13 +61,11 @@ def positive_int(request: ApiRequest, name: str, default: int, maximum: int | No
 @dataclass(frozen=True)
 class Page:
     number: int
-    size: int
+    size: int  # 0: counts only
 
     @classmethod
-    def of(cls, request: ApiRequest, default_size: int = 100, max_size: int = 1000) -> Page:
-        return cls(
-            positive_int(request, "page", 1, 1000), positive_int(request, "perPage", default_size, max_size)
-        )
+    def of(cls, request: ApiRequest, rule: PerPage) -> Page:
+        return cls(positive_int(request, "page", 1, MAX_PAGE_NUMBER), rule.read(request.arg("perPage")))
 
     def slice(self, items: Sequence[T]) -> list[T]:
         start = (self.number - 1) * self.size
@@ -39,6 +73,8 @@ class Page:
 
     def paging(self, total: int) -> dict[str, Any]:
         """``paging``: page numbers and element counts (``pageStart``/``pageEnd`` only when non-empty)."""
+        if self.size == 0:  # no page at all: only how many there are
+            return {"perPage": 0, "totalElements": total}
         pages = (total + self.size - 1) // self.size
         paging: dict[str, Any] = {"page": self.number, "totalPages": pages, "perPage": self.size}
         paging["totalElements"] = total
@@ -49,6 +85,8 @@ class Page:
         return paging
 
     def navigation(self, world: World, path: str, request: ApiRequest, total: int) -> dict[str, Any]:
+        if self.size == 0:
+            return {}
         pages = max(1, (total + self.size - 1) // self.size)
 
         def uri(number: int) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -19,11 +20,44 @@ from rcinbox.emulator.world import Limits, World
 log = logging.getLogger("rcinbox.emulator")
 
 
+class ListenError(OSError):
+    """The emulator cannot listen on ``host:port`` (taken, not an address of this machine, ...)."""
+
+    def __init__(self, host: str, port: int, reason: OSError) -> None:
+        super().__init__(reason.errno, reason.strerror)
+        self.host, self.port = host, port
+        self.in_use = reason.errno == errno.EADDRINUSE
+
+    def advice(self) -> str:
+        """One line for the user: what is wrong and which flag changes it."""
+        where = f"{self.host}:{self.port}"
+        if self.in_use:
+            return f"{where} is already in use; pick another port with --port"
+        return f"cannot listen on {where}: {self.strerror}; check --host and --port"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def server_url(host: str, port: int) -> str:
+    """The URL the emulator serves on (and writes into its URIs) for ``--host``/``--port``."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else happens (as uvicorn would bind it)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(host, port, exc) from None
+    return sock
 
 
 def build(server_url: str, data: Path | None = None, limits: Limits | None = None) -> Emulator:
@@ -73,27 +107,32 @@ async def serve(
     limits: Limits | None = None,
     log_level: str = "warning",
 ) -> AsyncIterator[Running]:
-    """Serve an emulator until the block exits; ``port=0`` picks a free port."""
-    port = port or free_port(host)
-    url = f"http://{host}:{port}"
-    emulator = build(url, data, limits)
+    """Serve an emulator until the block exits; ``port=0`` picks a free port.
+
+    The socket is bound first: a taken port is a :class:`ListenError` before anything else runs.
+    """
+    sock = bind(host, port)
+    try:
+        url = server_url(host, sock.getsockname()[1])
+        emulator = build(url, data, limits)
+    except BaseException:
+        sock.close()
+        raise
     config = uvicorn.Config(
         emulator.asgi(),
-        host=host,
-        port=port,
         log_level=log_level,
         access_log=False,
         lifespan="on",
         ws_ping_interval=None,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve(), name=f"emulator:{port}")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"emulator:{url}")
     ready = asyncio.create_task(server.ready.wait())
     try:
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if not server.ready.is_set():
             task.result()  # re-raises the startup failure
-            raise RuntimeError(f"emulator could not listen on {host}:{port}")
+            raise RuntimeError(f"emulator could not start on {url}")
         yield Running(emulator, url)
     finally:
         ready.cancel()

@@ -95,6 +95,7 @@ class ApiError(Exception):
         value: str | None = None,
         headers: dict[str, str] | None = None,
         outer_code: str | None = None,
+        details: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.outer_code = outer_code or code  # e.g. "TokenInvalid" around an inner OAU-213
@@ -104,9 +105,10 @@ class ApiError(Exception):
         self.parameter = parameter
         self.value = value
         self.headers = dict(headers or {})
+        self.details = dict(details or {})  # more fields, in errors[0] and at the top (permissionName)
 
     def payload(self) -> dict[str, Any]:
-        inner: dict[str, Any] = {"errorCode": self.code, "message": self.message}
+        inner: dict[str, Any] = {"errorCode": self.code, "message": self.message, **self.details}
         if self.parameter is not None:
             inner["parameterName"] = self.parameter
             if self.value is not None:
@@ -114,7 +116,7 @@ class ApiError(Exception):
         body: dict[str, Any] = {"errorCode": self.outer_code, "message": self.message, "errors": [inner]}
         if self.parameter is not None:
             body["parameterName"] = self.parameter
-        return body
+        return body | self.details
 
     def response(self) -> ApiResponse:
         return json_response(self.payload(), self.status, self.headers)
@@ -155,6 +157,17 @@ def not_found(parameter: str, value: str = "") -> ApiError:
 def invalid_parameter(parameter: str, value: str | None = None, status: int = 400) -> ApiError:
     return ApiError(
         status, "CMN-101", f"Parameter [{parameter}] value is invalid.", parameter=parameter, value=value
+    )
+
+
+def permission_required(permission: str) -> ApiError:
+    """403 CMN-408: the user lacks a user permission (the platform's wording and ``permissionName``)."""
+    return ApiError(
+        403,
+        "CMN-408",
+        f"In order to call this API endpoint, user needs to have [{permission}] permission for "
+        "requested resource.",
+        details={"permissionName": permission},
     )
 
 

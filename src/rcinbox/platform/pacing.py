@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,8 +44,8 @@ def group_for(method: str, url: str) -> Group:
     method = method.upper()
     if "/oauth/" in path:
         return "Auth"
-    if "/address-book" in path:
-        return "Heavy"
+    if "/address-book" in path or re.fullmatch(r".*/account/[^/]+/phone-number", path):
+        return "Heavy"  # contacts; the account's number list
     if "/directory/" in path:
         return "Medium"
     if path.endswith(("/sms", "/mms")) or "/content/" in path:

@@ -6,6 +6,7 @@
 //
 // Prints one JSON object per line on stdout, in this order:
 //   {"step":"login", "ownerId", "expiresIn"}
+//   {"step":"numbers", "status", "mmsEnabled"}         the SDK README's MMS-enabled number lookup
 //   {"step":"sms", "status", "body"}                    the SMS the SDK sent
 //   {"step":"refresh", "tokenChanged", "refreshTokenChanged"}
 //   {"step":"ready", "subscription"}                    WebSocket subscription is live
@@ -50,6 +51,13 @@ async function main() {
 
   const login = await (await platform.login({ jwt: env("RC_JWT") })).json();
   emit({ step: "login", ownerId: login.owner_id, expiresIn: login.expires_in });
+
+  // As the SDK's README finds MMS-enabled numbers: the same call, perPage 'max' included.
+  const numbers = await platform.get("/restapi/v1.0/account/~/extension/~/phone-number", { perPage: "max" });
+  const mmsEnabled = (await numbers.json()).records
+    .filter((number) => number.features.indexOf("MmsSender") !== -1)
+    .map((number) => number.phoneNumber);
+  emit({ step: "numbers", status: numbers.status, mmsEnabled });
 
   const sms = await platform.post("/restapi/v1.0/account/~/extension/~/sms", {
     from: { phoneNumber: env("RC_FROM") },
