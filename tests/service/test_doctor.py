@@ -91,7 +91,7 @@ def invoke(emu: Running, tmp_path: Path, **env: str | None) -> Result:
         "RCINBOX_WEBHOOK_URL": None,
         "COLUMNS": "250",
     }
-    args = ["doctor", "--env-file", str(tmp_path / "no.env")]
+    args = ["doctor", "--env-file", os.devnull]
     return CliRunner().invoke(app, args, env=base | env)
 
 

@@ -92,7 +92,7 @@ def messages(*args: str, env: dict[str, str | None] | None = None) -> Result:
 
 def test_table_lists_newest_first_with_decisions(tmp_path: Path) -> None:
     archive(tmp_path / "data")
-    result = messages("--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / "none.env"))
+    result = messages("--data-dir", str(tmp_path / "data"), "--env-file", os.devnull)
 
     assert result.exit_code == 0, result.output
     out = result.output
@@ -161,5 +161,5 @@ def test_a_missing_archive_is_an_error(tmp_path: Path) -> None:
 
 def test_a_bad_setting_is_refused_with_its_name(tmp_path: Path) -> None:
     result = messages(env={"RCINBOX_DATABASE_URL": "not a url"})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "RCINBOX_DATABASE_URL must be an SQLAlchemy URL" in result.output
