@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from rcinbox.errors import ConfigError
+from rcinbox.errors import ConfigError, UnknownSetting
 
 Transport = Literal["websocket", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -258,8 +258,7 @@ class Settings:
 
 
 def env_file_to_read(given: Path | None) -> Path | None:
-    """The .env file a command reads: ``given`` (``--env-file``), which must exist (``/dev/null``
-    for none), else ``./.env`` when there is one, else none."""
+    """``given`` (``--env-file``; it must exist, ``/dev/null`` for none), else ``./.env`` if present."""
     if given is None:
         return DOTENV if DOTENV.is_file() else None
     if not given.exists() or given.is_dir():
@@ -305,12 +304,12 @@ TOOLING_VARIABLES = frozenset({"RCINBOX_OPENAPI_SPEC", "RCINBOX_SDK_PYTHON"})
 def _known(source: Path | None, values: Mapping[str, str]) -> dict[str, str]:
     """Our variables from ``values``; an unknown ``RCINBOX_*`` name is a typo and refused."""
     known = {k: v for k, v in values.items() if k in BY_ENV}
+    ours = {env.removeprefix("RCINBOX_"): env for env in BY_ENV if env.startswith("RCINBOX_")}
     for key in values:
         if key.startswith("RCINBOX_") and key not in BY_ENV and key not in TOOLING_VARIABLES:
-            guess = difflib.get_close_matches(key, list(BY_ENV), n=1)
-            hint = f" (did you mean {guess[0]}?)" if guess else ""
-            where = f" in {source}" if source else ""
-            raise ConfigError(f"unknown setting {key}{where}{hint}")
+            # Compared without the shared prefix: RCINBOX_API_KEY is no typo of RCINBOX_PORT.
+            guess = difflib.get_close_matches(key.removeprefix("RCINBOX_"), list(ours), n=1)
+            raise UnknownSetting(key, source, ours[guess[0]] if guess else None)
     return known
 
 
