@@ -188,30 +188,39 @@ def messages(
     database_url: Annotated[
         str | None, typer.Option(help="Archive database URL. Env: RCINBOX_DATABASE_URL.", metavar="URL")
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Show times in this IANA time zone. Default: the rules' vacation.timezone, else local time.",
+            metavar="ZONE",
+        ),
+    ] = None,
     env_file: Annotated[Path | None, typer.Option(help=ENV_FILE_HELP, metavar="PATH")] = None,
 ) -> None:
     """List the archive with each message's decision and reply state."""
     from rich.console import Console
 
-    from rcinbox.archive_view import NoArchive, archive_json, archive_settings, archive_table, read_archive
+    from rcinbox import archive_view as view
     from rcinbox.errors import ConfigError
     from rcinbox.settings import env_file_to_read
 
     try:
         chosen = env_file_to_read(env_file)
-        settings = archive_settings(os.environ, chosen, data_dir=data_dir, database_url=database_url)
+        settings = view.archive_settings(os.environ, chosen, data_dir=data_dir, database_url=database_url)
+        zone = view.display_zone(settings.rules, timezone)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        entries = asyncio.run(read_archive(settings.database_url, limit))
-    except NoArchive as exc:
+        entries = asyncio.run(view.read_archive(settings.database_url, limit))
+    except view.NoArchive as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     if json:
-        typer.echo(archive_json(entries))
+        typer.echo(view.archive_json(entries, settings.data_dir))
     else:
-        Console(highlight=False).print(archive_table(entries))
+        console = Console(highlight=False)
+        console.print(view.archive_table(entries, zone, console.width))
 
 
 @app.command()
