@@ -168,3 +168,24 @@ def test_json_lists_each_attachment_and_the_reply_as_sent(tmp_path: Path) -> Non
     assert (charlie["replyState"], charlie["replyText"]) == ("sent", "Auto-reply: Hi Charlie, I'm away.")
     others = [entry["replyText"] for entry in json.loads(result.output) if entry["messageId"] != "1001"]
     assert others == [None, None]  # no reply
+
+
+async def with_markup(database: Path) -> None:
+    async with await Store.open(f"sqlite+aiosqlite:///{database}") as store:
+        note = envelope(
+            "2001",
+            "+14155550103",
+            "[bold]Eve[/bold]",
+            "see [/red] and [link=http://x]this[/link]",
+            "2026-11-20T15:00:00.000Z",
+        )
+        assert await store.accept(InboundMessage.from_notification(note, "webhook"))
+
+
+def test_text_and_names_are_shown_as_sent_never_read_as_markup(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    asyncio.run(with_markup(tmp_path / "data" / "rcinbox.db"))
+    result = messages("--data-dir", str(tmp_path / "data"), env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    [first, *_] = rows(result.output)
+    assert first[2:4] == ["[bold]Eve[/bold]", "see [/red] and [link=http://x]this[/link]"]
