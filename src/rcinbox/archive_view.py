@@ -14,6 +14,7 @@ reply text as it was sent (``replyText``, ``null`` until it was).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -189,19 +190,19 @@ def _table_width(*columns: int) -> int:
 
 
 def _cells(entry: ArchiveEntry, zone: tzinfo | None) -> Row:
-    """when, sender, name, receiving number, text, decision/reply: rich markup, input escaped."""
+    """when, sender, name, receiving number, text, decision/reply: rich markup, input :func:`_safe`."""
     return (
         f"{_moment(entry.created_at, zone)}\n[dim]{entry.extension_id}[/dim]",
-        escape(entry.sender or "(none)"),
-        escape(entry.sender_name or ""),
-        f"[dim]{escape(entry.receiving_number or '?')}[/dim]",
+        _safe(entry.sender or "(none)"),
+        _safe(entry.sender_name or ""),
+        f"[dim]{_safe(entry.receiving_number or '?')}[/dim]",
         _text(entry),
-        f"{_decision(entry)}\n[dim]{escape(_reply(entry))}[/dim]",
+        f"{_decision(entry)}\n[dim]{_safe(_reply(entry))}[/dim]",
     )
 
 
 def _text(entry: ArchiveEntry) -> str:
-    text = escape(_flat(entry.text)) if entry.text.strip() else "[dim](no text)[/dim]"
+    text = _safe(_flat(entry.text)) if entry.text.strip() else "[dim](no text)[/dim]"
     stored = sum(1 for record in entry.files if record.state == "stored") or entry.attachments
     refused = sum(1 for record in entry.files if record.state == "refused")
     notes = [f"+{stored} attachment{'s' if stored > 1 else ''}"] if stored else []
@@ -218,8 +219,16 @@ def _reply(entry: ArchiveEntry) -> str:
 def _decision(entry: ArchiveEntry) -> str:
     if entry.action is None:
         waiting = f"{entry.state}: {entry.last_error}" if entry.last_error else entry.state
-        return f"[yellow]{escape(waiting)}[/yellow]"
-    return f"{entry.action}: {entry.reason}"
+        return f"[yellow]{_safe(waiting)}[/yellow]"
+    return _safe(f"{entry.action}: {entry.reason}")
+
+
+def _safe(value: str) -> str:
+    """Archived data as a table cell shows it: never rich markup (a text "[/]" would stop the
+    command, "[red]" would restyle it), never a control character (an ESC would reach the
+    terminal): those show as U+FFFD."""
+    shown = "".join("\ufffd" if unicodedata.category(c) == "Cc" and c != "\n" else c for c in value)
+    return escape(shown)
 
 
 def _moment(moment: datetime, zone: tzinfo | None) -> str:
