@@ -68,7 +68,27 @@ async def reachable(http: httpx.AsyncClient, settings: Settings) -> Finding:
             "check RC_SERVER_URL (https://platform.ringcentral.com for production, or the emulator's "
             "URL) and that this host can reach it (firewall, proxy, DNS)",
         )
-    return ok("server", f"{settings.server_url} answers (HTTP {response.status_code})")
+    return _answered(settings.server_url, response)
+
+
+def _answered(server: str, response: httpx.Response) -> Finding:
+    """What the answer to ``GET /restapi/v1.0`` (RingCentral's API version info) tells."""
+    try:
+        version = response.json().get("versionString") if response.status_code == 200 else None
+    except (ValueError, AttributeError):
+        version = None
+    if isinstance(version, str) and version:
+        return ok("server", f"{server} is reachable: RingCentral REST API {version} (GET /restapi/v1.0)")
+    if response.status_code >= 500:
+        return warn(
+            "server",
+            f"{server} is reachable, but GET /restapi/v1.0 failed there with HTTP {response.status_code}",
+            "RingCentral may be having trouble (https://status.ringcentral.com): run the doctor again "
+            "later; if RC_SERVER_URL goes through a proxy, check the proxy",
+        )
+    return ok(
+        "server", f"{server} is reachable over the network (the JWT login below checks the credentials)"
+    )
 
 
 @contextlib.asynccontextmanager

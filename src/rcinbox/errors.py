@@ -4,6 +4,7 @@
 
     RcinboxError
      ├── ConfigError                 a setting is missing or malformed (the message names the variable)
+     │    └── UnknownSetting         an RCINBOX_* variable that is no setting (a typo or a leftover)
      ├── RulesError(path, line, reason)   the TOML rules file is invalid
      ├── PlatformError(status, error_code, message, body)   RingCentral answered with an error
      │    ├── AuthError              the OAuth endpoint refused (invalid_client, unauthorized_client, …)
@@ -46,6 +47,17 @@ class RcinboxError(Exception):
 
 class ConfigError(RcinboxError):
     """A setting is missing or malformed; the message names the variable and what is expected."""
+
+
+class UnknownSetting(ConfigError):
+    """An ``RCINBOX_*`` variable rcinbox has no setting for (a typo, or a leftover): its ``name``,
+    the ``source`` file (``None``: the environment) and the closest known name, if any."""
+
+    def __init__(self, name: str, source: Path | None, guess: str | None) -> None:
+        self.name, self.source, self.guess = name, source, guess
+        where = f" in {source}" if source else ""
+        hint = f" (did you mean {guess}?)" if guess else ""
+        super().__init__(f"unknown setting {name}{where}{hint}")
 
 
 class RulesError(RcinboxError):

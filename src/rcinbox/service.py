@@ -42,6 +42,7 @@ from rcinbox.transports.webhook import WebhookEndpoint
 from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription
 from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport
 from rcinbox.web import Check, Listening, build_app, serve
+from rcinbox.worker import Changes
 
 log = logging.getLogger("rcinbox.service")
 
@@ -80,6 +81,7 @@ class Service:
     http: Listening
     tuning: Tuning
     catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
+    rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
     def board(self) -> StatusBoard:
@@ -130,12 +132,13 @@ class Service:
             tasks.create_task(self.catchup.run(stop), name="rcinbox.catchup")
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
+        """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
         while not await wait_event(stop, self.tuning.rules_check_interval):
             if self.rules.check():
                 allowlist = self.rules.current().contacts.allowlist
                 for book in self.books.values():
                     book.set_allowlist(allowlist)
-                log.info("rules reloaded from %s", self.rules.path, extra={"action": "rules.reloaded"})
+            self.rules_checked.notify()
 
 
 def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:

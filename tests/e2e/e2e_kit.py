@@ -16,6 +16,7 @@ import base64
 import contextlib
 import dataclasses
 import json
+import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -265,9 +266,7 @@ class Live:
 def cli_messages(data_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
     """``rcinbox messages --json --data-dir DATA_DIR`` (run it in a thread: it has its own loop)."""
     args = ["messages", "--json", "--limit", str(limit), "--data-dir", str(data_dir)]
-    result = CliRunner().invoke(
-        app, [*args, "--env-file", str(data_dir / "no.env")], env={"RCINBOX_DATABASE_URL": None}
-    )
+    result = CliRunner().invoke(app, [*args, "--env-file", os.devnull], env={"RCINBOX_DATABASE_URL": None})
     assert result.exit_code == 0, result.output
     entries: list[dict[str, Any]] = json.loads(result.stdout)
     return entries

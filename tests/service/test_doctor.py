@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,17 @@ CHECKS = [
 ]
 
 
+def example_rules(start: timedelta = -timedelta(days=1), end: timedelta = timedelta(days=14)) -> str:
+    """The example rules file with its vacation window moved to ``now + start`` → ``now + end``
+    (the doctor judges the window against the real clock)."""
+    now, fmt = datetime.now(UTC), "%Y-%m-%dT%H:%M:%S"
+    text = EXAMPLE_RULES.read_text()
+    text = text.replace("start = 2026-12-20T00:00:00", f"start = {(now + start).strftime(fmt)}")
+    return text.replace("end = 2027-01-04T08:00:00", f"end = {(now + end).strftime(fmt)}")
+
+
 def settings_for(emu: Running, tmp_path: Path, ext: int = 0, **changes: Any) -> Settings:
-    return emulator_settings(emu, tmp_path, EXAMPLE_RULES.read_text(), ext=ext, **changes)
+    return emulator_settings(emu, tmp_path, example_rules(), ext=ext, **changes)
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:
@@ -73,11 +82,11 @@ async def test_all_green_against_the_emulator_and_the_session_is_revoked(
     assert emu.world.sessions and all(session.revoked for session in emu.world.sessions.values())
 
 
-def invoke(emu: Running, tmp_path: Path, **env: str | None) -> Result:
+def invoke(emu: Running, tmp_path: Path, env_file: str = os.devnull, **env: str | None) -> Result:
     """``rcinbox doctor`` in a worker thread (it runs its own event loop) with a clean environment."""
     world = emu.world
     rules = tmp_path / "rcinbox.toml"
-    shutil.copy(EXAMPLE_RULES, rules)
+    rules.write_text(example_rules(), encoding="utf-8")
     # Ambient RCINBOX_* variables (the Makefile's RCINBOX_SDK_PYTHON) would be refused as typos.
     ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}
     base: dict[str, str | None] = ambient | {
@@ -91,7 +100,7 @@ def invoke(emu: Running, tmp_path: Path, **env: str | None) -> Result:
         "RCINBOX_WEBHOOK_URL": None,
         "COLUMNS": "250",
     }
-    args = ["doctor", "--env-file", str(tmp_path / "no.env")]
+    args = ["doctor", "--env-file", env_file]
     return CliRunner().invoke(app, args, env=base | env)
 
 
@@ -197,7 +206,7 @@ async def test_webhook_mode_needs_the_subscription_and_warns_about_http(emu: Run
 
 async def test_bad_rules_and_unwritable_data_dir_fail_with_fixes(emu: Running, tmp_path: Path) -> None:
     rules = tmp_path / "rcinbox.toml"
-    example = EXAMPLE_RULES.read_text()
+    example = example_rules()
     rules.write_text(example.replace('audience = "contacts"', 'audience = "friends"'))
     line = example.splitlines().index('audience = "contacts"') + 1
     blocked = tmp_path / "a-file"

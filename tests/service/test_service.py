@@ -253,7 +253,7 @@ def test_run_help_names_every_variable() -> None:
 
 
 def test_run_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
-    args = ["run", "--env-file", str(tmp_path / "none.env"), "--client-id", "a", "--client-secret", "b"]
+    args = ["run", "--env-file", os.devnull, "--client-id", "a", "--client-secret", "b"]
     result = CliRunner().invoke(app, [*args, "--jwt", "c", "--port", "http"], env={"RC_SERVER_URL": None})
     assert result.exit_code == 2
     assert result.output == "error: --port must be a port number 0-65535, got 'http'\n"
@@ -364,7 +364,7 @@ def test_run_refuses_an_invalid_rules_file_with_its_line_and_reason(tmp_path: Pa
     env |= {"RC_USER_JWT": "c", "RCINBOX_RULES": str(rules), "RCINBOX_DATA_DIR": str(tmp_path / "data")}
     # A process of its own: ``run`` sets up logging for the whole process.
     done = subprocess.run(
-        [sys.executable, "-m", "rcinbox", "run", "--env-file", str(tmp_path / "none.env")],
+        [sys.executable, "-m", "rcinbox", "run", "--env-file", os.devnull],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
