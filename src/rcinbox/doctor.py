@@ -1,12 +1,13 @@
 """``rcinbox doctor``: is this installation ready to run? Each check says ✔/✘ and what to fix.
 
-:func:`diagnose` runs, in order: settings complete → server reachable → JWT login (a fresh
-session, revoked afterwards) → scopes on the token → the user's numbers and which can send SMS
-(``SmsSender``) → the sender JWTs of other users' extensions (super admin) → for WebHook mode an
-https ``RCINBOX_WEBHOOK_URL`` and an Active subscription → the rules file and its segment budget
-→ the data directory writable. The platform checks are in :mod:`rcinbox.doctor_platform`, the
-finding type and printing in :mod:`rcinbox.doctor_findings`. :func:`run_doctor` is the command:
-exit status 0 when nothing failed (warnings are advice), 1 otherwise. No secret is ever printed.
+:func:`diagnose` runs, in order: settings complete → server reachable → JWT login (the service's
+saved session when valid, else a login saved for ``rcinbox run``) → scopes on the token → the
+user's numbers and which can send SMS (``SmsSender``) → the sender JWTs of other users' extensions
+(super admin) → for WebHook mode an https ``RCINBOX_WEBHOOK_URL`` and an Active subscription → the
+rules file and its segment budget → the data directory writable. The platform checks are in
+:mod:`rcinbox.doctor_platform`, the finding type and printing in :mod:`rcinbox.doctor_findings`.
+:func:`run_doctor` is the command: exit status 0 when nothing failed (warnings are advice), 1
+otherwise. No secret is ever printed.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ def run_doctor(settings: Settings | ConfigError, console: Console | None = None)
 
 
 async def diagnose(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Finding]:
-    findings = [settings_finding(settings), *await platform_findings(settings, transport)]
+    data_dir = await asyncio.to_thread(data_dir_finding, settings.data_dir)  # shown last, checked first:
+    keep = data_dir.status != "fail"  # the sessions are saved there for `rcinbox run` (else revoked)
+    findings = [settings_finding(settings), *await platform_findings(settings, transport, keep_sessions=keep)]
     findings += rules_findings(settings.rules)
-    findings.append(await asyncio.to_thread(data_dir_finding, settings.data_dir))
+    findings.append(data_dir)
     return findings
 
 

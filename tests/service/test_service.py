@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from rcinbox.cli import app
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.emulator.world import Limits
-from rcinbox.errors import RulesError
+from rcinbox.errors import ListenError, RulesError
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
@@ -183,12 +183,12 @@ async def test_invalid_rules_are_refused_before_anything_starts(emu: Running, tm
 
 async def test_a_failed_start_closes_what_was_opened(emu: Running, tmp_path: Path) -> None:
     settings = settings_for(emu, tmp_path)
-    with socket_taken(settings.port), pytest.raises(OSError):
+    with socket_taken(settings.port), pytest.raises(ListenError):
         async with Service.open(settings, TUNING):
             pass
     async with Service.open(settings, TUNING) as again:  # the store and the session are reusable
         assert again.http.port == settings.port
-    assert len(emu.world.sessions) == 1  # the saved session was reused, not a second login
+    assert len(emu.world.sessions) == 1  # the port is checked before logging in
 
 
 async def test_signals_set_stop() -> None:
