@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from service_kit import always_away, emulator_settings, emulator_webhook_settings
+from service_kit import always_away, emulator_settings, emulator_webhook_settings, socket_taken
 from transport_kit import inject
 from typer.testing import CliRunner
 
@@ -257,23 +257,6 @@ def test_run_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--jwt", "c", "--port", "http"], env={"RC_SERVER_URL": None})
     assert result.exit_code == 2
     assert result.output == "error: --port must be a port number 0-65535, got 'http'\n"
-
-
-class socket_taken:
-    """Holds a listening socket on ``port`` for the block."""
-
-    def __init__(self, port: int) -> None:
-        import socket
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
 
 
 async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
