@@ -23,6 +23,7 @@ from rich.console import Console
 from rcinbox.doctor_findings import Finding, fail, healthy, ok, render, warn
 from rcinbox.doctor_platform import platform_findings
 from rcinbox.errors import ConfigError, RulesError
+from rcinbox.private import private_dir
 from rcinbox.rules import Rules, budget_warnings, load_rules
 from rcinbox.rules.budget import LONG_FIRST_NAME, LONG_LAST_NAME
 from rcinbox.rules.reply import compose
@@ -129,7 +130,7 @@ def budget_finding(rules: Rules, path: Path) -> Finding:
 def data_dir_finding(data_dir: Path) -> Finding:
     fix = f"create {data_dir} writable by this user, or point RCINBOX_DATA_DIR elsewhere"
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)  # 0700, as `rcinbox run` makes it: the doctor saves the session there
         with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".doctor-", delete=True) as probe:
             probe.write(b"ok")
             probe.flush()
