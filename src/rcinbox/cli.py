@@ -153,7 +153,7 @@ def _run_command() -> Callable[..., None]:
 
 
 def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
-    from rcinbox.errors import ConfigError, PlatformError, RulesError
+    from rcinbox.errors import ConfigError, ListenError, PlatformError, RulesError, TransportError
     from rcinbox.service import run_until_signalled
     from rcinbox.settings import Settings, env_file_to_read
 
@@ -171,7 +171,14 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
     except PlatformError as exc:
         typer.echo(f"error: RingCentral refused: {exc}", err=True)
         raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. the port is taken, the data dir is not writable
+    except TransportError as exc:  # no answer at all, after a few quick tries (about 4 s)
+        typer.echo(
+            f"error: cannot reach RingCentral at {settings.server_url} ({logs.redact(str(exc))}); "
+            "check RC_SERVER_URL and this machine's network, then run `rcinbox doctor`",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    except (ListenError, OSError) as exc:  # the port is taken, the data dir is not writable, …
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:

@@ -1,14 +1,15 @@
 """``rcinbox doctor``: is this installation ready to run? Each check says ✔ (fine), ⚠ (works, but
 look at it) or ✘ (broken), and what to fix.
 
-:func:`diagnose` runs, in order: settings complete → server reachable → JWT login (a fresh
-session, revoked afterwards) → scopes on the token → the user's numbers and which can send SMS
-(``SmsSender``) → the sender JWTs of other users' extensions (super admin) → for WebHook mode an
-https ``RCINBOX_WEBHOOK_URL`` and an Active subscription → the rules file (an enabled vacation
-whose window has ended, starts more than 60 days ahead or is missing is a warning) and its segment
-budget → the data directory writable. The platform checks are in :mod:`rcinbox.doctor_platform`, the
-finding type and printing in :mod:`rcinbox.doctor_findings`. :func:`run_doctor` is the command:
-exit status 0 when nothing failed (warnings are advice), 1 otherwise. No secret is ever printed.
+:func:`diagnose` runs, in order: settings complete → server reachable → JWT login (the service's
+saved session when valid, else a login saved for ``rcinbox run``) → scopes on the token → the
+user's numbers and which can send SMS (``SmsSender``) → the sender JWTs of other users' extensions
+(super admin) → for WebHook mode an https ``RCINBOX_WEBHOOK_URL`` and an Active subscription → the
+rules file (an enabled vacation whose window has ended, starts more than 60 days ahead or is
+missing is a warning) and its segment budget → the data directory writable. The platform checks are
+in :mod:`rcinbox.doctor_platform`, the finding type and printing in :mod:`rcinbox.doctor_findings`.
+:func:`run_doctor` is the command: exit status 0 when nothing failed (warnings are advice), 1
+otherwise. No secret is ever printed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.console import Console
 from rcinbox.doctor_findings import Finding, fail, healthy, ok, render, warn
 from rcinbox.doctor_platform import platform_findings
 from rcinbox.errors import ConfigError, RulesError, UnknownSetting
+from rcinbox.private import private_dir
 from rcinbox.rules import Rules, budget_warnings, load_rules
 from rcinbox.rules.budget import LONG_FIRST_NAME, LONG_LAST_NAME
 from rcinbox.rules.reply import compose
@@ -62,9 +64,11 @@ def settings_fix(error: ConfigError) -> str:
 
 
 async def diagnose(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Finding]:
-    findings = [settings_finding(settings), *await platform_findings(settings, transport)]
+    data_dir = await asyncio.to_thread(data_dir_finding, settings.data_dir)  # shown last, checked first:
+    keep = data_dir.status != "fail"  # the sessions are saved there for `rcinbox run` (else revoked)
+    findings = [settings_finding(settings), *await platform_findings(settings, transport, keep_sessions=keep)]
     findings += rules_findings(settings.rules)
-    findings.append(await asyncio.to_thread(data_dir_finding, settings.data_dir))
+    findings.append(data_dir)
     return findings
 
 
@@ -156,7 +160,7 @@ def budget_finding(rules: Rules, path: Path) -> Finding:
 def data_dir_finding(data_dir: Path) -> Finding:
     fix = f"create {data_dir} writable by this user, or point RCINBOX_DATA_DIR elsewhere"
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)  # 0700, as `rcinbox run` makes it: the doctor saves the session there
         with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".doctor-", delete=True) as probe:
             probe.write(b"ok")
             probe.flush()

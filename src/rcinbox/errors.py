@@ -16,6 +16,7 @@
      │    └── ServerError            5xx and 408
      ├── TransportError              the request never got an answer (connect/read failure, timeout)
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
+     ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
      └── StoreError                  the database failed
 
 :func:`error_from_response` turns a RingCentral error response (REST or OAuth shape) into the
@@ -28,6 +29,7 @@ query) and the platform's own ``errorCode``/``message``, and pass through :func:
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -88,6 +90,26 @@ class TransportError(RcinboxError):
 class DownloadRefused(RcinboxError):
     """A download URI is not on the configured platform's API or media hosts (the bearer token
     would be sent to a stranger)."""
+
+
+class ListenError(RcinboxError):
+    """The local HTTP server cannot listen on ``host:port``; the message names the address, the
+    reason and the settings to change (``RCINBOX_PORT``/``--port``, ``RCINBOX_HOST``/``--host``)."""
+
+    def __init__(self, host: str, port: int, exc: OSError) -> None:
+        self.host = host
+        self.port = port
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            what = "the port is already in use (another rcinbox?)"
+            fix = "stop what uses it, or choose a free port with RCINBOX_PORT or --port"
+        elif exc.errno == errno.EACCES:
+            what = "permission denied (ports below 1024 need privileges)"
+            fix = "choose a port above 1023 with RCINBOX_PORT or --port"
+        else:
+            what = exc.strerror or str(exc)
+            fix = "check RCINBOX_HOST / --host (an address of this machine) and RCINBOX_PORT / --port"
+        super().__init__(f"cannot listen on {shown}: {what}; {fix}")
 
 
 class PlatformError(RcinboxError):
