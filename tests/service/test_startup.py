@@ -53,7 +53,7 @@ def run_env(settings: Settings, **extra: str) -> dict[str, str]:
 async def start_run(settings: Settings, cwd: Path, **extra: str) -> asyncio.subprocess.Process:
     pipe = asyncio.subprocess.PIPE
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rcinbox", "run", "--env-file", str(cwd / "none.env"),
+        sys.executable, "-m", "rcinbox", "run", "--env-file", os.devnull,
         env=run_env(settings, **extra), cwd=cwd, stdout=pipe, stderr=pipe,
     )  # fmt: skip
 
