@@ -16,6 +16,7 @@
      ├── TransportError              the request never got an answer (connect/read failure, timeout)
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
      └── StoreError                  the database failed
+          └── StoreFull              the disk holding the database is full (nothing was written)
 
 :func:`error_from_response` turns a RingCentral error response (REST or OAuth shape) into the
 right :class:`PlatformError`; :func:`transport_errors` is the only place an ``httpx`` transport
@@ -61,6 +62,12 @@ class RulesError(RcinboxError):
 
 class StoreError(RcinboxError):
     """The database failed (connection, schema, constraint other than deduplication)."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the database is full (SQLite ``SQLITE_FULL``, PostgreSQL ``53100``): nothing
+    was written. A condition of the store, not of the message being handled: the loops back off and
+    retry, and the work resumes by itself once there is space again."""
 
 
 class TransportError(RcinboxError):
