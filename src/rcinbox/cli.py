@@ -109,7 +109,7 @@ def _run_command() -> Callable[..., None]:
 
 
 def _run_service(env_file: Path, flags: dict[str, str | None]) -> None:
-    from rcinbox.errors import ConfigError, PlatformError, RulesError
+    from rcinbox.errors import ConfigError, DataDirInUse, PlatformError, RulesError
     from rcinbox.service import run_until_signalled
     from rcinbox.settings import Settings
 
@@ -126,6 +126,9 @@ def _run_service(env_file: Path, flags: dict[str, str | None]) -> None:
         raise typer.Exit(2) from None
     except PlatformError as exc:
         typer.echo(f"error: RingCentral refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except DataDirInUse as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except OSError as exc:  # e.g. the port is taken, the data dir is not writable
         typer.echo(f"error: {exc}", err=True)

@@ -15,6 +15,7 @@
      │    └── ServerError            5xx and 408
      ├── TransportError              the request never got an answer (connect/read failure, timeout)
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
+     ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
      └── StoreError                  the database failed
           └── StoreFull              the disk holding the database is full (nothing was written)
 
@@ -83,6 +84,20 @@ class TransportError(RcinboxError):
 class DownloadRefused(RcinboxError):
     """A download URI is not on the configured platform's API or media hosts (the bearer token
     would be sent to a stranger)."""
+
+
+class DataDirInUse(RcinboxError):
+    """Another process holds the data directory's lock (:mod:`rcinbox.datalock`); ``pid`` is the
+    one it wrote into the lock file, when it could be read."""
+
+    def __init__(self, data_dir: Path, pid: int | None) -> None:
+        self.data_dir = data_dir
+        self.pid = pid
+        who = f"another rcinbox (pid {pid})" if pid else "another rcinbox"
+        super().__init__(
+            f"{who} is already running with the data directory {data_dir}: stop it first, "
+            "or give this one a data directory of its own (--data-dir, RCINBOX_DATA_DIR)"
+        )
 
 
 class PlatformError(RcinboxError):

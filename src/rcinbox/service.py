@@ -1,7 +1,8 @@
 """The service: wires settings into running parts and runs them until stopped.
 
 :meth:`Service.open` (an async context manager) opens, in order, and closes in reverse even if
-startup fails halfway: the rules (refused at start when invalid), the store, the platform client
+startup fails halfway: the rules (refused at start when invalid), the data directory's lock (a
+second service on the same directory is refused: :mod:`rcinbox.datalock`), the store, the platform client
 (JWT login or the saved session), the contact books, the sender credentials of other users'
 extensions (:mod:`rcinbox.senders`), the outbox, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
@@ -27,6 +28,7 @@ from starlette.routing import BaseRoute
 
 from rcinbox.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.contacts import ContactBook
+from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.outbox import Outbox
 from rcinbox.pipeline import Pipeline
@@ -96,6 +98,7 @@ class Service:
         rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
         async with AsyncExitStack() as stack:
             private_dir(settings.data_dir)  # 0700: the archive and the webhook token are private
+            stack.enter_context(data_dir_lock(settings.data_dir))  # one service per data directory
             store = await Store.open(settings.database_url, clock=tuning.clock)
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(PlatformClient.from_settings(settings))
