@@ -117,7 +117,7 @@ async def checkpoint(engine: AsyncEngine) -> bool:
             result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             busy, frames, copied = (int(value) for value in result.one())
     except StoreError as exc:
-        log.warning("could not checkpoint the WAL: %s", exc, extra={"action": "store.checkpoint"})
+        log.debug("could not checkpoint the WAL: %s", exc, extra={"action": "store.checkpoint"})
         return False
     log.info(
         "checkpointed the WAL (%s of %s pages%s)",
