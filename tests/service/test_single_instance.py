@@ -58,6 +58,13 @@ class Child:
             return await self.proc.wait()
 
 
+def empty_env(directory: Path) -> Path:
+    """An empty ``.env`` file: every setting comes from the environment."""
+    path = directory / "empty.env"
+    path.touch()
+    return path
+
+
 def environ(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
     return env | {
@@ -75,7 +82,7 @@ async def rcinbox_run(settings: Settings, cwd: Path) -> AsyncIterator[Child]:
     """``rcinbox run`` on a port of its own; killed at the end of the block if still running."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rcinbox", "run", "--port", str(free_port()),
-        "--env-file", str(cwd / "none.env"),
+        "--env-file", str(empty_env(cwd)),
         env=environ(settings), cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     child = Child(proc)
@@ -97,7 +104,7 @@ async def test_a_second_run_on_the_same_data_directory_is_refused_and_a_killed_o
         sessions, tokens = len(emu.world.sessions), (data_dir / "tokens.json").read_bytes()
         async with rcinbox_run(settings, tmp_path) as second:
             status = await second.ended(within=10)
-        args = ["messages", "--data-dir", str(data_dir), "--env-file", str(tmp_path / "none.env")]
+        args = ["messages", "--data-dir", str(data_dir), "--env-file", str(empty_env(tmp_path))]
         archive = await asyncio.to_thread(CliRunner().invoke, app, args)  # a loop of its own
         doctor = data_dir_finding(data_dir)  # doctor does not take the lock either; it says who has it
         first.proc.send_signal(signal.SIGKILL)
