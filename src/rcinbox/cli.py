@@ -153,7 +153,14 @@ def _run_command() -> Callable[..., None]:
 
 
 def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
-    from rcinbox.errors import ConfigError, ListenError, PlatformError, RulesError, TransportError
+    from rcinbox.errors import (
+        ConfigError,
+        DataDirInUse,
+        ListenError,
+        PlatformError,
+        RulesError,
+        TransportError,
+    )
     from rcinbox.service import run_until_signalled
     from rcinbox.settings import Settings, env_file_to_read
 
@@ -178,7 +185,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
             err=True,
         )
         raise typer.Exit(1) from None
-    except (ListenError, OSError) as exc:  # the port is taken, the data dir is not writable, …
+    except (DataDirInUse, ListenError, OSError) as exc:  # another rcinbox, the port taken, data dir …
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
+from rcinbox.datalock import holder
 from rcinbox.doctor_findings import Finding, fail, healthy, ok, render, warn
 from rcinbox.doctor_platform import platform_findings
 from rcinbox.errors import ConfigError, RulesError, UnknownSetting
@@ -173,4 +174,8 @@ def data_dir_finding(data_dir: Path) -> Finding:
             f"{tokens} is readable by other users",
             f"chmod 600 {tokens} (rcinbox writes it 0600; something changed it)",
         )
-    return ok("data directory", f"{data_dir.resolve()} is writable")
+    detail = f"{data_dir.resolve()} is writable"
+    pid = holder(data_dir)  # doctor does not take the service's lock: it runs beside the service
+    if pid is not None:
+        detail += f"; rcinbox is running on it (pid {pid})" if pid else "; rcinbox is running on it"
+    return ok("data directory", detail)

@@ -17,7 +17,9 @@
      ├── TransportError              the request never got an answer (connect/read failure, timeout)
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
      ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
+     ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
      └── StoreError                  the database failed
+          └── StoreFull              the disk holding the database is full (nothing was written)
 
 :func:`error_from_response` turns a RingCentral error response (REST or OAuth shape) into the
 right :class:`PlatformError`; :func:`transport_errors` is the only place an ``httpx`` transport
@@ -77,6 +79,12 @@ class StoreError(RcinboxError):
     """The database failed (connection, schema, constraint other than deduplication)."""
 
 
+class StoreFull(StoreError):
+    """The disk holding the database is full (SQLite ``SQLITE_FULL``, PostgreSQL ``53100``): nothing
+    was written. A condition of the store, not of the message being handled: the loops back off and
+    retry, and the work resumes by itself once there is space again."""
+
+
 class TransportError(RcinboxError):
     """No HTTP answer: connect/read/write failure or timeout. ``sent`` is False when the request
     surely never reached the server (so even a non-idempotent request may be retried)."""
@@ -110,6 +118,20 @@ class ListenError(RcinboxError):
             what = exc.strerror or str(exc)
             fix = "check RCINBOX_HOST / --host (an address of this machine) and RCINBOX_PORT / --port"
         super().__init__(f"cannot listen on {shown}: {what}; {fix}")
+
+
+class DataDirInUse(RcinboxError):
+    """Another process holds the data directory's lock (:mod:`rcinbox.datalock`); ``pid`` is the
+    one it wrote into the lock file, when it could be read."""
+
+    def __init__(self, data_dir: Path, pid: int | None) -> None:
+        self.data_dir = data_dir
+        self.pid = pid
+        who = f"another rcinbox (pid {pid})" if pid else "another rcinbox"
+        super().__init__(
+            f"{who} is already running with the data directory {data_dir}: stop it first, "
+            "or give this one a data directory of its own (--data-dir, RCINBOX_DATA_DIR)"
+        )
 
 
 class PlatformError(RcinboxError):

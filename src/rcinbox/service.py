@@ -1,9 +1,10 @@
 """The service: wires settings into running parts and runs them until stopped.
 
 :meth:`Service.open` (an async context manager) opens, in order, and closes in reverse even if
-startup fails halfway: the rules (refused at start when invalid), the local HTTP address (bound
-before any login, so a taken port is reported at once), the store, the platform client (JWT login
-or the saved session), the contact books, the sender credentials of other users'
+startup fails halfway: the rules (refused at start when invalid), the data directory's lock (a
+second service on the same directory is refused: :mod:`rcinbox.datalock`), the local HTTP address
+(bound before any login, so a taken port is reported at once), the store, the platform client (JWT
+login or the saved session), the contact books, the sender credentials of other users'
 extensions (:mod:`rcinbox.senders`), the outbox, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
 ``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
@@ -30,6 +31,7 @@ from starlette.routing import BaseRoute
 
 from rcinbox.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.contacts import ContactBook
+from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.outbox import Outbox
 from rcinbox.pipeline import Pipeline
@@ -100,8 +102,9 @@ class Service:
         tuning = tuning or Tuning()
         rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
         async with AsyncExitStack() as stack:
-            sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             private_dir(settings.data_dir)  # 0700: the archive and the webhook token are private
+            stack.enter_context(data_dir_lock(settings.data_dir))  # one service per data directory
+            sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             store = await Store.open(settings.database_url, clock=tuning.clock)
             stack.push_async_callback(store.close)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop

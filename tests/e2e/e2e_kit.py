@@ -307,6 +307,7 @@ class Harness:
     transport: TransportName
     clock: TestClock = field(default_factory=TestClock)
     port: int = field(default_factory=free_port)
+    tuning: Tuning = TUNING  # the service's knobs (a test may shorten others)
 
     @property
     def data_dir(self) -> Path:
@@ -349,7 +350,7 @@ class Harness:
     async def running(self, rules: str | None = None, **environ: str) -> AsyncIterator[Live]:
         """The service, subscribed and running, for the block; stopped (gracefully) after it."""
         self._use_rules(rules)
-        async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
+        async with Service.open(self.settings(**environ), self._tuning()) as service:
             stop = asyncio.Event()
             runner = asyncio.create_task(service.run(stop), name="e2e.service")
             try:
@@ -368,7 +369,7 @@ class Harness:
         a dead process, a cancelled in-flight SQLite query can keep its lock until this process
         ends, and the restarted service would find the database locked."""
         self._use_rules(rules)
-        async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
+        async with Service.open(self.settings(**environ), self._tuning()) as service:
             runner = asyncio.create_task(service.run(asyncio.Event()), name="e2e.service")
             live = Crashable(service, self.emu, self.http, self.clock, runner)
             try:
@@ -377,6 +378,9 @@ class Harness:
             finally:
                 await live.crash()
 
+    def _tuning(self) -> Tuning:
+        return dataclasses.replace(self.tuning, clock=self.clock)
+
     async def faults(self, body: Mapping[str, Any]) -> None:
         response = await self.http.post("/_emulator/faults", json=dict(body))
         assert response.status_code == 200, response.text
@@ -384,10 +388,6 @@ class Harness:
     async def clear_faults(self) -> None:
         response = await self.http.delete("/_emulator/faults")
         assert response.status_code in (200, 204), response.text
-
-
-def _tuning(clock: TestClock) -> Tuning:
-    return dataclasses.replace(TUNING, clock=clock)
 
 
 async def _ready(service: Service, runner: asyncio.Task[None]) -> None:
