@@ -20,12 +20,12 @@ import httpx
 import pytest
 from service_kit import always_away, emulator_settings, socket_taken
 
-from rcinbox import web
-from rcinbox.doctor import diagnose
-from rcinbox.doctor_findings import Finding
+from rcinbox.cli.doctor import diagnose
+from rcinbox.cli.doctor_findings import Finding
 from rcinbox.emulator import runner as emulator_runner
 from rcinbox.emulator.runner import Running, free_port
-from rcinbox.service import Service, Tuning
+from rcinbox.service import web
+from rcinbox.service.app import Service, Tuning
 from rcinbox.settings import Settings
 from rcinbox.transports.websocket import ReconnectPolicy
 
