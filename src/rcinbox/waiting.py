@@ -1,6 +1,7 @@
 """Shared bits of the background loops (pipeline worker, outbox sender): event-driven waiting,
-:class:`Changes`, the signal they raise for observers, and :func:`round_failed`, what a loop does
-when a whole round failed (the store itself: a full disk, a lost database).
+:func:`run_rounds` and :func:`drain_due`, the loop both run, :class:`Changes`, the signal they raise
+for observers, and :func:`round_failed`, what a loop does when a whole round failed (the store
+itself: a full disk, a lost database).
 
 Loops never sleep-poll: they wait until one of their events is set (new work, stop) or the
 next scheduled retry is due, whichever comes first.
@@ -10,20 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
+from rcinbox.backoff import Backoff
 from rcinbox.errors import StoreFull
-from rcinbox.platform.retry import RetryPolicy
 
-# After a failed round: 1 s, 2 s, 4 s … at most 30 s (only ``delay()`` is used).
-ROUND_RETRY = RetryPolicy(attempts=1, base_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.1)
+# After a failed round: 1 s, 2 s, 4 s … at most 30 s.
+ROUND_RETRY = Backoff(base_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.1)
 
 
-async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> None:
-    """Return as soon as any of ``events`` is set, or after ``at_most`` seconds."""
+async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> bool:
+    """Return as soon as any of ``events`` is set, or after ``at_most`` seconds (the event-driven
+    sleep); ``True`` when one of them is set."""
     if any(event.is_set() for event in events):
-        return
+        return True
     waiters = [asyncio.create_task(event.wait(), name="wait_any") for event in events]
     try:
         await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
@@ -31,6 +33,49 @@ async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> None
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
+    return any(event.is_set() for event in events)
+
+
+async def run_rounds(
+    loop: str,
+    log: logging.Logger,
+    one_round: Callable[[], Awaitable[float | None]],
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
+    """Run ``one_round`` until ``stop`` is set. A round does the work that is due and returns the
+    seconds until more is (``None``: nothing scheduled); then the loop waits for that, ``wake`` or
+    ``stop``. A round that raised (the store itself) is logged and tried again with backoff."""
+    failures = 0
+    while not stop.is_set():
+        wake.clear()
+        try:
+            at_most = await one_round()
+            failures = 0
+        except Exception as exc:  # the store itself failed: keep the loop alive, try again soon
+            failures += 1
+            at_most = round_failed(log, loop, exc, failures)
+        await wait_any(wake, stop, at_most=at_most)
+
+
+async def drain_due(
+    due: Callable[[], Awaitable[Iterable[int]]],
+    handle: Callable[[int], Awaitable[None]],
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Handle every item ``due()`` lists (a batch at a time), each at most once, until none is left
+    or ``stop`` is set; returns how many were handled."""
+    seen: set[int] = set()
+    while stop is None or not stop.is_set():
+        batch = [key for key in await due() if key not in seen]
+        if not batch:
+            break
+        for key in batch:
+            if stop is not None and stop.is_set():
+                break
+            seen.add(key)
+            await handle(key)
+    return len(seen)
 
 
 def seconds_until(when: datetime | None, now: datetime) -> float | None:

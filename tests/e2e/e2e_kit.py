@@ -55,7 +55,7 @@ INSIDE = datetime(2026, 12, 21, 15, 0, tzinfo=UTC)
 WITHIN = 10.0  # seconds any single wait may take before the test fails
 
 TUNING = Tuning(
-    websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0),
+    websocket=ReconnectPolicy(base_delay=0.05, max_delay=0.2, jitter=0.0),
     webhook=WebhookPolicy(check_interval=0.5),
     rules_check_interval=0.1,
 )

@@ -32,7 +32,7 @@ CHARLIE, DANA, ERIN = "+14155550100", "+14155550177", "+14155550188"
 REPLY = "Auto-reply: I'm away for a while."
 RULES = always_away(REPLY, audience="everyone")
 TUNING = Tuning(
-    websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0),
+    websocket=ReconnectPolicy(base_delay=0.05, max_delay=0.2, jitter=0.0),
     webhook=WebhookPolicy(check_interval=3600),  # re-checked on demand (check_now) in the tests
     rules_check_interval=0.1,
     catchup=CatchUpPolicy(interval=3600),  # no safety-net round during a test: triggers only

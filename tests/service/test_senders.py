@@ -36,7 +36,9 @@ ALEX_EXT, BLAIR_EXT = "62264425016", "62264426016"
 ALEX, BLAIR = "+16505550100", "+16505550102"
 CHARLIE, FRANKIE = "+14155550100", "+14155550110"
 RULES = always_away("Auto-reply: Hi {first_name}, I'm away for a while.")
-TUNING = Tuning(websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0), rules_check_interval=0.1)
+TUNING = Tuning(
+    websocket=ReconnectPolicy(base_delay=0.05, max_delay=0.2, jitter=0.0), rules_check_interval=0.1
+)
 WITHIN = 10.0
 
 

@@ -33,7 +33,7 @@ from rcinbox.transports.websocket import ReconnectPolicy
 ALEX, CHARLIE = "+16505550100", "+14155550100"
 RULES = always_away("Auto-reply: Hi {first_name}, I'm away for a while.")
 TUNING = Tuning(
-    websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0),
+    websocket=ReconnectPolicy(base_delay=0.05, max_delay=0.2, jitter=0.0),
     webhook=WebhookPolicy(check_interval=0.5),
     rules_check_interval=0.1,
 )

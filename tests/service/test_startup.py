@@ -30,7 +30,7 @@ from rcinbox.settings import Settings
 from rcinbox.transports.websocket import ReconnectPolicy
 
 RULES = always_away("Auto-reply: away.")
-TUNING = Tuning(websocket=ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0))
+TUNING = Tuning(websocket=ReconnectPolicy(base_delay=0.05, max_delay=0.2, jitter=0.0))
 WSTOKEN_WAIT = "POST /restapi/oauth/wstoken waits "
 
 

@@ -24,7 +24,7 @@ from rcinbox.transports.websocket import (
 )
 
 ALEX, BLAIR = "+16505550100", "+16505550102"
-FAST = ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0, handshake_timeout=5, request_timeout=5)
+FAST = ReconnectPolicy(base_delay=0.05, max_delay=0.2, jitter=0.0, handshake_timeout=5, request_timeout=5)
 
 
 class Clock:
@@ -183,7 +183,7 @@ async def test_a_failing_sink_gets_the_same_message_again_before_the_next(ws: Ws
 
 async def test_stop_is_prompt_even_while_the_sink_keeps_failing(ws: Ws) -> None:
     ws.sink.failures = 1_000_000
-    slow = ReconnectPolicy(initial=30, maximum=60, jitter=0.0, handshake_timeout=5, request_timeout=5)
+    slow = ReconnectPolicy(base_delay=30, max_delay=60, jitter=0.0, handshake_timeout=5, request_timeout=5)
     transport = WebSocketTransport(ws.api, ws.sink, instant_sms_filters(), policy=slow)
     started = time.monotonic()
     async with running(transport.run):
@@ -205,11 +205,11 @@ async def test_refused_subscription_is_retried_not_fatal(ws: Ws) -> None:
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
-    policy = ReconnectPolicy(initial=1, factor=2, maximum=8, jitter=0.25)
-    assert [policy.delay(n, rand=lambda: 0.5) for n in range(5)] == [1, 2, 4, 8, 8]
-    assert policy.delay(0, rand=lambda: 0.0) == 0.75
-    assert policy.delay(0, rand=lambda: 1.0) == 1.25
-    with pytest.raises(ValueError, match="invalid reconnect policy"):
+    policy = ReconnectPolicy(base_delay=1, multiplier=2, max_delay=8, jitter=0.25)
+    assert [policy.delay(n, rand=lambda: 0.5) for n in range(1, 6)] == [1, 2, 4, 8, 8]
+    assert policy.delay(1, rand=lambda: 0.0) == 0.75
+    assert policy.delay(1, rand=lambda: 1.0) == 1.25
+    with pytest.raises(ValueError, match="jitter must be between 0 and 1"):
         ReconnectPolicy(jitter=1.5)
 
 

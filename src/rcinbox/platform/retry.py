@@ -13,12 +13,12 @@ with ``policy.quiet`` (a caller that reports the outcome itself: the login at st
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
+from rcinbox.backoff import Backoff
 from rcinbox.errors import TransportError, retry_after_seconds, transport_errors
 from rcinbox.platform.pacing import Group, Pacer
 
@@ -30,31 +30,17 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Backoff):
     """``attempts`` tries in all; after the n-th failure wait ``delay(n)`` seconds."""
 
     attempts: int = 4
-    base_delay: float = 0.5
-    multiplier: float = 2.0
-    max_delay: float = 30.0
-    jitter: float = 0.25  # ± this fraction of the delay
     max_retry_after: float = 300.0  # a 429 asking for longer is raised to the caller, not waited
     quiet: bool = False  # log retries at DEBUG: the caller reports the outcome (success or one error)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < self.base_delay:
-            raise ValueError("need 0 <= base_delay <= max_delay")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be at least 1")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError("jitter must be between 0 and 1")
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        raw = min(self.max_delay, self.base_delay * self.multiplier ** max(attempt - 1, 0))
-        return raw * (1 - self.jitter + 2 * self.jitter * rand())
 
     def retryable(self, status: int, idempotent: bool) -> bool:
         return status in RETRY_ALWAYS or (idempotent and (status in RETRY_IDEMPOTENT or status >= 505))

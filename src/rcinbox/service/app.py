@@ -43,11 +43,11 @@ from rcinbox.service.web import Check, Listening, bind, build_app, serve_on
 from rcinbox.settings import Settings
 from rcinbox.store import Clock, Store, utcnow
 from rcinbox.transports import instant_sms_filters
-from rcinbox.transports.status import StatusBoard, wait_event
+from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.webhook import WebhookEndpoint
 from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription
 from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport
-from rcinbox.waiting import Changes
+from rcinbox.waiting import Changes, wait_any
 
 log = logging.getLogger("rcinbox.service")
 
@@ -150,7 +150,7 @@ class Service:
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
-        while not await wait_event(stop, self.tuning.rules_check_interval):
+        while not await wait_any(stop, at_most=self.tuning.rules_check_interval):
             if self.rules.check():
                 allowlist = self.rules.current().contacts.allowlist
                 for book in self.books.values():

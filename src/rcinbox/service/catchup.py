@@ -40,13 +40,13 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from rcinbox.backoff import Backoff
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
-from rcinbox.platform.retry import RetryPolicy
 from rcinbox.store import utcnow
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
@@ -58,7 +58,7 @@ TOKEN_KEY = "catchup.{ext}.sync_token"
 SYNCED_KEY = "catchup.{ext}.sync_time"  # syncTime of the last successful sync (ISO)
 _IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
 
-RETRY = RetryPolicy(attempts=1_000_000, base_delay=5.0, multiplier=3.0, max_delay=900.0)  # only delay() used
+RETRY = Backoff(base_delay=5.0, multiplier=3.0, max_delay=900.0)
 SyncType = Literal["FSync", "ISync"]
 Trigger = Literal["subscribed", "unstored", "periodic", "retry", "manual"]
 
@@ -69,7 +69,7 @@ class CatchUpPolicy:
     fallback_limit: timedelta = timedelta(days=7)  # an FSync after a refused token reaches back at most this
     overlap: timedelta = timedelta(minutes=5)  # the fallback FSync starts this long before the last sync
     interval: float = 900.0  # seconds between safety-net rounds
-    retry: RetryPolicy = field(default_factory=lambda: RETRY)
+    retry: Backoff = RETRY
 
     def __post_init__(self) -> None:
         if self.lookback <= timedelta(0) or self.fallback_limit < self.lookback or self.interval <= 0:

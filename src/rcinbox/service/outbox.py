@@ -45,7 +45,7 @@ from rcinbox.rules.config import Rules
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
-from rcinbox.waiting import Changes, round_failed, seconds_until, wait_any
+from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -80,6 +80,7 @@ class Outbox:
         self.options = options or OutboxOptions()
         self.clock = store.clock  # one clock: the store compares due times with it
         self._wake = asyncio.Event()
+        self._recover = False  # reconcile the rows left in flight before the next round
         self.changes = Changes()  # notified after every delivery attempt
 
     def __repr__(self) -> str:
@@ -90,23 +91,22 @@ class Outbox:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile what a previous run left in flight, then send until ``stop`` is set. A round
-        that failed (the store: a full disk) may have left a claimed row in flight (sent, but not
-        recorded): the only sender reconciles it at once when the store works again."""
-        recover, failures = self.options.recover_at_start, 0
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                if recover:
-                    await self._recover_in_flight()
-                    recover = False
-                await self.drain(stop)
-                at_most = seconds_until(await self.store.outbox.next_due(), self.clock())
-                failures = 0
-            except Exception as exc:  # the store itself failed: keep the sender alive, try again soon
-                recover, failures = self.options.recover_at_start, failures + 1
-                at_most = round_failed(log, "outbox", exc, failures)
-            await wait_any(self._wake, stop, at_most=at_most)
+        """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
+        self._recover = self.options.recover_at_start
+        await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop)
+
+    async def _round(self, stop: asyncio.Event) -> float | None:
+        try:
+            if self._recover:
+                await self._recover_in_flight()
+                self._recover = False
+            await self.drain(stop)
+            return seconds_until(await self.store.outbox.next_due(), self.clock())
+        except Exception:
+            # The store failed (a full disk): a claimed row may be in flight (sent, but not
+            # recorded); the only sender reconciles it at once when the store works again.
+            self._recover = self.options.recover_at_start
+            raise
 
     async def _recover_in_flight(self) -> None:
         recovered = await self.store.outbox.recover_in_flight()
@@ -115,17 +115,10 @@ class Outbox:
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Deliver every row that is due now; returns how many rows were handled."""
-        seen: set[int] = set()
-        while stop is None or not stop.is_set():
-            due = [row for row in await self.store.outbox.due(self.options.batch) if row.id not in seen]
-            if not due:
-                break
-            for row in due:
-                if stop is not None and stop.is_set():
-                    break
-                seen.add(row.id)
-                await self.deliver(row.id)
-        return len(seen)
+        return await drain_due(self._due, self.deliver, stop)
+
+    async def _due(self) -> list[int]:
+        return [row.id for row in await self.store.outbox.due(self.options.batch)]
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""

@@ -37,7 +37,7 @@ from rcinbox.service.attachments import AttachmentFetcher, Downloader
 from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.store import DecisionRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.waiting import Changes, round_failed, seconds_until, wait_any
+from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -131,31 +131,15 @@ class Pipeline:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process pending messages until ``stop`` is set (event-driven, no polling)."""
-        failures = 0
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                await self.drain(stop)
-                at_most = seconds_until(await self.store.next_message_due(), self.clock())
-                failures = 0
-            except Exception as exc:  # the store itself failed: keep the worker alive, try again soon
-                failures += 1
-                at_most = round_failed(log, "pipeline", exc, failures)
-            await wait_any(self._wake, stop, at_most=at_most)
+        await run_rounds("pipeline", log, lambda: self._round(stop), self._wake, stop)
+
+    async def _round(self, stop: asyncio.Event) -> float | None:
+        await self.drain(stop)
+        return seconds_until(await self.store.next_message_due(), self.clock())
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Process every message that is due now; returns how many were processed."""
-        seen: set[int] = set()
-        while stop is None or not stop.is_set():
-            due = [pk for pk in await self.store.due_messages(self.options.batch) if pk not in seen]
-            if not due:
-                break
-            for pk in due:
-                if stop is not None and stop.is_set():
-                    break
-                seen.add(pk)
-                await self.process(pk)
-        return len(seen)
+        return await drain_due(lambda: self.store.due_messages(self.options.batch), self.process, stop)
 
     async def process(self, pk: int) -> None:
         """Run the remaining steps for one message; failures are recorded, never raised."""

@@ -9,12 +9,10 @@ drive a transport with a recording sink against the emulator.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from rcinbox.events import InboundMessage
 from rcinbox.transports.status import StatusBoard, TransportKind, TransportStatus
-
-if TYPE_CHECKING:
-    from rcinbox.events import InboundMessage
 
 __all__ = [
     "INSTANT_SMS_MARKER",
@@ -25,8 +23,8 @@ __all__ = [
     "TransportKind",
     "TransportStatus",
     "WsTokenSource",
+    "instant_message",
     "instant_sms_filters",
-    "is_instant_sms",
 ]
 
 INSTANT_SMS_MARKER = "/message-store/instant"
@@ -76,6 +74,10 @@ def instant_sms_filters(extension_ids: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(f"/restapi/v1.0/account/~/extension/{ext}/message-store/instant?type=SMS" for ext in ids)
 
 
-def is_instant_sms(envelope: Mapping[str, Any]) -> bool:
+def instant_message(envelope: Mapping[str, Any], transport: TransportKind) -> InboundMessage | None:
+    """The text an instant-SMS notification carries, as both transports read it; ``None`` for any
+    other event (a renewal reminder, …); ``ValueError`` when it is one but cannot be read."""
     event = envelope.get("event")
-    return isinstance(event, str) and INSTANT_SMS_MARKER in event
+    if not isinstance(event, str) or INSTANT_SMS_MARKER not in event:
+        return None
+    return InboundMessage.from_notification(envelope, transport)

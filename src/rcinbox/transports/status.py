@@ -63,13 +63,3 @@ class StatusBoard:
             while not predicate(self._status):
                 await self._changed.wait()
         return self._status
-
-
-async def wait_event(event: asyncio.Event, seconds: float) -> bool:
-    """Wait for ``event`` at most ``seconds``; True if it is set (the event-driven sleep)."""
-    try:
-        async with asyncio.timeout(max(seconds, 0.0)):
-            await event.wait()
-    except TimeoutError:
-        return event.is_set()
-    return True

@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
-from rcinbox.transports import Sink, is_instant_sms
+from rcinbox.transports import Sink, instant_message
 from rcinbox.transports.status import StatusBoard
 
 log = logging.getLogger("rcinbox.transport")
@@ -84,9 +84,7 @@ def parse_notification(body: bytes) -> InboundMessage | None:
     envelope: Any = decode(body)
     if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), str):
         raise ValueError("body is not a notification envelope")
-    if not is_instant_sms(envelope):
-        return None
-    return InboundMessage.from_notification(envelope, "webhook")
+    return instant_message(envelope, "webhook")
 
 
 class WebhookEndpoint:

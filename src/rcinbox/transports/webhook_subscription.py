@@ -24,20 +24,22 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rcinbox.backoff import Backoff
 from rcinbox.errors import NotFound
 from rcinbox.transports import KeyValue, SubscriptionApi
 from rcinbox.transports.status import StatusBoard
-from rcinbox.transports.websocket import ReconnectPolicy, retry_after
+from rcinbox.transports.websocket import retry_after
 from rcinbox.waiting import wait_any
 
 log = logging.getLogger("rcinbox.transport")
 
 TOKEN_KEY = "webhook.verification_token"
 SUBSCRIPTION_KEY = "webhook.subscription_id"
+REPAIR = Backoff(base_delay=2.0, max_delay=300.0, jitter=0.2)  # between failed keep-alive rounds
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class WebhookPolicy:
     expires_in: int = 7 * 24 * 3600
     renew_fraction: float = 1 / 3  # renew once less than this part of expires_in remains
     check_interval: float = 60.0  # read the subscription's status this often (one Light request)
-    retry: ReconnectPolicy = field(default_factory=lambda: ReconnectPolicy(initial=2.0, maximum=300.0))
+    retry: Backoff = REPAIR
 
     def __post_init__(self) -> None:
         if self.expires_in < 1 or not 0 < self.renew_fraction < 1 or self.check_interval <= 0:
@@ -110,14 +112,14 @@ class WebhookSubscription:
     async def run(self, stop: asyncio.Event) -> None:
         if self._token is None:
             await self.load()
-        attempt = 0
+        failures = 0
         while not stop.is_set():
             try:
                 info = await self.ensure()
-                attempt, wait = 0, self._next_wake(info)
+                failures, wait = 0, self._next_wake(info)
             except Exception as exc:  # the top of the keep-alive loop: log, back off, retry
-                wait = max(retry_after(exc), self.policy.retry.delay(attempt))
-                attempt += 1
+                failures += 1
+                wait = max(retry_after(exc), self.policy.retry.delay(failures))
                 log.warning("webhook subscription: %s; retry in %.1f s", exc, wait)
                 self.board.update(connected=False, subscription_active=False, reason=str(exc)[:200])
             self._wake.clear()

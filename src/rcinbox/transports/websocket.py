@@ -23,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,11 +33,12 @@ from urllib.parse import quote
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from rcinbox.backoff import Backoff
 from rcinbox.errors import RateLimited, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
-from rcinbox.transports import Sink, WsTokenSource, is_instant_sms
-from rcinbox.transports.status import StatusBoard, wait_event
+from rcinbox.transports import Sink, WsTokenSource, instant_message
+from rcinbox.transports.status import StatusBoard
 from rcinbox.waiting import wait_any
 
 log = logging.getLogger("rcinbox.transport")
@@ -48,24 +48,14 @@ RECONNECT_CODES = frozenset({"WSG-902", "WSG-903"})  # idle / absolute timeout: 
 
 
 @dataclass(frozen=True)
-class ReconnectPolicy:
-    """Backoff between connection attempts: ``initial * factor**attempt`` capped at ``maximum``,
-    spread by ±``jitter`` (a fraction) so a fleet does not reconnect in step."""
+class ReconnectPolicy(Backoff):
+    """The backoff between connection attempts, and how long the handshake and requests may take."""
 
-    initial: float = 1.0
-    factor: float = 2.0
-    maximum: float = 60.0
+    base_delay: float = 1.0
+    max_delay: float = 60.0
     jitter: float = 0.2
     handshake_timeout: float = 30.0  # waiting for ConnectionDetails
     request_timeout: float = 30.0  # waiting for a ClientRequest answer
-
-    def __post_init__(self) -> None:
-        if self.initial < 0 or self.factor < 1 or self.maximum < self.initial or not 0 <= self.jitter < 1:
-            raise ValueError(f"invalid reconnect policy: {self}")
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        base = min(self.maximum, self.initial * self.factor ** max(attempt, 0))
-        return base * (1 - self.jitter + 2 * self.jitter * rand())
 
 
 def heartbeat_interval(idle_timeout: float) -> float:
@@ -162,7 +152,7 @@ class WebSocketTransport:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
-        attempt = 0
+        failures = 1  # in a row; the drop of a working session counts as the first
         while not stop.is_set():
             self._established = False
             floor = 0.0
@@ -175,10 +165,10 @@ class WebSocketTransport:
             self.board.update(connected=False, reason=reason)
             if stop.is_set():
                 break
-            attempt = 0 if self._established else attempt + 1
-            delay = max(floor, self.policy.delay(attempt))
+            failures = 1 if self._established else failures + 1
+            delay = max(floor, self.policy.delay(failures))
             log.info("reconnecting in %.1f s", delay, extra={"action": "ws.backoff"})
-            await wait_event(stop, delay)
+            await wait_any(stop, at_most=delay)
 
     async def _connect_once(self, stop: asyncio.Event) -> None:
         info = await self._tokens.ws_token()
@@ -268,30 +258,32 @@ class WebSocketTransport:
                 await link.ws.close()
 
     async def _notification(self, envelope: Any) -> None:
-        if not isinstance(envelope, dict) or not is_instant_sms(envelope):
+        if not isinstance(envelope, dict):
             return
         try:
-            message = InboundMessage.from_notification(envelope, "websocket")
+            message = instant_message(envelope, "websocket")
         except ValueError as exc:
             log.warning("ignored an unreadable notification: %s", exc, extra={"action": "ws.junk"})
+            return
+        if message is None:
             return
         await self._deliver(message)
         self.board.update(last_event_at=datetime.now(UTC))
 
     async def _deliver(self, message: InboundMessage) -> None:
         """Hand one message to the sink; the frame counts as handled only once this returns."""
-        attempt = 0
+        failures = 0
         while True:
             try:
                 await self._sink.accept(message)
                 return
             except Exception as exc:  # the sink is the durable store: keep the frame until it takes it
-                if not attempt:  # the frames queued behind it die with a dropped connection: catch up
+                if not failures:  # the frames queued behind it die with a dropped connection: catch up
                     self.board.update(unstored=self.board.status.unstored + 1)
-                delay = self.policy.delay(attempt)
-                attempt += 1
+                failures += 1
+                delay = self.policy.delay(failures)
                 log.error("accept failed (%s); retrying in %.1f s", _describe(exc), delay)
-                if await wait_event(self._stop, delay):
+                if await wait_any(self._stop, at_most=delay):
                     raise TransportError("stopped before the message was accepted") from exc
 
     def _track_wsc(self, meta: Mapping[str, Any]) -> None:
@@ -304,7 +296,7 @@ class WebSocketTransport:
     async def _heartbeat(self, link: _Link, details: Mapping[str, Any]) -> None:
         idle = details.get("idleTimeout")
         interval = heartbeat_interval(float(idle) if isinstance(idle, int | float) else 1800.0)
-        while not await wait_event(link.closed, interval):
+        while not await wait_any(link.closed, at_most=interval):
             await link.send([{"type": "Heartbeat", "messageId": str(uuid.uuid4())}])
 
     async def _close_on_stop(self, link: _Link, stop: asyncio.Event) -> None:
