@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-import pytest
 from test_contacts import ACME, CHARLIE, FakeSource, page
 
-from rcinbox.service import contacts as contacts_module
 from rcinbox.service.contacts import ContactBook
 
 
-async def test_a_full_sync_normalises_numbers_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    threads: list[int] = []
-    real = contacts_module.same_key
+class ReadRecorder(dict[str, Any]):
+    """A contact record as the address book answers it, remembering which threads read it."""
 
-    def recording(number: str) -> str:
-        threads.append(threading.get_ident())
-        return real(number)
+    readers: set[int]
 
-    monkeypatch.setattr(contacts_module, "same_key", recording)
-    book = ContactBook(FakeSource(page([CHARLIE, ACME], "t1")), "62264425016")
+    def get(self, key: str, default: Any = None) -> Any:
+        self.readers.add(threading.get_ident())
+        return super().get(key, default)
+
+
+def recorded(record: dict[str, Any]) -> ReadRecorder:
+    copy = ReadRecorder(record)
+    copy.readers = set()
+    return copy
+
+
+async def test_a_full_sync_is_parsed_in_a_worker_thread() -> None:
+    records = [recorded(CHARLIE), recorded(ACME)]
+    book = ContactBook(FakeSource(page(list(records), "t1")), "62264425016")
     await book.refresh()
     contact = book.lookup("(415) 555-0100")
     assert contact is not None and contact.first_name == "Charlie"
-    parsed = threads[: len(threads) - 1]  # the last call is the lookup above, on the loop
-    assert parsed and threading.get_ident() not in parsed
+    readers = set().union(*(record.readers for record in records))
+    assert readers and threading.get_ident() not in readers

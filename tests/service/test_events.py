@@ -8,6 +8,7 @@ import pytest
 from pipeline_fakes import ACCOUNT, CHARLIE, EXT, OWNER, envelope
 
 from rcinbox.events import AttachmentRef, InboundMessage, Party
+from rcinbox.transports import instant_message
 
 MMS = {
     "id": "675981076016",
@@ -147,3 +148,14 @@ def test_from_a_message_sync_record() -> None:
     assert msg.raw["body"]["id"] == 6424569004
     with pytest.raises(ValueError, match="not an inbound message"):
         InboundMessage.from_record({**record, "direction": "Outbound"}, EXT)
+
+
+def test_both_transports_read_an_instant_sms_event_alike() -> None:
+    env = envelope(message_id="900")
+    for transport in ("webhook", "websocket"):
+        message = instant_message(env, transport)  # type: ignore[arg-type]
+        assert message is not None and (message.message_id, message.source) == ("900", transport)
+    reminder = {**env, "event": "/restapi/v1.0/subscription/~?threshold=120&interval=30"}
+    assert instant_message(reminder, "webhook") is None
+    with pytest.raises(ValueError, match="body is missing or not an object"):
+        instant_message({**env, "body": []}, "websocket")

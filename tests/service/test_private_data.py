@@ -4,13 +4,15 @@ credential; attachment bytes are written off the event loop; secret flags say th
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
-import threading
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from types import FrameType
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +23,6 @@ from typer.testing import CliRunner
 from rcinbox.cli.main import app
 from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
-from rcinbox.service import attachments as attachments_module
 from rcinbox.service.app import Service
 from rcinbox.service.attachments import AttachmentFetcher
 from rcinbox.settings import FIELDS
@@ -75,33 +76,31 @@ async def test_store_open_creates_a_private_database_and_tightens_an_existing_on
         assert {p.name: mode(p) for p in companions} == {p.name: 0o600 for p in companions}
 
 
-class ThreadRecordingFile:
-    """A file handle that remembers which threads wrote to it."""
+class LoopFileWrites:
+    """Counts the file writes made on this thread (the event loop's) while it is active: a profile
+    function sees every call of a built-in, so a write done on the loop cannot hide."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.writers: set[int] = set()
+    def __init__(self) -> None:
+        self.writes = 0
+        self._previous: Any = None
 
-    def write(self, data: bytes) -> int:
-        self.writers.add(threading.get_ident())
-        return self.handle.write(data)
+    def __enter__(self) -> LoopFileWrites:
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.handle, name)
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(self._previous)
+
+    def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event != "c_call":
+            return
+        owner = getattr(arg, "__self__", None)
+        if arg is os.write or (isinstance(owner, io.BufferedWriter | io.FileIO) and arg.__name__ == "write"):
+            self.writes += 1
 
 
-async def test_attachments_are_private_and_written_off_the_event_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    opened: list[ThreadRecordingFile] = []
-    real_open = attachments_module._open_part
-
-    def recording_open(part: Path) -> IO[bytes]:
-        handle = ThreadRecordingFile(real_open(part))
-        opened.append(handle)
-        return handle  # type: ignore[return-value]
-
-    monkeypatch.setattr(attachments_module, "_open_part", recording_open)
+async def test_attachments_are_private_and_written_off_the_event_loop(tmp_path: Path) -> None:
     fake = FakePlatform()
     uri = media_uri(EXT, "700", "1")
     fake.media[uri] = (200, PNG, "image/png")
@@ -111,14 +110,16 @@ async def test_attachments_are_private_and_written_off_the_event_loop(
         assert await store.accept(msg)
         stored = await store.find_message(EXT, "700")
         assert stored is not None
-        [record] = await AttachmentFetcher(store, fake, tmp_path / "data").fetch_all(stored, msg.attachments)
+        with LoopFileWrites() as on_loop:
+            [record] = await AttachmentFetcher(store, fake, tmp_path / "data").fetch_all(
+                stored, msg.attachments
+            )
     assert record.state == "stored"
     target = tmp_path / "data" / str(record.path)
     assert target.read_bytes() == PNG
     assert mode(target) == 0o600
     assert {name: oct(m) for name, m in modes_under(tmp_path / "data").items() if m & 0o077} == {}
-    [handle] = opened
-    assert handle.writers and threading.get_ident() not in handle.writers
+    assert on_loop.writes == 0  # the bytes above were all written by worker threads
 
 
 async def test_readyz_reasons_are_redacted(emu: Running, tmp_path: Path) -> None:
