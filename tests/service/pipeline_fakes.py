@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from rcinbox.emulator.notify import instant_event
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.store import instant_body
 from rcinbox.errors import NotFound, TransportError, error_from_response
+from rcinbox.events import InboundMessage
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
+from rcinbox.rules import Facts
 from rcinbox.rules.config import Rules, parse_rules
 
 ACCOUNT = "809646016"
@@ -209,6 +212,27 @@ repeat_after = "7d"
 
 def vacation_rules() -> Rules:
     return parse_rules(VACATION_TOML)
+
+
+def facts_for(msg: InboundMessage, now: datetime, **changes: Any) -> Facts:
+    """What the pipeline would gather about ``msg`` from a quiet history: the sender a contact
+    (no name), never answered, not opted out; the message's own age and first-start mark; each of
+    ``changes`` overrides a field."""
+    base = Facts(
+        message=msg,
+        now=now,
+        owner_numbers=frozenset({OWNER}),
+        company_numbers=frozenset(),
+        contact_name=None,
+        is_contact=True,
+        opted_out=False,
+        last_reply_at=None,
+        replied_to_message=False,
+        automated_count_24h=0,
+        age=msg.age,
+        before_first_start=msg.before_first_start,
+    )
+    return replace(base, **changes)
 
 
 # --- the real client against the real emulator ------------------------------------------------------

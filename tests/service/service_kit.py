@@ -4,6 +4,7 @@ whose vacation is always on (2020 to 2099), shared by the service-level test mod
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,3 +64,18 @@ def socket_taken(port: int) -> Iterator[None]:
         sock.bind(("127.0.0.1", port))
         sock.listen()
         yield
+
+
+def run_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a real ``rcinbox run`` (no ambient RC_/RCINBOX_ variables)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
+    return env | {
+        "RC_SERVER_URL": settings.server_url,
+        "RC_APP_CLIENT_ID": settings.client_id,
+        "RC_APP_CLIENT_SECRET": settings.client_secret,
+        "RC_USER_JWT": settings.jwt,
+        "RCINBOX_DATA_DIR": str(settings.data_dir),
+        "RCINBOX_RULES": str(settings.rules),
+        "RCINBOX_PORT": str(settings.port),
+        **extra,
+    }

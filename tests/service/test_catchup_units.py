@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pipeline_fakes import facts_for
 from transport_kit import MemoryKv
 
 from rcinbox.errors import PlatformError, RulesError, StoreFull
 from rcinbox.events import InboundMessage, Party
 from rcinbox.platform.retry import RetryPolicy
-from rcinbox.rules import Facts, decide, parse_rules
+from rcinbox.rules import decide, parse_rules
 from rcinbox.service.catchup import SYNCED_KEY, TOKEN_KEY, CatchUp, CatchUpLoop, CatchUpPolicy, SyncReport
 from rcinbox.transports.status import StatusBoard
 
@@ -318,22 +319,6 @@ def inbound(age: timedelta | None) -> InboundMessage:
     )
 
 
-def facts_for(msg: InboundMessage) -> Facts:
-    return Facts(
-        message=msg,
-        now=NOW,
-        owner_numbers=frozenset({"+16505550100"}),
-        company_numbers=frozenset(),
-        contact_name=None,
-        is_contact=True,
-        opted_out=False,
-        last_reply_at=None,
-        replied_to_message=False,
-        automated_count_24h=0,
-        age=msg.age,
-    )
-
-
 RULES = parse_rules(
     "[vacation]\nenabled = true\nstart = 2020-01-01T00:00:00Z\nend = 2099-01-01T00:00:00Z\n"
     'message = "Auto-reply: away."\naudience = "everyone"\n'
@@ -351,12 +336,12 @@ RULES = parse_rules(
     ],
 )
 def test_too_old_when_older_than_max_age_on_arrival(age: timedelta | None, reason: str) -> None:
-    assert decide(facts_for(inbound(age)), RULES).reason == reason
+    assert decide(facts_for(inbound(age), NOW), RULES).reason == reason
 
 
 def test_an_old_stop_is_still_an_opt_out() -> None:
     msg = replace(inbound(timedelta(hours=20)), text="STOP")
-    assert decide(facts_for(msg), RULES).action == "opt-out"
+    assert decide(facts_for(msg, NOW), RULES).action == "opt-out"
 
 
 def test_age_is_never_negative_and_unknown_without_a_timestamp() -> None:

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipeline_fakes import OWNER, envelope, vacation_rules
+from pipeline_fakes import envelope, facts_for, vacation_rules
 from test_messages_cli import envelope as cli_envelope
 from test_messages_cli import messages as cli_messages
 
 from rcinbox.errors import StoreError
 from rcinbox.events import ORIGINAL, InboundMessage, Party
 from rcinbox.payload import MAX_DEPTH, Malformed, decode
-from rcinbox.rules import Facts, decide
+from rcinbox.rules import decide
 from rcinbox.store import Store
 from rcinbox.store.chain import message_digest
 from rcinbox.transports.webhook import parse_notification
@@ -101,10 +101,7 @@ def test_a_broken_name_is_not_used_to_greet(contact: str | None, from_name: str 
     """A name with a character that arrived broken (U+FFFD after intake; a lone surrogate from
     the address book) greets nobody: the reply is the one without a name, and it can be stored."""
     msg = InboundMessage.from_notification(envelope(sender_name=from_name), "webhook")
-    facts = Facts(
-        msg, datetime.now(UTC), frozenset({OWNER}), frozenset(), contact, True, False, None, False, 0
-    )
-    decision = decide(facts, vacation_rules())
+    decision = decide(facts_for(msg, datetime.now(UTC), contact_name=contact), vacation_rules())
     expected = "Hi, I'm away. Back soon." if from_name != "Dana Lee" else "Hi Dana, I'm away. Back soon."
     assert (decision.reason, decision.reply_text) == ("replied", expected)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pipeline_fakes import EXT, FakeBook, FakePlatform, envelope, vacation_rules
+from pipeline_fakes import EXT, FakeBook, FakePlatform, envelope, facts_for, vacation_rules
 from test_catchup_units import NOW, ScriptedApi, answer, record
 from test_catchup_units import Intake as RecordingIntake
 from transport_kit import MemoryKv, RecordingSink
@@ -136,29 +136,9 @@ async def test_the_first_sync_ever_marks_texts_from_before_the_start_and_later_s
     await sync.run_once()
     marks = {key: msg.before_first_start for key, msg in intake.seen.items()}
     assert marks == {"1": True, "2": False, "3": False}
-    facts = _facts(intake.seen["1"])
+    facts = facts_for(intake.seen["1"], NOW)
     assert decide(facts, vacation_rules()).reason == "before-first-start"
-    assert decide(_facts(intake.seen["3"]), vacation_rules()).reason == "replied"
-
-
-def _facts(msg: InboundMessage) -> Any:
-    from dataclasses import replace
-
-    from rcinbox.rules import Facts
-
-    base = Facts(
-        message=msg,
-        now=NOW,
-        owner_numbers=frozenset({"+16505550100"}),
-        company_numbers=frozenset(),
-        contact_name=None,
-        is_contact=True,
-        opted_out=False,
-        last_reply_at=None,
-        replied_to_message=False,
-        automated_count_24h=0,
-    )
-    return replace(base, age=msg.age, before_first_start=msg.before_first_start)
+    assert decide(facts_for(intake.seen["3"], NOW), vacation_rules()).reason == "replied"
 
 
 def unaddressed(message_id: str, to: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from service_kit import always_away, emulator_settings
+from service_kit import always_away, emulator_settings, run_env
 from typer.testing import CliRunner
 
 from rcinbox.cli.doctor import data_dir_finding
@@ -65,25 +65,13 @@ def empty_env(directory: Path) -> Path:
     return path
 
 
-def environ(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
-    return env | {
-        "RC_SERVER_URL": settings.server_url,
-        "RC_APP_CLIENT_ID": settings.client_id,
-        "RC_APP_CLIENT_SECRET": settings.client_secret,
-        "RC_USER_JWT": settings.jwt,
-        "RCINBOX_DATA_DIR": str(settings.data_dir),
-        "RCINBOX_RULES": str(settings.rules),
-    }
-
-
 @contextlib.asynccontextmanager
 async def rcinbox_run(settings: Settings, cwd: Path) -> AsyncIterator[Child]:
     """``rcinbox run`` on a port of its own; killed at the end of the block if still running."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rcinbox", "run", "--port", str(free_port()),
         "--env-file", str(empty_env(cwd)),
-        env=environ(settings), cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env=run_env(settings), cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     child = Child(proc)
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from service_kit import always_away, emulator_settings, socket_taken
+from service_kit import always_away, emulator_settings, run_env, socket_taken
 
 from rcinbox.cli.doctor import diagnose
 from rcinbox.cli.doctor_findings import Finding
@@ -36,21 +36,6 @@ WSTOKEN_WAIT = "POST /restapi/oauth/wstoken waits "
 
 def settings_for(emu: Running, tmp_path: Path, **changes: Any) -> Settings:
     return emulator_settings(emu, tmp_path, RULES, **changes)
-
-
-def run_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of a real ``rcinbox run`` (no ambient RC_/RCINBOX_ variables)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
-    return env | {
-        "RC_SERVER_URL": settings.server_url,
-        "RC_APP_CLIENT_ID": settings.client_id,
-        "RC_APP_CLIENT_SECRET": settings.client_secret,
-        "RC_USER_JWT": settings.jwt,
-        "RCINBOX_DATA_DIR": str(settings.data_dir),
-        "RCINBOX_RULES": str(settings.rules),
-        "RCINBOX_PORT": str(settings.port),
-        **extra,
-    }
 
 
 async def start_run(settings: Settings, cwd: Path, **extra: str) -> asyncio.subprocess.Process:

@@ -13,6 +13,7 @@ import httpx
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import error_from_response
 from rcinbox.events import InboundMessage
+from support import login
 
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 
@@ -104,17 +105,8 @@ class EmuApi:
 
 
 async def login_api(http: httpx.AsyncClient, emu: Running, ext_index: int = 0) -> EmuApi:
-    world = emu.world
-    response = await http.post(
-        "/restapi/oauth/token",
-        data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            "assertion": world.extensions[ext_index].jwt,
-        },
-        auth=(world.app.client_id, world.app.client_secret),
-    )
-    assert response.status_code == 200, response.text
-    return EmuApi(http, response.json()["access_token"])
+    token = await login(http, emu, ext_index)
+    return EmuApi(http, str(token["access_token"]))
 
 
 async def inject(http: httpx.AsyncClient, to: str, text: str, sender: str = "+14155550100") -> dict[str, Any]:
