@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,6 +8,7 @@ import httpx
 import pytest
 from pipeline_fakes import (
     EXT,
+    OWNER,
     FakePlatform,
     emulator_client,
     emulator_envelope,
@@ -16,6 +16,7 @@ from pipeline_fakes import (
     files_under,
     media_uri,
 )
+from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import ServerError
@@ -177,17 +178,7 @@ async def test_mms_bytes_and_sha256_from_the_emulator(
     emu: Running, http: httpx.AsyncClient, store: Store, tmp_path: Path
 ) -> None:
     photo = PNG + b"emulator"
-    response = await http.post(
-        "/_emulator/inbound",
-        json={
-            "from": "+14155550100",
-            "to": "+16505550100",
-            "text": "",
-            "attachments": [{"contentType": "image/png", "contentBase64": base64.b64encode(photo).decode()}],
-        },
-    )
-    assert response.status_code == 200, response.text
-    message_id = response.json()["messageId"]
+    message_id = (await inject(http, OWNER, "", attachments=[("image/png", photo)]))["messageId"]
     msg = InboundMessage.from_notification(emulator_envelope(emu, message_id), "websocket")
     assert msg.text == "" and len(msg.attachments) == 1
     assert await store.accept(msg)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from platform_fake import CREDS, SERVER, FakePlatform, body_json, oauth_error, rest_error
+from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import (
@@ -322,18 +322,9 @@ async def test_emulator_errors_are_typed(emu: Running) -> None:
 
 async def test_emulator_attachment_is_streamed(emu: Running, http: httpx.AsyncClient) -> None:
     photo = bytes(range(256)) * 40
-    injected = await http.post(
-        "/_emulator/inbound",
-        json={
-            "from": "+14155550100",
-            "to": "+16505550100",
-            "text": "",
-            "attachments": [{"contentType": "image/png", "contentBase64": base64.b64encode(photo).decode()}],
-        },
-    )
-    assert injected.status_code == 200, injected.text
+    injected = await inject(http, "+16505550100", "", attachments=[("image/png", photo)])
     async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
-        message = await client.get_json(f"{EXT}/message-store/{injected.json()['messageId']}")
+        message = await client.get_json(f"{EXT}/message-store/{injected['messageId']}")
         (media,) = [a for a in message["attachments"] if a["type"] == "MmsAttachment"]
         async with client.stream(media["uri"]) as response:
             data = b"".join([chunk async for chunk in response.aiter_bytes()])

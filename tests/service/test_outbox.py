@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, emulator_client, envelope, holds
+from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, emulator_client, envelope
 
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import Forbidden, PlatformError, RateLimited, ServerError
@@ -54,6 +54,21 @@ async def state(store: Store, row: OutboxRow) -> tuple[str, int, str | None, str
     return now.state, now.attempts, now.platform_message_id, now.last_error
 
 
+async def run_until(outbox: Outbox, store: Store, row: OutboxRow, reached: str) -> None:
+    """Run the outbox's loop until ``row`` is in state ``reached``, then stop it."""
+
+    async def there() -> bool:
+        return (await state(store, row))[0] == reached
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(outbox.run(stop))
+    try:
+        await outbox.changes.until(there, 5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 2)
+
+
 async def test_sends_and_marks_sent_with_the_platform_id(store: Store) -> None:
     fake = FakePlatform()
     row = await queue_reply(store, "1")
@@ -97,11 +112,7 @@ async def test_server_error_is_retried_after_reconciling(store: Store) -> None:
     outbox = Outbox(store, fake, options=FAST)
     await outbox.drain()
     assert (await state(store, row))[:2] == ("sending", 1)
-    stop = asyncio.Event()
-    worker = asyncio.create_task(outbox.run(stop))
-    await outbox.changes.until(holds(lambda: len(fake.sent) == 1), 5)
-    stop.set()
-    await asyncio.wait_for(worker, 2)
+    await run_until(outbox, store, row, "sent")
     assert await state(store, row) == (
         "sent",
         2,
@@ -120,15 +131,7 @@ async def test_lost_response_is_not_sent_twice(store: Store) -> None:
     outbox = Outbox(store, fake, options=FAST)
     await outbox.drain()
     assert len(fake.sent) == 1 and (await state(store, row))[0] == "sending"
-    stop = asyncio.Event()
-    worker = asyncio.create_task(outbox.run(stop))
-
-    async def settled() -> bool:
-        return (await state(store, row))[0] == "sent"
-
-    await outbox.changes.until(settled, 5)
-    stop.set()
-    await asyncio.wait_for(worker, 2)
+    await run_until(outbox, store, row, "sent")
     assert fake.send_calls == 1
     assert (await state(store, row))[2] == "9000"
 
@@ -181,16 +184,7 @@ async def test_gives_up_after_the_last_attempt(store: Store) -> None:
     fake = FakePlatform()
     fake.send_errors = [ServerError(500, "CMN-201", "boom") for _ in range(3)]
     row = await queue_reply(store, "10")
-    stop = asyncio.Event()
-    outbox = Outbox(store, fake, options=FAST)
-    worker = asyncio.create_task(outbox.run(stop))
-
-    async def failed() -> bool:
-        return (await state(store, row))[0] == "unknown"
-
-    await outbox.changes.until(failed, 5)
-    stop.set()
-    await asyncio.wait_for(worker, 2)
+    await run_until(Outbox(store, fake, options=FAST), store, row, "unknown")
     assert await state(store, row) == (  # a 500 may have gone out: kept in the ledger
         "unknown",
         3,
@@ -219,15 +213,7 @@ async def test_restart_with_a_row_in_sending_against_the_emulator(
         # ...and the process died before recording it
     async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
         outbox = Outbox(store, client, options=FAST)
-        stop = asyncio.Event()
-        worker = asyncio.create_task(outbox.run(stop))
-
-        async def settled() -> bool:
-            return (await state(store, row))[0] == "sent"
-
-        await outbox.changes.until(settled, 5)
-        stop.set()
-        await asyncio.wait_for(worker, 2)
+        await run_until(outbox, store, row, "sent")
         final = await store.outbox.get(row.id)
     assert await outbound(http) == [
         (OWNER, ["+14155550100"], "Running late, see you at 3"),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from pipeline_fakes import (
     media_uri,
     vacation_rules,
 )
+from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import ServerError
@@ -213,17 +213,8 @@ async def test_poison_message_is_parked_visibly(store: Store, tmp_path: Path) ->
 
 async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClient, tmp_path: Path) -> None:
     photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 500
-    response = await http.post(
-        "/_emulator/inbound",
-        json={
-            "from": "+14155550100",
-            "to": "+16505550100",
-            "text": "Are you in the office?",
-            "attachments": [{"contentType": "image/jpeg", "contentBase64": base64.b64encode(photo).decode()}],
-        },
-    )
-    assert response.status_code == 200, response.text
-    message_id = response.json()["messageId"]
+    injected = await inject(http, OWNER, "Are you in the office?", attachments=[("image/jpeg", photo)])
+    message_id = injected["messageId"]
     notification = emulator_envelope(emu, message_id)
     msg = InboundMessage.from_notification(notification, "webhook")
     async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:

@@ -4,6 +4,7 @@ a recording sink, an in-memory kv, and a minimal REST adapter logged in as one e
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -109,8 +110,19 @@ async def login_api(http: httpx.AsyncClient, emu: Running, ext_index: int = 0) -
     return EmuApi(http, str(token["access_token"]))
 
 
-async def inject(http: httpx.AsyncClient, to: str, text: str, sender: str = "+14155550100") -> dict[str, Any]:
-    response = await http.post("/_emulator/inbound", json={"from": sender, "to": to, "text": text})
+async def inject(
+    http: httpx.AsyncClient,
+    to: str,
+    text: str,
+    sender: str = "+14155550100",
+    attachments: Sequence[tuple[str, bytes]] = (),
+) -> dict[str, Any]:
+    """A text (with ``attachments``: content type and bytes each) from ``sender`` at the emulator."""
+    files = [
+        {"contentType": kind, "contentBase64": base64.b64encode(data).decode()} for kind, data in attachments
+    ]
+    inbound = {"from": sender, "to": to, "text": text} | ({"attachments": files} if files else {})
+    response = await http.post("/_emulator/inbound", json=inbound)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
