@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,6 +177,7 @@ class Pipeline:
         except ValueError as exc:  # cannot get better with retries
             await self._park(stored, f"unreadable archived payload: {exc}")
             return
+        msg = replace(msg, before_first_start=stored.before_first_start)  # a column, not in raw
         if stored.state == "received":
             await self.fetcher.fetch_all(stored, msg.attachments)
             await self.store.advance(stored.pk, "archived")
