@@ -50,7 +50,8 @@ def server_url(host: str, port: int) -> str:
 
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything else happens (as uvicorn would bind it)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
