@@ -17,8 +17,7 @@ ME = "/restapi/v1.0/account/~/extension/~"
 
 
 def limiter(emu: Running) -> RateLimiter:
-    assert emu.world.ratelimiter is not None
-    return emu.world.ratelimiter
+    return emu.emulator.ratelimiter
 
 
 async def jwt_login(http: httpx.AsyncClient, emu: Running, **extra: str) -> dict[str, str]:

@@ -20,8 +20,7 @@ RATE_EXCEEDED = {
 
 
 def limiter(emu: Running) -> RateLimiter:
-    assert emu.world.ratelimiter is not None
-    return emu.world.ratelimiter
+    return emu.emulator.ratelimiter
 
 
 async def token_request(http: httpx.AsyncClient, emu: Running) -> httpx.Response:

@@ -13,8 +13,6 @@ Endpoints (throttling groups as in the spec's ``x-throttling-group``):
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -24,8 +22,16 @@ from rcinbox.emulator.data import PHONE_FIELDS
 from rcinbox.emulator.model import Contact, Extension, PhoneNumber
 from rcinbox.emulator.paging import Page, PerPage, positive_int
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.store import mailbox
-from rcinbox.emulator.wire import ApiError, ApiResponse, empty_response, invalid_parameter, json_response
+from rcinbox.emulator.wire import (
+    ApiResponse,
+    decode_token,
+    empty_response,
+    encode_token,
+    invalid_parameter,
+    json_response,
+    mandatory,
+    not_found,
+)
 from rcinbox.emulator.world import World, iso
 
 routes = Routes()
@@ -186,9 +192,7 @@ def _contact(call: Call) -> tuple[Extension, Contact]:
     for contact in ext.contacts:
         if str(contact.id) == raw and contact.availability == "Alive":
             return ext, contact
-    raise ApiError(
-        404, "CMN-102", "Resource for parameter [contactId] is not found", parameter="contactId", value=raw
-    )
+    raise not_found("contactId", raw)
 
 
 @routes.get(CONTACTS + "/{contactId}", group="Heavy")
@@ -202,20 +206,20 @@ async def delete_contact(call: Call) -> ApiResponse:
     ext, contact = _contact(call)
     contact.availability = "Deleted"
     contact.modified_at = call.world.now()
-    mailbox(call.world).contacts_changed(ext.id)
+    call.world.mailbox.contacts_changed(ext.id)
     return empty_response(204)
 
 
 def _sync_token(ext: Extension, at: float) -> str:
-    return base64.urlsafe_b64encode(f"AB1.{ext.id}.{at!r}".encode()).decode().rstrip("=")
+    return encode_token(f"AB1.{ext.id}.{at!r}".encode())
 
 
 def _token_time(ext: Extension, token: str) -> float:
     try:
-        kind, owner, at = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".", 2)
+        kind, owner, at = decode_token(token).decode().split(".", 2)
         if kind == "AB1" and owner == str(ext.id):
             return float(at)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+    except ValueError:  # not base64, not UTF-8, not three parts, not a number
         pass
     raise invalid_parameter("syncToken", token)
 
@@ -232,7 +236,7 @@ async def sync_address_book(call: Call) -> ApiResponse:
     if sync_type == "ISync":
         token = request.arg("syncToken")
         if not token:
-            raise ApiError(400, "CMN-100", "Parameter [syncToken] is not specified.", parameter="syncToken")
+            raise mandatory("syncToken")
         since = _token_time(ext, token)
         records = [c for c in ext.contacts if c.modified_at >= since]
     else:

@@ -20,35 +20,33 @@ import logging
 import re
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rcinbox.emulator import phones
 from rcinbox.emulator.accounts import contact_fields
+from rcinbox.emulator.compose import Upload
 from rcinbox.emulator.inbound import Inbound, NoRecipient, inject
 from rcinbox.emulator.model import Extension, Message, Subscription
-from rcinbox.emulator.sending import Upload
-from rcinbox.emulator.server import Emulator, read_body, to_response
-from rcinbox.emulator.store import mailbox
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,
     invalid_parameter,
     is_ascii_int,
     json_response,
+    loads,
     mandatory,
+    read_body,
+    to_response,
+    unparseable_json,
 )
 from rcinbox.emulator.world import World, iso
 
 log = logging.getLogger("rcinbox.emulator")
 
 
-def routes(emulator: Emulator) -> list[BaseRoute]:
-    world = emulator.world
-    emulator.closers.append(mailbox(world).close)  # stop status progressions still running
-
+def routes(world: World) -> list[BaseRoute]:
     async def state(request: Request) -> Response:
         return _answer(request, json_response(state_of(world)), "state shown")
 
@@ -150,14 +148,14 @@ def _outbound_record(world: World, message: Message) -> dict[str, Any]:
         "messageStatus": message.status,
         "creationTime": iso(message.created_at),
     }
-    error = mailbox(world).delivery_errors.get(message.id)
+    error = world.mailbox.delivery_errors.get(message.id)
     if error:
         record["deliveryErrorCode"] = error
     return record
 
 
 def outbound_since(world: World, since: int) -> list[dict[str, Any]]:
-    sent = mailbox(world).outbound
+    sent = world.mailbox.outbound
     start = bisect.bisect_right(sent, since, key=lambda m: m.id)
     return [_outbound_record(world, m) for m in sent[start:]]
 
@@ -189,12 +187,9 @@ def _sender(raw: Any) -> str:
 
 
 def parse_inbound(raw: bytes) -> Inbound:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.") from None
+    body = loads(raw)
     if not isinstance(body, dict):
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.")
+        raise unparseable_json()
     sender = _sender(_field(body, "from"))
     to = _field(body, "to")
     targets = [to] if isinstance(to, str) else to

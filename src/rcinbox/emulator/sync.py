@@ -13,8 +13,6 @@ token is 400 CMN-100; one that is not ours (or another extension's) is 400 MSG-3
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,10 +20,12 @@ from rcinbox.emulator import filters
 from rcinbox.emulator.model import Message
 from rcinbox.emulator.paging import positive_int
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.store import mailbox, message_json
+from rcinbox.emulator.store import message_json
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,
+    decode_token,
+    encode_token,
     invalid_parameter,
     is_ascii_int,
     json_response,
@@ -39,15 +39,15 @@ SYNC = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/message-sync"
 
 
 def make_token(extension_id: int, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"MS1.{extension_id}.{seq}".encode()).decode().rstrip("=")
+    return encode_token(f"MS1.{extension_id}.{seq}".encode())
 
 
 def read_token(extension_id: int, token: str) -> int:
     try:
-        kind, owner, seq = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".")
+        kind, owner, seq = decode_token(token).decode().split(".")
         if kind == "MS1" and owner == str(extension_id) and is_ascii_int(seq):
             return int(seq)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+    except ValueError:  # not base64, not UTF-8, not three parts
         pass
     raise ApiError(
         400,
@@ -67,7 +67,7 @@ def _record(world: World, message: Message) -> dict[str, Any]:
 @routes.get(SYNC, group="Light")
 async def sync_messages(call: Call) -> ApiResponse:
     world, request, ext_id = call.world, call.request, call.extension_id
-    box = mailbox(world)
+    box = world.mailbox
     sync_type = request.arg("syncType") or "FSync"
     if sync_type not in ("FSync", "ISync"):
         raise invalid_parameter("syncType", sync_type)
