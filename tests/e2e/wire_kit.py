@@ -7,7 +7,7 @@ a 41-digit size or an absurdly nested body. So the test writes the notification'
 itself and hands it to the last hop the emulator owns:
 
 - WebHook: POSTed to the subscription's address with its ``Verification-Token`` and the headers
-  the emulator's deliverer sends (``rcinbox.emulator.webhooks``): the service's real HTTP server;
+  the emulator's deliverer sends (``rcinbox.emulator.push.webhooks``): the service's real HTTP server;
 - WebSocket: framed as a ``ServerNotification`` with the gateway session's next ``wsc`` and queued
   on the emulator gateway's live connection to the service (``Connection.notify``, what
   ``Gateway.deliver`` does after encoding): the service's real WebSocket client reads it.

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from rcinbox.emulator.push.connection import Connection
 from rcinbox.emulator.runner import Running
-from rcinbox.emulator.wsconnection import Connection
 from support import login
 
 ME = "/restapi/v1.0/account/~/extension/~"

@@ -11,7 +11,7 @@ import pytest
 from fake_clock import FakeClock
 from webhook_receiver import Receiver, free_port, running_receiver
 
-from rcinbox.emulator import events
+from rcinbox.emulator.push import events
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits, iso
 from support import login

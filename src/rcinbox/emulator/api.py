@@ -3,23 +3,17 @@ service to what it needs (nothing looks a service up in the world)."""
 
 from __future__ import annotations
 
-from rcinbox.emulator import (
-    account_numbers,
-    accounts,
-    control,
-    directory,
-    faultcontrol,
-    messages,
-    oauth,
-    subscriptions,
-)
+from rcinbox.emulator.control import faults as fault_control
+from rcinbox.emulator.control import state
 from rcinbox.emulator.dispatch import Dispatcher
 from rcinbox.emulator.faults import Faults
-from rcinbox.emulator.gateway import Gateway
+from rcinbox.emulator.push import subscriptions
+from rcinbox.emulator.push.gateway import Gateway
+from rcinbox.emulator.push.webhooks import Webhooks
 from rcinbox.emulator.ratelimit import RateLimiter
+from rcinbox.emulator.rest import account_numbers, accounts, directory, messages, tokens
 from rcinbox.emulator.routing import Routes
 from rcinbox.emulator.server import Emulator
-from rcinbox.emulator.webhooks import Webhooks
 from rcinbox.emulator.world import World
 
 
@@ -29,7 +23,7 @@ def assemble(world: World) -> Emulator:
     webhooks = Webhooks(world)
     routes = Routes()
     for table in (
-        oauth.routes,
+        tokens.routes,
         accounts.routes,
         account_numbers.routes,
         directory.routes,
@@ -43,8 +37,8 @@ def assemble(world: World) -> Emulator:
     world.deliverers["WebSocket"] = gateway.deliver
     emulator = Emulator(world, routes, dispatcher, limiter, faults, webhooks)
     emulator.extra_routes = [
-        *control.routes(world),
-        *faultcontrol.routes(faultcontrol.FaultControl(world, faults, limiter)),
+        *state.routes(world),
+        *fault_control.routes(fault_control.FaultControl(world, faults, limiter)),
         gateway.route(),
     ]
     # run in reverse on shutdown: gateway sessions, then status progressions, then the webhook client

@@ -5,7 +5,7 @@ with a RingCentral error body, before routing or authentication.
 matches within one path segment, ``**`` across segments, ``?`` one character; a path starting
 with ``^`` is a Python regular expression searched in the path instead. The first matching fault
 is consumed. The control API that adds them (and the other faults) is
-:mod:`rcinbox.emulator.faultcontrol`.
+:mod:`rcinbox.emulator.control.faults`.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from starlette.routing import BaseRoute, Route
 
 from rcinbox.emulator.dispatch import Dispatcher
 from rcinbox.emulator.faults import Faults
+from rcinbox.emulator.push.webhooks import Webhooks
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.routing import Routes
-from rcinbox.emulator.webhooks import Webhooks
 from rcinbox.emulator.wire import ApiError, read_body, to_api_request, to_response
 from rcinbox.emulator.world import World
 

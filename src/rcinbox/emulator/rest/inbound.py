@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from rcinbox.emulator import notify
-from rcinbox.emulator.compose import Upload, new_message
 from rcinbox.emulator.model import Extension, Message
-from rcinbox.emulator.store import contact_name
+from rcinbox.emulator.push import notify
+from rcinbox.emulator.render import contact_name
+from rcinbox.emulator.rest.compose import Upload, new_message
 from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")

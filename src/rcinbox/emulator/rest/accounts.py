@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from rcinbox.emulator import phones
 from rcinbox.emulator.data import PHONE_FIELDS
 from rcinbox.emulator.model import Contact, Extension, PhoneNumber
-from rcinbox.emulator.paging import Page, PerPage, positive_int
+from rcinbox.emulator.rest.paging import Page, PerPage, positive_int
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.wire import (
     ApiResponse,

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 from starlette.websockets import WebSocketDisconnect
 
-from rcinbox.emulator.subscriptions import BASE, WS_SESSION_HEADER
+from rcinbox.emulator.push.subscriptions import BASE, WS_SESSION_HEADER
 from rcinbox.emulator.wire import ApiRequest, ApiResponse, Dispatch
 from rcinbox.emulator.world import Limits
 

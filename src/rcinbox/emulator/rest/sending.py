@@ -27,8 +27,8 @@ from email.policy import HTTP
 from typing import Any
 
 from rcinbox.emulator import phones
-from rcinbox.emulator.compose import Upload
 from rcinbox.emulator.model import Extension
+from rcinbox.emulator.rest.compose import Upload
 from rcinbox.emulator.wire import ApiError, ApiRequest, mandatory
 from rcinbox.emulator.world import Limits, World
 

@@ -31,10 +31,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from rcinbox.emulator.control import answer
 from rcinbox.emulator.faults import Faults, HttpFault, is_int, parse_http_fault
+from rcinbox.emulator.push.webhooks import TIMEOUT_REASON, blacklist
 from rcinbox.emulator.ratelimit import GROUPS, RateLimiter
 from rcinbox.emulator.routing import Group
-from rcinbox.emulator.webhooks import TIMEOUT_REASON, blacklist
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,
@@ -42,7 +43,6 @@ from rcinbox.emulator.wire import (
     json_response,
     loads,
     read_body,
-    to_response,
 )
 from rcinbox.emulator.world import World
 
@@ -205,7 +205,7 @@ class FaultRequest:
 
 
 def routes(control: FaultControl) -> list[BaseRoute]:
-    async def answer(request: Request) -> tuple[ApiResponse, str]:
+    async def apply(request: Request) -> tuple[ApiResponse, str]:
         if request.method == "GET":
             return json_response(control.state()), "state shown"
         if request.method == "DELETE":
@@ -218,10 +218,9 @@ def routes(control: FaultControl) -> list[BaseRoute]:
 
     async def endpoint(request: Request) -> Response:
         try:
-            response, summary = await answer(request)
+            response, summary = await apply(request)
         except ApiError as exc:
             response, summary = exc.response(), f"refused: {exc.code} {exc.message}"
-        log.info("HTTP %s %s -> %d (%s)", request.method, request.url.path, response.status, summary)
-        return to_response(response)
+        return answer(request, response, summary)
 
     return [Route("/_emulator/faults", endpoint, methods=["GET", "POST", "DELETE"])]

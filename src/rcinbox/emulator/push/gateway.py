@@ -35,9 +35,9 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from rcinbox.emulator.model import Subscription, WsToken
+from rcinbox.emulator.push.connection import SEND_ERRORS, Connection, dumps, error_frame
 from rcinbox.emulator.wire import Dispatch, decode_token, encode_token
 from rcinbox.emulator.world import World
-from rcinbox.emulator.wsconnection import SEND_ERRORS, Connection, dumps, error_frame
 
 log = logging.getLogger("rcinbox.emulator")
 

@@ -2,7 +2,7 @@
 renew and delete ``/restapi/v1.0/subscription[/{subscriptionId}]``.
 
 WebHook subscriptions are created over HTTP (after the ``Validation-Token`` handshake run by
-the :class:`~rcinbox.emulator.webhooks.Webhooks` transport :func:`routes` is given); WebSocket
+the :class:`~rcinbox.emulator.push.webhooks.Webhooks` transport :func:`routes` is given); WebSocket
 subscriptions only through the gateway, whose ``ClientRequest`` frames reach these handlers with
 ``transport="ws"`` and the gateway session id in the internal ``x-rcinbox-ws-session`` header
 (trusted only on that transport). One subscription per WebSocket session: a second POST replaces
@@ -26,10 +26,10 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from rcinbox.emulator.events import expires_in, reminder_timing
 from rcinbox.emulator.model import Subscription, TransportType
+from rcinbox.emulator.push.events import expires_in, reminder_timing
+from rcinbox.emulator.push.webhooks import Webhooks, check_address
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.webhooks import Webhooks, check_address
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,

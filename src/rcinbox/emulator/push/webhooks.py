@@ -12,7 +12,7 @@ Failure model: a non-2xx answer, a timeout or a refused connection starts a fail
 subscription: ``status = "Blacklisted"``, ``blacklistedData {blacklistedAt, reason}``, and no
 further deliveries. There are no retries (the platform documents none).
 
-It also runs the renewal-reminder job (:func:`rcinbox.emulator.events.remind`) every
+It also runs the renewal-reminder job (:func:`rcinbox.emulator.push.events.remind`) every
 ``REMINDER_TICK`` seconds, started by the first subscription that asks for reminders.
 """
 
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from rcinbox.emulator import events
+from rcinbox.emulator.push import events
 from rcinbox.emulator.wire import ApiError, invalid_parameter
 
 if TYPE_CHECKING:

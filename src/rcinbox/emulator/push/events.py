@@ -19,7 +19,7 @@ notified; delivery is scheduled by ``world.deliverers[transport]`` and never blo
 Renewal reminders (PLATFORM §2.6): a subscription with the filter
 ``/restapi/v1.0/subscription/~?threshold=T&interval=I`` gets ``{"expiresIn": N}`` bodies once
 fewer than ``T`` seconds are left, at most every ``I`` seconds; :func:`remind` is one pass of
-that job (run periodically by :class:`rcinbox.emulator.webhooks.Webhooks`).
+that job (run periodically by :class:`rcinbox.emulator.push.webhooks.Webhooks`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The messaging API: sending SMS/MMS and the message store.
 
 - ``POST …/sms`` and ``POST …/mms`` (Medium) → 200 ``GetSMSMessageInfoResponse`` with
-  ``messageStatus: "Queued"``; validation in :mod:`rcinbox.emulator.sending`; the message is
+  ``messageStatus: "Queued"``; validation in :mod:`rcinbox.emulator.rest.sending`; the message is
   stored for the sender, logged for ``GET /_emulator/outbound`` and then moves Queued → Sent →
-  Delivered (:mod:`rcinbox.emulator.notify`). On delivery, recipients that are numbers of the
+  Delivered (:mod:`rcinbox.emulator.push.notify`). On delivery, recipients that are numbers of the
   account receive it as an inbound message (instant event included), as on the platform.
 - ``GET …/message-store`` (Light) → ``GetMessageList``; filters ``dateFrom``/``dateTo`` (default the
   last 24 h), ``direction``, ``messageType``, ``readStatus``, ``availability`` (default Alive),
@@ -13,19 +13,20 @@
   ``DELETE`` (Medium, 204, the message stays with ``availability: Deleted``, or ``Purged``).
 - ``GET …/message-store/{messageId}/content/{attachmentId}`` (Medium, media host) → the stored
   bytes with their ``Content-Type``.
-- ``GET …/message-sync``: see :mod:`rcinbox.emulator.sync`.
+- ``GET …/message-sync``: see :mod:`rcinbox.emulator.rest.sync`.
 """
 
 from __future__ import annotations
 
-from rcinbox.emulator import filters, notify, sync
-from rcinbox.emulator.compose import Upload, new_message
-from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.model import Extension, Message
-from rcinbox.emulator.paging import Page, PerPage
+from rcinbox.emulator.push import notify
+from rcinbox.emulator.render import message_json
+from rcinbox.emulator.rest import filters, sync
+from rcinbox.emulator.rest.compose import Upload, new_message
+from rcinbox.emulator.rest.inbound import Inbound, inject
+from rcinbox.emulator.rest.paging import Page, PerPage
+from rcinbox.emulator.rest.sending import Outgoing, check_caller, read_outgoing
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.sending import Outgoing, check_caller, read_outgoing
-from rcinbox.emulator.store import message_json
 from rcinbox.emulator.wire import (
     ApiResponse,
     empty_response,

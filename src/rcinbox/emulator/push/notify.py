@@ -7,7 +7,7 @@
 - :func:`deliver_later`: Queued → Sent → Delivered in a tracked task, one event per step
   (Queued → SendingFailed with ``deliveryErrorCode`` SMS-RC-413 when a recipient opted out).
 
-Events go out through :func:`rcinbox.emulator.events.publish`, which returns how many
+Events go out through :func:`rcinbox.emulator.push.events.publish`, which returns how many
 subscriptions it notified.
 """
 
@@ -17,9 +17,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from rcinbox.emulator import events
 from rcinbox.emulator.model import Message, MessageStatus
-from rcinbox.emulator.store import instant_body, store_event_body
+from rcinbox.emulator.push import events
+from rcinbox.emulator.render import instant_body, store_event_body
 from rcinbox.emulator.world import World
 
 SENT_AFTER = 0.05  # seconds from Queued to Sent

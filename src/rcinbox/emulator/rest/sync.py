@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from rcinbox.emulator import filters
 from rcinbox.emulator.model import Message
-from rcinbox.emulator.paging import positive_int
+from rcinbox.emulator.render import message_json
+from rcinbox.emulator.rest import filters
+from rcinbox.emulator.rest.paging import positive_int
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.store import message_json
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,
