@@ -99,11 +99,12 @@ async def demo(
     options: DemoOptions,
     console: Console,
     stop: asyncio.Event | None = None,
-    serving: asyncio.Event | None = None,
+    serving: asyncio.Future[Running] | None = None,
 ) -> list[Outcome]:
     """Run the whole demo; returns the outcomes (after Ctrl-C or ``stop`` unless ``once``).
 
-    ``serving`` is set once the table is printed and the demo serves on (tests wait on it).
+    ``serving`` is resolved with the running emulator once the table is printed and the demo
+    serves on (tests wait on it, then on the emulator's own signals).
     """
     data_dir = fresh_dir(options.data_dir)
     rules = data_dir / "rcinbox.toml"
@@ -125,7 +126,7 @@ async def demo(
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)
                         if serving is not None:
-                            serving.set()
+                            serving.set_result(emulator)
                         await _alongside(runner, stop.wait())
                 finally:
                     stop.set()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.oauth import RETENTION
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.runner import Running

@@ -4,8 +4,8 @@ that restarts on every throttled request, the sliding window, and per-user/per-g
 from __future__ import annotations
 
 import httpx
-from fake_clock import FakeClock
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.runner import Running
 from support import login

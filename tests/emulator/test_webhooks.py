@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from webhook_receiver import Receiver, free_port, running_receiver
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.push import events
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits, iso
