@@ -20,13 +20,12 @@ from urllib.parse import urlencode
 from rcinbox.emulator import phones
 from rcinbox.emulator.data import PHONE_FIELDS
 from rcinbox.emulator.model import Contact, Extension, PhoneNumber
+from rcinbox.emulator.rest import sync_tokens
 from rcinbox.emulator.rest.paging import Page, PerPage, positive_int
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.wire import (
     ApiResponse,
-    decode_token,
     empty_response,
-    encode_token,
     invalid_parameter,
     json_response,
     mandatory,
@@ -210,26 +209,18 @@ async def delete_contact(call: Call) -> ApiResponse:
     return empty_response(204)
 
 
-def _sync_token(ext: Extension, at: float) -> str:
-    return encode_token(f"AB1.{ext.id}.{at!r}".encode())
-
-
 def _token_time(ext: Extension, token: str) -> float:
+    at = sync_tokens.position("AB1", ext.id, token)
     try:
-        kind, owner, at = decode_token(token).decode().split(".", 2)
-        if kind == "AB1" and owner == str(ext.id):
-            return float(at)
-    except ValueError:  # not base64, not UTF-8, not three parts, not a number
-        pass
-    raise invalid_parameter("syncToken", token)
+        return float(at or "")
+    except ValueError:  # not ours, or not a time
+        raise invalid_parameter("syncToken", token) from None
 
 
 @routes.get(EXTENSION + "/address-book-sync", group="Heavy")
 async def sync_address_book(call: Call) -> ApiResponse:
     world, ext, request = call.world, call.world.extension(call.extension_id), call.request
-    sync_type = request.arg("syncType") or "FSync"
-    if sync_type not in ("FSync", "ISync"):
-        raise invalid_parameter("syncType", sync_type)
+    sync_type = sync_tokens.sync_type(request)
     per_page = SYNC_PAGE.read(request.arg("perPage"))
     offset = positive_int(request, "pageId", 1) - 1 if request.arg("pageId") else 0
     now = world.now()
@@ -248,7 +239,7 @@ async def sync_address_book(call: Call) -> ApiResponse:
         "records": [contact_json(world, ext, c) for c in chunk],
         "syncInfo": {
             "syncType": sync_type,
-            "syncToken": _sync_token(ext, now),
+            "syncToken": sync_tokens.make("AB1", ext.id, repr(now)),
             "syncTime": iso(now),
             "olderRecordsExist": False,
         },
