@@ -4,27 +4,38 @@ Reads only the database (``Settings.database_url``, by default the SQLite file i
 directory): no RingCentral credentials are needed, so :func:`archive_settings` fills the three
 credential settings with a placeholder. Output is a rich table for people or, with ``--json``,
 one JSON array of objects (:func:`entry_json`) for scripts.
+
+Times are shown with the year and the time zone, in :func:`display_zone`: ``--timezone`` when
+given, else the vacation's time zone of the rules file (the owner's), else this machine's. JSON
+keeps ``createdAt`` in UTC (ISO 8601), lists every attachment (its absolute ``path`` under the
+data directory, ``contentType``, ``size``, ``sha256``; a refused one with its ``reason``) and the
+reply text as it was sent (``replyText``, ``null`` until it was).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 
+from rcinbox.errors import ConfigError, RulesError
+from rcinbox.rules import load_rules
 from rcinbox.settings import REQUIRED, Settings
-from rcinbox.store import ArchiveEntry, Store
+from rcinbox.store import ArchiveEntry, AttachmentRecord, Store
 
 NOT_NEEDED = "(not needed to read the archive)"
-TEXT_MIN_WIDTH = 20
-DECISION_MAX_WIDTH = 16
+Row = tuple[str, str, str, str, str, str]  # time, sender, name, receiving number, text, decision
+TEXT_MIN_WIDTH = 16
 
 
 class NoArchive(LookupError):
@@ -34,6 +45,22 @@ class NoArchive(LookupError):
 def archive_settings(environ: Mapping[str, str], env_file: Path | None, **flags: str | None) -> Settings:
     """Settings as ``rcinbox run`` would read them, minus the credentials this command never uses."""
     return Settings.from_env(environ, env_file, **dict.fromkeys(REQUIRED, NOT_NEEDED), **flags)
+
+
+def display_zone(rules: Path, given: str | None) -> tzinfo | None:
+    """The zone times are shown in: ``given`` (an IANA name), else the rules' vacation time zone,
+    else ``None`` (this machine's local time)."""
+    if given is not None:
+        try:
+            return ZoneInfo(given)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"--timezone must be an IANA time zone like America/New_York, got {given!r}"
+            ) from None
+    try:
+        return load_rules(rules).vacation.timezone if rules.is_file() else None
+    except (RulesError, OSError):
+        return None
 
 
 def sqlite_file(database_url: str) -> Path | None:
@@ -56,7 +83,7 @@ async def read_archive(database_url: str, limit: int) -> list[ArchiveEntry]:
         await store.close()
 
 
-def entry_json(entry: ArchiveEntry) -> dict[str, Any]:
+def entry_json(entry: ArchiveEntry, data_dir: Path) -> dict[str, Any]:
     decision = None if entry.action is None else {"action": entry.action, "reason": entry.reason}
     return {
         "id": entry.pk,
@@ -67,38 +94,120 @@ def entry_json(entry: ArchiveEntry) -> dict[str, Any]:
         "fromName": entry.sender_name,
         "to": entry.receiving_number,
         "text": entry.text,
-        "attachments": entry.attachments,
+        "attachments": [attachment_json(record, data_dir) for record in entry.files],
         "state": entry.state,
         "decision": decision,
         "replyState": entry.reply_state,
         "replyError": entry.reply_error,
+        "replyText": entry.reply_text,
         "lastError": entry.last_error,
     }
 
 
-def archive_json(entries: list[ArchiveEntry]) -> str:
-    return orjson.dumps([entry_json(e) for e in entries], option=orjson.OPT_INDENT_2).decode()
+def attachment_json(record: AttachmentRecord, data_dir: Path) -> dict[str, Any]:
+    path = None if record.path is None else str((data_dir / record.path).absolute())
+    return {
+        "id": record.attachment_id,
+        "state": record.state,
+        "path": path,
+        "contentType": record.content_type,
+        "size": record.size,
+        "sha256": record.sha256,
+        "reason": record.reason,
+    }
 
 
-def archive_table(entries: list[ArchiveEntry]) -> Table:
-    """Readable at 80 columns: the text column keeps room (``min_width``), the others stack two
-    short lines (time over extension, sender over receiving number, decision over reply)."""
+def archive_json(entries: list[ArchiveEntry], data_dir: Path) -> str:
+    return orjson.dumps([entry_json(e, data_dir) for e in entries], option=orjson.OPT_INDENT_2).decode()
+
+
+def archive_table(entries: list[ArchiveEntry], zone: tzinfo | None, width: int) -> Table:
+    """Columns of two or three short lines (date over time over extension, sender over receiving
+    number, decision over reply); the sender's name has a column of its own. Names and reasons
+    wrap between words only (see :func:`_layout`)."""
+    rows = [_cells(entry, zone) for entry in entries]
+    name_column, pinned = _layout(rows, width)
+    widths: list[int | None] = list(pinned) if pinned else [None] * (3 if name_column else 2)
+    sender_width, *others = widths
     grid = Table(title=f"rcinbox archive: {len(entries)} latest messages, newest first", title_justify="left")
     grid.add_column("time\n[dim]ext[/dim]", no_wrap=True)
-    grid.add_column("from\n[dim]to[/dim]", no_wrap=True)
-    grid.add_column("text", ratio=1, min_width=TEXT_MIN_WIDTH, overflow="fold")
-    grid.add_column("att", justify="right", no_wrap=True)
-    grid.add_column("decision\n[dim]reply[/dim]", max_width=DECISION_MAX_WIDTH, overflow="fold")
-    for entry in entries:
-        name = f" [dim]{_safe(entry.sender_name)}[/dim]" if entry.sender_name else ""
-        grid.add_row(
-            f"{_local(entry.created_at)}\n[dim]{_safe(entry.extension_id)}[/dim]",
-            f"{_safe(entry.sender) or '(none)'}\n[dim]{_safe(entry.receiving_number or '?')}[/dim]",
-            (_safe(_flat(entry.text)) or "[dim](no text)[/dim]") + name,
-            str(entry.attachments) if entry.attachments else "",
-            f"{_decision(entry)}\n[dim]{_safe(_reply(entry))}[/dim]",
-        )
+    header = "from\n[dim]to[/dim]" if name_column else "from\nname\n[dim]to[/dim]"
+    grid.add_column(header, width=sender_width, overflow="fold")
+    if name_column:
+        grid.add_column("name", width=others.pop(0), overflow="fold")
+    grid.add_column("text", min_width=TEXT_MIN_WIDTH, overflow="fold")
+    grid.add_column("decision\n[dim]reply[/dim]", width=others.pop(0), overflow="fold")
+    for when, sender, name, receiver, text, decision in rows:
+        if name_column:
+            grid.add_row(when, f"{sender}\n{receiver}", name, text, decision)
+        else:
+            grid.add_row(when, "\n".join(filter(None, (sender, name, receiver))), text, decision)
     return grid
+
+
+def _layout(rows: list[Row], width: int) -> tuple[bool, list[int] | None]:
+    """Whether the name gets a column of its own, and the widths of the sender, (name) and
+    decision columns (``None``: each as wide as its longest line, everything fits).
+
+    When not everything fits, those columns get the width of their longest word (no name, number
+    or reason is split) and the text the rest (at least :data:`TEXT_MIN_WIDTH`); room the text
+    does not need widens the name, then the decision column. When even that does not fit, the
+    name goes on its own line under the sender's number instead; on a console narrower still,
+    rich folds what it must."""
+    when, number_line, name_line, text_line, decision_line = _longest(rows, str.splitlines)
+    if _table_width(when, number_line, name_line, text_line, decision_line) <= width:
+        return True, None
+    _, number, name, _, decision = _longest(rows, str.split)
+    number, name, decision = max(number, len("from")), max(name, len("name")), max(decision, len("decision"))
+    layouts = (
+        (True, [number, name, decision], [number, name_line, decision_line]),
+        (False, [max(number, name), decision], [max(number, name), decision_line]),
+    )
+    for name_column, fixed, natural in layouts:
+        free = width - _table_width(when, *fixed, 0)  # for the text and the growth of the others
+        if free >= TEXT_MIN_WIDTH:
+            spare = free - max(TEXT_MIN_WIDTH, min(text_line, free))  # the text first
+            for at in range(1, len(fixed)):  # then the name, then the decision
+                grown = min(natural[at], fixed[at] + spare)
+                spare, fixed[at] = spare - (grown - fixed[at]), grown
+            return name_column, fixed
+    return False, None
+
+
+def _longest(rows: list[Row], split: Callable[[str], list[str]]) -> list[int]:
+    """Per column (time, sender and receiver, name, text, decision): its longest part (line or word)."""
+    columns = list(zip(*rows, strict=True)) or [()] * 6
+    when, senders, names, receivers, texts, decisions = (
+        [Text.from_markup(cell).plain for cell in cells] for cells in columns
+    )
+    groups = (when, [*senders, *receivers], names, texts, decisions)
+    return [max((cell_len(part) for cell in cells for part in split(cell)), default=0) for cells in groups]
+
+
+def _table_width(*columns: int) -> int:
+    """The table's width: the columns, a bar and two spaces of padding each, one closing bar."""
+    return sum(columns) + 3 * len(columns) + 1
+
+
+def _cells(entry: ArchiveEntry, zone: tzinfo | None) -> Row:
+    """when, sender, name, receiving number, text, decision/reply: rich markup, input :func:`_safe`."""
+    return (
+        f"{_moment(entry.created_at, zone)}\n[dim]{entry.extension_id}[/dim]",
+        _safe(entry.sender or "(none)"),
+        _safe(entry.sender_name or ""),
+        f"[dim]{_safe(entry.receiving_number or '?')}[/dim]",
+        _text(entry),
+        f"{_decision(entry)}\n[dim]{_safe(_reply(entry))}[/dim]",
+    )
+
+
+def _text(entry: ArchiveEntry) -> str:
+    text = _safe(_flat(entry.text)) if entry.text.strip() else "[dim](no text)[/dim]"
+    stored = sum(1 for record in entry.files if record.state == "stored") or entry.attachments
+    refused = sum(1 for record in entry.files if record.state == "refused")
+    notes = [f"+{stored} attachment{'s' if stored > 1 else ''}"] if stored else []
+    notes += [f"{refused} refused"] if refused else []
+    return text + (f"\n[dim]({', '.join(notes)})[/dim]" if notes else "")
 
 
 def _reply(entry: ArchiveEntry) -> str:
@@ -122,8 +231,9 @@ def _safe(value: str) -> str:
     return escape(shown)
 
 
-def _local(moment: datetime) -> str:
-    return moment.astimezone().strftime("%m-%d %H:%M")
+def _moment(moment: datetime, zone: tzinfo | None) -> str:
+    """``2026-12-04`` over ``09:15 EST``, in ``zone`` (``None``: this machine's local time)."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d\n%H:%M %Z")
 
 
 def _flat(text: str, width: int = 160) -> str:

@@ -24,8 +24,12 @@ restart still gets its reply; one from yesterday does not.
 is subscribed at start (so no text falls between the sync and the subscription), again after
 every subscription the transport (re)creates (``StatusBoard.subscriptions_created``: a WebSocket
 re-subscription after a failed recovery, a re-created WebHook subscription; a ``Successful``
-recovery replays the gap itself and creates none), and every ``interval`` (15 min) as a safety net
-(message-sync is a Light call). A failing round is retried with backoff and never stops the service.
+recovery replays the gap itself and creates none), after a notification the transport could not
+store at once (``StatusBoard.unstored``, e.g. a full disk: the WebHook endpoint answered 503 and the
+platform never delivers it again; the WebSocket client holds the frame, but what the gateway sent
+behind it is lost if the connection drops meanwhile), and every ``interval`` (15 min) as a safety
+net (message-sync is a Light call). A failing round is retried with backoff and never stops the
+service; after a round that failed on a full disk, the backoff is the store's (at most 30 s).
 """
 
 from __future__ import annotations
@@ -40,13 +44,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from rcinbox.errors import PlatformError
+from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.store import utcnow
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
-from rcinbox.worker import Changes
+from rcinbox.worker import ROUND_RETRY, Changes
 
 log = logging.getLogger("rcinbox.catchup")
 
@@ -56,7 +60,7 @@ _IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
 
 RETRY = RetryPolicy(attempts=1_000_000, base_delay=5.0, multiplier=3.0, max_delay=900.0)  # only delay() used
 SyncType = Literal["FSync", "ISync"]
-Trigger = Literal["subscribed", "periodic", "retry", "manual"]
+Trigger = Literal["subscribed", "unstored", "periodic", "retry", "manual"]
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,7 @@ class CatchUpLoop:
         self.reports: deque[SyncReport] = deque(maxlen=100)  # the latest, oldest first
         self.changes = Changes()  # notified after every round
         self._lock = asyncio.Lock()
+        self._disk_full = False  # the last round failed because the store's disk is full
 
     @classmethod
     def for_extensions(
@@ -286,12 +291,12 @@ class CatchUpLoop:
     async def catch_up(self, trigger: Trigger = "manual") -> bool:
         """One round over every extension (one at a time); ``True`` when every sync succeeded."""
         async with self._lock:
-            ok = True
+            ok, self._disk_full = True, False
             for catchup in self.catchups:
                 try:
                     self.reports.append(await catchup.run_once())
                 except Exception as exc:  # one extension's failure must not stop the others
-                    ok = False
+                    ok, self._disk_full = False, self._disk_full or isinstance(exc, StoreFull)
                     log.warning(
                         "ext %s: catch-up (%s) failed: %s",
                         catchup.extension_id,
@@ -304,20 +309,30 @@ class CatchUpLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         seen: int | None = None  # subscriptions_created at the last "subscribed" round
+        covered = self.board.status.unstored  # refused notifications the last round started after
         failures = 0
         while not stop.is_set():
-            wait = self.policy.interval if not failures else self.policy.retry.delay(failures)
-            trigger = await self._next(stop, seen, at_most=min(wait, self.policy.interval))
+            wait = self.policy.interval if not failures else self._retry_delay(failures)
+            # While a failed round waits for its retry, more refused notifications add nothing.
+            unstored = None if failures else covered
+            trigger = await self._next(stop, seen, unstored, at_most=min(wait, self.policy.interval))
             if trigger is None:
                 return
             if trigger == "subscribed":
                 seen = self.board.status.subscriptions_created
             elif failures:
                 trigger = "retry"
+            covered = self.board.status.unstored
             ok = await self._round_unless_stopped(trigger, stop)
             if ok is None:
                 return
             failures = 0 if ok else failures + 1
+
+    def _retry_delay(self, failures: int) -> float:
+        """After a failed round: the policy's backoff, but at most the store's (30 s) when the disk
+        was full, so the texts refused meanwhile are fetched soon after there is room again."""
+        delay = self.policy.retry.delay(failures)
+        return min(delay, ROUND_RETRY.delay(failures)) if self._disk_full else delay
 
     async def _round_unless_stopped(self, trigger: Trigger, stop: asyncio.Event) -> bool | None:
         """:meth:`catch_up`, abandoned (``None``) when ``stop`` is set first: shutdown stays prompt,
@@ -332,18 +347,28 @@ class CatchUpLoop:
             await asyncio.gather(work, stopped, return_exceptions=True)
         return None if work.cancelled() else work.result()
 
-    async def _next(self, stop: asyncio.Event, seen: int | None, *, at_most: float) -> Trigger | None:
-        """Wait for ``stop`` (→ None), a new subscription (→ "subscribed") or ``at_most`` seconds."""
+    async def _next(
+        self, stop: asyncio.Event, seen: int | None, unstored: int | None, *, at_most: float
+    ) -> Trigger | None:
+        """Wait for ``stop`` (→ None), a new subscription (→ "subscribed"), a notification the
+        transport could not store since ``unstored`` (→ "unstored") or ``at_most`` seconds."""
 
         def subscribed(status: TransportStatus) -> bool:
             return status.ready and (seen is None or status.subscriptions_created != seen)
+
+        def refused(status: TransportStatus) -> bool:
+            return unstored is not None and seen is not None and status.unstored != unstored
 
         if stop.is_set():
             return None
         if subscribed(self.board.status):
             return "subscribed"
+        if refused(self.board.status):
+            return "unstored"
         waiters = {
-            asyncio.create_task(self.board.wait_until(subscribed), name="rcinbox.catchup.subscribed"),
+            asyncio.create_task(
+                self.board.wait_until(lambda s: subscribed(s) or refused(s)), name="rcinbox.catchup.wait"
+            ),
             asyncio.create_task(stop.wait(), name="rcinbox.catchup.stop"),
         }
         try:
@@ -355,4 +380,6 @@ class CatchUpLoop:
                 await asyncio.gather(*waiters, return_exceptions=True)
         if stop.is_set():
             return None
-        return "subscribed" if subscribed(self.board.status) else "periodic"
+        if subscribed(self.board.status):
+            return "subscribed"
+        return "unstored" if refused(self.board.status) else "periodic"

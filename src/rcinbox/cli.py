@@ -15,9 +15,29 @@ from rcinbox import logs
 
 SECRET_FLAG_NOTE = " Prefer the environment or .env: a flag is visible in `ps` and the shell history."
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Receive, archive and answer RingCentral SMS/MMS."
-)
+ENV_FILE_HELP = "Read settings from this .env file too (it must exist). Default: ./.env when present."
+
+app = typer.Typer(no_args_is_help=True, help="Receive, archive and answer RingCentral SMS/MMS.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"rcinbox {version('rcinbox')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print rcinbox's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Receive, archive and answer RingCentral SMS/MMS."""
 
 
 @app.command()
@@ -103,15 +123,15 @@ def _run_command() -> Callable[..., None]:
     text, so a bad flag is refused with the same strict parsing (and the flag's name)."""
     from rcinbox.settings import FIELDS
 
-    def run(env_file: Path, **flags: str | None) -> None:
+    def run(env_file: Path | None, **flags: str | None) -> None:
         _run_service(env_file, flags)
 
     params = [
         inspect.Parameter(
             "env_file",
             inspect.Parameter.KEYWORD_ONLY,
-            default=typer.Option(Path(".env"), "--env-file", help="Read settings from this .env file too."),
-            annotation=Path,
+            default=typer.Option(None, "--env-file", help=ENV_FILE_HELP, metavar="PATH"),
+            annotation=Path | None,
         )
     ]
     for field in FIELDS:
@@ -132,13 +152,20 @@ def _run_command() -> Callable[..., None]:
     return run
 
 
-def _run_service(env_file: Path, flags: dict[str, str | None]) -> None:
-    from rcinbox.errors import ConfigError, PlatformError, RulesError
+def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
+    from rcinbox.errors import (
+        ConfigError,
+        DataDirInUse,
+        ListenError,
+        PlatformError,
+        RulesError,
+        TransportError,
+    )
     from rcinbox.service import run_until_signalled
-    from rcinbox.settings import Settings
+    from rcinbox.settings import Settings, env_file_to_read
 
     try:
-        settings = Settings.from_env(os.environ, env_file, **flags)
+        settings = Settings.from_env(os.environ, env_file_to_read(env_file), **flags)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -151,7 +178,14 @@ def _run_service(env_file: Path, flags: dict[str, str | None]) -> None:
     except PlatformError as exc:
         typer.echo(f"error: RingCentral refused: {exc}", err=True)
         raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. the port is taken, the data dir is not writable
+    except TransportError as exc:  # no answer at all, after a few quick tries (about 4 s)
+        typer.echo(
+            f"error: cannot reach RingCentral at {settings.server_url} ({logs.redact(str(exc))}); "
+            "check RC_SERVER_URL and this machine's network, then run `rcinbox doctor`",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    except (DataDirInUse, ListenError, OSError) as exc:  # another rcinbox, the port taken, data dir …
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -192,37 +226,57 @@ def messages(
     database_url: Annotated[
         str | None, typer.Option(help="Archive database URL. Env: RCINBOX_DATABASE_URL.", metavar="URL")
     ] = None,
-    env_file: Annotated[Path, typer.Option(help="Read settings from this .env file too.")] = Path(".env"),
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Show times in this IANA time zone. Default: the rules' vacation.timezone, else local time.",
+            metavar="ZONE",
+        ),
+    ] = None,
+    env_file: Annotated[Path | None, typer.Option(help=ENV_FILE_HELP, metavar="PATH")] = None,
 ) -> None:
     """List the archive with each message's decision and reply state."""
     from rich.console import Console
 
-    from rcinbox.archive_view import NoArchive, archive_json, archive_settings, archive_table, read_archive
+    from rcinbox import archive_view as view
     from rcinbox.errors import ConfigError
+    from rcinbox.settings import env_file_to_read
 
     try:
-        settings = archive_settings(os.environ, env_file, data_dir=data_dir, database_url=database_url)
-        entries = asyncio.run(read_archive(settings.database_url, limit))
-    except (ConfigError, NoArchive) as exc:
+        chosen = env_file_to_read(env_file)
+        settings = view.archive_settings(os.environ, chosen, data_dir=data_dir, database_url=database_url)
+        zone = view.display_zone(settings.rules, timezone)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        entries = asyncio.run(view.read_archive(settings.database_url, limit))
+    except view.NoArchive as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     if json:
-        typer.echo(archive_json(entries))
+        typer.echo(view.archive_json(entries, settings.data_dir))
     else:
-        Console(highlight=False).print(archive_table(entries))
+        console = Console(highlight=False)
+        console.print(view.archive_table(entries, zone, console.width))
 
 
 @app.command()
 def doctor(
-    env_file: Annotated[Path, typer.Option(help="Read settings from this .env file too.")] = Path(".env"),
+    env_file: Annotated[Path | None, typer.Option(help=ENV_FILE_HELP, metavar="PATH")] = None,
 ) -> None:
     """Check settings, credentials, scopes, numbers, the subscription, rules and data directory."""
     from rcinbox.doctor import run_doctor
     from rcinbox.errors import ConfigError
-    from rcinbox.settings import Settings
+    from rcinbox.settings import Settings, env_file_to_read
 
     try:
-        settings: Settings | ConfigError = Settings.from_env(os.environ, env_file)
+        chosen = env_file_to_read(env_file)
+    except ConfigError as exc:  # a mistyped --env-file: nothing to diagnose yet
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        settings: Settings | ConfigError = Settings.from_env(os.environ, chosen)
     except ConfigError as exc:  # reported as the first (failed) check
         settings = exc
     raise typer.Exit(run_doctor(settings))

@@ -17,7 +17,7 @@ import base64
 import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ import httpx
 from rich.console import Console
 
 from rcinbox import logs
+from rcinbox.datalock import LOCK_NAME, data_dir_lock
 from rcinbox.demo_script import (
     ALEX,
     ALLOWLISTED,
@@ -41,6 +42,7 @@ from rcinbox.demo_script import (
 from rcinbox.emulator.model import Extension
 from rcinbox.emulator.runner import Running, free_port, serve
 from rcinbox.errors import RcinboxError
+from rcinbox.private import private_dir
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import Settings
 from rcinbox.store import DecisionRecord, OutboxRow
@@ -81,10 +83,10 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         console.print("interrupted")
         return 130
     except DemoError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
     except (RcinboxError, OSError) as exc:  # the service refused to start or failed
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -106,10 +108,20 @@ async def demo(
     ``serving`` is resolved with the running emulator once the table is printed and the demo
     serves on (tests wait on it, then on the emulator's own signals).
     """
-    data_dir = fresh_dir(options.data_dir)
+    stop = stop if stop is not None else asyncio.Event()
+    with fresh_dir(options.data_dir) as data_dir:  # locked, then wiped
+        return await _demo(options, console, stop, serving, data_dir)
+
+
+async def _demo(
+    options: DemoOptions,
+    console: Console,
+    stop: asyncio.Event,
+    serving: asyncio.Future[Running] | None,
+    data_dir: Path,
+) -> list[Outcome]:
     rules = data_dir / "rcinbox.toml"
     rules.write_text(demo_rules(datetime.now(UTC)), encoding="utf-8")
-    stop = stop if stop is not None else asyncio.Event()
     async with serve(options.host) as emulator:
         settings = demo_settings(emulator, options, data_dir, rules)
         async with (
@@ -134,16 +146,26 @@ async def demo(
     return outcomes
 
 
-def fresh_dir(path: Path) -> Path:
-    """Empty ``path`` for a new run; refuses to wipe a directory the demo did not create."""
+@contextlib.contextmanager
+def fresh_dir(path: Path) -> Iterator[Path]:
+    """``path``, emptied for a new run and locked (:mod:`rcinbox.datalock`) for the block: a demo
+    still running there is not wiped. Refuses to wipe a directory the demo did not create."""
     path = path.resolve()
     if path.exists():
-        if not path.is_dir() or (any(path.iterdir()) and not (path / MARKER).exists()):
+        ours = [p for p in path.iterdir() if p.name != LOCK_NAME] if path.is_dir() else None
+        if ours is None or (ours and not (path / MARKER).exists()):
             raise DemoError(f"{path} exists and is not a demo directory; choose another --data-dir")
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    (path / MARKER).write_text("created by `rcinbox demo`; wiped at its next run\n", encoding="utf-8")
-    return path
+    private_dir(path)
+    with data_dir_lock(path):
+        for entry in path.iterdir():
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        (path / MARKER).write_text("created by `rcinbox demo`; wiped at its next run\n", encoding="utf-8")
+        yield path
 
 
 def demo_extension_id(emulator: Running) -> str:

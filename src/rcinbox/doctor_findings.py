@@ -1,4 +1,7 @@
-"""What ``rcinbox doctor`` reports: one :class:`Finding` per check, and how findings are printed."""
+"""What ``rcinbox doctor`` reports: one :class:`Finding` per check, and how findings are printed.
+
+Marks: ✔ ok, ⚠ warn (works, but look at it: advice, the exit status stays 0), ✘ fail, – skipped.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from rcinbox.logs import redact
 Status = Literal["ok", "warn", "fail", "skip"]
 MARKS: dict[Status, str] = {
     "ok": "[green]✔[/green]",
-    "warn": "[yellow]![/yellow]",
+    "warn": "[yellow]⚠[/yellow]",
     "fail": "[red]✘[/red]",
     "skip": "[dim]–[/dim]",
 }

@@ -1,10 +1,13 @@
 """``rcinbox doctor``'s checks against RingCentral: server, JWT login, scopes, numbers, subscription.
 
 Each check returns :class:`~rcinbox.doctor_findings.Finding` values with a "what to fix" line. The
-login is a fresh JWT login with no token file (the service's saved session is left alone) and
-:func:`platform_findings` revokes that session at the end, so the doctor never uses up one of
-the user's few concurrent sessions. That is two requests of the Auth throttling group (5 per user
-per minute), plus two per sender JWT; nothing else the doctor does touches that group.
+doctor uses the service's own session: the one saved in ``DATA_DIR/tokens.json`` when it is valid
+for this server, app and JWT (refreshed when due, the new pair saved back), else a JWT login whose
+session it saves there for ``rcinbox run`` to continue. Checking a setup again and again therefore
+costs no Auth-group request (RingCentral allows 5 per user per minute) and opens no extra session,
+and the following ``rcinbox run`` does not wait for that budget. Sender JWTs are checked the same
+way with their ``tokens-<extension id>.json``. Only when the data directory is not writable (or a
+sender JWT belongs to another extension) is the session revoked again at the end.
 
 Nothing here prints a token or a credential: details are built from ids, numbers, scopes and the
 platform's own error code and message (redacted).
@@ -12,8 +15,10 @@ platform's own error code and message (redacted).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +34,7 @@ from rcinbox.errors import (
 )
 from rcinbox.platform import Credentials, PlatformClient, TokenManager
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.platform.tokenfile import TokenFile
 from rcinbox.settings import Settings
 
 BASE_SCOPES = ("ReadAccounts", "ReadContacts", "ReadMessages", "SMS")
@@ -40,19 +46,21 @@ LATER = ("JWT login", "scopes", "phone numbers", "subscription")  # skipped afte
 
 
 async def platform_findings(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None, *, keep_sessions: bool = True
 ) -> list[Finding]:
-    """Server, login, scopes, numbers, (webhook URL,) subscription; later ones skipped after a failure."""
+    """Server, login, scopes, numbers, (webhook URL,) subscription; later ones skipped after a failure.
+    ``keep_sessions``: use and save the sessions in the data directory (False: it is not writable)."""
     hook = [finding] if (finding := webhook_url(settings)) is not None else []
     async with httpx.AsyncClient(timeout=TIMEOUT, transport=transport, trust_env=False) as http:
         reach = await reachable(http, settings)
         if reach.status == "fail":
             return [reach, *(skip(name, "server unreachable") for name in LATER), *hook]
-        async with _session(http, settings) as (login, client):
+        async with _session(http, settings, keep_sessions) as (login, client):
             if client is None:
                 return [reach, login, *(skip(name, "no session") for name in LATER[1:]), *hook]
             found = [reach, login, scopes(client, settings), await numbers(client, settings)]
-            found += [f for f in [await senders(http, settings, client.auth.owner_id or "")] if f]
+            own = client.auth.owner_id or ""
+            found += [f for f in [await senders(http, settings, own, keep_sessions)] if f]
             return [*found, *hook, await subscription(client, settings)]
 
 
@@ -68,15 +76,36 @@ async def reachable(http: httpx.AsyncClient, settings: Settings) -> Finding:
             "check RC_SERVER_URL (https://platform.ringcentral.com for production, or the emulator's "
             "URL) and that this host can reach it (firewall, proxy, DNS)",
         )
-    return ok("server", f"{settings.server_url} answers (HTTP {response.status_code})")
+    return _answered(settings.server_url, response)
+
+
+def _answered(server: str, response: httpx.Response) -> Finding:
+    """What the answer to ``GET /restapi/v1.0`` (RingCentral's API version info) tells."""
+    try:
+        version = response.json().get("versionString") if response.status_code == 200 else None
+    except (ValueError, AttributeError):
+        version = None
+    if isinstance(version, str) and version:
+        return ok("server", f"{server} is reachable: RingCentral REST API {version} (GET /restapi/v1.0)")
+    if response.status_code >= 500:
+        return warn(
+            "server",
+            f"{server} is reachable, but GET /restapi/v1.0 failed there with HTTP {response.status_code}",
+            "RingCentral may be having trouble (https://status.ringcentral.com): run the doctor again "
+            "later; if RC_SERVER_URL goes through a proxy, check the proxy",
+        )
+    return ok(
+        "server", f"{server} is reachable over the network (the JWT login below checks the credentials)"
+    )
 
 
 @contextlib.asynccontextmanager
 async def _session(
-    http: httpx.AsyncClient, settings: Settings
+    http: httpx.AsyncClient, settings: Settings, keep: bool
 ) -> AsyncIterator[tuple[Finding, PlatformClient | None]]:
     credentials = Credentials(settings.server_url, settings.client_id, settings.client_secret, settings.jwt)
-    auth = TokenManager(http, credentials, token_file=None, policy=QUICK)
+    token_file = settings.token_file if keep else None
+    auth = TokenManager(http, credentials, token_file=token_file, policy=QUICK)
     try:
         await auth.start(background=False)
     except AuthError as exc:
@@ -89,27 +118,38 @@ async def _session(
         yield fail("JWT login", str(exc), "retry later; if it persists, check RC_SERVER_URL"), None
         return
     client = PlatformClient(http, auth, settings.server_url, policy=QUICK)
+    how = _how(auth, token_file)
     try:
         info = await client.extension_info()
-        who = f"ext {info.get('extensionNumber', '?')} {info.get('name', '')} (id {auth.owner_id})"
-        yield ok("JWT login", f"logged in as {who.strip()}"), client
+        who = f"ext {info.get('extensionNumber', '?')} {info.get('name', '')}".strip()
+        yield ok("JWT login", f"logged in as {who} (id {auth.owner_id}){how}"), client
     except PlatformError as exc:
-        yield ok("JWT login", f"logged in (ext id {auth.owner_id}); reading it failed: {exc}"), client
+        yield ok("JWT login", f"logged in (ext id {auth.owner_id}){how}; reading it failed: {exc}"), client
     finally:
-        await _revoke(http, settings, auth)
+        if token_file is None:
+            await _revoke(http, settings, auth)
 
 
-async def senders(http: httpx.AsyncClient, settings: Settings, own: str) -> Finding | None:
+def _how(auth: TokenManager, token_file: Path | None) -> str:
+    """How the doctor came by its session, for the login finding."""
+    if token_file is None:
+        return ", with a session revoked again (the data directory is not writable)"
+    if auth.logins == 0:
+        return f", with the saved session ({token_file})"
+    return f", session saved to {token_file} for `rcinbox run`"
+
+
+async def senders(http: httpx.AsyncClient, settings: Settings, own: str, keep: bool = True) -> Finding | None:
     """Super admin receiving for other extensions: each needs its own user's JWT to send replies.
 
-    ``None`` when rcinbox only receives for the JWT user. Each sender JWT is logged in (and the
-    session revoked) to check it is accepted and belongs to that very extension.
+    ``None`` when rcinbox only receives for the JWT user. Each sender JWT's session (the saved one,
+    or a login saved for ``rcinbox run``) must be accepted and belong to that very extension.
     """
     others = [ext for ext in settings.extensions if ext != own]
     if not others:
         return None
     missing = [ext for ext in others if settings.sender_jwts.get(ext) is None]
-    problems = [p for ext in others if (p := await _sender_problem(http, settings, ext)) is not None]
+    problems = [p for ext in others if (p := await _sender_problem(http, settings, ext, keep)) is not None]
     fix = (
         "add ID=JWT entries to RCINBOX_SENDER_JWTS with each extension's own user's JWT: RingCentral "
         "lets nobody send SMS from another user's numbers, not even a super admin"
@@ -122,20 +162,26 @@ async def senders(http: httpx.AsyncClient, settings: Settings, own: str) -> Find
     return ok("sender credentials", f"replies for extension(s) {', '.join(others)} go out as their own users")
 
 
-async def _sender_problem(http: httpx.AsyncClient, settings: Settings, ext: str) -> str | None:
-    """Log in with ``ext``'s sender JWT (then revoke): what is wrong with it, or ``None``."""
+async def _sender_problem(http: httpx.AsyncClient, settings: Settings, ext: str, keep: bool) -> str | None:
+    """``ext``'s sender session (saved, or a login with its JWT): what is wrong with it, or ``None``.
+    A session of another extension is revoked and its file removed: the service would refuse it."""
     jwt = settings.sender_jwts.get(ext)
     if jwt is None:
         return None
     credentials = Credentials(settings.server_url, settings.client_id, settings.client_secret, jwt)
-    auth = TokenManager(http, credentials, token_file=None, policy=QUICK)
+    token_file = settings.sender_token_file(ext) if keep else None
+    auth = TokenManager(http, credentials, token_file=token_file, policy=QUICK)
     try:
         await auth.start(background=False)
     except RcinboxError as exc:
         return f"the sender JWT of extension {ext} is refused ({exc})"
-    await _revoke(http, settings, auth)
     if auth.owner_id != ext:
+        await _revoke(http, settings, auth)
+        if token_file is not None:
+            await asyncio.to_thread(TokenFile(token_file, credentials.fingerprint).delete)
         return f"the sender JWT given for extension {ext} logs in as extension {auth.owner_id}"
+    if token_file is None:
+        await _revoke(http, settings, auth)
     return None
 
 

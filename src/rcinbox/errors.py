@@ -4,6 +4,7 @@
 
     RcinboxError
      ├── ConfigError                 a setting is missing or malformed (the message names the variable)
+     │    └── UnknownSetting         an RCINBOX_* variable that is no setting (a typo or a leftover)
      ├── RulesError(path, line, reason)   the TOML rules file is invalid
      ├── PlatformError(status, error_code, message, body)   RingCentral answered with an error
      │    ├── AuthError              the OAuth endpoint refused (invalid_client, unauthorized_client, …)
@@ -15,7 +16,10 @@
      │    └── ServerError            5xx and 408
      ├── TransportError              the request never got an answer (connect/read failure, timeout)
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
+     ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
+     ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
      └── StoreError                  the database failed
+          └── StoreFull              the disk holding the database is full (nothing was written)
 
 :func:`error_from_response` turns a RingCentral error response (REST or OAuth shape) into the
 right :class:`PlatformError`; :func:`transport_errors` is the only place an ``httpx`` transport
@@ -27,6 +31,7 @@ query) and the platform's own ``errorCode``/``message``, and pass through :func:
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -48,6 +53,17 @@ class ConfigError(RcinboxError):
     """A setting is missing or malformed; the message names the variable and what is expected."""
 
 
+class UnknownSetting(ConfigError):
+    """An ``RCINBOX_*`` variable rcinbox has no setting for (a typo, or a leftover): its ``name``,
+    the ``source`` file (``None``: the environment) and the closest known name, if any."""
+
+    def __init__(self, name: str, source: Path | None, guess: str | None) -> None:
+        self.name, self.source, self.guess = name, source, guess
+        where = f" in {source}" if source else ""
+        hint = f" (did you mean {guess}?)" if guess else ""
+        super().__init__(f"unknown setting {name}{where}{hint}")
+
+
 class RulesError(RcinboxError):
     """The rules file is invalid: where (``path``, ``line`` when known) and why."""
 
@@ -63,6 +79,12 @@ class StoreError(RcinboxError):
     """The database failed (connection, schema, constraint other than deduplication)."""
 
 
+class StoreFull(StoreError):
+    """The disk holding the database is full (SQLite ``SQLITE_FULL``, PostgreSQL ``53100``): nothing
+    was written. A condition of the store, not of the message being handled: the loops back off and
+    retry, and the work resumes by itself once there is space again."""
+
+
 class TransportError(RcinboxError):
     """No HTTP answer: connect/read/write failure or timeout. ``sent`` is False when the request
     surely never reached the server (so even a non-idempotent request may be retried)."""
@@ -76,6 +98,40 @@ class TransportError(RcinboxError):
 class DownloadRefused(RcinboxError):
     """A download URI is not on the configured platform's API or media hosts (the bearer token
     would be sent to a stranger)."""
+
+
+class ListenError(RcinboxError):
+    """The local HTTP server cannot listen on ``host:port``; the message names the address, the
+    reason and the settings to change (``RCINBOX_PORT``/``--port``, ``RCINBOX_HOST``/``--host``)."""
+
+    def __init__(self, host: str, port: int, exc: OSError) -> None:
+        self.host = host
+        self.port = port
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            what = "the port is already in use (another rcinbox?)"
+            fix = "stop what uses it, or choose a free port with RCINBOX_PORT or --port"
+        elif exc.errno == errno.EACCES:
+            what = "permission denied (ports below 1024 need privileges)"
+            fix = "choose a port above 1023 with RCINBOX_PORT or --port"
+        else:
+            what = exc.strerror or str(exc)
+            fix = "check RCINBOX_HOST / --host (an address of this machine) and RCINBOX_PORT / --port"
+        super().__init__(f"cannot listen on {shown}: {what}; {fix}")
+
+
+class DataDirInUse(RcinboxError):
+    """Another process holds the data directory's lock (:mod:`rcinbox.datalock`); ``pid`` is the
+    one it wrote into the lock file, when it could be read."""
+
+    def __init__(self, data_dir: Path, pid: int | None) -> None:
+        self.data_dir = data_dir
+        self.pid = pid
+        who = f"another rcinbox (pid {pid})" if pid else "another rcinbox"
+        super().__init__(
+            f"{who} is already running with the data directory {data_dir}: stop it first, "
+            "or give this one a data directory of its own (--data-dir, RCINBOX_DATA_DIR)"
+        )
 
 
 class PlatformError(RcinboxError):

@@ -45,7 +45,7 @@ from rcinbox.rules.numbers import same_key
 from rcinbox.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
-from rcinbox.worker import Changes, seconds_until, wait_any
+from rcinbox.worker import Changes, round_failed, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -90,19 +90,28 @@ class Outbox:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
-        recovered = await self.store.outbox.recover_in_flight() if self.options.recover_at_start else 0
-        if recovered:
-            log.warning("%d reply(ies) were in flight at the last stop: reconciling", recovered)
+        """Reconcile what a previous run left in flight, then send until ``stop`` is set. A round
+        that failed (the store: a full disk) may have left a claimed row in flight (sent, but not
+        recorded): the only sender reconciles it at once when the store works again."""
+        recover, failures = self.options.recover_at_start, 0
         while not stop.is_set():
             self._wake.clear()
             try:
+                if recover:
+                    await self._recover_in_flight()
+                    recover = False
                 await self.drain(stop)
                 at_most = seconds_until(await self.store.outbox.next_due(), self.clock())
-            except Exception:  # the store itself failed: keep the sender alive, try again soon
-                log.exception("outbox error", extra={"action": "outbox.error"})
-                at_most = 5.0
+                failures = 0
+            except Exception as exc:  # the store itself failed: keep the sender alive, try again soon
+                recover, failures = self.options.recover_at_start, failures + 1
+                at_most = round_failed(log, "outbox", exc, failures)
             await wait_any(self._wake, stop, at_most=at_most)
+
+    async def _recover_in_flight(self) -> None:
+        recovered = await self.store.outbox.recover_in_flight()
+        if recovered:
+            log.warning("%d reply(ies) were left in flight: reconciling", recovered)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Deliver every row that is due now; returns how many rows were handled."""

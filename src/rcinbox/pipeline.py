@@ -13,7 +13,9 @@ next scheduled retry or ``stop``. Each message goes through idempotent steps:
    reply → ``decided`` (reply pending) or ``done``; the outbox is woken.
 
 A failing step records ``last_error`` and is retried with backoff without holding up other
-messages; after ``max attempts`` the message is parked visibly (state ``failed``).
+messages; after ``max attempts`` the message is parked visibly (state ``failed``). A full disk
+(:class:`~rcinbox.errors.StoreFull`) is not the message's failure: no attempt is counted, the
+round stops and the worker tries again with backoff until there is room.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rcinbox.attachments import AttachmentFetcher, Downloader
-from rcinbox.errors import RateLimited
+from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.own_numbers import NumberBook, NumberSource
 from rcinbox.platform.retry import RetryPolicy
@@ -35,7 +37,7 @@ from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Decision, Facts, decide, handle_for
 from rcinbox.store import DecisionRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.worker import Changes, seconds_until, wait_any
+from rcinbox.worker import Changes, round_failed, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -129,14 +131,16 @@ class Pipeline:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process pending messages until ``stop`` is set (event-driven, no polling)."""
+        failures = 0
         while not stop.is_set():
             self._wake.clear()
             try:
                 await self.drain(stop)
                 at_most = seconds_until(await self.store.next_message_due(), self.clock())
-            except Exception:  # the store itself failed: keep the worker alive, try again soon
-                log.exception("pipeline worker error", extra={"action": "pipeline.error"})
-                at_most = 5.0
+                failures = 0
+            except Exception as exc:  # the store itself failed: keep the worker alive, try again soon
+                failures += 1
+                at_most = round_failed(log, "pipeline", exc, failures)
             await wait_any(self._wake, stop, at_most=at_most)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
@@ -160,6 +164,8 @@ class Pipeline:
             return
         try:
             await self._steps(stored)
+        except StoreFull:  # the disk, not this message: no attempt is counted, the worker backs off
+            raise
         except Exception as exc:  # top of the per-message step: record, back off, carry on
             await self._failed(stored, exc)
         finally:

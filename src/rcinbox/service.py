@@ -1,14 +1,18 @@
 """The service: wires settings into running parts and runs them until stopped.
 
 :meth:`Service.open` (an async context manager) opens, in order, and closes in reverse even if
-startup fails halfway: the rules (refused at start when invalid), the store, the platform client
-(JWT login or the saved session), the contact books, the sender credentials of other users'
+startup fails halfway: the rules (refused at start when invalid), the data directory's lock (a
+second service on the same directory is refused: :mod:`rcinbox.datalock`), the local HTTP address
+(bound before any login, so a taken port is reported at once), the store, the platform client (JWT
+login or the saved session), the contact books, the sender credentials of other users'
 extensions (:mod:`rcinbox.senders`), the outbox, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
 ``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
 outbox sender, transport, message-sync catch-up, rules reloader) as named tasks of one ``TaskGroup``
-until ``stop``.
-:func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``.
+until ``stop``; at ``stop`` it cuts short every wait for RingCentral's budget (nothing is in flight
+then).
+:func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``, and while
+the service is still starting (logging in, waiting for the budget, retrying) they cancel the start.
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
 from rcinbox.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.contacts import ContactBook
+from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.outbox import Outbox
 from rcinbox.pipeline import Pipeline
-from rcinbox.platform import PlatformClient
+from rcinbox.platform import PlatformClient, Waits
 from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
 from rcinbox.senders import open_senders
@@ -41,7 +46,8 @@ from rcinbox.transports.status import StatusBoard, wait_event
 from rcinbox.transports.webhook import WebhookEndpoint
 from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription
 from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport
-from rcinbox.web import Check, Listening, build_app, serve
+from rcinbox.web import Check, Listening, bind, build_app, serve_on
+from rcinbox.worker import Changes
 
 log = logging.getLogger("rcinbox.service")
 
@@ -80,6 +86,7 @@ class Service:
     http: Listening
     tuning: Tuning
     catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
+    rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
     def board(self) -> StatusBoard:
@@ -96,13 +103,18 @@ class Service:
         rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
         async with AsyncExitStack() as stack:
             private_dir(settings.data_dir)  # 0700: the archive and the webhook token are private
+            stack.enter_context(data_dir_lock(settings.data_dir))  # one service per data directory
+            sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             store = await Store.open(settings.database_url, clock=tuning.clock)
             stack.push_async_callback(store.close)
-            client = await stack.enter_async_context(PlatformClient.from_settings(settings))
+            waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
+            client = await stack.enter_async_context(PlatformClient.from_settings(settings, waits=waits))
             owner = client.auth.owner_id or "~"
             allowlist = rules.current().contacts.allowlist
             books = {ext: ContactBook(client, ext, allowlist) for ext in settings.extensions or (owner,)}
-            senders = await stack.enter_async_context(open_senders(settings, client, list(books)))
+            senders = await stack.enter_async_context(
+                open_senders(settings, client, list(books), waits=waits)
+            )
             outbox = Outbox(store, client, senders=senders, rules=rules.current)
             pipeline = Pipeline(
                 store, client, rules.current, books, settings.data_dir, outbox=outbox, senders=senders
@@ -111,8 +123,8 @@ class Service:
             catchup = CatchUpLoop.for_extensions(
                 client, store, pipeline, list(books), receiver.board, policy=tuning.catchup
             )
-            app = build_app(readiness(client, receiver.board), routes)
-            http = await stack.enter_async_context(serve(app, settings.host, settings.port))
+            app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
+            http = await stack.enter_async_context(serve_on(app, sock))
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
             log.info(
@@ -128,14 +140,22 @@ class Service:
             tasks.create_task(self.receiver.run(stop), name=f"rcinbox.transport.{self.settings.transport}")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
             tasks.create_task(self.catchup.run(stop), name="rcinbox.catchup")
+            tasks.create_task(self._interrupt_waits(stop), name="rcinbox.waits")
+
+    async def _interrupt_waits(self, stop: asyncio.Event) -> None:
+        """At ``stop``, a loop waiting for RingCentral's budget (up to a minute, or a 429's
+        penalty) or for a retry ends at once: it has sent nothing, so nothing is lost."""
+        await stop.wait()
+        self.client.pacer.waits.interrupt()
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
+        """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
         while not await wait_event(stop, self.tuning.rules_check_interval):
             if self.rules.check():
                 allowlist = self.rules.current().contacts.allowlist
                 for book in self.books.values():
                     book.set_allowlist(allowlist)
-                log.info("rules reloaded from %s", self.rules.path, extra={"action": "rules.reloaded"})
+            self.rules_checked.notify()
 
 
 def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:
@@ -197,7 +217,26 @@ def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
 
 
 async def run_until_signalled(settings: Settings, tuning: Tuning | None = None) -> None:
+    """Open and run the service until SIGINT/SIGTERM. A signal while it is still starting cancels
+    the start at once (what was opened is closed again) and returns quietly."""
     stop = asyncio.Event()
+    main = asyncio.current_task()
+    assert main is not None
     with stop_on_signals(stop):
-        async with Service.open(settings, tuning) as service:
-            await service.run(stop)
+        watcher = asyncio.create_task(_cancel_on(stop, main), name="rcinbox.starting")
+        try:
+            async with Service.open(settings, tuning) as service:
+                watcher.cancel()  # started: from now on ``stop`` ends the loops gracefully
+                await service.run(stop)
+        except asyncio.CancelledError:
+            if not (watcher.done() and not watcher.cancelled()):
+                raise  # not ours
+            main.uncancel()
+            log.info("stopped while starting", extra={"action": "service.start_cancelled"})
+        finally:
+            watcher.cancel()
+
+
+async def _cancel_on(stop: asyncio.Event, task: asyncio.Task[Any]) -> None:
+    await stop.wait()
+    task.cancel()

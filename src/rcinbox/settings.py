@@ -1,10 +1,12 @@
 """Settings: the ONLY place rcinbox reads its configuration from the environment.
 
-``Settings.from_env(environ, env_file=Path(".env"), **overrides)`` merges, lowest first: built-in
-defaults, the ``.env`` file (read with python-dotenv's ``dotenv_values``, never written into
-``os.environ``), the process environment, and ``overrides`` (the CLI flags, keyed by field name;
-``None`` means "flag not given"). Every value is parsed strictly and a bad one raises
-:class:`~rcinbox.errors.ConfigError` naming the variable.
+``Settings.from_env(environ, env_file, **overrides)`` merges, lowest first: built-in defaults, the
+``env_file`` (read with python-dotenv's ``dotenv_values``, never written into ``os.environ``), the
+process environment, and ``overrides`` (the CLI flags, keyed by field name; ``None`` means "flag
+not given"). Every value is parsed strictly and a bad one raises
+:class:`~rcinbox.errors.ConfigError` naming the variable. :func:`env_file_to_read` picks the file a command
+reads: ``--env-file`` when given (it must exist: a typo is an error, not silently ignored), else
+``./.env`` when there is one.
 
 :data:`FIELDS` describes each setting (field, variable, CLI flag, help, default shown) so the CLI
 builds ``rcinbox run --help`` from it. Secrets (client secret, JWTs) never appear in ``repr`` nor in
@@ -14,6 +16,7 @@ an error message.
 from __future__ import annotations
 
 import difflib
+import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -23,11 +26,12 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from rcinbox.errors import ConfigError
+from rcinbox.errors import ConfigError, UnknownSetting
 
 Transport = Literal["websocket", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 PRODUCTION_SERVER = "https://platform.ringcentral.com"
+DOTENV = Path(".env")  # read when present and no --env-file is given
 
 
 @dataclass(frozen=True)
@@ -225,13 +229,16 @@ class Settings:
     def from_env(
         cls,
         environ: Mapping[str, str],
-        env_file: Path | None = Path(".env"),
+        env_file: Path | None = None,
         **overrides: Any,
     ) -> Settings:
-        """Build settings from defaults < ``.env`` < ``environ`` < ``overrides`` (CLI flags)."""
+        """Build settings from defaults < ``env_file`` < ``environ`` < ``overrides`` (CLI flags).
+
+        ``env_file`` ``None`` reads no file; a file that cannot be read is a :class:`ConfigError`.
+        """
         raw: dict[str, str] = {}
-        if env_file is not None and env_file.is_file():
-            raw.update(_known(env_file, {k: v for k, v in dotenv_values(env_file).items() if v is not None}))
+        if env_file is not None:
+            raw.update(_known(env_file, _env_file_values(env_file)))
         raw.update(_known(None, environ))
         values: dict[str, Any] = {}
         for env, text in raw.items():
@@ -248,6 +255,25 @@ class Settings:
         if missing:
             raise ConfigError(f"missing required setting(s): {', '.join(missing)} (environment or .env)")
         return cls(**values)
+
+
+def env_file_to_read(given: Path | None) -> Path | None:
+    """``given`` (``--env-file``; it must exist, ``/dev/null`` for none), else ``./.env`` if present."""
+    if given is None:
+        return DOTENV if DOTENV.is_file() else None
+    if not given.exists() or given.is_dir():
+        problem = "is a directory" if given.is_dir() else "does not exist"
+        raise ConfigError(f"--env-file {given} {problem}: give the path of an existing .env file")
+    return given
+
+
+def _env_file_values(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot read the .env file {path}: {why}") from None
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def default_database_url(data_dir: Path) -> str:
@@ -278,12 +304,12 @@ TOOLING_VARIABLES = frozenset({"RCINBOX_OPENAPI_SPEC", "RCINBOX_SDK_PYTHON"})
 def _known(source: Path | None, values: Mapping[str, str]) -> dict[str, str]:
     """Our variables from ``values``; an unknown ``RCINBOX_*`` name is a typo and refused."""
     known = {k: v for k, v in values.items() if k in BY_ENV}
+    ours = {env.removeprefix("RCINBOX_"): env for env in BY_ENV if env.startswith("RCINBOX_")}
     for key in values:
         if key.startswith("RCINBOX_") and key not in BY_ENV and key not in TOOLING_VARIABLES:
-            guess = difflib.get_close_matches(key, list(BY_ENV), n=1)
-            hint = f" (did you mean {guess[0]}?)" if guess else ""
-            where = f" in {source}" if source else ""
-            raise ConfigError(f"unknown setting {key}{where}{hint}")
+            # Compared without the shared prefix: RCINBOX_API_KEY is no typo of RCINBOX_PORT.
+            guess = difflib.get_close_matches(key.removeprefix("RCINBOX_"), list(ours), n=1)
+            raise UnknownSetting(key, source, ours[guess[0]] if guess else None)
     return known
 
 

@@ -2,8 +2,11 @@
 
 ``/healthz`` answers 200 while the process serves. ``/readyz`` answers 200 only when every
 readiness check passes (the OAuth token is valid, the subscription is active), else 503 with
-``{"ready": false, "reasons": [...]}``. :func:`serve` runs the app under uvicorn inside the
-caller's event loop and returns once it listens.
+``{"ready": false, "reasons": [...]}``; either answer adds ``"waits": [...]`` while requests wait
+for RingCentral's budget (each with its ``group``, ``request``, ``seconds`` left and ``reason``).
+:func:`bind` takes the address first (at start, before logging in, so a taken port is reported at
+once) and :func:`serve_on` later runs the app on that socket under uvicorn inside the caller's
+event loop, returning once it listens (:func:`serve` does both).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,20 +25,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from rcinbox.errors import ListenError
+
 log = logging.getLogger("rcinbox.web")
 
 Check = Callable[[], str | None]  # None when fine, else the reason in a few words
+Waiting = Callable[[], list[dict[str, Any]]]  # the waits in progress (Waits.current)
 
 
-def build_app(checks: Sequence[Check], extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def build_app(
+    checks: Sequence[Check], extra_routes: Sequence[BaseRoute] = (), waiting: Waiting | None = None
+) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
         reasons = [reason for check in checks if (reason := check()) is not None]
-        if reasons:
-            return JSONResponse({"ready": False, "reasons": reasons}, status_code=503)
-        return JSONResponse({"ready": True})
+        body: dict[str, Any] = {"ready": False, "reasons": reasons} if reasons else {"ready": True}
+        if waiting is not None and (waits := waiting()):
+            body["waits"] = waits
+        return JSONResponse(body, status_code=503 if reasons else 200)
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -70,17 +80,31 @@ class Listening:
     port: int
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Starlette, host: str, port: int) -> AsyncIterator[Listening]:
-    """Serve ``app`` until the block exits; ``port=0`` picks a free port."""
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (not listening yet: connections are refused until
+    :func:`serve`); ``port=0`` picks a free port. :class:`~rcinbox.errors.ListenError` says why not."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
-    bound = sock.getsockname()[1]
+        raise ListenError(host, port, exc) from None
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Starlette, host: str, port: int) -> AsyncIterator[Listening]:
+    """Bind ``host:port`` and serve ``app`` there until the block exits; ``port=0`` picks a free port."""
+    with contextlib.closing(bind(host, port)) as sock:
+        async with serve_on(app, sock) as listening:
+            yield listening
+
+
+@contextlib.asynccontextmanager
+async def serve_on(app: Starlette, sock: socket.socket) -> AsyncIterator[Listening]:
+    """Serve ``app`` on the bound ``sock`` until the block exits (the caller closes the socket)."""
+    host, bound = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -97,7 +121,7 @@ async def serve(app: Starlette, host: str, port: int) -> AsyncIterator[Listening
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if not server.ready.is_set():
             task.result()
-            raise OSError(f"the HTTP server could not listen on {host}:{port}")
+            raise ListenError(host, bound, OSError(f"the HTTP server could not listen on {host}:{bound}"))
         shown = f"[{host}]" if ":" in host else host
         log.info("HTTP server on http://%s:%d", shown, bound)
         yield Listening(f"http://{shown}:{bound}", bound)
@@ -106,4 +130,3 @@ async def serve(app: Starlette, host: str, port: int) -> AsyncIterator[Listening
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=10)
-        sock.close()

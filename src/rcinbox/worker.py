@@ -1,5 +1,6 @@
 """Shared bits of the background loops (pipeline worker, outbox sender): event-driven waiting,
-and :class:`Changes`, the signal they raise for observers.
+:class:`Changes`, the signal they raise for observers, and :func:`round_failed`, what a loop does
+when a whole round failed (the store itself: a full disk, a lost database).
 
 Loops never sleep-poll: they wait until one of their events is set (new work, stop) or the
 next scheduled retry is due, whichever comes first.
@@ -8,8 +9,15 @@ next scheduled retry is due, whichever comes first.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+
+from rcinbox.errors import StoreFull
+from rcinbox.platform.retry import RetryPolicy
+
+# After a failed round: 1 s, 2 s, 4 s … at most 30 s (only ``delay()`` is used).
+ROUND_RETRY = RetryPolicy(attempts=1, base_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.1)
 
 
 async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> None:
@@ -54,3 +62,17 @@ class Changes:
                 if await condition():
                     return
                 await event.wait()
+
+
+def round_failed(log: logging.Logger, loop: str, exc: Exception, failures: int) -> float:
+    """Log the ``failures``-th failed round in a row of ``loop`` and return the seconds to wait
+    before the next one. A full disk is one line (it is the disk, not a bug: the round is simply
+    tried again until there is room); anything else comes with its traceback."""
+    delay = ROUND_RETRY.delay(failures)
+    if isinstance(exc, StoreFull):
+        log.error(
+            "%s: %s; free some space, retrying in %.0f s", loop, exc, delay, extra={"action": "store.full"}
+        )
+    else:
+        log.exception("%s error; retrying in %.0f s", loop, delay, extra={"action": f"{loop}.error"})
+    return delay

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import dataclasses
 import json
+import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -265,9 +266,7 @@ class Live:
 def cli_messages(data_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
     """``rcinbox messages --json --data-dir DATA_DIR`` (run it in a thread: it has its own loop)."""
     args = ["messages", "--json", "--limit", str(limit), "--data-dir", str(data_dir)]
-    result = CliRunner().invoke(
-        app, [*args, "--env-file", str(data_dir / "no.env")], env={"RCINBOX_DATABASE_URL": None}
-    )
+    result = CliRunner().invoke(app, [*args, "--env-file", os.devnull], env={"RCINBOX_DATABASE_URL": None})
     assert result.exit_code == 0, result.output
     entries: list[dict[str, Any]] = json.loads(result.stdout)
     return entries
@@ -308,6 +307,7 @@ class Harness:
     transport: TransportName
     clock: TestClock = field(default_factory=TestClock)
     port: int = field(default_factory=free_port)
+    tuning: Tuning = TUNING  # the service's knobs (a test may shorten others)
 
     @property
     def data_dir(self) -> Path:
@@ -350,7 +350,7 @@ class Harness:
     async def running(self, rules: str | None = None, **environ: str) -> AsyncIterator[Live]:
         """The service, subscribed and running, for the block; stopped (gracefully) after it."""
         self._use_rules(rules)
-        async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
+        async with Service.open(self.settings(**environ), self._tuning()) as service:
             stop = asyncio.Event()
             runner = asyncio.create_task(service.run(stop), name="e2e.service")
             try:
@@ -369,7 +369,7 @@ class Harness:
         a dead process, a cancelled in-flight SQLite query can keep its lock until this process
         ends, and the restarted service would find the database locked."""
         self._use_rules(rules)
-        async with Service.open(self.settings(**environ), _tuning(self.clock)) as service:
+        async with Service.open(self.settings(**environ), self._tuning()) as service:
             runner = asyncio.create_task(service.run(asyncio.Event()), name="e2e.service")
             live = Crashable(service, self.emu, self.http, self.clock, runner)
             try:
@@ -378,6 +378,9 @@ class Harness:
             finally:
                 await live.crash()
 
+    def _tuning(self) -> Tuning:
+        return dataclasses.replace(self.tuning, clock=self.clock)
+
     async def faults(self, body: Mapping[str, Any]) -> None:
         response = await self.http.post("/_emulator/faults", json=dict(body))
         assert response.status_code == 200, response.text
@@ -385,10 +388,6 @@ class Harness:
     async def clear_faults(self) -> None:
         response = await self.http.delete("/_emulator/faults")
         assert response.status_code in (200, 204), response.text
-
-
-def _tuning(clock: TestClock) -> Tuning:
-    return dataclasses.replace(TUNING, clock=clock)
 
 
 async def _ready(service: Service, runner: asyncio.Task[None]) -> None:

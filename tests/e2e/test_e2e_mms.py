@@ -3,11 +3,12 @@ sent (size and SHA-256 recorded), and the sender answered as for any text."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
 
-from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, replies, reply_for
+from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, cli_messages, replies, reply_for
 
 from rcinbox.attachments import DEFAULT_MAX_BYTES
 
@@ -46,6 +47,24 @@ async def test_mms_attachments_are_archived_byte_for_byte_and_the_sender_answere
     assert [(p.parent, p.suffix) for p in paths] == [(folder, ".jpg"), (folder, ".png")]
     assert files_under(e2e.data_dir / "attachments") == set(paths)  # nothing else, no partial file
     assert [p for p in files_under(e2e.tmp) if p.name in ("photo.jpg", "diagram.png")] == []
+
+
+async def test_messages_json_points_at_each_archived_file_and_shows_the_reply_sent(e2e: Harness) -> None:
+    async with e2e.running() as live:
+        sent = await live.text("The diagram", sender=CHARLIE, attachments=[("image/png", DIAGRAM, "d.png")])
+        outcome = await live.outcome(sent)
+    assert outcome.reason == "replied"
+    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+    [diagram] = entry["attachments"]
+    path = Path(diagram["path"])
+    assert path.is_absolute() and await asyncio.to_thread(path.read_bytes) == DIAGRAM
+    assert (diagram["state"], diagram["contentType"], diagram["size"], diagram["sha256"]) == (
+        "stored",
+        "image/png",
+        len(DIAGRAM),
+        hashlib.sha256(DIAGRAM).hexdigest(),
+    )
+    assert (entry["replyState"], entry["replyText"]) == ("sent", reply_for("Charlie"))
 
 
 async def test_a_picture_without_text_is_archived_and_answered(e2e: Harness) -> None:

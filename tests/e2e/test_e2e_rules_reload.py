@@ -3,21 +3,22 @@ to the allowlist, takes effect for the next text without a restart."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 
+import pytest
 from e2e_kit import ALEX, CHARLIE, STRANGER, WITHIN, Harness, Live, replies, reply_for, rules_toml
 
 from rcinbox.rules.config import Rules
 
 
 async def reloaded(live: Live, done: Callable[[Rules], bool]) -> None:
-    """The watcher exposes no event: a bounded poll of the rules the service currently uses."""
-    async with asyncio.timeout(WITHIN):
-        while True:
-            if done(live.service.rules.current()):
-                return
-            await asyncio.sleep(0.05)
+    """Until the rules the service uses satisfy ``done``, re-checked after each look at the file."""
+
+    async def installed() -> bool:
+        return done(live.service.rules.current())
+
+    await live.service.rules_checked.until(installed, WITHIN)
 
 
 async def test_switching_the_vacation_on_takes_effect_without_a_restart(e2e: Harness) -> None:
@@ -54,12 +55,33 @@ async def test_a_broken_edit_keeps_the_last_good_rules(e2e: Harness) -> None:
 
 
 async def rejected(live: Live) -> None:
-    """A bounded poll, as for :func:`reloaded`: until the watcher has refused the edit."""
-    async with asyncio.timeout(WITHIN):
-        while True:
-            if live.service.rules.last_error is not None:
-                return
-            await asyncio.sleep(0.05)
+    """As :func:`reloaded`: until the watcher has refused the edit."""
+
+    async def refused() -> bool:
+        return live.service.rules.last_error is not None
+
+    await live.service.rules_checked.until(refused, WITHIN)
+
+
+async def test_one_edit_logs_rules_reloaded_once(
+    e2e: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger("rcinbox"), "propagate", True)  # even after logs.setup()
+    caplog.set_level(logging.INFO, logger="rcinbox")
+    async with e2e.running(rules_toml(enabled=False)) as live:
+        e2e.write_rules(rules_toml(enabled=True))
+        await reloaded(live, lambda rules: rules.vacation.enabled)
+        checks = live.service.rules_checked.count
+        await live.service.rules_checked.until(_after(live, checks + 2), WITHIN)  # two more looks
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("rcinbox")]
+    assert [line for line in lines if "rules reloaded" in line] == [f"rules reloaded from {e2e.rules_path}"]
+
+
+def _after(live: Live, count: int) -> Callable[[], Awaitable[bool]]:
+    async def reached() -> bool:
+        return live.service.rules_checked.count >= count
+
+    return reached
 
 
 async def test_an_edited_message_reaches_a_sender_who_already_got_the_old_one(e2e: Harness) -> None:

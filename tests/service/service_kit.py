@@ -3,6 +3,9 @@ whose vacation is always on (2020 to 2099), shared by the service-level test mod
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +54,12 @@ def emulator_webhook_settings(emu: Running, tmp_path: Path, rules: str) -> Setti
     port = free_port()
     url = f"http://127.0.0.1:{port}/rc"
     return emulator_settings(emu, tmp_path, rules, transport="webhook", port=port, webhook_url=url)
+
+
+@contextlib.contextmanager
+def socket_taken(port: int) -> Iterator[None]:
+    """Another program listening on ``127.0.0.1:port`` for the block."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        yield

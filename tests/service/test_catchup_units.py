@@ -14,7 +14,7 @@ import pytest
 from transport_kit import MemoryKv
 
 from rcinbox.catchup import SYNCED_KEY, TOKEN_KEY, CatchUp, CatchUpLoop, CatchUpPolicy, SyncReport
-from rcinbox.errors import PlatformError, RulesError
+from rcinbox.errors import PlatformError, RulesError, StoreFull
 from rcinbox.events import InboundMessage, Party
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules import Facts, decide, parse_rules
@@ -177,15 +177,16 @@ class CountingCatchUp:
 
     extension_id = EXT
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
         self.runs = 0
         self.failures = failures
+        self.error = error or PlatformError(503, "CMN-211", "Service unavailable")
 
     async def run_once(self) -> SyncReport:
         self.runs += 1
         if self.failures:
             self.failures -= 1
-            raise PlatformError(503, "CMN-211", "Service unavailable")
+            raise self.error
         return SyncReport(EXT, "ISync", 0, 0, 0)
 
 
@@ -259,6 +260,30 @@ async def test_a_failing_round_is_retried_with_backoff_and_the_loop_survives(boa
             await loop_rounds(loop, 4, within=0.2)
     assert fake.runs == 3
     assert len(loop.reports) == 1
+
+
+async def test_a_notification_the_transport_could_not_store_triggers_a_round(
+    board: StatusBoard, looping: tuple[CatchUpLoop, CountingCatchUp]
+) -> None:
+    loop, fake = looping
+    board.update(connected=True, subscription_active=True, subscriptions_created=1)
+    await loop_rounds(loop, 1)
+    board.update(unstored=1)  # a WebHook 503 (never delivered again), a WebSocket frame held back
+    await loop_rounds(loop, 2)
+    assert fake.runs == 2
+
+
+async def test_after_a_round_failed_on_a_full_disk_the_retry_comes_within_the_stores_backoff(
+    board: StatusBoard,
+) -> None:
+    full = StoreFull("the database's disk is full")
+    fake = CountingCatchUp(failures=1, error=full)
+    loop = CatchUpLoop([fake], board, policy=CatchUpPolicy(interval=3600))  # type: ignore[list-item]
+    assert loop.policy.retry.delay(1, rand=lambda: 0.0) >= 3.75  # the platform backoff: 5 s first
+    board.update(connected=True, subscription_active=True, subscriptions_created=1)
+    async for _ in run_loop(loop):
+        await loop_rounds(loop, 2, within=3)  # retried after about 1 s: the disk may have room now
+    assert fake.runs == 2 and len(loop.reports) == 1
 
 
 async def test_catch_up_now_reports_failure() -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from rcinbox.datalock import LOCK_NAME
 from rcinbox.demo import MARKER, DemoError, DemoOptions, demo, fresh_dir
 from rcinbox.demo_script import SCRIPT, Outcome, table, tiny_png
 from rcinbox.rules import budget_warnings, load_rules
@@ -162,16 +163,16 @@ async def test_without_once_the_demo_keeps_serving_and_the_printed_curl_works(tm
 
 
 def test_the_demo_directory_is_wiped_only_when_the_demo_made_it(tmp_path: Path) -> None:
-    mine = fresh_dir(tmp_path / "demo")
-    (mine / "old.db").write_bytes(b"previous run")
-    again = fresh_dir(tmp_path / "demo")
-    assert sorted(p.name for p in again.iterdir()) == [MARKER]
+    with fresh_dir(tmp_path / "demo") as mine:
+        (mine / "old.db").write_bytes(b"previous run")
+    with fresh_dir(tmp_path / "demo") as again:
+        assert sorted(p.name for p in again.iterdir()) == [MARKER, LOCK_NAME]
 
     foreign = tmp_path / "important"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("do not delete")
-    with pytest.raises(DemoError, match="is not a demo directory"):
-        fresh_dir(foreign)
+    with pytest.raises(DemoError, match="is not a demo directory"), fresh_dir(foreign):
+        pass
     assert (foreign / "thesis.tex").read_text() == "do not delete"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,17 @@ CHECKS = [
 ]
 
 
+def example_rules(start: timedelta = -timedelta(days=1), end: timedelta = timedelta(days=14)) -> str:
+    """The example rules file with its vacation window moved to ``now + start`` → ``now + end``
+    (the doctor judges the window against the real clock)."""
+    now, fmt = datetime.now(UTC), "%Y-%m-%dT%H:%M:%S"
+    text = EXAMPLE_RULES.read_text()
+    text = text.replace("start = 2026-12-20T00:00:00", f"start = {(now + start).strftime(fmt)}")
+    return text.replace("end = 2027-01-04T08:00:00", f"end = {(now + end).strftime(fmt)}")
+
+
 def settings_for(emu: Running, tmp_path: Path, ext: int = 0, **changes: Any) -> Settings:
-    return emulator_settings(emu, tmp_path, EXAMPLE_RULES.read_text(), ext=ext, **changes)
+    return emulator_settings(emu, tmp_path, example_rules(), ext=ext, **changes)
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:
@@ -53,14 +62,17 @@ def shown(findings: list[Finding]) -> str:
     return out.getvalue()
 
 
-async def test_all_green_against_the_emulator_and_the_session_is_revoked(
+async def test_all_green_against_the_emulator_and_the_session_is_saved_for_run(
     emu: Running, tmp_path: Path
 ) -> None:
     findings = await diagnose(settings_for(emu, tmp_path))
 
     assert [(f.check, f.status) for f in findings] == [(check, "ok") for check in CHECKS]
     found = by_check(findings)
-    assert found["JWT login"].detail == "logged in as ext 101 Alex Morgan (id 62264425016)"
+    assert found["JWT login"].detail == (
+        f"logged in as ext 101 Alex Morgan (id 62264425016), session saved to "
+        f"{tmp_path / 'data' / 'tokens.json'} for `rcinbox run`"
+    )
     assert found["scopes"].detail == "ReadAccounts, ReadContacts, ReadMessages, SMS, WebSocketsSubscriptions"
     assert found["phone numbers"].detail == "can send SMS: +16505550100, +16505550101"
     assert "America/New_York" in found["rules"].detail
@@ -70,14 +82,15 @@ async def test_all_green_against_the_emulator_and_the_session_is_revoked(
     )
     assert healthy(findings)
     assert "✔ JWT login: logged in as ext 101 Alex Morgan" in shown(findings)
-    assert emu.world.sessions and all(session.revoked for session in emu.world.sessions.values())
+    [session] = emu.world.sessions.values()  # one session, kept for `rcinbox run` to continue
+    assert not session.revoked and (tmp_path / "data" / "tokens.json").is_file()
 
 
-def invoke(emu: Running, tmp_path: Path, **env: str | None) -> Result:
+def invoke(emu: Running, tmp_path: Path, env_file: str = os.devnull, **env: str | None) -> Result:
     """``rcinbox doctor`` in a worker thread (it runs its own event loop) with a clean environment."""
     world = emu.world
     rules = tmp_path / "rcinbox.toml"
-    shutil.copy(EXAMPLE_RULES, rules)
+    rules.write_text(example_rules(), encoding="utf-8")
     # Ambient RCINBOX_* variables (the Makefile's RCINBOX_SDK_PYTHON) would be refused as typos.
     ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}
     base: dict[str, str | None] = ambient | {
@@ -91,7 +104,7 @@ def invoke(emu: Running, tmp_path: Path, **env: str | None) -> Result:
         "RCINBOX_WEBHOOK_URL": None,
         "COLUMNS": "250",
     }
-    args = ["doctor", "--env-file", str(tmp_path / "no.env")]
+    args = ["doctor", "--env-file", env_file]
     return CliRunner().invoke(app, args, env=base | env)
 
 
@@ -197,7 +210,7 @@ async def test_webhook_mode_needs_the_subscription_and_warns_about_http(emu: Run
 
 async def test_bad_rules_and_unwritable_data_dir_fail_with_fixes(emu: Running, tmp_path: Path) -> None:
     rules = tmp_path / "rcinbox.toml"
-    example = EXAMPLE_RULES.read_text()
+    example = example_rules()
     rules.write_text(example.replace('audience = "contacts"', 'audience = "friends"'))
     line = example.splitlines().index('audience = "contacts"') + 1
     blocked = tmp_path / "a-file"
@@ -231,8 +244,11 @@ async def sender_check(emu: Running, tmp_path: Path, pairs: tuple[tuple[str, str
     alex, blair = str(emu.world.extensions[0].id), str(emu.world.extensions[1].id)
     settings = settings_for(emu, tmp_path, extensions=(alex, blair), sender_jwts=SenderJwts(pairs))
     found = by_check(await diagnose(settings))
-    assert all(session.revoked for session in emu.world.sessions.values())
     return found["sender credentials"]
+
+
+def live_sessions(emu: Running) -> list[int]:
+    return sorted(s.extension_id for s in emu.world.sessions.values() if not s.revoked)
 
 
 async def test_receiving_for_another_extension_without_its_sender_jwt_is_a_warning(
@@ -253,6 +269,8 @@ async def test_the_right_sender_jwt_is_accepted(emu: Running, tmp_path: Path) ->
         "ok",
         "replies for extension(s) 62264426016 go out as their own users",
     )
+    assert live_sessions(emu) == [62264425016, 62264426016]  # both saved for `rcinbox run`
+    assert (tmp_path / "data" / "tokens-62264426016.json").is_file()
 
 
 async def test_a_sender_jwt_of_another_user_fails(emu: Running, tmp_path: Path) -> None:
@@ -263,6 +281,8 @@ async def test_a_sender_jwt_of_another_user_fails(emu: Running, tmp_path: Path) 
         "the sender JWT given for extension 62264426016 logs in as extension 62264427016",
     )
     assert casey_jwt not in shown([wrong])
+    assert live_sessions(emu) == [62264425016]  # Casey's session was revoked, not saved for Blair
+    assert not (tmp_path / "data" / "tokens-62264426016.json").exists()
 
 
 async def test_a_rate_limited_login_is_reported_at_once_not_waited_out(

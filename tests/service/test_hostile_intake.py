@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,7 @@ def test_the_archive_table_shows_hostile_texts_as_they_are(tmp_path: Path) -> No
     (tmp_path / "data").mkdir()
     texts = ["Caf\ud800 [/] ok", "[red]not red[/red]", "a\x1b[2Jb"]
     asyncio.run(_archive_texts(tmp_path / "data" / "rcinbox.db", texts))
-    result = cli_messages("--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / "none.env"))
+    result = cli_messages("--data-dir", str(tmp_path / "data"), "--env-file", os.devnull)
     assert result.exit_code == 0, result.output
     for shown in ("Caf\ufffd [/] ok", "[red]not red[/red]", "a\ufffd[2Jb", "Zo\ufffd [b]"):
         assert shown in result.output

@@ -92,7 +92,7 @@ def messages(*args: str, env: dict[str, str | None] | None = None) -> Result:
 
 def test_table_lists_newest_first_with_decisions(tmp_path: Path) -> None:
     archive(tmp_path / "data")
-    result = messages("--data-dir", str(tmp_path / "data"), "--env-file", str(tmp_path / "none.env"))
+    result = messages("--data-dir", str(tmp_path / "data"), "--env-file", os.devnull)
 
     assert result.exit_code == 0, result.output
     out = result.output
@@ -102,9 +102,9 @@ def test_table_lists_newest_first_with_decisions(tmp_path: Path) -> None:
     at = next(i for i, line in enumerate(lines) if "Lunch on Thursday?" in line)
     charlie = lines[at]
     assert "reply: replied" in charlie and "queued" in lines[at + 1] and "+14155550100" in charlie
-    assert "│   1 │" in charlie  # one stored attachment
+    assert "(+1 attachment)" in lines[at + 1]  # one stored attachment, under the text
     at = next(i for i, line in enumerate(lines) if "Is this the bakery?" in line)
-    assert "suppress:" in lines[at] and "not-a-contact" in lines[at + 1]
+    assert "suppress: not-a-contact" in lines[at]
     dana = next(line for line in out.splitlines() if "Call me back" in line)
     assert "received" in dana  # not decided yet
     assert "Charlie Williams" in out
@@ -127,29 +127,32 @@ def test_json_is_machine_readable(tmp_path: Path) -> None:
         "fromName": "Dana Lopez",
         "to": ALEX,
         "text": "Call me back",
-        "attachments": 0,
+        "attachments": [],
         "state": "received",
         "decision": None,
         "replyState": None,
         "replyError": None,
+        "replyText": None,
         "lastError": None,
     }
     assert stranger["decision"] == {"action": "suppress", "reason": "not-a-contact"}
     assert stranger["state"] == "done"
 
 
-def test_json_shows_the_attachment_count_and_reply_state(tmp_path: Path) -> None:
+def test_json_shows_the_attachments_and_reply_state(tmp_path: Path) -> None:
     archive(tmp_path / "data")
     url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'rcinbox.db'}"
-    result = messages("--json", "--database-url", url)
+    result = messages("--json", "--database-url", url, env={"RCINBOX_DATA_DIR": str(tmp_path / "files")})
 
     assert result.exit_code == 0, result.output
     charlie = json.loads(result.output)[-1]
-    assert (charlie["attachments"], charlie["replyState"], charlie["decision"]) == (
-        1,
+    assert (charlie["replyState"], charlie["replyText"], charlie["decision"]) == (
         "queued",
+        None,  # not sent (yet)
         {"action": "reply", "reason": "replied"},
     )
+    [photo] = charlie["attachments"]  # the path is under the data directory, made absolute
+    assert photo["path"] == str((tmp_path / "files" / "a" / "b.png").absolute())
 
 
 def test_a_missing_archive_is_an_error(tmp_path: Path) -> None:
@@ -161,5 +164,5 @@ def test_a_missing_archive_is_an_error(tmp_path: Path) -> None:
 
 def test_a_bad_setting_is_refused_with_its_name(tmp_path: Path) -> None:
     result = messages(env={"RCINBOX_DATABASE_URL": "not a url"})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "RCINBOX_DATABASE_URL must be an SQLAlchemy URL" in result.output

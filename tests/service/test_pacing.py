@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,8 +11,10 @@ import pytest
 from platform_fake import CountingTransport
 
 from rcinbox.emulator.runner import Running
+from rcinbox.errors import TransportError
 from rcinbox.platform import Credentials, Pacer, PlatformClient, RetryPolicy, group_for
 from rcinbox.platform.pacing import Group
+from rcinbox.platform.retry import send
 
 ACCOUNT = "https://platform.ringcentral.com/restapi/v1.0/account/~/extension/~"
 
@@ -193,3 +196,65 @@ async def test_paced_burst_of_replies_gets_zero_429(emu: Running, medium_limited
     assert counting.count("/sms", 429) == 0
     texts = sorted(m.text for m in emu.world.messages.values() if m.direction == "Outbound")
     assert texts == sorted(f"reply {n}" for n in range(BURST))
+
+
+# ---- waits a user can see (issue 6: a silent one-minute hang at start) ----
+
+
+async def test_a_wait_longer_than_a_second_is_logged_once_listed_and_interruptible(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rcinbox.platform")
+    clock = Clock()
+    pacer = Pacer(clock)
+    pacer.release("Auth", await pacer.acquire("Auth"), headers(5, 0, 60, "auth"))  # 4 used by others
+    clock.now += 19
+    waiter = asyncio.create_task(pacer.acquire("Auth", "POST /restapi/oauth/wstoken"))
+    await asyncio.sleep(0)  # one step of the waiter: it registers its wait before its first await
+    waits = pacer.waits.current()
+    pacer.waits.interrupt()  # what `rcinbox run` does at Ctrl-C
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiter, timeout=1)
+    reason = "Auth group budget 5/60s used, 4 of them by other clients of this user and app"
+    assert waits == [
+        {"group": "Auth", "request": "POST /restapi/oauth/wstoken", "seconds": 41.0, "reason": reason}
+    ]
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert infos == [f"POST /restapi/oauth/wstoken waits 41 s: {reason}"]
+    assert pacer.waits.current() == []
+    assert len(pacer.state("Auth").counted) == 5  # the interrupted request booked nothing
+
+
+async def test_short_waits_are_neither_announced_nor_listed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="rcinbox.platform")
+    pacer = Pacer()
+    ticket = await pacer.acquire("Heavy")
+    waiter = asyncio.create_task(pacer.acquire("Heavy", "GET /x"))  # waits for the first answer
+    await asyncio.sleep(0.01)
+    listed = pacer.waits.current()
+    pacer.release("Heavy", ticket, headers(10, 9, 60, "heavy"))
+    await asyncio.wait_for(waiter, timeout=1)
+    assert listed == []
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+async def test_a_server_that_never_answers_costs_no_budget_and_no_pacing_wait() -> None:
+    """Connections that were never made are not requests the platform counted: failing them must
+    not fill the Auth group (5 a minute), which added a 10 s wait to a failing start."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("All connection attempts failed", request=request)
+
+    pacer = Pacer()
+    policy = RetryPolicy(attempts=8, base_delay=0.0, max_delay=0.0)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+
+        async def build() -> httpx.Request:
+            return http.build_request("POST", "https://platform.ringcentral.com/restapi/oauth/token")
+
+        with pytest.raises(TransportError) as failed:
+            async with asyncio.timeout(3):
+                await send(http, build, group="Auth", pacer=pacer, policy=policy, idempotent=True)
+    assert "ConnectError: All connection attempts failed" in str(failed.value)
+    assert pacer.state("Auth").counted == {}
+    assert pacer.wait_time("Auth") == 0

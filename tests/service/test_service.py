@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from service_kit import always_away, emulator_settings, emulator_webhook_settings
+from service_kit import always_away, emulator_settings, emulator_webhook_settings, socket_taken
 from transport_kit import inject
 from typer.testing import CliRunner
 
 from rcinbox.cli import app
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.emulator.world import Limits
-from rcinbox.errors import RulesError
+from rcinbox.errors import ListenError, RulesError
 from rcinbox.service import Service, Tuning, stop_on_signals
 from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
@@ -175,12 +175,12 @@ async def test_invalid_rules_are_refused_before_anything_starts(emu: Running, tm
 
 async def test_a_failed_start_closes_what_was_opened(emu: Running, tmp_path: Path) -> None:
     settings = settings_for(emu, tmp_path)
-    with socket_taken(settings.port), pytest.raises(OSError):
+    with socket_taken(settings.port), pytest.raises(ListenError):
         async with Service.open(settings, TUNING):
             pass
     async with Service.open(settings, TUNING) as again:  # the store and the session are reusable
         assert again.http.port == settings.port
-    assert len(emu.world.sessions) == 1  # the saved session was reused, not a second login
+    assert len(emu.world.sessions) == 1  # the port is checked before logging in
 
 
 async def test_signals_set_stop() -> None:
@@ -245,27 +245,10 @@ def test_run_help_names_every_variable() -> None:
 
 
 def test_run_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
-    args = ["run", "--env-file", str(tmp_path / "none.env"), "--client-id", "a", "--client-secret", "b"]
+    args = ["run", "--env-file", os.devnull, "--client-id", "a", "--client-secret", "b"]
     result = CliRunner().invoke(app, [*args, "--jwt", "c", "--port", "http"], env={"RC_SERVER_URL": None})
     assert result.exit_code == 2
     assert result.output == "error: --port must be a port number 0-65535, got 'http'\n"
-
-
-class socket_taken:
-    """Holds a listening socket on ``port`` for the block."""
-
-    def __init__(self, port: int) -> None:
-        import socket
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
 
 
 async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
@@ -356,7 +339,7 @@ def test_run_refuses_an_invalid_rules_file_with_its_line_and_reason(tmp_path: Pa
     env |= {"RC_USER_JWT": "c", "RCINBOX_RULES": str(rules), "RCINBOX_DATA_DIR": str(tmp_path / "data")}
     # A process of its own: ``run`` sets up logging for the whole process.
     done = subprocess.run(
-        [sys.executable, "-m", "rcinbox", "run", "--env-file", str(tmp_path / "none.env")],
+        [sys.executable, "-m", "rcinbox", "run", "--env-file", os.devnull],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr

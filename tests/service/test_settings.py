@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rcinbox.errors import ConfigError
-from rcinbox.settings import FIELDS, Settings
+from rcinbox.settings import FIELDS, Settings, env_file_to_read
 
 CREDS = {
     "RC_APP_CLIENT_ID": "client-id-1",
@@ -72,12 +72,27 @@ def test_precedence_env_file_then_environ_then_flags(tmp_path: Path) -> None:
     assert "RCINBOX_PORT" not in os.environ  # .env is read, never exported
 
 
-def test_missing_env_file_is_fine_and_empty_values_mean_unset(tmp_path: Path) -> None:
-    s = Settings.from_env(
-        {**CREDS, "RCINBOX_WEBHOOK_URL": "", "RCINBOX_EXTENSIONS": ""}, tmp_path / "nope.env"
-    )
+def test_empty_values_mean_unset() -> None:
+    s = Settings.from_env({**CREDS, "RCINBOX_WEBHOOK_URL": "", "RCINBOX_EXTENSIONS": ""}, env_file=None)
     assert s.webhook_url is None
     assert s.extensions == ()
+
+
+def test_a_missing_default_env_file_is_fine_a_missing_given_one_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert env_file_to_read(None) is None  # no ./.env: nothing to read
+    (tmp_path / ".env").write_text("RCINBOX_PORT=7100\n")
+    assert env_file_to_read(None) == Path(".env")
+    assert env_file_to_read(Path(os.devnull)) == Path(os.devnull)  # "no file at all"
+    with pytest.raises(ConfigError) as missing:
+        env_file_to_read(Path("prod.env"))
+    assert str(missing.value) == "--env-file prod.env does not exist: give the path of an existing .env file"
+    with pytest.raises(ConfigError, match=r"^--env-file .* is a directory"):
+        env_file_to_read(tmp_path)
+    with pytest.raises(ConfigError, match=r"^cannot read the \.env file prod\.env: No such file"):
+        Settings.from_env(CREDS, Path("prod.env"))
 
 
 def test_database_url_explicit_and_following_data_dir() -> None:

@@ -42,7 +42,7 @@ def env_lines(host: str, port: int, data: Path | None, extension: str | None) ->
 
 
 def _quoted(value: str) -> str:
-    """As python-dotenv reads it back: bare when plain, else in single quotes (``\\'``, ``\\\\``)."""
+    """As a .env file is read back: bare when plain, else in single quotes (``\\'``, ``\\\\``)."""
     if _BARE.fullmatch(value):
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -7,6 +7,7 @@ from rcinbox.platform.client import PlatformClient
 from rcinbox.platform.pacing import Group, Pacer, group_for
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.platform.tokenfile import Token
+from rcinbox.platform.waits import Waits
 
 __all__ = [
     "Credentials",
@@ -16,5 +17,6 @@ __all__ = [
     "RetryPolicy",
     "Token",
     "TokenManager",
+    "Waits",
     "group_for",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import time
@@ -121,7 +122,9 @@ class TokenManager:
             self._token = await asyncio.to_thread(self._file.load)
             if self._token is not None:
                 log.info("reusing the saved OAuth session of ext %s", self._token.owner_id)
-        await self.access_token()
+        async with self._lock:  # retried quietly: the caller reports the outcome (or one error line)
+            if self._token is None or self._due(self._token):
+                await self._renew(self._token, dataclasses.replace(self._policy, quiet=True))
         if background and self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self._upkeep(), name="rcinbox:token-upkeep")
@@ -165,18 +168,20 @@ class TokenManager:
     def _due(self, token: Token) -> bool:
         return self._clock() >= token.expires_at - access_margin(token.expires_in)
 
-    async def _renew(self, token: Token | None) -> Token:
+    async def _renew(self, token: Token | None, policy: RetryPolicy | None = None) -> Token:
         """Refresh if the refresh token is still good, else (or on invalid_grant) log in."""
         new: Token | None = None
+        policy = policy or self._policy
         if token is not None and token.refresh_token and token.refresh_expires_at > self._clock():
             try:
-                new = await self._grant({"grant_type": "refresh_token", "refresh_token": token.refresh_token})
+                form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
+                new = await self._grant(form, policy)
                 self.refreshes += 1
                 log.info("OAuth session refreshed (ext %s)", new.owner_id)
             except InvalidGrant as exc:
                 log.warning("refresh refused (%s); logging in again with the JWT", exc.error_code)
         if new is None:
-            new = await self._grant({"grant_type": JWT_GRANT, "assertion": self._credentials.jwt})
+            new = await self._grant({"grant_type": JWT_GRANT, "assertion": self._credentials.jwt}, policy)
             self.logins += 1
             log.info("logged in with the JWT (ext %s)", new.owner_id)
         self._token = new
@@ -189,7 +194,7 @@ class TokenManager:
             self._on_renew(new)
         return new
 
-    async def _grant(self, form: Mapping[str, str]) -> Token:
+    async def _grant(self, form: Mapping[str, str], policy: RetryPolicy) -> Token:
         async def build() -> httpx.Request:
             return self._http.build_request(
                 "POST",
@@ -199,7 +204,13 @@ class TokenManager:
             )
 
         response = await send(
-            self._http, build, group="Auth", pacer=self._pacer, policy=self._policy, idempotent=True
+            self._http,
+            build,
+            group="Auth",
+            pacer=self._pacer,
+            policy=policy,
+            idempotent=True,
+            request=f"POST {TOKEN_PATH}",
         )
         if response.is_error:
             raise error_from_response(response)

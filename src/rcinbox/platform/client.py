@@ -26,6 +26,7 @@ from rcinbox.errors import DownloadRefused, error_from_response, transport_error
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
 from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, RetryPolicy, send
+from rcinbox.platform.waits import Waits
 
 if TYPE_CHECKING:
     from rcinbox.settings import Settings
@@ -74,8 +75,11 @@ class PlatformClient:
         policy: RetryPolicy = DEFAULT_POLICY,
         timeouts: httpx.Timeout = DEFAULT_TIMEOUT,
         upkeep: bool = True,
+        waits: Waits | None = None,
     ) -> AsyncIterator[PlatformClient]:
-        """Open the HTTP client, log in (or reuse the saved session), and close it all on exit."""
+        """Open the HTTP client, log in (or reuse the saved session), and close it all on exit.
+        ``waits``: where this client's waits for RingCentral's budget are shown (shared by a
+        process's clients)."""
         async with httpx.AsyncClient(
             timeout=timeouts,
             transport=transport,
@@ -83,7 +87,7 @@ class PlatformClient:
             follow_redirects=False,
             headers={"User-Agent": f"rcinbox/{__version__}"},
         ) as http:
-            pacer = Pacer()
+            pacer = Pacer(waits=waits)
             auth = TokenManager(http, credentials, token_file=token_file, pacer=pacer, policy=policy)
             try:
                 await auth.start(background=upkeep)
@@ -198,6 +202,7 @@ class PlatformClient:
                 policy=self.policy,
                 idempotent=safe,
                 stream=stream,
+                request=f"{method.upper()} {urlsplit(url).path}",
             )
             if response.status_code != 401 or attempt == 2:
                 break

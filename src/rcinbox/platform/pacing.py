@@ -13,6 +13,10 @@ would restart it.
 
 Waiting is an ``asyncio.Event`` wait with a timeout: it wakes early when the state changes and is
 cancellable like any await; booking and releasing never await, so they cannot be interrupted.
+A wait longer than a second is logged at INFO once (which request, which group, how long, why), and
+every wait is registered in :class:`~rcinbox.platform.waits.Waits` while it lasts (``/readyz``
+shows it; stopping the service cuts it short). A request whose connection was never made is not
+counted: the platform never saw it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from rcinbox.platform.waits import Wait, Waits
+
 Group = Literal["Light", "Medium", "Heavy", "Auth"]
 log = logging.getLogger("rcinbox.platform")
 
@@ -35,6 +41,7 @@ log = logging.getLogger("rcinbox.platform")
 DEFAULT_LIMITS: Mapping[Group, int] = {"Light": 50, "Medium": 40, "Heavy": 10, "Auth": 5}
 DEFAULT_WINDOW = 60.0
 inf = float("inf")
+ANNOUNCE_AFTER = 1.0  # a wait longer than this (seconds) gets an INFO line
 _GROUPS: Mapping[str, Group] = {g.lower(): g for g in DEFAULT_LIMITS}
 
 
@@ -76,9 +83,15 @@ class _GroupState:
 class Pacer:
     """Per-group gate: ``async with pacer.slot(group): send`` or ``acquire``/``release`` by hand."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, low_fraction: float = 0.5) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        low_fraction: float = 0.5,
+        waits: Waits | None = None,
+    ) -> None:
         self._clock = clock
         self._low = low_fraction
+        self.waits = waits or Waits()
         self._groups: dict[Group, _GroupState] = {}
         self._changed = asyncio.Event()  # replaced (after being set) at every change
         self._tickets = itertools.count(1)
@@ -104,27 +117,71 @@ class Pacer:
             return max(st.last_sent + st.window / st.limit - now, 0.0)
         return 0.0
 
-    async def acquire(self, group: Group) -> int:
-        """Wait until ``group`` has room, then book one request; returns the ticket to release."""
-        while (delay := self.wait_time(group)) > 0:
-            log.debug("pacing %s group: waiting %.2f s", group, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=None if delay == inf else delay)
+    async def acquire(self, group: Group, request: str = "") -> int:
+        """Wait until ``group`` has room, then book one request; returns the ticket to release.
+        ``request`` ("POST /path") only names the wait in the log and in ``/readyz``."""
+        delay = self.wait_time(group)
+        if delay > 0:
+            await self._wait(group, request, delay)
         st = self.state(group)  # checked and booked with no await in between: atomic
         ticket = next(self._tickets)
         st.counted[ticket] = inf
         st.last_sent = self._clock()
         return ticket
 
-    def release(self, group: Group, ticket: int, headers: Mapping[str, str] | None = None) -> None:
+    async def _wait(self, group: Group, request: str, delay: float) -> None:
+        wait = Wait(group, request, self.why(group), self._clock() + delay, self._clock)
+        announced = False
+        with self.waits.waiting(wait):
+            while delay > 0:
+                wait.until, wait.reason = self._clock() + delay, self.why(group)
+                if not announced and ANNOUNCE_AFTER < delay < inf:
+                    announced = wait.shown = True
+                    what = request or f"a request of the {group} group"
+                    log.info("%s waits %.0f s: %s", what, delay, wait.reason, extra={"action": "pacing.wait"})
+                else:
+                    log.debug("pacing %s group: waiting %.2f s", group, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=None if delay == inf else delay)
+                delay = self.wait_time(group)
+
+    async def pause(self, group: Group, seconds: float, request: str, reason: str) -> None:
+        """Sleep ``seconds`` (a retry's backoff), registered as a wait: shown and interruptible."""
+        wait = Wait(group, request, reason, self._clock() + seconds, self._clock, seconds > ANNOUNCE_AFTER)
+        with self.waits.waiting(wait):
+            await asyncio.sleep(seconds)
+
+    def why(self, group: Group) -> str:
+        """Why a request of ``group`` would wait now, in words (for the log and ``/readyz``)."""
+        st = self.state(group)
+        now = self._clock()
+        if st.penalty_until > now:
+            return f"RingCentral answered 429 (rate limited): the {group} group is paused"
+        others = sum(1 for ticket in st.counted if ticket < 0)
+        by_others = f", {others} of them by other clients of this user and app" if others else ""
+        budget = f"{st.limit}/{st.window:g}s"
+        if not st.known:
+            return f"{group} group: waiting for the first answer, which tells the limits"
+        if len(st.counted) >= st.limit:
+            return f"{group} group budget {budget} used{by_others}"
+        left = st.limit - len(st.counted)
+        return f"{group} group budget {budget} nearly used ({left} left{by_others}): spreading requests"
+
+    def release(
+        self, group: Group, ticket: int, headers: Mapping[str, str] | None = None, *, sent: bool = True
+    ) -> None:
         """The answer arrived (or none will): count the request for one more window, learn from
-        the headers, wake the waiters. Synchronous, so even a cancelled task always releases."""
+        the headers, wake the waiters. ``sent=False``: the connection was never made, so the
+        platform did not count it either. Synchronous, so even a cancelled task always releases."""
         if headers is not None:
             self._observe(group, headers)
         st = self.state(group)
-        if ticket in st.counted:
-            st.counted[ticket] = self._clock() + st.window
-        st.known = True
+        if not sent:
+            st.counted.pop(ticket, None)
+        else:
+            if ticket in st.counted:
+                st.counted[ticket] = self._clock() + st.window
+            st.known = True
         self._wake()
 
     def penalize(self, group: Group, seconds: float) -> None:

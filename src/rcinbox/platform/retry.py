@@ -5,11 +5,13 @@
 backoff and jitter, and 429 after its ``Retry-After`` penalty, up to ``policy.attempts`` tries.
 Requests that are not idempotent (``POST``: an SMS!) are retried only when the server surely did
 not act on them: the connection was never made, or it answered 408, 429 or 503.
+Backoff sleeps are registered waits (:meth:`~rcinbox.platform.pacing.Pacer.pause`): ``/readyz``
+shows them and stopping the service cuts them short. Each retry is logged at WARNING, or at DEBUG
+with ``policy.quiet`` (a caller that reports the outcome itself: the login at start).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -37,6 +39,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     jitter: float = 0.25  # ± this fraction of the delay
     max_retry_after: float = 300.0  # a 429 asking for longer is raised to the caller, not waited
+    quiet: bool = False  # log retries at DEBUG: the caller reports the outcome (success or one error)
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -70,13 +73,16 @@ async def send(
     policy: RetryPolicy,
     idempotent: bool,
     stream: bool = False,
+    request: str = "",
 ) -> httpx.Response:
     """Send with pacing and retries; returns the last response (maybe an error one) or raises
-    :class:`~rcinbox.errors.TransportError` when no answer came on the last try."""
+    :class:`~rcinbox.errors.TransportError` when no answer came on the last try. ``request``
+    ("POST /path") names the request's waits in the log and in ``/readyz``."""
     attempt = 0
+    once = _Once(http, build, group, pacer, policy, idempotent, stream, request)
     while True:
         attempt += 1
-        response = await _send_once(http, build, group, pacer, stream, attempt, policy, idempotent)
+        response = await once.send(attempt)
         if response is None:
             continue
         status = response.status_code
@@ -93,37 +99,50 @@ async def send(
                 delay = max(delay, min(retry_after_seconds(response.headers), policy.max_delay))
             if delay > policy.max_retry_after:
                 return response
-            await asyncio.sleep(delay)
+            await pacer.pause(group, delay, request, f"HTTP {status}: retrying")
         if stream:
             await response.aclose()
         path = response.request.url.path
-        log.warning("%s %s -> %d, retrying (attempt %d)", response.request.method, path, status, attempt + 1)
+        level = logging.DEBUG if policy.quiet else logging.WARNING
+        log.log(
+            level, "%s %s -> %d, retrying (attempt %d)", response.request.method, path, status, attempt + 1
+        )
 
 
-async def _send_once(
-    http: httpx.AsyncClient,
-    build: Build,
-    group: Group,
-    pacer: Pacer,
-    stream: bool,
-    attempt: int,
-    policy: RetryPolicy,
-    idempotent: bool,
-) -> httpx.Response | None:
-    """One try; ``None`` when a transport failure is worth another try (after the backoff)."""
-    ticket = await pacer.acquire(group)
-    headers: httpx.Headers | None = None
-    try:
-        request = await build()
-        with transport_errors(request.method, request.url):
-            response = await http.send(request, stream=stream)
-        headers = response.headers
-        return response
-    except TransportError as exc:
-        if attempt >= policy.attempts or (exc.sent and not idempotent):
-            raise
-        log.warning("%s; retrying (attempt %d)", exc, attempt + 1)
-    finally:
-        pacer.release(group, ticket, headers)
-    await asyncio.sleep(policy.delay(attempt))
-    return None
+@dataclass(frozen=True)
+class _Once:
+    """One try of a request, with everything the tries share."""
+
+    http: httpx.AsyncClient
+    build: Build
+    group: Group
+    pacer: Pacer
+    policy: RetryPolicy
+    idempotent: bool
+    stream: bool
+    request: str
+
+    async def send(self, attempt: int) -> httpx.Response | None:
+        """Try once; ``None`` when a transport failure is worth another try (after the backoff)."""
+        ticket = await self.pacer.acquire(self.group, self.request)
+        headers: httpx.Headers | None = None
+        sent = False  # not counted by the platform unless it was (maybe) sent
+        try:
+            request = await self.build()
+            sent = True
+            with transport_errors(request.method, request.url):
+                response = await self.http.send(request, stream=self.stream)
+            headers = response.headers
+            return response
+        except TransportError as exc:
+            sent = exc.sent
+            if attempt >= self.policy.attempts or (exc.sent and not self.idempotent):
+                raise
+            level = logging.DEBUG if self.policy.quiet else logging.WARNING
+            log.log(level, "%s; retrying (attempt %d)", exc, attempt + 1)
+        finally:
+            self.pacer.release(self.group, ticket, headers, sent=sent)
+        await self.pacer.pause(
+            self.group, self.policy.delay(attempt), self.request, "retrying after no answer"
+        )
+        return None

@@ -5,10 +5,17 @@
   the lock instead of failing on upgrade; reads use a plain ``BEGIN`` and never hold the write
   lock); for PostgreSQL nothing special.
 - :func:`transaction` / :func:`reading`: connections whose driver errors come out as
-  :class:`Duplicate` (a unique constraint refused the write: deduplication) or
-  :class:`~rcinbox.errors.StoreError` (anything else, including a value the driver cannot bind:
-  ``UnicodeEncodeError``, ``OverflowError``) — the one place they are translated. Intake
-  (:mod:`rcinbox.events`) keeps such values out; this is the backstop.
+  :class:`Duplicate` (a unique constraint refused the write: deduplication),
+  :class:`~rcinbox.errors.StoreFull` (the disk is full) or :class:`~rcinbox.errors.StoreError`
+  (anything else, including a value the driver cannot bind: ``UnicodeEncodeError``,
+  ``OverflowError``) — the one place they are translated. Intake (:mod:`rcinbox.events`) keeps such
+  values out; this is the backstop.
+- A full disk, on SQLite: the WAL is kept small (checkpointed every
+  :data:`WAL_AUTOCHECKPOINT_PAGES` pages and cut back to :data:`WAL_SIZE_LIMIT` bytes, where SQLite's
+  defaults let it grow to about 4 MB and keep that space), and a write refused with ``SQLITE_FULL``
+  triggers :func:`checkpoint` (``wal_checkpoint(TRUNCATE)``: the WAL is copied into the database and
+  its file truncated, giving its space back) before :class:`~rcinbox.errors.StoreFull` is raised.
+  The caller retries later; once there is room again the writes succeed.
 - :func:`is_unique_violation`: tells a unique-constraint violation from other integrity errors.
 - :func:`upsert`: ``INSERT … ON CONFLICT (key) DO UPDATE`` (same syntax on both dialects,
   built with each dialect's ``insert``).
@@ -16,6 +23,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -27,10 +35,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from rcinbox.errors import StoreError
+from rcinbox.errors import StoreError, StoreFull
 from rcinbox.private import private_dir, private_file, tighten
 
+log = logging.getLogger("rcinbox.pipeline")
+
 BUSY_TIMEOUT_MS = 10_000
+WAL_AUTOCHECKPOINT_PAGES = 100  # ~400 KB of WAL, then SQLite copies it into the database
+WAL_SIZE_LIMIT = 512 * 1024  # bytes the WAL file is cut back to whenever SQLite restarts it
 READ_ONLY = "rcinbox_read_only"  # execution option set by :func:`reading`
 
 
@@ -48,9 +60,25 @@ def translated() -> Iterator[None]:
             raise Duplicate(_reason(exc)) from exc
         raise StoreError(f"the database refused the write: {_reason(exc)}") from exc
     except SQLAlchemyError as exc:
+        if is_disk_full(exc):
+            raise StoreFull(f"the database's disk is full: {_reason(exc)}") from exc
         raise StoreError(f"database error: {_reason(exc)}") from exc
     except (UnicodeError, OverflowError) as exc:  # the driver could not bind a value (never shown)
         raise StoreError(f"the database cannot store a value: {type(exc).__name__}") from exc
+
+
+def is_disk_full(exc: SQLAlchemyError) -> bool:
+    """True when the driver reported a full disk (SQLite ``SQLITE_FULL``, PostgreSQL ``53100``)."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "53100")
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is not None:
+        return bool(name == "SQLITE_FULL")
+    return "database or disk is full" in str(orig)
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -61,10 +89,15 @@ def _reason(exc: SQLAlchemyError) -> str:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One read-write transaction, committed when the block ends without an error."""
-    with translated():
-        async with engine.begin() as conn:
-            yield conn
+    """One read-write transaction, committed when the block ends without an error. A full disk
+    rolls it back, gives the WAL's space back (:func:`checkpoint`) and raises ``StoreFull``."""
+    try:
+        with translated():
+            async with engine.begin() as conn:
+                yield conn
+    except StoreFull:
+        await checkpoint(engine)
+        raise
 
 
 @asynccontextmanager
@@ -74,6 +107,30 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.connect() as conn:
             await conn.execution_options(**{READ_ONLY: True})
             yield conn
+
+
+async def checkpoint(engine: AsyncEngine) -> bool:
+    """SQLite: copy the WAL into the database and truncate its file to zero bytes
+    (``PRAGMA wal_checkpoint(TRUNCATE)``); ``True`` when it completed. It needs room for the pages
+    the database file gains, so on a disk that is still full it fails (logged, ``False``) and
+    succeeds at a later retry. Other dialects have nothing to do."""
+    if engine.dialect.name != "sqlite":
+        return True
+    try:
+        async with reading(engine) as conn:  # a deferred BEGIN that reads nothing: holds no snapshot
+            result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, frames, copied = (int(value) for value in result.one())
+    except StoreError as exc:
+        log.debug("could not checkpoint the WAL: %s", exc, extra={"action": "store.checkpoint"})
+        return False
+    log.info(
+        "checkpointed the WAL (%s of %s pages%s)",
+        copied,
+        frames,
+        ", readers still on it" if busy else ", file truncated",
+        extra={"action": "store.checkpoint"},
+    )
+    return not busy
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -108,6 +165,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
             "PRAGMA synchronous=NORMAL",
+            f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}",
+            f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}",
         ):
             cursor.execute(pragma)
         cursor.close()

@@ -96,3 +96,5 @@ class ArchiveEntry:
     attachments: int
     last_error: str | None
     reply_error: str | None = None  # why the reply failed (``expired: …``, ``opted-out: …``) or is unknown
+    reply_text: str | None = None  # the reply as sent (only once it was)
+    files: tuple[AttachmentRecord, ...] = ()  # every attachment's outcome, stored or refused

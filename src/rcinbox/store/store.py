@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.events import InboundMessage
 from rcinbox.rules.numbers import same_key
-from rcinbox.store import chain, schema
+from rcinbox.store import archive, chain, schema
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.outbox_queue import LEDGER_STATES, OutboxQueue, ledger_time
@@ -148,7 +148,7 @@ class Store:
         query = select(attachments).where(attachments.c.message_pk == pk).order_by(attachments.c.id)
         async with reading(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return {row["attachment_id"]: _attachment(row) for row in rows}
+        return {row["attachment_id"]: archive.attachment(row) for row in rows}
 
     async def record_attachment(self, record: AttachmentRecord) -> bool:
         """Insert the outcome for one attachment; ``False`` if one was already recorded."""
@@ -253,24 +253,8 @@ class Store:
     # -- reading the archive --------------------------------------------------------------------
 
     async def recent(self, limit: int = 50) -> list[ArchiveEntry]:
-        """The latest archived messages with their decision and reply state, newest first."""
-        count = (
-            select(func.count())
-            .where(attachments.c.message_pk == messages.c.id, attachments.c.state == "stored")
-            .scalar_subquery()
-        )
-        query = (
-            select(messages, decisions.c.action, decisions.c.reason, outbox.c.state.label("reply_state"))
-            .add_columns(outbox.c.last_error.label("reply_error"))
-            .add_columns(count.label("attachment_count"))
-            .outerjoin(decisions, decisions.c.message_pk == messages.c.id)
-            .outerjoin(outbox, outbox.c.message_pk == messages.c.id)
-            .order_by(messages.c.id.desc())
-            .limit(limit)
-        )
-        async with reading(self.engine) as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [_entry(row) for row in rows]
+        """The latest archived messages with their decision, reply and attachments, newest first."""
+        return await archive.recent(self.engine, limit)
 
 
 def _pending() -> Any:
@@ -360,28 +344,4 @@ def _stored(row: Any) -> StoredMessage:
         attempts=row["attempts"],
         last_error=row["last_error"],
         received_at=row["received_at"],
-    )
-
-
-def _attachment(row: Any) -> AttachmentRecord:
-    return AttachmentRecord(**{name: row[name] for name in AttachmentRecord.__dataclass_fields__})
-
-
-def _entry(row: Any) -> ArchiveEntry:
-    return ArchiveEntry(
-        pk=row["id"],
-        extension_id=row["extension_id"],
-        message_id=row["message_id"],
-        sender=row["sender"],
-        sender_name=row["sender_name"],
-        receiving_number=row["receiving_number"],
-        text=row["text"],
-        created_at=row["created_at"],
-        state=row["state"],
-        action=row["action"],
-        reason=row["reason"],
-        reply_state=row["reply_state"],
-        attachments=int(row["attachment_count"] or 0),
-        last_error=row["last_error"],
-        reply_error=row["reply_error"] if row["reply_state"] in ("failed", "unknown") else None,
     )

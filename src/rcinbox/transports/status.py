@@ -31,6 +31,7 @@ class TransportStatus:
     subscriptions_created: int = 0
     renewals: int = 0
     recovery: RecoveryState | None = None  # outcome of the last WebSocket session recovery
+    unstored: int = 0  # notifications answered without being stored (WebHook 503): catch-up fetches them
 
     @property
     def ready(self) -> bool:

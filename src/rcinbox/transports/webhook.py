@@ -135,6 +135,8 @@ class WebhookEndpoint:
                 await self._sink.accept(message)
         except Exception as exc:  # not stored: say so, RingCentral counts it as a failed delivery
             log.error("could not store %r: %s", message, exc, extra={"action": "webhook.unstored"})
+            if self._board is not None:  # never delivered again: the message-sync catch-up fetches it
+                self._board.update(unstored=self._board.status.unstored + 1)
             return _answer(503, {"error": "not stored"})
         if self._board is not None:
             self._board.update(last_event_at=datetime.now(UTC))

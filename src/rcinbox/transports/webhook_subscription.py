@@ -5,7 +5,10 @@ Choices (the README should repeat them for operators):
 
 * ``expiresIn`` = 7 days (the platform's default), renewed once less than a third of that
   remains: a renewal is also a cheap proof that the platform still knows us. Its status is read
-  every ``check_interval`` (10 min), because blacklisting is only visible that way.
+  every ``check_interval`` (1 min: ``GET /subscription/{id}``, one request of the Light group's 50
+  a minute), because blacklisting is only visible that way and RingCentral delivers nothing to a
+  ``Blacklisted`` subscription: noticed within a minute, it is deleted and created again, and the
+  new subscription triggers the message-sync catch-up that fetches what came meanwhile.
 * One verification token per installation, generated once (``secrets.token_urlsafe``) and stored
   in the store's kv table *before* any subscription uses it, so a restart (or a crash between
   create and persist) keeps verifying. The subscription id is stored too.
@@ -41,7 +44,7 @@ SUBSCRIPTION_KEY = "webhook.subscription_id"
 class WebhookPolicy:
     expires_in: int = 7 * 24 * 3600
     renew_fraction: float = 1 / 3  # renew once less than this part of expires_in remains
-    check_interval: float = 600.0  # read the subscription's status this often
+    check_interval: float = 60.0  # read the subscription's status this often (one Light request)
     retry: ReconnectPolicy = field(default_factory=lambda: ReconnectPolicy(initial=2.0, maximum=300.0))
 
     def __post_init__(self) -> None:

@@ -286,6 +286,8 @@ class WebSocketTransport:
                 await self._sink.accept(message)
                 return
             except Exception as exc:  # the sink is the durable store: keep the frame until it takes it
+                if not attempt:  # the frames queued behind it die with a dropped connection: catch up
+                    self.board.update(unstored=self.board.status.unstored + 1)
                 delay = self.policy.delay(attempt)
                 attempt += 1
                 log.error("accept failed (%s); retrying in %.1f s", _describe(exc), delay)
