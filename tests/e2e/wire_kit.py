@@ -87,15 +87,16 @@ async def deliver(live: Live, transport: TransportName, text: str) -> int | None
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.post(subscription.address, content=text.encode(), headers=headers)
         return response.status_code
-    connection = next(c for c in live.emu.world.connections if c.session.id == subscription.ws_session_id)
+    session = live.emu.emulator.gateway.sessions[subscription.ws_session_id or ""]
+    assert session.connection is not None, "the service's WebSocket is not connected"
     meta = {
         "type": "ServerNotification",
         "messageId": str(uuid.uuid4()),
         "status": 200,
         "headers": {"RCRequestId": str(uuid.uuid4())},
-        "wsc": connection.session.next_wsc(),
+        "wsc": session.next_wsc(),
     }
-    connection.notify(f"[{json.dumps(meta)},{text}]")
+    session.connection.notify(f"[{json.dumps(meta)},{text}]")
     return None
 
 

@@ -35,7 +35,7 @@ def assemble(world: World) -> Emulator:
     gateway = Gateway(world, dispatcher.handle)
     world.deliverers["WebHook"] = webhooks.deliver
     world.deliverers["WebSocket"] = gateway.deliver
-    emulator = Emulator(world, routes, dispatcher, limiter, faults, webhooks)
+    emulator = Emulator(world, routes, dispatcher, limiter, faults, webhooks, gateway)
     emulator.extra_routes = [
         *state.routes(world),
         *fault_control.routes(fault_control.FaultControl(world, faults, limiter)),

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from rcinbox.emulator.dispatch import Dispatcher
 from rcinbox.emulator.faults import Faults
+from rcinbox.emulator.push.gateway import Gateway
 from rcinbox.emulator.push.webhooks import Webhooks
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.routing import Routes
@@ -43,6 +44,7 @@ class Emulator:
     ratelimiter: RateLimiter
     faults: Faults
     webhooks: Webhooks
+    gateway: Gateway
     extra_routes: list[BaseRoute] = field(default_factory=list)  # the control API and /ws
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # run on app shutdown
 
