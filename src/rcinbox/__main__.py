@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from rcinbox.cli import main
+from rcinbox.cli.main import main
 
 main()

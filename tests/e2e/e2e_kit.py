@@ -1,4 +1,4 @@
-"""End-to-end harness: the whole :class:`~rcinbox.service.Service` against the served emulator.
+"""End-to-end harness: the whole :class:`~rcinbox.service.app.Service` against the served emulator.
 
 :class:`Harness` (the ``e2e`` fixture) holds one emulator, a temporary data directory (SQLite
 archive, attachments, token file), the rules file and a controllable :class:`TestClock` (the
@@ -26,10 +26,10 @@ from typing import Any, Literal
 import httpx
 from typer.testing import CliRunner
 
-from rcinbox.cli import app
+from rcinbox.cli.main import app
 from rcinbox.emulator.push import notify
 from rcinbox.emulator.runner import Running, free_port
-from rcinbox.service import Service, Tuning
+from rcinbox.service.app import Service, Tuning
 from rcinbox.settings import Settings
 from rcinbox.store import Store
 from rcinbox.store.records import PENDING_STATES, AttachmentRecord, OutboxRow, StoredMessage

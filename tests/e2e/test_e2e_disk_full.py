@@ -10,8 +10,8 @@ import dataclasses
 from e2e_kit import ALEX, CHARLIE, DANA, TUNING, WITHIN, Harness, replies, reply_for
 
 from disk_kit import FullDisk, small_pages
-from rcinbox.catchup import CatchUpPolicy
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.service.catchup import CatchUpPolicy
 
 QUICK_RETRIES = CatchUpPolicy(retry=RetryPolicy(attempts=1, base_delay=0.2, max_delay=1.0, jitter=0))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, cli_messages, replies, reply_for
 
-from rcinbox.attachments import DEFAULT_MAX_BYTES
+from rcinbox.service.attachments import DEFAULT_MAX_BYTES
 
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(200_000) + b"\xff\xd9"
 DIAGRAM = b"\x89PNG\r\n\x1a\n" + os.urandom(50_000)

@@ -1,4 +1,4 @@
-"""Settings for a whole :class:`~rcinbox.service.Service` against the test's emulator, and rules
+"""Settings for a whole :class:`~rcinbox.service.app.Service` against the test's emulator, and rules
 whose vacation is always on (2020 to 2099), shared by the service-level test modules."""
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ from pipeline_fakes import (
     media_uri,
 )
 
-from rcinbox.attachments import AttachmentFetcher, host_allowed, safe_name, suffix_for
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import ServerError
 from rcinbox.events import InboundMessage
+from rcinbox.service.attachments import AttachmentFetcher, host_allowed, safe_name, suffix_for
 from rcinbox.store import Store, StoredMessage
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40

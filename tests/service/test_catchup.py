@@ -18,10 +18,10 @@ from service_kit import always_away, emulator_settings, emulator_webhook_setting
 from transport_kit import inject
 
 from emu_clocks import ShiftedClock
-from rcinbox.catchup import TOKEN_KEY, CatchUpPolicy
 from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
-from rcinbox.service import Service, Tuning
+from rcinbox.service.app import Service, Tuning
+from rcinbox.service.catchup import TOKEN_KEY, CatchUpPolicy
 from rcinbox.settings import Settings
 from rcinbox.store import ArchiveEntry, Store
 from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from transport_kit import MemoryKv
 
-from rcinbox.catchup import SYNCED_KEY, TOKEN_KEY, CatchUp, CatchUpLoop, CatchUpPolicy, SyncReport
 from rcinbox.errors import PlatformError, RulesError, StoreFull
 from rcinbox.events import InboundMessage, Party
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules import Facts, decide, parse_rules
+from rcinbox.service.catchup import SYNCED_KEY, TOKEN_KEY, CatchUp, CatchUpLoop, CatchUpPolicy, SyncReport
 from rcinbox.transports.status import StatusBoard
 
 NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)

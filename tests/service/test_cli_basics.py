@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from rcinbox.cli import app
+from rcinbox.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 

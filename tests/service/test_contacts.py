@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from rcinbox.contacts import PHONE_FIELDS, Contact, ContactBook
 from rcinbox.emulator.model import Contact as EmuContact
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import PlatformError, ServerError
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
+from rcinbox.service.contacts import PHONE_FIELDS, Contact, ContactBook
 
 CHARLIE = {
     "id": 11,

@@ -7,8 +7,8 @@ import threading
 import pytest
 from test_contacts import ACME, CHARLIE, FakeSource, page
 
-from rcinbox import contacts as contacts_module
-from rcinbox.contacts import ContactBook
+from rcinbox.service import contacts as contacts_module
+from rcinbox.service.contacts import ContactBook
 
 
 async def test_a_full_sync_normalises_numbers_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from rich.console import Console
 
+from rcinbox.cli.demo import MARKER, DemoError, DemoOptions, demo, fresh_dir
+from rcinbox.cli.demo_script import SCRIPT, Outcome, table, tiny_png
 from rcinbox.datalock import LOCK_NAME
-from rcinbox.demo import MARKER, DemoError, DemoOptions, demo, fresh_dir
-from rcinbox.demo_script import SCRIPT, Outcome, table, tiny_png
 from rcinbox.rules import budget_warnings, load_rules
 from rcinbox.store import Store
 
@@ -80,7 +80,7 @@ async def test_demo_plays_the_script_and_every_decision_is_the_expected_one(
 
 
 def test_demo_rules_reply_fits_one_segment_and_the_photo_is_a_png(tmp_path: Path) -> None:
-    from rcinbox.demo_script import demo_rules
+    from rcinbox.cli.demo_script import demo_rules
 
     rules_file = tmp_path / "rcinbox.toml"
     rules_file.write_text(demo_rules(datetime.now(UTC)))

@@ -17,11 +17,11 @@ from rich.console import Console
 from service_kit import emulator_settings
 from typer.testing import CliRunner, Result
 
-from rcinbox.cli import app
-from rcinbox.doctor import diagnose
-from rcinbox.doctor_findings import Finding, healthy, render
+from rcinbox.cli.doctor import diagnose
+from rcinbox.cli.doctor_findings import Finding, healthy, render
+from rcinbox.cli.main import app
 from rcinbox.emulator.runner import Running, free_port
-from rcinbox.service import Service, Tuning
+from rcinbox.service.app import Service, Tuning
 from rcinbox.settings import SenderJwts, Settings
 from rcinbox.transports.webhook_subscription import WebhookPolicy
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from test_doctor import EXAMPLE_RULES, by_check, invoke, settings_for, shown
 
-from rcinbox.doctor import diagnose, rules_findings
-from rcinbox.doctor_findings import healthy
-from rcinbox.doctor_platform import reachable
+from rcinbox.cli.doctor import diagnose, rules_findings
+from rcinbox.cli.doctor_findings import healthy
+from rcinbox.cli.doctor_platform import reachable
 from rcinbox.emulator.runner import Running
 from rcinbox.settings import Settings
 

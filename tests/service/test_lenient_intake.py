@@ -16,14 +16,14 @@ from test_catchup_units import NOW, ScriptedApi, answer, record
 from test_catchup_units import Intake as RecordingIntake
 from transport_kit import MemoryKv, RecordingSink
 
-from rcinbox.catchup import CatchUp
 from rcinbox.events import InboundMessage
-from rcinbox.pipeline import Pipeline
 from rcinbox.rules import decide
+from rcinbox.service.catchup import CatchUp
+from rcinbox.service.pipeline import Pipeline
+from rcinbox.service.web import build_app, serve
 from rcinbox.store import Store
 from rcinbox.transports.webhook import WebhookEndpoint
 from rcinbox.transports.websocket import WebSocketTransport
-from rcinbox.web import build_app, serve
 
 TOKEN = "verification-token-1"
 

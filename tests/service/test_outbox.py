@@ -12,8 +12,8 @@ from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, emulator_client, e
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import Forbidden, PlatformError, RateLimited, ServerError
 from rcinbox.events import InboundMessage
-from rcinbox.outbox import Outbox, OutboxOptions
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.service.outbox import Outbox, OutboxOptions
 from rcinbox.store import DecisionRecord, OutboxRow, Store
 
 FAST = OutboxOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))

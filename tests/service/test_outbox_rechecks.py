@@ -15,8 +15,8 @@ from test_outbox import FAST, queue_reply, state
 
 from rcinbox.errors import ServerError, TransportError
 from rcinbox.events import InboundMessage
-from rcinbox.outbox import Outbox
 from rcinbox.rules.config import Rules, parse_rules
+from rcinbox.service.outbox import Outbox
 from rcinbox.store import DecisionRecord, Store
 
 

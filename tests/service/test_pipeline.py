@@ -22,15 +22,15 @@ from pipeline_fakes import (
     vacation_rules,
 )
 
-from rcinbox.contacts import ContactBook
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import ServerError
 from rcinbox.events import InboundMessage
-from rcinbox.outbox import Outbox
-from rcinbox.pipeline import Pipeline, PipelineOptions
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.service.contacts import ContactBook
+from rcinbox.service.outbox import Outbox
+from rcinbox.service.pipeline import Pipeline, PipelineOptions
 from rcinbox.store import Store
-from rcinbox.worker import Changes, wait_any
+from rcinbox.waiting import Changes, wait_any
 
 FAST = PipelineOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
 

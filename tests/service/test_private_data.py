@@ -18,12 +18,12 @@ from pipeline_fakes import EXT, FakePlatform, envelope, media_uri
 from test_service import TUNING, exercise, settings_for
 from typer.testing import CliRunner
 
-from rcinbox import attachments as attachments_module
-from rcinbox.attachments import AttachmentFetcher
-from rcinbox.cli import app
+from rcinbox.cli.main import app
 from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
-from rcinbox.service import Service
+from rcinbox.service import attachments as attachments_module
+from rcinbox.service.app import Service
+from rcinbox.service.attachments import AttachmentFetcher
 from rcinbox.settings import FIELDS
 from rcinbox.store import Store
 

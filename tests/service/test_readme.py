@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from rcinbox import cli
+from rcinbox.cli import main as cli
 from rcinbox.emulator.data import load as load_account
 from rcinbox.rules import load_rules
 from rcinbox.settings import FIELDS, Field

@@ -8,10 +8,10 @@ from pathlib import Path
 from pipeline_fakes import CHARLIE, EXT, VACATION_TOML, FakeBook, FakePlatform, envelope
 
 from rcinbox.events import InboundMessage
-from rcinbox.outbox import Outbox
-from rcinbox.pipeline import Pipeline
 from rcinbox.rules.config import Rules, parse_rules
 from rcinbox.rules.decide import handle_for
+from rcinbox.service.outbox import Outbox
+from rcinbox.service.pipeline import Pipeline
 from rcinbox.store import Store
 
 EDITED = VACATION_TOML.replace("I'm away. Back soon.", "I'm away until Monday.")

@@ -22,12 +22,12 @@ from transport_kit import inject, login_api
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.errors import ConfigError
 from rcinbox.events import InboundMessage
-from rcinbox.outbox import Outbox, OutboxOptions
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules, load_rules
 from rcinbox.rules.decide import Facts, decide
-from rcinbox.senders import Senders
-from rcinbox.service import Service, Tuning
+from rcinbox.service.app import Service, Tuning
+from rcinbox.service.outbox import Outbox, OutboxOptions
+from rcinbox.service.senders import Senders
 from rcinbox.settings import SenderJwts, Settings
 from rcinbox.store import ArchiveEntry, DecisionRecord, Store
 from rcinbox.transports.websocket import ReconnectPolicy

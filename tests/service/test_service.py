@@ -20,11 +20,11 @@ from service_kit import always_away, emulator_settings, emulator_webhook_setting
 from transport_kit import inject
 from typer.testing import CliRunner
 
-from rcinbox.cli import app
+from rcinbox.cli.main import app
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.emulator.world import Limits
 from rcinbox.errors import ListenError, RulesError
-from rcinbox.service import Service, Tuning, stop_on_signals
+from rcinbox.service.app import Service, Tuning, stop_on_signals
 from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
 from rcinbox.transports.webhook_subscription import TOKEN_KEY, WebhookPolicy
@@ -216,7 +216,7 @@ async def test_a_repeated_sigterm_keeps_stopping_gracefully() -> None:
 
 SECOND_CTRL_C = """
 import asyncio, os, signal, sys
-from rcinbox.service import stop_on_signals
+from rcinbox.service.app import stop_on_signals
 
 async def main():
     stop = asyncio.Event()

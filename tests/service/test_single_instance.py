@@ -17,9 +17,9 @@ from pathlib import Path
 from service_kit import always_away, emulator_settings
 from typer.testing import CliRunner
 
-from rcinbox.cli import app
+from rcinbox.cli.doctor import data_dir_finding
+from rcinbox.cli.main import app
 from rcinbox.datalock import LOCK_NAME, data_dir_lock, holder
-from rcinbox.doctor import data_dir_finding
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.settings import Settings
 
@@ -143,7 +143,7 @@ def test_the_lock_is_reentrant_in_one_process_and_private(tmp_path: Path) -> Non
 HOLD = """
 import sys
 from pathlib import Path
-from rcinbox.demo import fresh_dir
+from rcinbox.cli.demo import fresh_dir
 with fresh_dir(Path(sys.argv[1])) as path:
     (path / "rcinbox.db").write_text("a running demo's archive")
     print("holding", flush=True)

@@ -13,8 +13,8 @@ from pipeline_fakes import EXT, FakeBook, FakePlatform, envelope, vacation_rules
 from disk_kit import FullDisk, small_pages
 from rcinbox.errors import StoreError
 from rcinbox.events import InboundMessage
-from rcinbox.outbox import Outbox
-from rcinbox.pipeline import Pipeline
+from rcinbox.service.outbox import Outbox
+from rcinbox.service.pipeline import Pipeline
 from rcinbox.store import Store
 
 MIB = 1024 * 1024

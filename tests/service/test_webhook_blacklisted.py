@@ -15,9 +15,9 @@ import httpx
 from service_kit import always_away, emulator_webhook_settings
 from transport_kit import inject
 
-from rcinbox.catchup import CatchUpPolicy
 from rcinbox.emulator.runner import Running
-from rcinbox.service import Service, Tuning
+from rcinbox.service.app import Service, Tuning
+from rcinbox.service.catchup import CatchUpPolicy
 from rcinbox.store import ArchiveEntry
 from rcinbox.transports.webhook_subscription import WebhookPolicy
 

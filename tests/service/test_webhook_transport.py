@@ -15,6 +15,7 @@ import pytest
 from transport_kit import EmuApi, MemoryKv, RecordingSink, inject, login_api, running
 
 from rcinbox.emulator.runner import Running
+from rcinbox.service.web import build_app, serve
 from rcinbox.transports import instant_sms_filters
 from rcinbox.transports.webhook import ACCEPT_BUDGET, WebhookEndpoint
 from rcinbox.transports.webhook_subscription import (
@@ -23,7 +24,6 @@ from rcinbox.transports.webhook_subscription import (
     WebhookPolicy,
     WebhookSubscription,
 )
-from rcinbox.web import build_app, serve
 
 PATH = "/rc/webhook"
 ALEX = "+16505550100"

@@ -2,7 +2,7 @@
 waits on it instead of polling the control API.
 
 The emulator keeps its own (it never imports the service it stands in for); it is the same idea as
-the service's ``rcinbox.worker.Changes``, with a plain condition since everything here is in memory.
+the service's ``rcinbox.waiting.Changes``, with a plain condition since everything here is in memory.
 """
 
 from __future__ import annotations

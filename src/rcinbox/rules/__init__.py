@@ -5,10 +5,10 @@ Everything here is pure (no network, no database); the only I/O is reading the r
 
 from __future__ import annotations
 
+from rcinbox.numbers import to_e164
 from rcinbox.rules.budget import budget_warnings
 from rcinbox.rules.config import ContactsRules, LoopFuse, Rules, Vacation, load_rules, parse_rules
 from rcinbox.rules.decide import Decision, Facts, decide
-from rcinbox.rules.numbers import to_e164
 from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.robots import looks_automated, sender_kind
 from rcinbox.rules.template import render

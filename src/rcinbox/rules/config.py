@@ -45,8 +45,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcinbox.errors import RulesError
+from rcinbox.numbers import to_e164
 from rcinbox.rules.lines import find_line, syntax_error
-from rcinbox.rules.numbers import to_e164
 from rcinbox.rules.template import TemplateError, placeholders
 
 Audience = Literal["contacts", "everyone"]

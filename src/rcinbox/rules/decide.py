@@ -49,8 +49,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from rcinbox.events import InboundMessage
+from rcinbox.numbers import same_key
 from rcinbox.rules.config import Rules, Vacation
-from rcinbox.rules.numbers import same_key
 from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.reply import compose
 from rcinbox.rules.robots import looks_automated, sender_kind

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from rcinbox.rules.numbers import to_e164
+from rcinbox.numbers import to_e164
 
 SenderKind = Literal["ok", "short-code", "alphanumeric", "invalid"]
 

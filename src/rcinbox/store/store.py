@@ -1,7 +1,7 @@
 """Store: the service's durable state behind named async operations (SQLAlchemy Core).
 
 Messages, attachments, decisions, opt-outs, the replies ledger and small key/values live here.
-Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.rules.numbers.same_key`:
+Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbers.same_key`:
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
 are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
 Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.events import InboundMessage
-from rcinbox.rules.numbers import same_key
+from rcinbox.numbers import same_key
 from rcinbox.store import archive, chain, schema
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert

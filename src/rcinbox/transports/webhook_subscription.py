@@ -32,7 +32,7 @@ from rcinbox.errors import NotFound
 from rcinbox.transports import KeyValue, SubscriptionApi
 from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.websocket import ReconnectPolicy, retry_after
-from rcinbox.worker import wait_any
+from rcinbox.waiting import wait_any
 
 log = logging.getLogger("rcinbox.transport")
 

@@ -39,7 +39,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
 from rcinbox.transports import Sink, WsTokenSource, is_instant_sms
 from rcinbox.transports.status import StatusBoard, wait_event
-from rcinbox.worker import wait_any
+from rcinbox.waiting import wait_any
 
 log = logging.getLogger("rcinbox.transport")
 

@@ -50,7 +50,7 @@ from rcinbox.platform.retry import RetryPolicy
 from rcinbox.store import utcnow
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
-from rcinbox.worker import ROUND_RETRY, Changes
+from rcinbox.waiting import ROUND_RETRY, Changes
 
 log = logging.getLogger("rcinbox.catchup")
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rcinbox.errors import PlatformError
-from rcinbox.rules.numbers import same_key
+from rcinbox.numbers import same_key
 
 PHONE_FIELDS = (
     "homePhone",

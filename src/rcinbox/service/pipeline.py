@@ -5,10 +5,10 @@ worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is t
 start it processes everything still pending (crash recovery), then waits for a wake-up, the
 next scheduled retry or ``stop``. Each message goes through idempotent steps:
 
-1. ``received`` → download the MMS attachments (:mod:`rcinbox.attachments`) → ``archived``;
+1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``;
 2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
    state, replies ledger, whether a credential may send for the extension —
-   :class:`~rcinbox.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
+   :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
 3. one transaction (:meth:`Store.conclude`): the decision record, the opt-out/opt-in, the outbox
    reply → ``decided`` (reply pending) or ``done``; the outbox is woken.
 
@@ -28,16 +28,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from rcinbox.attachments import AttachmentFetcher, Downloader
 from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
-from rcinbox.own_numbers import NumberBook, NumberSource
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Decision, Facts, decide, handle_for
+from rcinbox.service.attachments import AttachmentFetcher, Downloader
+from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.store import DecisionRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.worker import Changes, round_failed, seconds_until, wait_any
+from rcinbox.waiting import Changes, round_failed, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -57,7 +57,7 @@ class ContactInfo(Protocol):
 
 
 class ContactSource(Protocol):
-    """An extension's address book (:class:`rcinbox.contacts.ContactBook`)."""
+    """An extension's address book (:class:`rcinbox.service.contacts.ContactBook`)."""
 
     async def refresh_if_older_than(self, seconds: float) -> bool: ...
 
@@ -69,7 +69,7 @@ class Wakeable(Protocol):
 
 
 class SendingRights(Protocol):
-    """Which extensions rcinbox may send replies for (:class:`rcinbox.senders.Senders`)."""
+    """Which extensions rcinbox may send replies for (:class:`rcinbox.service.senders.Senders`)."""
 
     def can_send(self, extension_id: str) -> bool: ...
 

@@ -1,6 +1,6 @@
 """``rcinbox doctor``'s checks against RingCentral: server, JWT login, scopes, numbers, subscription.
 
-Each check returns :class:`~rcinbox.doctor_findings.Finding` values with a "what to fix" line. The
+Each check returns :class:`~rcinbox.cli.doctor_findings.Finding` values with a "what to fix" line. The
 doctor uses the service's own session: the one saved in ``DATA_DIR/tokens.json`` when it is valid
 for this server, app and JWT (refreshed when due, the new pair saved back), else a JWT login whose
 session it saves there for ``rcinbox run`` to continue. Checking a setup again and again therefore
@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from rcinbox.doctor_findings import Finding, fail, ok, skip, warn
+from rcinbox.cli.doctor_findings import Finding, fail, ok, skip, warn
 from rcinbox.errors import (
     AuthError,
     InvalidGrant,

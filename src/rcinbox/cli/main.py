@@ -161,7 +161,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
         RulesError,
         TransportError,
     )
-    from rcinbox.service import run_until_signalled
+    from rcinbox.service.app import run_until_signalled
     from rcinbox.settings import Settings, env_file_to_read
 
     try:
@@ -206,7 +206,7 @@ def demo(
     ] = Path("rcinbox-data/demo"),
 ) -> None:
     """Bundled emulator + service with demo rules; plays a scripted conversation, then serves."""
-    from rcinbox.demo import DemoOptions, run_demo
+    from rcinbox.cli.demo import DemoOptions, run_demo
 
     if transport not in ("websocket", "webhook"):
         typer.echo(f"error: --transport must be websocket or webhook, got {transport!r}", err=True)
@@ -238,7 +238,7 @@ def messages(
     """List the archive with each message's decision and reply state."""
     from rich.console import Console
 
-    from rcinbox import archive_view as view
+    from rcinbox.cli import messages as view
     from rcinbox.errors import ConfigError
     from rcinbox.settings import env_file_to_read
 
@@ -266,7 +266,7 @@ def doctor(
     env_file: Annotated[Path | None, typer.Option(help=ENV_FILE_HELP, metavar="PATH")] = None,
 ) -> None:
     """Check settings, credentials, scopes, numbers, the subscription, rules and data directory."""
-    from rcinbox.doctor import run_doctor
+    from rcinbox.cli.doctor import run_doctor
     from rcinbox.errors import ConfigError
     from rcinbox.settings import Settings, env_file_to_read
 

@@ -7,7 +7,7 @@ user's numbers and which can send SMS (``SmsSender``) → the sender JWTs of oth
 (super admin) → for WebHook mode an https ``RCINBOX_WEBHOOK_URL`` and an Active subscription → the
 rules file (an enabled vacation whose window has ended, starts more than 60 days ahead or is
 missing is a warning) and its segment budget → the data directory writable. The platform checks are
-in :mod:`rcinbox.doctor_platform`, the finding type and printing in :mod:`rcinbox.doctor_findings`.
+in :mod:`rcinbox.cli.doctor_platform`, the finding type and printing in :mod:`rcinbox.cli.doctor_findings`.
 :func:`run_doctor` is the command: exit status 0 when nothing failed (warnings are advice), 1
 otherwise. No secret is ever printed.
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
+from rcinbox.cli.doctor_findings import Finding, fail, healthy, ok, render, warn
+from rcinbox.cli.doctor_platform import platform_findings
 from rcinbox.datalock import holder
-from rcinbox.doctor_findings import Finding, fail, healthy, ok, render, warn
-from rcinbox.doctor_platform import platform_findings
 from rcinbox.errors import ConfigError, RulesError, UnknownSetting
 from rcinbox.private import private_dir
 from rcinbox.rules import Rules, budget_warnings, load_rules

@@ -23,7 +23,7 @@ can push a reply hours past its decision). It fails, with the reason first in ``
 switched off (``vacation-off``) or ``now`` is outside the window (``outside-window``); the
 counterpart is on the blocklist now (``blocklisted``).
 
-Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.senders.Senders`:
+Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.service.senders.Senders`:
 the main client for the JWT user's own extension, the extension's sender credential for another
 user's); a row whose extension has none fails at once (``failed: no-sender-credential``) instead of
 earning a 403 from the platform.
@@ -39,13 +39,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
+from rcinbox.numbers import same_key
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
-from rcinbox.rules.numbers import same_key
-from rcinbox.senders import NO_SENDER, SenderClient, Senders
+from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
-from rcinbox.worker import Changes, round_failed, seconds_until, wait_any
+from rcinbox.waiting import Changes, round_failed, seconds_until, wait_any
 
 log = logging.getLogger("rcinbox.pipeline")
 

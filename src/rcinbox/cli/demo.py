@@ -3,7 +3,7 @@
 :func:`run_demo` (what the CLI calls) → :func:`main`: serve the emulator in-process
 (:func:`rcinbox.emulator.runner.serve`), write the demo rules into a fresh demo data directory,
 build :class:`~rcinbox.settings.Settings` for ext 101 of the emulator's world, open and run the
-:class:`~rcinbox.service.Service`, then play :data:`rcinbox.demo_script.SCRIPT` through
+:class:`~rcinbox.service.app.Service`, then play :data:`rcinbox.cli.demo_script.SCRIPT` through
 ``POST /_emulator/inbound``. Each step waits (event-driven, with a time limit) for its decision in
 the store and, for a reply, for the outbox to finish the send; the reply text is read back from
 ``GET /_emulator/outbound``. The table is printed; with ``once`` the demo exits (0 when every
@@ -27,8 +27,7 @@ import httpx
 from rich.console import Console
 
 from rcinbox import logs
-from rcinbox.datalock import LOCK_NAME, data_dir_lock
-from rcinbox.demo_script import (
+from rcinbox.cli.demo_script import (
     ALEX,
     ALLOWLISTED,
     SCRIPT,
@@ -39,11 +38,12 @@ from rcinbox.demo_script import (
     table,
     tiny_png,
 )
+from rcinbox.datalock import LOCK_NAME, data_dir_lock
 from rcinbox.emulator.model import Extension
 from rcinbox.emulator.runner import Running, free_port, serve
 from rcinbox.errors import RcinboxError
 from rcinbox.private import private_dir
-from rcinbox.service import Service, Tuning, stop_on_signals
+from rcinbox.service.app import Service, Tuning, stop_on_signals
 from rcinbox.settings import Settings
 from rcinbox.store import DecisionRecord, OutboxRow
 

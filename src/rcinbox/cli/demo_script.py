@@ -1,6 +1,6 @@
 """The demo's script: who texts what, what rcinbox must decide, the demo rules and the result table.
 
-Pure data and rendering; :mod:`rcinbox.demo` plays it against the emulator and the service.
+Pure data and rendering; :mod:`rcinbox.cli.demo` plays it against the emulator and the service.
 The conversation covers the headline rules: a contact gets the vacation reply, the same contact
 again does not (``repeat_after``), an unknown number does not (audience), STOP is recorded as an
 opt-out, an MMS photo is archived with its SHA-256 and answered, a group text and a short-code

@@ -5,7 +5,7 @@ startup fails halfway: the rules (refused at start when invalid), the data direc
 second service on the same directory is refused: :mod:`rcinbox.datalock`), the local HTTP address
 (bound before any login, so a taken port is reported at once), the store, the platform client (JWT
 login or the saved session), the contact books, the sender credentials of other users'
-extensions (:mod:`rcinbox.senders`), the outbox, the pipeline, the transport
+extensions (:mod:`rcinbox.service.senders`), the outbox, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
 ``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
 outbox sender, transport, message-sync catch-up, rules reloader) as named tasks of one ``TaskGroup``
@@ -29,16 +29,17 @@ from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
-from rcinbox.catchup import CatchUpLoop, CatchUpPolicy
-from rcinbox.contacts import ContactBook
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
-from rcinbox.outbox import Outbox
-from rcinbox.pipeline import Pipeline
 from rcinbox.platform import PlatformClient, Waits
 from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
-from rcinbox.senders import open_senders
+from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
+from rcinbox.service.contacts import ContactBook
+from rcinbox.service.outbox import Outbox
+from rcinbox.service.pipeline import Pipeline
+from rcinbox.service.senders import open_senders
+from rcinbox.service.web import Check, Listening, bind, build_app, serve_on
 from rcinbox.settings import Settings
 from rcinbox.store import Clock, Store, utcnow
 from rcinbox.transports import instant_sms_filters
@@ -46,8 +47,7 @@ from rcinbox.transports.status import StatusBoard, wait_event
 from rcinbox.transports.webhook import WebhookEndpoint
 from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription
 from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport
-from rcinbox.web import Check, Listening, bind, build_app, serve_on
-from rcinbox.worker import Changes
+from rcinbox.waiting import Changes
 
 log = logging.getLogger("rcinbox.service")
 

@@ -1,0 +1,1 @@
+"""The ``rcinbox`` command (:mod:`rcinbox.cli.main`) and what its subcommands show."""
