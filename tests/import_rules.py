@@ -18,9 +18,10 @@ import grimp
 class Layers:
     container: str  # e.g. "rcinbox.emulator"
     layers: tuple[tuple[str, ...], ...]  # top first; each a set of child names of the container
+    siblings: tuple[tuple[str, ...], ...] = ()  # layers whose members must not import each other
 
     def as_grimp(self) -> list[grimp.Layer]:
-        return [grimp.Layer(*layer, independent=False) for layer in self.layers]
+        return [grimp.Layer(*layer, independent=layer in self.siblings) for layer in self.layers]
 
     def children(self) -> set[str]:
         return {f"{self.container}.{name}" for layer in self.layers for name in layer}
