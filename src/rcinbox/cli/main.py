@@ -101,8 +101,8 @@ def emulator(
 
     async def main() -> None:
         async with serve(host, port, data, limits) as running:
-            if not rate_limits and running.world.ratelimiter is not None:
-                running.world.ratelimiter.set_baseline(enabled=False)
+            if not rate_limits:
+                running.emulator.ratelimiter.set_baseline(enabled=False)
             typer.echo(f"RingCentral emulator on {running.url}  (state: {running.url}/_emulator/state)")
             await asyncio.Event().wait()
 
