@@ -3,33 +3,32 @@ one backoff formula, one round loop for the pipeline and the outbox."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import logging
-from pathlib import Path
 
 import pytest
 
+from import_rules import graph_of
 from rcinbox.backoff import Backoff
 from rcinbox.errors import StoreFull
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.transports.websocket import ReconnectPolicy
 from rcinbox.waiting import ROUND_RETRY, drain_due, run_rounds, wait_any
 
-SRC = Path(__file__).parents[2] / "src" / "rcinbox"
 FOUNDATION = {"settings", "errors", "logs", "events", "payload", "numbers", "waiting", "private", "datalock"}
 
 
 def test_the_loops_backoff_lives_in_the_foundation_not_in_platform() -> None:
     """waiting.py used to take its backoff from platform/retry.py: a layer below importing one above."""
-    modules = FOUNDATION | {"backoff"}
-    for name in sorted(modules):
-        tree = ast.parse((SRC / f"{name}.py").read_text(encoding="utf-8"))
-        imported = {
-            node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-        }
-        above = {module for module in imported if module.startswith("rcinbox.")}
-        assert {module.split(".")[1] for module in above} <= modules, name
+    graph = graph_of("rcinbox")
+    foundation = {f"rcinbox.{name}" for name in FOUNDATION | {"backoff"}}
+    upward = [
+        f"{module} imports {imported}"
+        for module in sorted(foundation)
+        for imported in sorted(graph.find_modules_directly_imported_by(module))
+        if imported.startswith("rcinbox.") and imported not in foundation
+    ]
+    assert upward == []
 
 
 async def test_wait_any_says_whether_an_event_was_set() -> None:
