@@ -17,7 +17,7 @@ Message records are kept whole as well (``raw``): a catch-up hands them to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -37,6 +37,7 @@ __all__ = [
     "PhoneNumber",
     "Subscription",
     "SyncInfo",
+    "TokenAnswer",
     "WsToken",
     "parse_items",
 ]
@@ -257,5 +258,21 @@ class WsToken(BaseModel):
     expires_in: Int = None
 
 
-def subscriptions(items: Iterable[object]) -> tuple[Subscription, ...]:
-    return parse_items(Subscription, list(items))
+# ---- OAuth ----
+
+
+def _text_or_empty(value: object) -> str:
+    return str(value) if value else ""
+
+
+class TokenAnswer(BaseModel):
+    """``POST /restapi/oauth/token``: the session's tokens and lifetimes (seconds)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    access_token: Annotated[str, BeforeValidator(lambda value: str(value) if value is not None else value)]
+    expires_in: float
+    refresh_token: Annotated[str, BeforeValidator(_text_or_empty)] = ""
+    refresh_token_expires_in: Annotated[float, BeforeValidator(lambda value: value or 0)] = 0.0
+    owner_id: Annotated[str, BeforeValidator(_text_or_empty)] = ""
+    scope: Annotated[str, BeforeValidator(_text_or_empty)] = ""

@@ -5,6 +5,10 @@ pacing → bearer token from the :class:`~rcinbox.platform.auth.TokenManager` �
 (:mod:`rcinbox.platform.retry`) → on 401 one session renewal and one more try → an error answer
 becomes a typed :class:`~rcinbox.errors.PlatformError` carrying the platform's ``errorCode``.
 
+Each call returns a typed record of :mod:`rcinbox.wire`, parsed here once; an answer that lacks
+what rcinbox needs (a subscription without ``id``) is a ``PlatformError`` ``bad-response`` naming
+the field.
+
 The bearer token only ever goes to the configured server or its media host
 (:meth:`PlatformClient.allowed_download_hosts`); any other absolute URI is refused with
 :class:`~rcinbox.errors.DownloadRefused` before a byte is sent.
