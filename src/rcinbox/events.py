@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -35,7 +35,6 @@ from rcinbox.payload import original_text, storable
 from rcinbox.timestamps import parse_time
 
 Source = Literal["webhook", "websocket", "sync"]
-BEFORE_FIRST_START = "rcinboxBeforeFirstStart"  # marker in a synthetic catch-up envelope
 ORIGINAL = "rcinboxOriginal"  # in ``raw`` when it had to be cleaned: the envelope as received
 SOURCES: tuple[Source, ...] = ("webhook", "websocket", "sync")
 
@@ -84,6 +83,10 @@ class InboundMessage:
     created_at: datetime
     raw: Mapping[str, Any]
     source: Source
+    # Found by the very first catch-up and sent before rcinbox first started: archived, never
+    # answered (a human may have dealt with it already). Set by the catch-up, stored in its own
+    # column (``messages.before_first_start``), never read from the envelope.
+    before_first_start: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -166,15 +169,7 @@ class InboundMessage:
         envelope: dict[str, Any] = {"ownerId": extension_id, "body": body}
         if timestamp is not None:
             envelope["timestamp"] = timestamp
-        if before_first_start:
-            envelope[BEFORE_FIRST_START] = True
-        return cls.from_notification(envelope, "sync")
-
-    @property
-    def before_first_start(self) -> bool:
-        """Found by the very first catch-up and sent before rcinbox first started: archived, never
-        answered (a human may have dealt with it already)."""
-        return self.raw.get(BEFORE_FIRST_START) is True
+        return replace(cls.from_notification(envelope, "sync"), before_first_start=before_first_start)
 
 
 def _storable_envelope(envelope: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -27,7 +27,7 @@ import httpx
 from typer.testing import CliRunner
 
 from rcinbox.cli.main import app
-from rcinbox.emulator import notify
+from rcinbox.emulator.push import notify
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service.app import Service, Tuning
 from rcinbox.settings import Settings

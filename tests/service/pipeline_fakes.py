@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from rcinbox.emulator.notify import instant_event
+from rcinbox.emulator.push.notify import instant_event
+from rcinbox.emulator.render import instant_body
 from rcinbox.emulator.runner import Running
-from rcinbox.emulator.store import instant_body
 from rcinbox.errors import NotFound, TransportError, error_from_response
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient

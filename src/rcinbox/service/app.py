@@ -110,8 +110,7 @@ class Service:
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
             client = await stack.enter_async_context(PlatformClient.from_settings(settings, waits=waits))
             owner = client.auth.owner_id or "~"
-            allowlist = rules.current().contacts.allowlist
-            books = {ext: ContactBook(client, ext, allowlist) for ext in settings.extensions or (owner,)}
+            books = {ext: ContactBook(client, ext) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(
                 open_senders(settings, client, list(books), waits=waits)
             )
@@ -151,10 +150,7 @@ class Service:
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
         while not await wait_event(stop, self.tuning.rules_check_interval):
-            if self.rules.check():
-                allowlist = self.rules.current().contacts.allowlist
-                for book in self.books.values():
-                    book.set_allowlist(allowlist)
+            self.rules.check()
             self.rules_checked.notify()
 
 

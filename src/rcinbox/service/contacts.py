@@ -1,4 +1,4 @@
-"""ContactBook: the owner's RingCentral address book, cached in memory, plus the rules' allowlist.
+"""ContactBook: the owner's RingCentral address book, cached in memory.
 
 The address book is a Heavy-group API (10 requests a minute by default), so it is never queried per
 message. :meth:`ContactBook.refresh` runs ``address-book-sync``: a full sync (``FSync``) the first
@@ -8,7 +8,8 @@ a contact). A sync token the platform refuses (400) falls back to one full sync.
 memory only: the cache itself is in memory, so after a restart a full sync is needed anyway.
 
 :meth:`ContactBook.lookup` compares numbers in E.164 (``phonenumbers``, default region US) across all
-twelve phone fields of a contact. Allowlisted numbers count as contacts without a name. The service
+twelve phone fields of a contact; it answers only "is this number in the address book, under which
+name" (the rules' allowlist is applied by :mod:`rcinbox.rules.recheck`, not here). The service
 decides how often to refresh (:meth:`ContactBook.refresh_if_older_than`); a failed refresh raises
 and leaves the previous cache in place. A full sync's records are parsed in a worker thread (the
 numbers of a large book take a while to normalise; the webhook has a 3 s budget) and the new cache
@@ -32,7 +33,7 @@ _GONE = ("Deleted", "Purged")
 
 @dataclass(frozen=True)
 class Contact:
-    """A known sender. All fields are ``None`` for an allowlisted number that is not in the book."""
+    """A contact of the address book."""
 
     first_name: str | None = None
     last_name: str | None = None
@@ -53,13 +54,11 @@ class ContactBook:
         self,
         client: AddressBookSource,
         extension_id: str,
-        allowlist: frozenset[str] = frozenset(),
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.extension_id = extension_id
-        self._allowlist = frozenset(same_key(n) for n in allowlist)
         self._clock = clock
         self._contacts: dict[str, tuple[Contact, frozenset[str]]] = {}
         self._index: dict[str, Contact] = {}
@@ -77,18 +76,9 @@ class ContactBook:
     def loaded(self) -> bool:
         return self.refreshed_at is not None
 
-    def set_allowlist(self, allowlist: frozenset[str]) -> None:
-        """Replace the allowlist (after a rules reload)."""
-        self._allowlist = frozenset(same_key(n) for n in allowlist)
-
     def lookup(self, number: str) -> Contact | None:
-        """The contact with this number (any of the 12 phone fields), an empty Contact when the
-        number is allowlisted, else ``None``."""
-        key = same_key(number)
-        found = self._index.get(key)
-        if found is not None:
-            return found
-        return Contact() if key in self._allowlist else None
+        """The contact with this number (any of the 12 phone fields), else ``None``."""
+        return self._index.get(same_key(number))
 
     def is_contact(self, number: str) -> bool:
         return self.lookup(number) is not None

@@ -17,7 +17,8 @@ store → ``sent``; not found after a last attempt whose outcome is unknown (5xx
 sender's next text gets no second reply; otherwise ``failed``.
 
 Right before each send the row is checked again against the current rules and its age (a retry
-can push a reply hours past its decision). It fails, with the reason first in ``last_error``
+can push a reply hours past its decision) by :func:`rcinbox.rules.recheck.recheck`, the same rules
+:func:`~rcinbox.rules.decide.decide` applies. It fails, with the reason first in ``last_error``
 (``rcinbox messages`` shows it), when: the counterpart opted out after it was queued
 (``opted-out``); it was queued longer ago than ``safety.max_age`` (``expired``); the vacation was
 switched off (``vacation-off``) or ``now`` is outside the window (``outside-window``); the
@@ -38,9 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
-from rcinbox.numbers import same_key
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
+from rcinbox.rules.recheck import QueuedReply, recheck
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
@@ -156,10 +157,7 @@ class Outbox:
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
-            if await self.store.opted_out(row.to_number):  # consent first: the clearest reason
-                await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
-                return
-            stale = self.no_longer_wanted(row)
+            stale = await self.no_longer_wanted(row)
             if stale is not None:
                 await self._fail(row, stale)
                 return
@@ -192,21 +190,13 @@ class Outbox:
         claimed = row.claimed_at or row.queued_at
         return str(min(fresh, key=lambda r: _distance(r, claimed)).id)
 
-    def no_longer_wanted(self, row: OutboxRow) -> str | None:
-        """Why the current rules or the row's age forbid sending it now (``None``: send)."""
-        if self.rules is None:
-            return None
-        rules, now = self.rules(), self.clock()
-        waited = now - row.queued_at
-        if waited > rules.max_age:
-            return f"expired: queued {_minutes(waited)} ago, longer than safety.max_age"
-        if not rules.vacation.enabled:
-            return "vacation-off: the vacation was switched off before the reply went out"
-        if not rules.vacation.active(now):
-            return "outside-window: the vacation window closed before the reply went out"
-        if same_key(row.to_number) in rules.contacts.blocklist:
-            return "blocklisted: the counterpart was blocklisted before the reply went out"
-        return None
+    async def no_longer_wanted(self, row: OutboxRow) -> str | None:
+        """Why the counterpart's consent, the current rules or the row's age forbid sending it now
+        (``None``: send)."""
+        opted_out = await self.store.opted_out(row.to_number)
+        now = self.clock()
+        queued = QueuedReply(row.to_number, now - row.queued_at, now, opted_out)
+        return recheck(queued, self.rules() if self.rules is not None else None)
 
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
@@ -262,10 +252,6 @@ class Outbox:
             reason,
             extra={"action": "outbox.unknown"},
         )
-
-
-def _minutes(span: timedelta) -> str:
-    return f"{int(span.total_seconds() // 60)} min"
 
 
 def _same_text(record: MessageRecord, row: OutboxRow) -> bool:
