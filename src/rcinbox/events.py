@@ -28,10 +28,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from rcinbox.payload import original_text, storable
+from rcinbox.timestamps import parse_time
 
 Source = Literal["webhook", "websocket", "sync"]
 ORIGINAL = "rcinboxOriginal"  # in ``raw`` when it had to be cleaned: the envelope as received
@@ -335,15 +336,4 @@ def _conversation(body: Mapping[str, Any]) -> str | None:
 
 
 def _timestamp(value: object, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"{where} is missing or not a string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{where} is not an ISO-8601 timestamp: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00: before the first representable instant
-        raise ValueError(f"{where} is out of range: {value[:40]!r}") from None
+    return parse_time(value, where)

@@ -30,6 +30,7 @@ from e2e_kit import (
 from emu_clocks import ShiftedClock
 from rcinbox.emulator.runner import Running
 from rcinbox.store import OutboxRow
+from rcinbox.wire import MessageRecord
 
 SMS = "/restapi/v1.0/account/*/extension/*/sms"
 REPLY = "Auto-reply: Hi Charlie, I'm away this month."
@@ -113,14 +114,14 @@ class AcceptedThenCrash:
         self.real = real
         self.accepted = asyncio.Event()
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> dict[str, Any]:
+    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
         await self.real.send_sms(from_number, to_number, text, ext)
         self.accepted.set()
         await asyncio.Event().wait()  # killed here
         raise AssertionError("unreachable")
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = await self.real.list_messages(ext, **filters)
+    async def list_messages(self, ext: str = "~", **filters: Any) -> tuple[MessageRecord, ...]:
+        records: tuple[MessageRecord, ...] = await self.real.list_messages(ext, **filters)
         return records
 
 

@@ -14,7 +14,8 @@ from rcinbox.emulator.runner import Running
 from rcinbox.errors import PlatformError, ServerError
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
-from rcinbox.service.contacts import PHONE_FIELDS, Contact, ContactBook
+from rcinbox.service.contacts import Contact, ContactBook
+from rcinbox.wire import PHONE_FIELDS, AddressBookSync
 
 CHARLIE = {
     "id": 11,
@@ -40,7 +41,7 @@ class FakeSource:
         self.max_active = 0
         self.gate: asyncio.Event | None = None
 
-    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]:
+    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
         self.calls.append((sync_token, ext))
         self.active += 1
         self.max_active = max(self.max_active, self.active)
@@ -50,7 +51,7 @@ class FakeSource:
             answer = self.answers.pop(0)
             if isinstance(answer, Exception):
                 raise answer
-            return answer
+            return AddressBookSync.model_validate(answer)
         finally:
             self.active -= 1
 
@@ -158,7 +159,7 @@ async def test_against_the_emulator(emu: Running, tmp_path: Path) -> None:
         tokens: list[str | None] = []
 
         class Recording:
-            async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]:
+            async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
                 tokens.append(sync_token)
                 return await client.address_book_sync(sync_token, ext)
 

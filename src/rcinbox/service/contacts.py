@@ -22,25 +22,12 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from rcinbox.errors import PlatformError
 from rcinbox.numbers import same_key
+from rcinbox.wire import AddressBookSync, ContactRecord
 
-PHONE_FIELDS = (
-    "homePhone",
-    "homePhone2",
-    "businessPhone",
-    "businessPhone2",
-    "mobilePhone",
-    "businessFax",
-    "companyPhone",
-    "assistantPhone",
-    "carPhone",
-    "otherPhone",
-    "otherFax",
-    "callbackPhone",
-)
 _GONE = ("Deleted", "Purged")
 
 
@@ -57,7 +44,7 @@ class Contact:
 class AddressBookSource(Protocol):
     """The one :class:`~rcinbox.platform.client.PlatformClient` method the book needs."""
 
-    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]: ...
+    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync: ...
 
 
 class ContactBook:
@@ -123,32 +110,26 @@ class ContactBook:
         else:
             self._apply(body, full=False)
 
-    def _apply(self, body: Mapping[str, Any], *, full: bool) -> None:
+    def _apply(self, body: AddressBookSync, *, full: bool) -> None:
         contacts = {} if full else dict(self._contacts)
-        for record in body.get("records") or []:
-            if not isinstance(record, Mapping) or record.get("id") is None:
+        for record in body.records:
+            if record.id is None:
                 continue
-            contact_id = str(record["id"])
-            if record.get("availability") in _GONE:
-                contacts.pop(contact_id, None)
+            if record.availability in _GONE:
+                contacts.pop(record.id, None)
             else:
-                contacts[contact_id] = _contact(contact_id, record)
-        sync_info = body.get("syncInfo") or {}
+                contacts[record.id] = _contact(record.id, record)
         self._contacts = contacts
         self._index = _index(contacts)
-        self._token = sync_info.get("syncToken") or None
+        self._token = body.sync_info.sync_token or None
         self.refreshed_at = self._clock()
 
 
-def _contact(contact_id: str, record: Mapping[str, Any]) -> tuple[Contact, frozenset[str]]:
-    first = _text(record.get("firstName")) or _text(record.get("nickName"))
-    last = _text(record.get("lastName"))
-    display = " ".join(part for part in (first, last) if part) or _text(record.get("company"))
-    numbers = frozenset(
-        same_key(value)
-        for field in PHONE_FIELDS
-        if isinstance(value := record.get(field), str) and value.strip()
-    )
+def _contact(contact_id: str, record: ContactRecord) -> tuple[Contact, frozenset[str]]:
+    first = _text(record.first_name) or _text(record.nick_name)
+    last = _text(record.last_name)
+    display = " ".join(part for part in (first, last) if part) or _text(record.company)
+    numbers = frozenset(same_key(value) for value in record.phone_numbers)
     return Contact(first, last, display, contact_id), numbers
 
 

@@ -36,8 +36,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
@@ -46,7 +45,9 @@ from rcinbox.rules.recheck import QueuedReply, recheck
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
+from rcinbox.timestamps import rc_time
 from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
+from rcinbox.wire import MessageRecord
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -164,23 +165,23 @@ class Outbox:
             log.exception("outbox row %d: unexpected error", row.id, extra={"action": "outbox.error"})
             await self._retry(row, exc, self.options.retry.delay(row.attempts))
         else:
-            await self._sent(row, str(sent.get("id", "")), "sent")
+            await self._sent(row, sent.id or "", "sent")
 
     async def find_sent(self, row: OutboxRow, client: SenderClient | None = None) -> str | None:
         """The platform id of an SMS this row already produced, if the message store has one."""
         since = (row.claimed_at or row.queued_at) - self.options.reconcile_margin
         records = await (client or self.client).list_messages(
-            row.extension_id, direction="Outbound", messageType="SMS", dateFrom=_rc_time(since)
+            row.extension_id, direction="Outbound", messageType="SMS", dateFrom=rc_time(since)
         )
         candidates = [r for r in records if _same_text(r, row)]
         if not candidates:
             return None
-        known = await self.store.outbox.known_platform_ids([str(r.get("id")) for r in candidates])
-        fresh = [r for r in candidates if str(r.get("id")) not in known]
+        known = await self.store.outbox.known_platform_ids([str(r.id) for r in candidates])
+        fresh = [r for r in candidates if str(r.id) not in known]
         if not fresh:
             return None
         claimed = row.claimed_at or row.queued_at
-        return str(min(fresh, key=lambda r: _distance(r, claimed))["id"])
+        return str(min(fresh, key=lambda r: _distance(r, claimed)).id)
 
     async def no_longer_wanted(self, row: OutboxRow) -> str | None:
         """Why the counterpart's consent, the current rules or the row's age forbid sending it now
@@ -246,31 +247,21 @@ class Outbox:
         )
 
 
-def _same_text(record: dict[str, Any], row: OutboxRow) -> bool:
+def _same_text(record: MessageRecord, row: OutboxRow) -> bool:
     """An outbound SMS from the row's number to its counterpart with exactly its text."""
-    sender = record.get("from") or {}
-    recipients = record.get("to") or []
     return (
-        record.get("direction", "Outbound") == "Outbound"
-        and record.get("id") is not None
-        and isinstance(sender, dict)
-        and sender.get("phoneNumber") == row.from_number
-        and isinstance(recipients, list)
-        and any(isinstance(r, dict) and r.get("phoneNumber") == row.to_number for r in recipients)
-        and record.get("subject") == row.text
+        record.direction in (None, "Outbound")
+        and record.id is not None
+        and record.from_ is not None
+        and record.from_.phone_number == row.from_number
+        and any(r.phone_number == row.to_number for r in record.to)
+        and record.subject == row.text
     )
 
 
-def _distance(record: dict[str, Any], claimed: datetime) -> tuple[bool, float]:
+def _distance(record: MessageRecord, claimed: datetime) -> tuple[bool, float]:
     """Preference among matches: created after the claim first (soonest), then the latest before."""
-    try:
-        created = datetime.fromisoformat(str(record.get("creationTime", "")).replace("Z", "+00:00"))
-        seconds = (created - claimed).total_seconds()
-    except (TypeError, ValueError):  # no/odd creationTime: least preferred
+    if record.creation_time is None:  # no/odd creationTime: least preferred
         return True, float("inf")
+    seconds = (record.creation_time - claimed).total_seconds()
     return seconds < 0, abs(seconds)
-
-
-def _rc_time(moment: datetime) -> str:
-    """RingCentral's timestamp format: ``2026-11-27T10:00:00.000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
