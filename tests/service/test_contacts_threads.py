@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Iterator
 
-from test_contacts import ACME, CHARLIE, FakeSource, page
+from test_contacts import ACME, CHARLIE, page
 
 from rcinbox.service.contacts import ContactBook
+from rcinbox.wire import AddressBookSync, ContactRecord
 
 
-class ReadRecorder(dict[str, Any]):
-    """A contact record as the address book answers it, remembering which threads read it."""
+class ReadRecorder(tuple[ContactRecord, ...]):
+    """The records of an address-book answer, remembering which threads read them."""
 
     readers: set[int]
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def __iter__(self) -> Iterator[ContactRecord]:
         self.readers.add(threading.get_ident())
-        return super().get(key, default)
+        return super().__iter__()
 
 
-def recorded(record: dict[str, Any]) -> ReadRecorder:
-    copy = ReadRecorder(record)
-    copy.readers = set()
-    return copy
+class OneFullBook:
+    """The address book's answer to a full sync, its records read-recorded."""
+
+    def __init__(self, answer: AddressBookSync) -> None:
+        self.records = ReadRecorder(answer.records)
+        self.records.readers = set()
+        self.answer = answer.model_copy(update={"records": self.records})
+
+    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
+        return self.answer
 
 
 async def test_a_full_sync_is_parsed_in_a_worker_thread() -> None:
-    records = [recorded(CHARLIE), recorded(ACME)]
-    book = ContactBook(FakeSource(page(list(records), "t1")), "62264425016")
+    source = OneFullBook(AddressBookSync.model_validate(page([CHARLIE, ACME], "t1")))
+    book = ContactBook(source, "62264425016")
     await book.refresh()
     contact = book.lookup("(415) 555-0100")
     assert contact is not None and contact.first_name == "Charlie"
-    readers = set().union(*(record.readers for record in records))
-    assert readers and threading.get_ident() not in readers
+    assert source.records.readers and threading.get_ident() not in source.records.readers
