@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from rcinbox.clock import SYSTEM
 from rcinbox.errors import StoreFull
 from rcinbox.platform.retry import RetryPolicy
 
@@ -21,16 +22,9 @@ ROUND_RETRY = RetryPolicy(attempts=1, base_delay=1.0, multiplier=2.0, max_delay=
 
 
 async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> None:
-    """Return as soon as any of ``events`` is set, or after ``at_most`` seconds."""
-    if any(event.is_set() for event in events):
-        return
-    waiters = [asyncio.create_task(event.wait(), name="wait_any") for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
+    """Return as soon as any of ``events`` is set, or after ``at_most`` seconds (real time: for
+    I/O; a loop's schedule waits on its :class:`~rcinbox.clock.Clock`)."""
+    await SYSTEM.wait(*events, at_most=at_most)
 
 
 def seconds_until(when: datetime | None, now: datetime) -> float | None:

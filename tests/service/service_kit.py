@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rcinbox.emulator.runner import Running, free_port
+from rcinbox.service.app import Service
 from rcinbox.settings import Settings
 
 
@@ -63,3 +64,12 @@ def socket_taken(port: int) -> Iterator[None]:
         sock.bind(("127.0.0.1", port))
         sock.listen()
         yield
+
+
+async def rounds(service: Service, count: int, within: float = 10) -> None:
+    """Wait until the catch-up loop has finished ``count`` rounds."""
+
+    async def done() -> bool:
+        return service.catchup.changes.count >= count
+
+    await service.catchup.changes.until(done, within)

@@ -13,6 +13,7 @@ import pytest
 from pipeline_fakes import CHARLIE, EXT, OWNER, VACATION_TOML, FakePlatform, envelope
 from test_outbox import FAST, queue_reply, state
 
+from rcinbox.clock import FakeClock
 from rcinbox.errors import ServerError, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.rules.config import Rules, parse_rules
@@ -20,21 +21,13 @@ from rcinbox.service.outbox import Outbox
 from rcinbox.store import DecisionRecord, Store
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
     async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/rcinbox.db", clock=clock) as opened:
         yield opened
 
@@ -66,11 +59,11 @@ BLOCKED = VACATION_TOML + '\n[contacts]\nblocklist = ["(415) 555-0100"]\n'
     ],
 )
 async def test_a_queued_reply_the_rules_no_longer_allow_is_dropped_with_its_reason(
-    store: Store, clock: Clock, toml: str, wait: timedelta, reason: str
+    store: Store, clock: FakeClock, toml: str, wait: timedelta, reason: str
 ) -> None:
     fake = FakePlatform()
     row = await queue_reply(store, "1")
-    clock.now += wait
+    clock.advance(wait)
     current = rules(toml)
     assert await Outbox(store, fake, options=FAST, rules=lambda: current).drain() == 1
     assert await state(store, row) == ("failed", 1, None, reason)
@@ -79,23 +72,23 @@ async def test_a_queued_reply_the_rules_no_longer_allow_is_dropped_with_its_reas
     assert entry.reply_state == "failed"
 
 
-async def test_a_queued_reply_the_rules_still_allow_goes_out(store: Store, clock: Clock) -> None:
+async def test_a_queued_reply_the_rules_still_allow_goes_out(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     row = await queue_reply(store, "1")
-    clock.now += timedelta(minutes=59)
+    clock.advance(timedelta(minutes=59))
     current = rules()
     assert await Outbox(store, fake, options=FAST, rules=lambda: current).drain() == 1
     assert (await state(store, row))[0] == "sent"
 
 
-async def test_given_up_with_an_unknown_outcome_stays_in_the_ledger(store: Store, clock: Clock) -> None:
+async def test_given_up_with_an_unknown_outcome_stays_in_the_ledger(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     fake.send_errors = [ServerError(503, "CMN-211", "unavailable")] * 3
     row = await queue_reply(store, "1")
     outbox = Outbox(store, fake, options=FAST)
     for _ in range(3):
         await outbox.deliver(row.id)
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     status, attempts, platform_id, error = await state(store, row)
     assert (status, attempts, platform_id) == ("unknown", 3, None)
     assert error == "outcome unknown: gave up after 3 attempts: ServerError: HTTP 503 CMN-211: unavailable"
@@ -104,7 +97,7 @@ async def test_given_up_with_an_unknown_outcome_stays_in_the_ledger(store: Store
     assert await store.automated_count(CHARLIE, row.queued_at) == 1
 
 
-async def test_given_up_but_found_in_the_message_store_is_sent(store: Store, clock: Clock) -> None:
+async def test_given_up_but_found_in_the_message_store_is_sent(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     fake.send_errors = [TransportError("POST /sms: ConnectError", timeout=False)] * 2
     fake.lost_responses = 1  # the last attempt reaches the platform, its answer is lost
@@ -112,20 +105,20 @@ async def test_given_up_but_found_in_the_message_store_is_sent(store: Store, clo
     outbox = Outbox(store, fake, options=FAST)
     for _ in range(3):
         await outbox.deliver(row.id)
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     [sent] = fake.sent
     assert (await state(store, row))[:3] == ("sent", 3, str(sent["id"]))
     assert len(fake.list_calls) == 3  # the final reconciliation found it
 
 
-async def test_given_up_on_a_send_that_surely_never_left_is_failed(store: Store, clock: Clock) -> None:
+async def test_given_up_on_a_send_that_surely_never_left_is_failed(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     fake.send_errors = [TransportError("POST /sms: ConnectError", sent=False)] * 3
     row = await queue_reply(store, "1")
     outbox = Outbox(store, fake, options=FAST)
     for _ in range(3):
         await outbox.deliver(row.id)
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     assert (await state(store, row))[:2] == ("failed", 3)
     assert await store.automated_count(CHARLIE, row.queued_at) == 0
 

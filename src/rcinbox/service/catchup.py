@@ -39,15 +39,15 @@ import contextlib
 import logging
 import re
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
-from rcinbox.store import utcnow
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
 from rcinbox.waiting import ROUND_RETRY, Changes
@@ -115,16 +115,16 @@ class CatchUp:
         extension_id: str,
         *,
         policy: CatchUpPolicy | None = None,
-        wall: Callable[[], datetime] = utcnow,
+        clock: Clock = SYSTEM,
     ) -> None:
-        """``wall``: real time, for the sync frame (the platform's store runs on it)."""
+        """``clock``: the wall time of the sync frame (the platform's store runs on it)."""
         self.api = api
         self.kv = kv
         self.intake = intake
         self.extension_id = extension_id
         self.policy = policy or CatchUpPolicy()
-        self.wall = wall
-        self.started = wall()  # texts before this, found by the first sync ever, get no reply
+        self.clock = clock
+        self.started = clock.now()  # texts before this, found by the first sync ever, get no reply
 
     def __repr__(self) -> str:
         return f"CatchUp(ext={self.extension_id})"
@@ -160,7 +160,7 @@ class CatchUp:
         return report
 
     async def _frame_start(self, *, fallback: bool) -> datetime:
-        now = self.wall()
+        now = self.clock.now()
         last = await self.kv.kv_get(SYNCED_KEY.format(ext=self.extension_id)) if fallback else None
         try:
             synced = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
@@ -177,7 +177,7 @@ class CatchUp:
         if not (result.get("syncInfo") or {}).get("olderRecordsExist"):
             return records
         times = [t for r in records if (t := _created(r)) is not None]
-        oldest = min(times, default=self.wall())
+        oldest = min(times, default=self.clock.now())
         log.warning(
             "ext %s: the full sync was capped at %d records; reading older ones from the message store",
             self.extension_id,
@@ -195,7 +195,7 @@ class CatchUp:
         sync_info = result.get("syncInfo") or {}
         sync_type: SyncType = "ISync" if sync_info.get("syncType") == "ISync" else "FSync"
         sync_time = sync_info.get("syncTime")
-        stamp = sync_time if isinstance(sync_time, str) else self.wall().isoformat()
+        stamp = sync_time if isinstance(sync_time, str) else self.clock.now().isoformat()
         account_id, extension_id = self._ids(result)
         records = [r for r in result.get("records") or [] if isinstance(r, Mapping)]
         inbound = [r for r in records if _is_inbound_sms(r)]
@@ -263,9 +263,15 @@ class CatchUpLoop:
     """Runs every extension's :class:`CatchUp` on the triggers (module docstring) until ``stop``."""
 
     def __init__(
-        self, catchups: Sequence[CatchUp], board: StatusBoard, *, policy: CatchUpPolicy | None = None
+        self,
+        catchups: Sequence[CatchUp],
+        board: StatusBoard,
+        *,
+        policy: CatchUpPolicy | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.catchups = list(catchups)
+        self.clock = clock  # the periodic round and the retries wait on it
         self.board = board
         self.policy = policy or CatchUpPolicy()
         self.reports: deque[SyncReport] = deque(maxlen=100)  # the latest, oldest first
@@ -283,10 +289,11 @@ class CatchUpLoop:
         board: StatusBoard,
         *,
         policy: CatchUpPolicy | None = None,
+        clock: Clock = SYSTEM,
     ) -> CatchUpLoop:
         policy = policy or CatchUpPolicy()
-        catchups = [CatchUp(api, kv, intake, ext, policy=policy) for ext in extension_ids]
-        return cls(catchups, board, policy=policy)
+        catchups = [CatchUp(api, kv, intake, ext, policy=policy, clock=clock) for ext in extension_ids]
+        return cls(catchups, board, policy=policy, clock=clock)
 
     async def catch_up(self, trigger: Trigger = "manual") -> bool:
         """One round over every extension (one at a time); ``True`` when every sync succeeded."""
@@ -370,9 +377,10 @@ class CatchUpLoop:
                 self.board.wait_until(lambda s: subscribed(s) or refused(s)), name="rcinbox.catchup.wait"
             ),
             asyncio.create_task(stop.wait(), name="rcinbox.catchup.stop"),
+            asyncio.ensure_future(self.clock.sleep(at_most)),
         }
         try:
-            await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()

@@ -45,7 +45,7 @@ from rcinbox.rules.config import Rules
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
-from rcinbox.waiting import Changes, round_failed, seconds_until, wait_any
+from rcinbox.waiting import Changes, round_failed, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -101,12 +101,12 @@ class Outbox:
                     await self._recover_in_flight()
                     recover = False
                 await self.drain(stop)
-                at_most = seconds_until(await self.store.outbox.next_due(), self.clock())
+                at_most = seconds_until(await self.store.outbox.next_due(), self.clock.now())
                 failures = 0
             except Exception as exc:  # the store itself failed: keep the sender alive, try again soon
                 recover, failures = self.options.recover_at_start, failures + 1
                 at_most = round_failed(log, "outbox", exc, failures)
-            await wait_any(self._wake, stop, at_most=at_most)
+            await self.clock.wait(self._wake, stop, at_most=at_most)
 
     async def _recover_in_flight(self) -> None:
         recovered = await self.store.outbox.recover_in_flight()
@@ -195,7 +195,7 @@ class Outbox:
         """Why the current rules or the row's age forbid sending it now (``None``: send)."""
         if self.rules is None:
             return None
-        rules, now = self.rules(), self.clock()
+        rules, now = self.rules(), self.clock.now()
         waited = now - row.queued_at
         if waited > rules.max_age:
             return f"expired: queued {_minutes(waited)} ago, longer than safety.max_age"
@@ -229,7 +229,7 @@ class Outbox:
         if row.attempts >= self.options.retry.attempts:
             await self._give_up(row, exc, error)
             return
-        await self.store.outbox.retry_later(row.id, error, self.clock() + timedelta(seconds=delay))
+        await self.store.outbox.retry_later(row.id, error, self.clock.now() + timedelta(seconds=delay))
         log.warning(
             "reply %d to %s: attempt %d failed (%s); retrying in %.0fs",
             row.id,

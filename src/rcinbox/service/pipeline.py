@@ -37,7 +37,7 @@ from rcinbox.service.attachments import AttachmentFetcher, Downloader
 from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.store import DecisionRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.waiting import Changes, round_failed, seconds_until, wait_any
+from rcinbox.waiting import Changes, round_failed, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -136,12 +136,12 @@ class Pipeline:
             self._wake.clear()
             try:
                 await self.drain(stop)
-                at_most = seconds_until(await self.store.next_message_due(), self.clock())
+                at_most = seconds_until(await self.store.next_message_due(), self.clock.now())
                 failures = 0
             except Exception as exc:  # the store itself failed: keep the worker alive, try again soon
                 failures += 1
                 at_most = round_failed(log, "pipeline", exc, failures)
-            await wait_any(self._wake, stop, at_most=at_most)
+            await self.clock.wait(self._wake, stop, at_most=at_most)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Process every message that is due now; returns how many were processed."""
@@ -200,7 +200,7 @@ class Pipeline:
 
     async def gather(self, pk: int, msg: InboundMessage, rules: Rules) -> Facts:
         """Everything :func:`decide` needs about ``msg``, from the platform caches and the store."""
-        now = self.clock()
+        now = self.clock.now()
         sender = msg.sender.phone_number
         numbers = await self.numbers.for_extension(msg.extension_id)
         contact = await self._contact(msg.extension_id, sender)
@@ -238,7 +238,7 @@ class Pipeline:
         delay = self.options.retry.delay(attempt)
         if isinstance(exc, RateLimited):
             delay = max(delay, exc.retry_after)
-        await self.store.message_failed(stored.pk, error, self.clock() + timedelta(seconds=delay))
+        await self.store.message_failed(stored.pk, error, self.clock.now() + timedelta(seconds=delay))
         log.warning(
             "message %s: attempt %d failed (%s); retrying in %.0fs",
             stored.message_id,

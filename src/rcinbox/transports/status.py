@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from rcinbox.clock import SYSTEM
+
 TransportKind = Literal["websocket", "webhook"]
 RecoveryState = Literal["Successful", "Failed"]
 
@@ -67,9 +69,4 @@ class StatusBoard:
 
 async def wait_event(event: asyncio.Event, seconds: float) -> bool:
     """Wait for ``event`` at most ``seconds``; True if it is set (the event-driven sleep)."""
-    try:
-        async with asyncio.timeout(max(seconds, 0.0)):
-            await event.wait()
-    except TimeoutError:
-        return event.is_set()
-    return True
+    return await SYSTEM.wait(event, at_most=seconds)

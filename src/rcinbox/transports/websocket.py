@@ -27,13 +27,13 @@ import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import RateLimited, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
@@ -149,6 +149,7 @@ class WebSocketTransport:
         *,
         policy: ReconnectPolicy | None = None,
         resume: Wsc | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         """``resume``: a session context to recover first (like RCEX's ``wscToken`` option)."""
         self._tokens = tokens
@@ -157,6 +158,7 @@ class WebSocketTransport:
         self.policy = policy or ReconnectPolicy()
         self.board = StatusBoard("websocket")
         self._wsc = resume
+        self._clock = clock  # the time of the last notification (status)
         self._established = False
         self._stop = asyncio.Event()
 
@@ -276,7 +278,7 @@ class WebSocketTransport:
             log.warning("ignored an unreadable notification: %s", exc, extra={"action": "ws.junk"})
             return
         await self._deliver(message)
-        self.board.update(last_event_at=datetime.now(UTC))
+        self.board.update(last_event_at=self._clock.now())
 
     async def _deliver(self, message: InboundMessage) -> None:
         """Hand one message to the sink; the frame counts as handled only once this returns."""
