@@ -3,7 +3,9 @@ whose vacation is always on (2020 to 2099), shared by the service-level test mod
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,3 +75,34 @@ async def rounds(service: Service, count: int, within: float = 10) -> None:
         return service.catchup.changes.count >= count
 
     await service.catchup.changes.until(done, within)
+
+
+class LogLine(logging.Handler):
+    """Sets an event when a record of ``rcinbox`` at ``level`` contains ``text``: tests wait on it."""
+
+    def __init__(self, text: str, level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self.text = text
+        self.seen = asyncio.Event()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if self.text in message and record.levelno == self.level:
+            self.lines.append(message)
+            self.seen.set()
+
+
+@contextlib.contextmanager
+def log_line(text: str, level: int = logging.INFO) -> Iterator[LogLine]:
+    """A :class:`LogLine` on the ``rcinbox`` logger for the block."""
+    handler = LogLine(text, level)
+    logger = logging.getLogger("rcinbox")
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level, logging.INFO))
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)

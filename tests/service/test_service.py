@@ -4,6 +4,7 @@ decided and answered; health and readiness; startup refusals; signals; the ``run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -16,7 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-from service_kit import always_away, emulator_settings, emulator_webhook_settings, rounds, socket_taken
+from service_kit import (
+    always_away,
+    emulator_settings,
+    emulator_webhook_settings,
+    log_line,
+    rounds,
+    socket_taken,
+)
 from transport_kit import inject
 from typer.testing import CliRunner
 
@@ -26,6 +34,7 @@ from rcinbox.emulator.runner import Running, free_port
 from rcinbox.emulator.world import Limits
 from rcinbox.errors import ListenError, RulesError
 from rcinbox.service.app import Service, Tuning, stop_on_signals
+from rcinbox.service.catchup import CatchUpPolicy
 from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
 from rcinbox.transports.webhook_subscription import TOKEN_KEY, WebhookPolicy
@@ -361,15 +370,24 @@ async def readyz_until(
     client: httpx.AsyncClient, url: str, status: int, within: float, clock: FakeClock | None = None
 ) -> Any:
     """``/readyz`` has no event to wait on: a bounded poll until it answers ``status``; with a
-    ``clock``, each poll moves it a second on (the service's retries wait on it)."""
+    ``clock``, each poll moves it 10 s on (the service's retries and its paced requests wait on it)."""
     async with asyncio.timeout(within):
         while True:
             response = await client.get(url + "/readyz")
             if response.status_code == status:
                 return response.json()
             if clock is not None:
-                clock.advance(1)
+                clock.advance(10)
             await asyncio.sleep(0.05)
+
+
+async def advance_until(clock: FakeClock, event: asyncio.Event, within: float) -> None:
+    """Move ``clock`` on 10 s at a time (the service's retries wait on it) until ``event``."""
+    async with asyncio.timeout(within):
+        while not event.is_set():
+            clock.advance(10)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=0.05)
 
 
 @pytest.mark.parametrize("limits", [Limits(access_ttl=3, refresh_ttl=3600)])
@@ -378,15 +396,19 @@ async def test_readyz_is_503_while_the_session_cannot_be_renewed_and_recovers(
 ) -> None:
     token = {"method": "POST", "path": "/restapi/oauth/token", "status": 500, "count": 100_000}
     clock = FakeClock()
-    async with Service.open(settings_for(emu, tmp_path), replace(TUNING, clock=clock)) as service:
+    # No periodic catch-up (its API call would renew the session too): the upkeep alone must.
+    tuning = replace(TUNING, clock=clock, catchup=CatchUpPolicy(interval=10**9))
+    async with Service.open(settings_for(emu, tmp_path), tuning) as service:
         stop = asyncio.Event()
         runner = asyncio.create_task(service.run(stop), name="test.service")
         try:
             await service.board.wait_until(lambda s: s.ready, within=10)
             await rounds(service, 1)  # the catch-up after subscribing: from now on the line is quiet
             assert (await http.post("/_emulator/faults", json={"http": [token]})).status_code == 200
-            clock.advance(3.5)  # the access token (3 s) expires; its scheduled refresh gets a 500
-            down = await readyz_until(client, service.http.url, 503, within=5)
+            with log_line("scheduled session refresh failed", logging.ERROR) as failed:
+                clock.advance(3.5)  # the access token (3 s) expires; its scheduled refresh gets 500s
+                down = await readyz_until(client, service.http.url, 503, within=5)
+                await advance_until(clock, failed.seen, within=10)  # every retry of it failed
             health = await client.get(service.http.url + "/healthz")
             assert (await http.delete("/_emulator/faults")).status_code in (200, 204)
             back = await readyz_until(client, service.http.url, 200, within=10, clock=clock)
