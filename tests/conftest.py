@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from emu_clocks import FakeClock, ShiftedClock
 from rcinbox.emulator.runner import Running, serve
-from rcinbox.emulator.world import Limits
+from rcinbox.emulator.world import Clock, Limits
+
+EMU_CLOCKS = ("world_clock", "shifted_clock")  # the fixtures a test asks for to move the emulator's time
 
 
 @pytest.fixture
@@ -16,9 +20,32 @@ def limits() -> Limits:
 
 
 @pytest.fixture
-async def emu(limits: Limits) -> AsyncIterator[Running]:
+def world_clock() -> FakeClock:
+    """The emulator's time stands still until the test advances it (``emu`` runs on this clock)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def shifted_clock() -> ShiftedClock:
+    """The emulator's time is real time plus the ``offset`` the test sets (``emu`` runs on it)."""
+    return ShiftedClock()
+
+
+@pytest.fixture
+def emu_clock(request: pytest.FixtureRequest) -> Clock:
+    """The clock the ``emu`` fixture's world is built with: the clock fixture the test asks for,
+    else real time. Nobody replaces a running emulator's clock."""
+    for name in EMU_CLOCKS:
+        if name in request.fixturenames:
+            clock: Clock = request.getfixturevalue(name)
+            return clock
+    return time.time
+
+
+@pytest.fixture
+async def emu(limits: Limits, emu_clock: Clock) -> AsyncIterator[Running]:
     """A real emulator on a free loopback port (HTTP + WebSocket), default account data."""
-    async with serve(limits=limits) as running:
+    async with serve(limits=limits, clock=emu_clock) as running:
         yield running
 
 

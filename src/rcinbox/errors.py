@@ -19,7 +19,8 @@
      ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
      ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
      └── StoreError                  the database failed
-          └── StoreFull              the disk holding the database is full (nothing was written)
+          ├── StoreFull              the disk holding the database is full (nothing was written)
+          └── SchemaError            the archive's schema version is not the one this rcinbox reads
 
 :func:`error_from_response` turns a RingCentral error response (REST or OAuth shape) into the
 right :class:`PlatformError`; :func:`transport_errors` is the only place an ``httpx`` transport
@@ -78,6 +79,12 @@ class RulesError(RcinboxError):
 
 class StoreError(RcinboxError):
     """The database failed (connection, schema, constraint other than deduplication)."""
+
+
+class SchemaError(StoreError):
+    """The archive's schema version does not fit this code: newer than it knows (a newer rcinbox
+    wrote it), or older for a command that only reads. The message says which versions and what to
+    run; nothing was changed."""
 
 
 class StoreFull(StoreError):

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from rcinbox.payload import original_text, storable
+from rcinbox.timestamps import parse_time
 
 Source = Literal["webhook", "websocket", "sync"]
-BEFORE_FIRST_START = "rcinboxBeforeFirstStart"  # marker in a synthetic catch-up envelope
 ORIGINAL = "rcinboxOriginal"  # in ``raw`` when it had to be cleaned: the envelope as received
 SOURCES: tuple[Source, ...] = ("webhook", "websocket", "sync")
 
@@ -83,6 +83,10 @@ class InboundMessage:
     created_at: datetime
     raw: Mapping[str, Any]
     source: Source
+    # Found by the very first catch-up and sent before rcinbox first started: archived, never
+    # answered (a human may have dealt with it already). Set by the catch-up, stored in its own
+    # column (``messages.before_first_start``), never read from the envelope.
+    before_first_start: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -165,15 +169,7 @@ class InboundMessage:
         envelope: dict[str, Any] = {"ownerId": extension_id, "body": body}
         if timestamp is not None:
             envelope["timestamp"] = timestamp
-        if before_first_start:
-            envelope[BEFORE_FIRST_START] = True
-        return cls.from_notification(envelope, "sync")
-
-    @property
-    def before_first_start(self) -> bool:
-        """Found by the very first catch-up and sent before rcinbox first started: archived, never
-        answered (a human may have dealt with it already)."""
-        return self.raw.get(BEFORE_FIRST_START) is True
+        return replace(cls.from_notification(envelope, "sync"), before_first_start=before_first_start)
 
 
 def _storable_envelope(envelope: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -340,15 +336,4 @@ def _conversation(body: Mapping[str, Any]) -> str | None:
 
 
 def _timestamp(value: object, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"{where} is missing or not a string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{where} is not an ISO-8601 timestamp: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00: before the first representable instant
-        raise ValueError(f"{where} is out of range: {value[:40]!r}") from None
+    return parse_time(value, where)

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from rcinbox.cli.main import app
 from rcinbox.clock import SYSTEM, Clock
-from rcinbox.emulator import notify
+from rcinbox.emulator.push import notify
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service.app import Service, Tuning
 from rcinbox.settings import Settings

@@ -28,7 +28,7 @@ async def test_texts_that_came_while_the_disk_was_full_are_answered_once_there_i
         await disk.fill()
         during = await live.text("Anyone there?", sender=CHARLIE)
         if e2e.transport == "webhook":
-            await e2e.emu.world.webhooks.idle()  # delivered, and answered without being stored
+            await e2e.emu.emulator.webhooks.idle()  # delivered, and answered without being stored
         assert await live.store.find_message(during.extension_id, during.message_id) is None
         await disk.free()
         outcome = await live.outcome(during, within=WITHIN)

@@ -15,6 +15,8 @@ from e2e_kit import (
     STRANGER,
     STRANGER2,
     Harness,
+    Live,
+    Sent,
     cli_messages,
     replies,
     reply_for,
@@ -64,12 +66,23 @@ async def test_audience_everyone_greets_a_stranger_by_the_name_the_platform_give
 
 
 async def test_the_allowlist_counts_as_the_address_book(e2e: Harness) -> None:
+    """The allowlist is a rule, applied by the decision: the address book itself does not know
+    the allowlisted stranger, and the decision record still says "counted as a contact"."""
     async with e2e.running(rules_toml(audience="contacts", allowlist=["(415) 555-0199"])) as live:
         allowed = await live.text("Hi, it's me", sender=STRANGER)
         other = await live.text("Hi, it's me", sender=STRANGER2)
         assert await live.reasons(allowed, other) == ["replied", "not-a-contact"]
+        assert live.service.books[ALEX_EXT].lookup(STRANGER) is None
+        counted = [await contact_fact(live, sent) for sent in (allowed, other)]
+    assert counted == [True, False]
     assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for(None))]
     assert await replies(e2e.http, STRANGER2) == []
+
+
+async def contact_fact(live: Live, sent: Sent) -> object:
+    decision = await live.store.decision((await live.stored(sent)).pk)
+    assert decision is not None
+    return decision.facts["is_contact"]
 
 
 async def test_the_address_book_name_wins_over_the_name_the_platform_sends(e2e: Harness) -> None:

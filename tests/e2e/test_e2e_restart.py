@@ -9,11 +9,9 @@ crash the outbox reconciles against the emulator's message store, which keeps re
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from e2e_kit import (
     ALEX,
     ALEX_EXT,
@@ -29,7 +27,10 @@ from e2e_kit import (
     rules_around_now,
 )
 
+from emu_clocks import ShiftedClock
+from rcinbox.emulator.runner import Running
 from rcinbox.store import OutboxRow
+from rcinbox.wire import MessageRecord
 
 SMS = "/restapi/v1.0/account/*/extension/*/sms"
 REPLY = "Auto-reply: Hi Charlie, I'm away this month."
@@ -57,14 +58,10 @@ async def until_reply_attempted(live: Live, sent: Sent) -> OutboxRow:
     return await live.reply_row(sent)
 
 
-async def until_fault_hit(http: httpx.AsyncClient, initial: int) -> None:
-    """The emulator has no event for "a fault was served": a bounded poll of its control API."""
-    async with asyncio.timeout(WITHIN):
-        while True:
-            active = (await http.get("/_emulator/faults")).json()["http"]
-            if active and active[0]["count"] < initial:
-                return
-            await asyncio.sleep(0.02)
+async def until_fault_hit(emu: Running, initial: int) -> None:
+    """Until the first injected HTTP fault has answered at least once (the emulator signals each)."""
+    faults = emu.emulator.faults
+    await faults.served.until(lambda: bool(faults.http) and faults.http[0].remaining < initial, WITHIN)
 
 
 async def test_stopped_while_the_reply_waits_for_a_retry_replies_once_after_restart(e2e: Harness) -> None:
@@ -97,7 +94,7 @@ async def test_killed_while_the_platform_refuses_the_reply_replies_once_after_re
     async with e2e.crashing(rules_around_now()) as live:
         await e2e.faults({"http": [{"method": "POST", "path": SMS, "status": 503, "count": 100}]})
         sent = await live.text("Are you there?", sender=CHARLIE)
-        await until_fault_hit(e2e.http, 100)
+        await until_fault_hit(e2e.emu, 100)
         await live.crash()  # mid-send: the row was claimed, the send is being retried
         row = await live.reply_row(sent)
     assert (row.state, row.platform_message_id) == ("sending", None)
@@ -117,14 +114,14 @@ class AcceptedThenCrash:
         self.real = real
         self.accepted = asyncio.Event()
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> dict[str, Any]:
+    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
         await self.real.send_sms(from_number, to_number, text, ext)
         self.accepted.set()
         await asyncio.Event().wait()  # killed here
         raise AssertionError("unreachable")
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = await self.real.list_messages(ext, **filters)
+    async def list_messages(self, ext: str = "~", **filters: Any) -> tuple[MessageRecord, ...]:
+        records: tuple[MessageRecord, ...] = await self.real.list_messages(ext, **filters)
         return records
 
 
@@ -186,15 +183,16 @@ async def test_a_text_that_came_while_the_service_was_down_is_caught_up_and_answ
     assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
 
 
-async def test_a_text_caught_up_hours_late_is_archived_but_not_answered(e2e: Harness) -> None:
+async def test_a_text_caught_up_hours_late_is_archived_but_not_answered(
+    e2e: Harness, shifted_clock: ShiftedClock
+) -> None:
     async with e2e.running():
         pass
-    world = e2e.emu.world
-    world.clock = lambda: time.time() - 2 * 3600  # the text arrived at the platform 2 hours ago
+    shifted_clock.offset = -2 * 3600  # the text arrived at the platform 2 hours ago
     try:
         late = await _text_while_down(e2e, "Call me back please")
     finally:
-        world.clock = time.time
+        shifted_clock.offset = 0
     async with e2e.running() as live:
         outcome = await live.outcome(late)
         stored = await live.stored(late)

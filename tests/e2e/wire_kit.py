@@ -7,7 +7,7 @@ a 41-digit size or an absurdly nested body. So the test writes the notification'
 itself and hands it to the last hop the emulator owns:
 
 - WebHook: POSTed to the subscription's address with its ``Verification-Token`` and the headers
-  the emulator's deliverer sends (``rcinbox.emulator.webhooks``): the service's real HTTP server;
+  the emulator's deliverer sends (``rcinbox.emulator.push.webhooks``): the service's real HTTP server;
 - WebSocket: framed as a ``ServerNotification`` with the gateway session's next ``wsc`` and queued
   on the emulator gateway's live connection to the service (``Connection.notify``, what
   ``Gateway.deliver`` does after encoding): the service's real WebSocket client reads it.
@@ -87,15 +87,16 @@ async def deliver(live: Live, transport: TransportName, text: str) -> int | None
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.post(subscription.address, content=text.encode(), headers=headers)
         return response.status_code
-    connection = next(c for c in live.emu.world.connections if c.session.id == subscription.ws_session_id)
+    session = live.emu.emulator.gateway.sessions[subscription.ws_session_id or ""]
+    assert session.connection is not None, "the service's WebSocket is not connected"
     meta = {
         "type": "ServerNotification",
         "messageId": str(uuid.uuid4()),
         "status": 200,
         "headers": {"RCRequestId": str(uuid.uuid4())},
-        "wsc": connection.session.next_wsc(),
+        "wsc": session.next_wsc(),
     }
-    connection.notify(f"[{json.dumps(meta)},{text}]")
+    session.connection.notify(f"[{json.dumps(meta)},{text}]")
     return None
 
 

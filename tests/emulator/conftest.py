@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from messaging_kit import ALEX, bearer, roomy_limits
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 
 
 @pytest.fixture
-def clock(emu: Running) -> FakeClock:
+def clock(world_clock: FakeClock) -> FakeClock:
     """The emulator's clock, under the test's control: advance it instead of sleeping."""
-    clock = FakeClock()
-    emu.world.clock = clock
-    return clock
+    return world_clock
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from rcinbox.emulator import events
+from rcinbox.emulator.push import events
+from rcinbox.emulator.push.connection import Connection
 from rcinbox.emulator.runner import Running
-from rcinbox.emulator.wsconnection import Connection
 
 INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 

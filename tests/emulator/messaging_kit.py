@@ -41,8 +41,7 @@ async def bearer(http: httpx.AsyncClient, emu: Running, ext_index: int = ALEX) -
 
 def roomy_limits(emu: Running) -> None:
     """These tests call Heavy/Medium endpoints more often than RingCentral's per-minute limits."""
-    assert emu.world.ratelimiter is not None
-    emu.world.ratelimiter.configure(limits={"Auth": 1000, "Heavy": 1000, "Medium": 1000, "Light": 1000})
+    emu.emulator.ratelimiter.configure(limits={"Auth": 1000, "Heavy": 1000, "Medium": 1000, "Light": 1000})
 
 
 @dataclass

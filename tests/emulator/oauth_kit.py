@@ -15,8 +15,7 @@ ME = "/restapi/v1.0/account/~/extension/~"
 
 def roomy_auth_limit(emu: Running) -> None:
     """OAuth tests log in more often than the Auth group's 5 per minute allows."""
-    assert emu.world.ratelimiter is not None
-    emu.world.ratelimiter.configure(limits={"Auth": 1000})
+    emu.emulator.ratelimiter.configure(limits={"Auth": 1000})
 
 
 def client(emu: Running) -> tuple[str, str]:

@@ -178,8 +178,7 @@ async def test_garbage_authorization_headers_are_401(http: httpx.AsyncClient, au
 async def test_random_garbage_never_crashes_the_emulator(http: httpx.AsyncClient, emu: Running) -> None:
     """Seeded garbage bodies and content types against every writing endpoint: always a shaped 4xx."""
     token = await login(http, emu)
-    assert emu.world.ratelimiter is not None
-    emu.world.ratelimiter.configure(enabled=False)
+    emu.emulator.ratelimiter.configure(enabled=False)
     rng = random.Random(20260)
     targets = [
         ("POST", "/restapi/oauth/token", {}),

@@ -71,8 +71,7 @@ class Caller:
 
 @pytest.fixture
 async def caller(http: httpx.AsyncClient, emu: Running) -> Caller:
-    assert emu.world.ratelimiter is not None
-    emu.world.ratelimiter.configure(enabled=False)
+    emu.emulator.ratelimiter.configure(enabled=False)
     token = await login(http, emu)
     return Caller(http, emu, str(token["access_token"]))
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from gateway_kit import INSTANT, Client, closed_code, publish, receive, request, subscribe
 from websockets.asyncio.client import ClientConnection, connect
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 from support import login
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from gateway_kit import Client, closed_code, leave, publish, receive, subscribe
 from websockets.asyncio.client import connect
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 from support import login
 

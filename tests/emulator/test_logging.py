@@ -21,7 +21,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from rcinbox.emulator.runner import Running
-from rcinbox.emulator.store import mailbox
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 INSTANT = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
@@ -137,9 +136,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def settle(emu: Running) -> None:
     """Wait for message state changes and webhook deliveries already under way."""
     world = emu.world
-    await asyncio.wait_for(asyncio.gather(*list(mailbox(world).tasks)), 5)
-    assert world.webhooks is not None
-    await asyncio.wait_for(world.webhooks.idle(), 5)
+    await asyncio.wait_for(asyncio.gather(*list(world.mailbox.tasks)), 5)
+    await asyncio.wait_for(emu.emulator.webhooks.idle(), 5)
 
 
 async def test_one_line_per_request_and_decision_and_no_secret(

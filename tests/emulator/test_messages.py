@@ -35,7 +35,6 @@ from messaging_kit import (
 
 from rcinbox.emulator.model import Subscription
 from rcinbox.emulator.runner import Running, serve
-from rcinbox.emulator.store import mailbox
 
 
 async def test_send_sms_answers_queued_message(
@@ -74,7 +73,7 @@ async def test_sent_message_moves_to_delivered_with_store_events(
     statuses: list[str] = []  # the message's status when each event went out
 
     def seen(subscription: Subscription, envelope: dict[str, Any]) -> None:
-        statuses.append(mailbox(emu.world).outbound[-1].status)
+        statuses.append(emu.world.mailbox.outbound[-1].status)
         events(subscription, envelope)
 
     emu.world.deliverers["WebHook"] = seen
@@ -298,7 +297,7 @@ async def test_text_to_a_number_of_the_account_arrives_there(
 
 
 async def test_pending_status_progressions_stop_at_shutdown(emu: Running) -> None:
-    box = mailbox(emu.world)
+    box = emu.world.mailbox
     assert box.close in emu.emulator.closers  # the app's shutdown runs it
     started, never = asyncio.Event(), asyncio.Event()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from oauth_kit import (
     JWT_GRANT,
     TOKEN_NOT_FOUND_API,
@@ -17,6 +16,7 @@ from oauth_kit import (
     token_call,
 )
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 from support import login
 

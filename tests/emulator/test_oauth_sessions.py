@@ -8,7 +8,6 @@ import asyncio
 import httpx
 import orjson
 import pytest
-from fake_clock import FakeClock
 from oauth_kit import (
     ME,
     TOKEN_NOT_FOUND_API,
@@ -20,6 +19,7 @@ from oauth_kit import (
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 from support import login
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.oauth import RETENTION
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.runner import Running
@@ -17,8 +17,7 @@ ME = "/restapi/v1.0/account/~/extension/~"
 
 
 def limiter(emu: Running) -> RateLimiter:
-    assert emu.world.ratelimiter is not None
-    return emu.world.ratelimiter
+    return emu.emulator.ratelimiter
 
 
 async def jwt_login(http: httpx.AsyncClient, emu: Running, **extra: str) -> dict[str, str]:

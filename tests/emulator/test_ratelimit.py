@@ -4,8 +4,8 @@ that restarts on every throttled request, the sliding window, and per-user/per-g
 from __future__ import annotations
 
 import httpx
-from fake_clock import FakeClock
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.runner import Running
 from support import login
@@ -20,8 +20,7 @@ RATE_EXCEEDED = {
 
 
 def limiter(emu: Running) -> RateLimiter:
-    assert emu.world.ratelimiter is not None
-    return emu.world.ratelimiter
+    return emu.emulator.ratelimiter
 
 
 async def token_request(http: httpx.AsyncClient, emu: Running) -> httpx.Response:

@@ -14,8 +14,7 @@ ME = "/restapi/v1.0/account/~/extension/~"
 
 
 def limiter(emu: Running) -> RateLimiter:
-    assert emu.world.ratelimiter is not None
-    return emu.world.ratelimiter
+    return emu.emulator.ratelimiter
 
 
 def headers_of(answer: httpx.Response) -> tuple[int, str, str, str]:

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from webhook_receiver import Receiver, running_receiver
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import iso
 from support import login

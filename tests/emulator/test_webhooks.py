@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fake_clock import FakeClock
 from webhook_receiver import Receiver, free_port, running_receiver
 
-from rcinbox.emulator import events
+from emu_clocks import FakeClock
+from rcinbox.emulator.push import events
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits, iso
 from support import login
@@ -55,8 +55,7 @@ def publish(emu: Running, n: int) -> int:
 
 
 async def settle(emu: Running) -> None:
-    assert emu.world.webhooks is not None
-    await emu.world.webhooks.idle()
+    await emu.emulator.webhooks.idle()
 
 
 @pytest.mark.parametrize(
@@ -243,15 +242,14 @@ async def test_renewal_reminders(
         headers=auth,
     )
     assert created.status_code == 200, created.text
-    assert emu.world.webhooks is not None
-    assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # 99 s left > threshold
+    assert events.remind(emu.world, emu.emulator.webhooks.reminded) == 0  # 99 s left > threshold
 
     clock.advance(60)
     (first,) = await receiver.wait_deliveries(1)  # sent by the emulator's reminder job
     assert first.json()["event"] == reminder
     assert first.json()["body"] == {"expiresIn": 39}
     clock.advance(10)
-    assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # within the interval
+    assert events.remind(emu.world, emu.emulator.webhooks.reminded) == 0  # within the interval
     clock.advance(15)
     second = (await receiver.wait_deliveries(2))[1]
     assert second.json()["body"] == {"expiresIn": 14}
@@ -260,7 +258,7 @@ async def test_renewal_reminders(
         await http.post(f"/restapi/v1.0/subscription/{created.json()['id']}/renew", headers=auth)
     ).is_success
     clock.advance(30)
-    assert events.remind(emu.world, emu.world.webhooks.reminded) == 0  # renewed: far from expiry
+    assert events.remind(emu.world, emu.emulator.webhooks.reminded) == 0  # renewed: far from expiry
 
 
 async def test_injected_inbound_sms_reaches_the_webhook(

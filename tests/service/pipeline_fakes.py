@@ -12,13 +12,14 @@ from typing import Any
 
 import httpx
 
-from rcinbox.emulator.notify import instant_event
+from rcinbox.emulator.push.notify import instant_event
+from rcinbox.emulator.render import instant_body
 from rcinbox.emulator.runner import Running
-from rcinbox.emulator.store import instant_body
 from rcinbox.errors import NotFound, TransportError, error_from_response
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
 from rcinbox.rules.config import Rules, parse_rules
+from rcinbox.wire import DirectoryPage, MessageRecord, PhoneNumber, parse_items
 
 ACCOUNT = "809646016"
 EXT = "62264425016"
@@ -122,13 +123,16 @@ class FakePlatform:
         else:
             yield httpx.Response(status, content=content, headers={"Content-Type": kind})
 
-    async def phone_numbers(self, ext: str = "~") -> list[dict[str, Any]]:
-        return list(self.numbers.get(ext, []))
+    async def phone_numbers(self, ext: str = "~") -> tuple[PhoneNumber, ...]:
+        return parse_items(PhoneNumber, list(self.numbers.get(ext, [])))
 
-    async def get_json(self, path: str, params: Any = None) -> Any:
-        raise NotFound(404, "CMN-102", f"Resource for parameter [path] is not found: {path}")
+    async def account_numbers(self) -> tuple[PhoneNumber, ...]:
+        raise NotFound(404, "CMN-102", "Resource for parameter [path] is not found: /account/~/phone-number")
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> dict[str, Any]:
+    async def directory_page(self, page: int) -> DirectoryPage:
+        raise NotFound(404, "CMN-102", "Resource for parameter [path] is not found: /directory/entries")
+
+    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
         self.send_calls += 1
         if self.send_errors:
             raise self.send_errors.pop(0)
@@ -136,7 +140,7 @@ class FakePlatform:
         if self.lost_responses:
             self.lost_responses -= 1
             raise TransportError("POST /sms: ReadTimeout: timed out", timeout=True)
-        return record
+        return MessageRecord.model_validate(record)
 
     def record_sent(self, from_number: str, to_number: str, text: str) -> dict[str, Any]:
         record = {
@@ -152,9 +156,9 @@ class FakePlatform:
         self.sent.append(record)
         return record
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]:
+    async def list_messages(self, ext: str = "~", **filters: Any) -> tuple[MessageRecord, ...]:
         self.list_calls.append({"ext": ext, **filters})
-        return list(self.sent)
+        return parse_items(MessageRecord, list(self.sent))
 
 
 async def _chunks(content: bytes, size: int = 256) -> AsyncIterator[bytes]:

@@ -288,7 +288,7 @@ async def test_emulator_restart_reuses_the_saved_session(
     async with PlatformClient.open(
         emu_credentials(emu), token_file=path, transport=counting, upkeep=False
     ) as two:
-        assert (await two.extension_info())["extensionNumber"] == "101"
+        assert (await two.extension_info()).extension_number == "101"
     assert counting.count("/oauth/token") == 1  # the second process never logged in
     assert live_sessions(emu) == 1
 
@@ -350,7 +350,7 @@ async def test_emulator_expired_tokens_lead_to_a_fresh_login(
     ) as client:
         await client.extension_info()
         assert (await control.post("/_emulator/faults", json={"expireTokens": True})).status_code == 200
-        assert (await client.extension_info())["extensionNumber"] == "101"
+        assert (await client.extension_info()).extension_number == "101"
         assert (client.auth.logins, client.auth.refreshes) == (2, 0)
     token_answers = [code for _, path, code in counting.exchanges if path.endswith("/oauth/token")]
     assert token_answers == [200, 400, 200]  # login, refresh refused (invalid_grant), login

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from service_kit import always_away, emulator_settings, emulator_webhook_settings, rounds
 from transport_kit import inject
 
+from emu_clocks import ShiftedClock
 from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
 from rcinbox.service.app import Service, Tuning
@@ -37,16 +37,6 @@ TUNING = Tuning(
     rules_check_interval=0.1,
     catchup=CatchUpPolicy(interval=3600),  # no safety-net round during a test: triggers only
 )
-
-
-class EmuClock:
-    """The emulator's clock: real time plus an offset the test moves."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 def settings_for(emu: Running, tmp_path: Path) -> Settings:
@@ -119,10 +109,9 @@ async def test_texts_sent_while_stopped_are_archived_and_answered_once_after_res
 
 
 async def test_a_text_lost_in_a_failed_websocket_recovery_is_caught_up(
-    emu: Running, http: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, shifted_clock: ShiftedClock
 ) -> None:
-    clock = EmuClock()
-    monkeypatch.setattr(emu.world, "clock", clock)
+    clock = shifted_clock
     # Login, wstoken and the refused wstokens all count in the Auth group (5 a minute by default),
     # where the client spreads its last requests 12 s apart: lifted, so no pacing wait is in the way.
     await faults(http, {"rateLimits": {"Auth": 100}})
@@ -166,12 +155,11 @@ async def test_a_text_both_delivered_and_synced_is_archived_and_answered_once(
 
 
 async def test_first_start_archives_texts_sent_before_it_and_answers_none(
-    emu: Running, http: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, shifted_clock: ShiftedClock
 ) -> None:
     """The very first start finds the last day's texts: archived, never answered (a human may have
     dealt with them; rcinbox was not installed yet), however fresh (review finding 9)."""
-    clock = EmuClock()
-    monkeypatch.setattr(emu.world, "clock", clock)
+    clock = shifted_clock
     clock.offset = -3 * 3600  # sent three hours ago
     old = await inject(http, ALEX, "Are we still on for tonight?", sender=CHARLIE)
     clock.offset = -120  # sent two minutes ago

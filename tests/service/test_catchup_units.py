@@ -20,6 +20,7 @@ from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules import Facts, decide, parse_rules
 from rcinbox.service.catchup import SYNCED_KEY, TOKEN_KEY, CatchUp, CatchUpLoop, CatchUpPolicy, SyncReport
 from rcinbox.transports.status import StatusBoard
+from rcinbox.wire import MessageRecord, MessageSync, parse_items
 
 NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 EXT = "101"
@@ -64,16 +65,16 @@ class ScriptedApi:
 
     async def message_sync(
         self, sync_token: str | None, ext: str = "~", date_from: datetime | str | None = None
-    ) -> dict[str, Any]:
+    ) -> MessageSync:
         self.calls.append((sync_token, date_from))
         result = self.answers.pop(0)
         if isinstance(result, Exception):
             raise result
-        return result
+        return MessageSync.model_validate(result)
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]:
+    async def list_messages(self, ext: str = "~", **filters: Any) -> tuple[MessageRecord, ...]:
         self.listed.append(filters)
-        return self.older
+        return parse_items(MessageRecord, self.older)
 
 
 class Intake:

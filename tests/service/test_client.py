@@ -79,7 +79,7 @@ async def test_a_send_is_retried_when_it_surely_did_not_happen(
 ) -> None:
     sms = EXT + "/sms"
     fake.script("POST", sms, httpx.ConnectError("refused"), rest_error(503, "MSG-290", "Please try later."))
-    assert (await client.send_sms("+16505550100", "+14155550100", "hi"))["ok"] is True
+    assert (await client.send_sms("+16505550100", "+14155550100", "hi")).raw["ok"] is True
     assert len(fake.api_requests(sms)) == 3
     assert body_json(fake.api_requests(sms)[-1]) == {
         "from": {"phoneNumber": "+16505550100"},
@@ -256,7 +256,7 @@ async def test_paged_lists_are_followed(fake: FakePlatform, client: PlatformClie
         httpx.Response(200, json={"records": [{"id": 2}], "syncInfo": {"syncToken": "T2"}}),
     )
     merged = await client.address_book_sync(None)
-    assert merged["records"] == [{"id": 1}, {"id": 2}] and merged["syncInfo"] == {"syncToken": "T2"}
+    assert [r.id for r in merged.records] == ["1", "2"] and merged.sync_info.sync_token == "T2"
     first, second = fake.api_requests(sync)
     assert dict(first.url.params) == {"syncType": "FSync", "perPage": "250"}
     assert dict(second.url.params) == {"syncType": "FSync", "perPage": "250", "pageId": "p2"}
@@ -267,7 +267,7 @@ async def test_paged_lists_are_followed(fake: FakePlatform, client: PlatformClie
         httpx.Response(200, json={"records": [{"id": 1}], "navigation": {"nextPage": {"uri": "x"}}}),
         httpx.Response(200, json={"records": [{"id": 2}], "navigation": {}}),
     )
-    assert await client.list_messages(messageType="SMS") == [{"id": 1}, {"id": 2}]
+    assert [r.raw for r in await client.list_messages(messageType="SMS")] == [{"id": 1}, {"id": 2}]
     assert [r.url.params["page"] for r in fake.api_requests(store)] == ["1", "2"]
 
 
@@ -289,15 +289,15 @@ async def test_emulator_login_and_account_calls(emu: Running) -> None:
         info = await client.extension_info()
         numbers = await client.phone_numbers()
         assert client.allowed_download_hosts() == {"127.0.0.1"}
-    assert (info["extensionNumber"], info["name"]) == ("101", "Alex Morgan")
-    assert [n["phoneNumber"] for n in numbers] == ["+16505550100", "+16505550101"]
+    assert (info.extension_number, info.name) == ("101", "Alex Morgan")
+    assert [n.phone_number for n in numbers] == ["+16505550100", "+16505550101"]
 
 
 async def test_emulator_503_is_retried(emu: Running, http: httpx.AsyncClient) -> None:
     fault = {"method": "GET", "path": "/restapi/v1.0/account/*/extension/*", "status": 503, "count": 2}
     await faults(http, {"http": [{**fault, "retryAfter": 0}]})
     async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
-        assert (await client.extension_info())["id"] == emu.world.extensions[0].id
+        assert (await client.extension_info()).id == str(emu.world.extensions[0].id)
     assert (await http.get("/_emulator/faults")).json()["http"] == []  # both injected 503s were consumed
 
 
@@ -306,7 +306,7 @@ async def test_emulator_429_retry_after_is_honoured(emu: Running, http: httpx.As
     async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
         await faults(http, {"http": [fault]})
         started = time.monotonic()
-        assert (await client.extension_info())["extensionNumber"] == "101"
+        assert (await client.extension_info()).extension_number == "101"
         assert time.monotonic() - started >= 0.95
 
 

@@ -14,9 +14,10 @@ from rcinbox.clock import SYSTEM, FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import RulesError
 from rcinbox.events import InboundMessage
+from rcinbox.platform.client import ACCOUNT_NUMBERS
 from rcinbox.platform.pacing import Pacer, group_for
 from rcinbox.rules.config import parse_rules
-from rcinbox.service.own_numbers import ACCOUNT_NUMBERS, NumberBook
+from rcinbox.service.own_numbers import NumberBook
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.store import Store
 

@@ -1,4 +1,5 @@
-"""ContactBook: FSync then ISync, deletions, E.164 matching on all 12 fields, allowlist, errors."""
+"""ContactBook: FSync then ISync, deletions, E.164 matching on all 12 fields, errors. The allowlist
+is a rule, not the book's: tests/service/test_decide.py, test_pipeline.py and the e2e tests."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from rcinbox.emulator.runner import Running
 from rcinbox.errors import PlatformError, ServerError
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
-from rcinbox.service.contacts import PHONE_FIELDS, Contact, ContactBook
+from rcinbox.service.contacts import Contact, ContactBook
+from rcinbox.wire import PHONE_FIELDS, AddressBookSync
 
 CHARLIE = {
     "id": 11,
@@ -40,7 +42,7 @@ class FakeSource:
         self.max_active = 0
         self.gate: asyncio.Event | None = None
 
-    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]:
+    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
         self.calls.append((sync_token, ext))
         self.active += 1
         self.max_active = max(self.max_active, self.active)
@@ -50,7 +52,7 @@ class FakeSource:
             answer = self.answers.pop(0)
             if isinstance(answer, Exception):
                 raise answer
-            return answer
+            return AddressBookSync.model_validate(answer)
         finally:
             self.active -= 1
 
@@ -106,17 +108,6 @@ async def test_every_phone_field_matches_in_e164(field: str) -> None:
     assert book.lookup("+14155550103") is None
 
 
-async def test_allowlisted_numbers_are_contacts_without_a_name() -> None:
-    book = ContactBook(FakeSource(page([CHARLIE], "t")), "1", frozenset({"+14155550111"}))
-    await book.refresh()
-    assert book.lookup("(415) 555-0111") == Contact()
-    assert book.is_contact("+14155550111")
-    assert not book.is_contact("+14155550112")
-    book.set_allowlist(frozenset({"+1 415 555 0112"}))
-    assert book.is_contact("+14155550112") and not book.is_contact("+14155550111")
-    assert book.lookup("+14155550100") == Contact("Charlie", "Williams", "Charlie Williams", "11")
-
-
 async def test_a_refused_sync_token_falls_back_to_a_full_sync() -> None:
     refused = PlatformError(400, "CMN-101", "Parameter [syncToken] value is invalid")
     source = FakeSource(page([CHARLIE, ACME], "t1"), refused, page([ACME], "t9"))
@@ -169,11 +160,11 @@ async def test_against_the_emulator(emu: Running, tmp_path: Path) -> None:
         tokens: list[str | None] = []
 
         class Recording:
-            async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]:
+            async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
                 tokens.append(sync_token)
                 return await client.address_book_sync(sync_token, ext)
 
-        book = ContactBook(Recording(), str(alex.id), frozenset({"+14155550111"}))
+        book = ContactBook(Recording(), str(alex.id))
         await book.refresh()
         charlie = book.lookup("(415) 555-0100")
         assert charlie is not None and (charlie.first_name, charlie.last_name) == ("Charlie", "Williams")
@@ -193,5 +184,5 @@ async def test_against_the_emulator(emu: Running, tmp_path: Path) -> None:
         assert gale is not None and gale.first_name == "Gale"
         assert book.lookup("+14155550101") is None
         assert book.lookup("+14155550100") is not None
-        assert book.lookup("+14155550111") == Contact()
+        assert book.lookup("+14155550111") is None  # not in the book (the demo rules allowlist it)
         assert tokens[0] is None and tokens[1] is not None and len(tokens) == 2  # FSync, then ISync

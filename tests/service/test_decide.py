@@ -318,3 +318,15 @@ def test_a_name_that_would_force_ucs2_is_folded_to_gsm7() -> None:
 def test_a_name_that_cannot_be_folded_is_kept() -> None:
     text = decide(facts(contact_name="李"), RULES).reply_text
     assert text is not None and text.startswith("Auto-reply: Hi 李, I’m away")  # UCS-2 anyway: untouched
+
+
+def test_the_allowlist_is_a_rule_of_decide_not_of_the_address_book() -> None:
+    """An allowlisted number the address book does not know (``is_contact`` false) counts as a
+    contact, however either is written; the blocklist still wins over it."""
+    spelled = parse_rules(
+        RULES_TOML.replace('allowlist = ["+14155550111"]', 'allowlist = ["(415) 555-0111"]')
+    )
+    stranger = facts(message(sender="+1 415 555 0111"), is_contact=False, contact_name=None)
+    assert reason(stranger, spelled) == "replied"
+    both = parse_rules(RULES_TOML.replace('blocklist = ["+14155550142"]', 'blocklist = ["+14155550111"]'))
+    assert reason(stranger, both) == "blocklisted"

@@ -135,12 +135,11 @@ def test_the_cli_refuses_an_unknown_transport(tmp_path: Path) -> None:
 
 async def test_without_once_the_demo_keeps_serving_and_the_printed_curl_works(tmp_path: Path) -> None:
     shown, out = console()
-    stop, serving = asyncio.Event(), asyncio.Event()
+    stop, serving = asyncio.Event(), asyncio.get_running_loop().create_future()
     task = asyncio.create_task(demo(DemoOptions(data_dir=tmp_path / "demo"), shown, stop, serving))
-    waiter = asyncio.create_task(serving.wait())
-    await asyncio.wait({task, waiter}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    assert serving.is_set() and not task.done(), out.getvalue()
+    await asyncio.wait({task, serving}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    assert serving.done() and not task.done(), out.getvalue()
+    box = serving.result().world.mailbox
     match = re.search(
         r"curl -s -X POST (http://127\.0\.0\.1:\d+)/_emulator/inbound .* -d '(.*)'", out.getvalue()
     )
@@ -151,13 +150,11 @@ async def test_without_once_the_demo_keeps_serving_and_the_printed_curl_works(tm
             "/_emulator/inbound", content=body, headers={"Content-Type": "application/json"}
         )
         assert injected.status_code == 200
-        async with asyncio.timeout(15):
-            while True:
-                records = (await http.get("/_emulator/outbound")).json()["records"]
-                mine = [r for r in records if r["to"] == ["+14155550111"]]
-                if mine:
-                    break
-                await asyncio.sleep(0.05)
+        await box.outbound_changed.until(
+            lambda: any(m.to_numbers == ["+14155550111"] for m in box.outbound), 15
+        )
+        records = (await http.get("/_emulator/outbound")).json()["records"]
+        mine = [r for r in records if r["to"] == ["+14155550111"]]
     assert mine[0]["text"].startswith("Auto-reply: Hi, I'm out of the office until ")
     assert not task.done()
     stop.set()

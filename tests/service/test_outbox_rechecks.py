@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pipeline_fakes import CHARLIE, EXT, OWNER, VACATION_TOML, FakePlatform, envelope
 from test_outbox import FAST, queue_reply, state
+from test_recheck import CASES, QUEUED_AT, Case
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import ServerError, TransportError
@@ -36,40 +37,35 @@ def rules(toml: str = VACATION_TOML) -> Rules:
     return parse_rules(toml)
 
 
-ENDED = VACATION_TOML.replace("end = 2099-01-01T00:00:00", "end = 2026-11-27T12:30:00")
-OFF = VACATION_TOML.replace("enabled = true", "enabled = false")
-BLOCKED = VACATION_TOML + '\n[contacts]\nblocklist = ["(415) 555-0100"]\n'
-
-
-@pytest.mark.parametrize(
-    ("toml", "wait", "reason"),
-    [
-        (VACATION_TOML, timedelta(hours=2), "expired: queued 120 min ago, longer than safety.max_age"),
-        (OFF, timedelta(minutes=1), "vacation-off: the vacation was switched off before the reply went out"),
-        (
-            ENDED,
-            timedelta(minutes=31),
-            "outside-window: the vacation window closed before the reply went out",
-        ),
-        (
-            BLOCKED,
-            timedelta(minutes=1),
-            "blocklisted: the counterpart was blocklisted before the reply went out",
-        ),
-    ],
-)
-async def test_a_queued_reply_the_rules_no_longer_allow_is_dropped_with_its_reason(
-    store: Store, clock: FakeClock, toml: str, wait: timedelta, reason: str
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+async def test_the_outbox_rechecks_every_rule_before_sending(
+    store: Store, clock: FakeClock, case: Case
 ) -> None:
+    """The table of tests/service/test_recheck.py, through the outbox: a queued reply the current
+    rules, its age or a STOP forbid is dropped with its reason; otherwise it goes out."""
+    assert clock.now() == QUEUED_AT
     fake = FakePlatform()
     row = await queue_reply(store, "1")
-    clock.advance(wait)
-    current = rules(toml)
+    if case.opted_out:
+        await opt_out(store, "(415) 555-0100")
+    clock.advance(case.waited)
+    current = case.parsed()
     assert await Outbox(store, fake, options=FAST, rules=lambda: current).drain() == 1
-    assert await state(store, row) == ("failed", 1, None, reason)
+    if case.expected is None:
+        assert (await state(store, row))[0] == "sent" and len(fake.sent) == 1
+        return
+    assert await state(store, row) == ("failed", 1, None, case.expected)
     assert fake.sent == []
-    [entry] = await store.recent()
+    [entry] = [e for e in await store.recent() if e.message_id == "1"]
     assert entry.reply_state == "failed"
+
+
+async def opt_out(store: Store, number: str) -> None:
+    """``number`` texts STOP (recorded as the pipeline records it)."""
+    stop = InboundMessage.from_notification(envelope(message_id="99", sender=number, text="STOP"), "sync")
+    assert await store.accept(stop)
+    [pk] = await store.due_messages()
+    assert await store.conclude(pk, DecisionRecord("opt-out", "opt-out", "vacation", {}))
 
 
 async def test_a_queued_reply_the_rules_still_allow_goes_out(store: Store, clock: FakeClock) -> None:

@@ -12,6 +12,7 @@ from pipeline_fakes import (
     CHARLIE,
     EXT,
     OWNER,
+    VACATION_TOML,
     FakeBook,
     FakePlatform,
     emulator_client,
@@ -26,6 +27,7 @@ from rcinbox.emulator.runner import Running
 from rcinbox.errors import ServerError
 from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.rules import parse_rules
 from rcinbox.service.contacts import ContactBook
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline, PipelineOptions
@@ -249,6 +251,42 @@ async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClien
     assert [(r["from"], r["to"], r["text"]) for r in outbound] == [
         ("+16505550100", ["+14155550100"], "Hi Charlie, I'm away. Back soon.")
     ]
+
+
+async def test_an_allowlisted_stranger_gets_the_reply_the_address_book_knows_nothing_of(
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The allowlist is applied by the rules, not by the address book: with the real book (synced
+    from the emulator) and audience "contacts", the allowlisted stranger is answered, the other not."""
+    contacts_only = VACATION_TOML.replace('audience = "everyone"', 'audience = "contacts"')
+    rules = parse_rules(contacts_only + '[contacts]\nallowlist = ["(415) 555-0199"]\n')
+    ids = []
+    for sender in ("+14155550199", "+14155550198"):  # nobody's contacts
+        response = await http.post(
+            "/_emulator/inbound", json={"from": sender, "to": OWNER, "text": "Hi, it's me"}
+        )
+        assert response.status_code == 200, response.text
+        ids.append(response.json()["messageId"])
+    messages = [InboundMessage.from_notification(emulator_envelope(emu, mid), "webhook") for mid in ids]
+    ext = messages[0].extension_id
+    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+        book = ContactBook(client, ext)
+        outbox = Outbox(store, client, rules=lambda: rules)
+        pipeline = Pipeline(store, client, lambda: rules, {ext: book}, tmp_path / "data", outbox=outbox)
+        for msg in messages:
+            assert await pipeline.accept(msg) is True
+        assert await pipeline.drain() == 2
+        assert await outbox.drain() == 1
+        entries = sorted(await store.recent(), key=lambda e: e.sender)
+        decisions = [await store.decision(e.pk) for e in entries]
+        assert book.loaded and book.lookup("+14155550199") is None
+    assert [(e.sender, e.reason, e.reply_state) for e in entries] == [
+        ("+14155550198", "not-a-contact", None),
+        ("+14155550199", "replied", "sent"),
+    ]
+    assert [d.facts["is_contact"] if d else None for d in decisions] == [False, True]
+    outbound = (await http.get("/_emulator/outbound")).json()["records"]
+    assert [(r["to"], r["text"]) for r in outbound] == [(["+14155550199"], "Hi, I'm away. Back soon.")]
 
 
 async def test_numbers_of_other_extensions_and_configured_ones_are_company_numbers(

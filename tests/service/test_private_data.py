@@ -53,7 +53,7 @@ async def test_a_service_run_leaves_only_private_directories_and_files(
 ) -> None:
     settings = settings_for(emu, tmp_path)
     async with httpx.AsyncClient(timeout=5) as client, Service.open(settings, TUNING) as service:
-        await exercise(service, http, client)
+        await exercise(service, emu, http, client)
     found = modes_under(settings.data_dir)
     assert "rcinbox.db" in found
     assert mode(settings.data_dir) == 0o700

@@ -19,6 +19,7 @@ from rcinbox.settings import FIELDS, Field
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 decide_module = importlib.import_module("rcinbox.rules.decide")  # the package re-exports decide()
+recheck = importlib.import_module("rcinbox.rules.recheck")
 
 
 def section(title: str) -> str:
@@ -48,7 +49,9 @@ def test_every_decision_reason_is_documented() -> None:
     reasons |= set(re.findall(r'Decision\("[a-z-]+", "([a-z-]+)"', source))
     reasons |= set(decide_module._KIND_REASONS.values())
     reasons.add("replied")
-    assert len(reasons) >= 18
+    for shared in (recheck.consent, recheck.window, recheck.audience):  # checks decide() shares
+        reasons |= set(re.findall(r'(?:return|else) "([a-z-]+)"', inspect.getsource(shared)))
+    assert len(reasons) >= 18 and {"opted-out", "outside-window", "not-a-contact"} <= reasons
     table = section("What rcinbox never replies to")
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", table, re.M))
     assert reasons <= documented, sorted(reasons - documented)

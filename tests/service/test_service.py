@@ -39,6 +39,7 @@ from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
 from rcinbox.transports.webhook_subscription import TOKEN_KEY, WebhookPolicy
 from rcinbox.transports.websocket import ReconnectPolicy
+from support import outbound_to
 
 ALEX, CHARLIE = "+16505550100", "+14155550100"
 RULES = always_away("Auto-reply: Hi {first_name}, I'm away for a while.")
@@ -59,17 +60,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def outbound_to(http: httpx.AsyncClient, number: str, within: float = 10) -> list[dict[str, Any]]:
-    """The emulator exposes no event for "an SMS was sent": a bounded poll of its control API."""
-    async with asyncio.timeout(within):
-        while True:
-            records: list[dict[str, Any]] = (await http.get("/_emulator/outbound")).json()["records"]
-            found = [r for r in records if number in r["to"]]
-            if found:
-                return found
-            await asyncio.sleep(0.05)
-
-
 async def archived(service: Service, within: float = 10) -> ArchiveEntry:
     async with asyncio.timeout(within):
         while True:
@@ -79,7 +69,9 @@ async def archived(service: Service, within: float = 10) -> ArchiveEntry:
             await asyncio.sleep(0.05)
 
 
-async def exercise(service: Service, emu_http: httpx.AsyncClient, client: httpx.AsyncClient) -> None:
+async def exercise(
+    service: Service, emu: Running, emu_http: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
     stop = asyncio.Event()
     runner = asyncio.create_task(service.run(stop), name="test.service")
     try:
@@ -87,7 +79,7 @@ async def exercise(service: Service, emu_http: httpx.AsyncClient, client: httpx.
         ready = await client.get(service.http.url + "/readyz")
         assert (ready.status_code, ready.json()) == (200, {"ready": True})
         await inject(emu_http, ALEX, "Are you in the office tomorrow?", sender=CHARLIE)
-        [reply] = await outbound_to(emu_http, CHARLIE)
+        [reply] = await outbound_to(emu, emu_http, CHARLIE)
         entry = await archived(service)
     finally:
         stop.set()
@@ -106,7 +98,7 @@ async def test_websocket_service_archives_and_replies(
     emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
-        await exercise(service, http, client)
+        await exercise(service, emu, http, client)
 
 
 async def test_webhook_service_archives_and_replies(
@@ -117,7 +109,7 @@ async def test_webhook_service_archives_and_replies(
         emu, tmp_path, transport="webhook", port=port, webhook_url=f"http://127.0.0.1:{port}/hooks/rc"
     )
     async with Service.open(settings, TUNING) as service:
-        await exercise(service, http, client)
+        await exercise(service, emu, http, client)
         [subscription] = emu.world.subscriptions.values()
     assert subscription.address == f"http://127.0.0.1:{port}/hooks/rc"
 
@@ -294,7 +286,7 @@ async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
                     break
                 await asyncio.sleep(0.1)
         await inject(http, ALEX, "hello from a real process", sender=CHARLIE)
-        [reply] = await outbound_to(http, CHARLIE)
+        [reply] = await outbound_to(emu, http, CHARLIE)
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):
             _, stderr = await proc.communicate()

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from archive_kit import dump, newer_archive, refusal, v0_archive
 from service_kit import LogLine, always_away, emulator_settings, log_line, socket_taken
 
 from rcinbox.cli.doctor import diagnose
@@ -26,6 +27,7 @@ from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service import web
 from rcinbox.service.app import Service, Tuning
 from rcinbox.settings import Settings
+from rcinbox.store import migrate
 from rcinbox.transports.websocket import ReconnectPolicy
 
 RULES = always_away("Auto-reply: away.")
@@ -268,3 +270,29 @@ def test_the_listening_socket_says_it_is_tcp_so_answers_are_not_held_back(bind: 
         assert (sock.type, sock.proto) == (socket.SOCK_STREAM, socket.IPPROTO_TCP)
     finally:
         sock.close()
+
+
+async def test_run_upgrades_an_archive_of_0_1_0_at_start(emu: Running, tmp_path: Path) -> None:
+    settings = settings_for(emu, tmp_path)
+    path = v0_archive(settings.data_dir)
+    done = dump(path)["messages"][:3]  # decided by 0.1.0 (the fourth, an MMS, is still to decide)
+    proc = await start_run(settings, tmp_path)
+    lines = await read_until(proc, "rcinbox ready to run", within=30)
+    await interrupt(proc)
+    upgraded = f"upgraded the archive in {path} from schema version 0001 (made before versioning) to "
+    assert any(upgraded + migrate.head() in line for line in lines), lines
+    after = dump(path)
+    assert after["alembic_version"] == [(migrate.head(),)]
+    assert [row[:-1] for row in after["messages"][:3]] == done
+    assert [row[-1] for row in after["messages"]] == [1, 0, 0, 0]  # before_first_start
+
+
+async def test_run_refuses_an_archive_of_a_newer_rcinbox_in_one_line(emu: Running, tmp_path: Path) -> None:
+    settings = settings_for(emu, tmp_path)
+    path = newer_archive(settings.data_dir)
+    before = dump(path)
+    proc = await start_run(settings, tmp_path)
+    async with asyncio.timeout(30):
+        out, err = await proc.communicate()
+    assert (proc.returncode, out, err.decode()) == (2, b"", f"error: {refusal(path)}\n")
+    assert dump(path) == before

@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +22,9 @@ from rcinbox.transports.webhook_subscription import (
     TOKEN_KEY,
     WebhookPolicy,
     WebhookSubscription,
+    seconds_left,
 )
+from rcinbox.wire import Subscription
 
 PATH = "/rc/webhook"
 ALEX = "+16505550100"
@@ -46,7 +47,7 @@ class Hook:
             self.api, self.kv, self.address, instant_sms_filters(), policy=policy or self.manager.policy
         )
 
-    async def subscriptions(self) -> list[dict[str, Any]]:
+    async def subscriptions(self) -> tuple[Subscription, ...]:
         return await self.api.list_subscriptions()
 
 
@@ -96,9 +97,9 @@ async def test_handshake_echoes_the_token_in_a_small_answer(hook: Hook) -> None:
 
 async def test_created_subscription_passes_the_emulator_handshake_and_delivers(hook: Hook) -> None:
     info = await hook.manager.ensure()
-    assert info["status"] == "Active"
-    assert info["deliveryMode"]["address"] == hook.address
-    assert hook.kv.data[SUBSCRIPTION_KEY] == info["id"]
+    assert info.status == "Active"
+    assert info.address == hook.address
+    assert hook.kv.data[SUBSCRIPTION_KEY] == info.id
     notified = await inject(hook.http, ALEX, "are you there?")
     assert notified["notified"] >= 1
     message = await hook.sink.next()
@@ -163,8 +164,8 @@ async def test_renewed_before_expiry(hook: Hook) -> None:
         first = await manager.board.wait_until(lambda s: s.subscription_active, within=5)
         renewed = await manager.board.wait_until(lambda s: s.renewals >= 1, within=5)
         [record] = await hook.subscriptions()
-    assert renewed.subscription_id == first.subscription_id == record["id"]
-    assert record["expiresIn"] > 3
+    assert renewed.subscription_id == first.subscription_id == record.id
+    assert seconds_left(record) > 3
     assert renewed.subscriptions_created == 1
 
 
@@ -178,7 +179,7 @@ async def test_recreated_after_blacklisting(hook: Hook) -> None:
         await inject(hook.http, ALEX, "after blacklist")
         message = await hook.sink.next()
     assert second.subscription_id != first.subscription_id
-    assert [(r["id"], r["status"]) for r in records] == [(second.subscription_id, "Active")]
+    assert [(r.id, r.status) for r in records] == [(second.subscription_id, "Active")]
     assert message.text == "after blacklist"
 
 
@@ -190,7 +191,7 @@ async def test_recreated_after_deletion(hook: Hook) -> None:
         hook.manager.check_now()
         second = await hook.manager.board.wait_until(lambda s: s.subscriptions_created == 2, within=5)
     assert second.subscription_id not in (None, first.subscription_id)
-    assert [r["id"] for r in await hook.subscriptions()] == [second.subscription_id]
+    assert [r.id for r in await hook.subscriptions()] == [second.subscription_id]
 
 
 async def test_restart_reuses_the_subscription_and_deletes_stale_duplicates(hook: Hook) -> None:
@@ -201,11 +202,11 @@ async def test_restart_reuses_the_subscription_and_deletes_stale_duplicates(hook
     restarted = hook.new_manager()
     await restarted.load()
     again = await restarted.ensure()
-    assert again["id"] == first["id"]
+    assert again.id == first.id
     assert restarted.tokens() == hook.manager.tokens() == (hook.kv.data[TOKEN_KEY],)
-    assert [r["id"] for r in await hook.subscriptions()] == [first["id"]]
+    assert [r.id for r in await hook.subscriptions()] == [first.id]
     assert restarted.board.status.subscriptions_created == 0
-    assert stale["id"] != first["id"]
+    assert stale.id != first.id
 
 
 async def test_without_a_stored_token_old_subscriptions_are_replaced(hook: Hook) -> None:
@@ -214,8 +215,8 @@ async def test_without_a_stored_token_old_subscriptions_are_replaced(hook: Hook)
     restarted = hook.new_manager()
     await restarted.load()
     again = await restarted.ensure()
-    assert again["id"] != first["id"]
-    assert [r["id"] for r in await hook.subscriptions()] == [again["id"]]
+    assert again.id != first.id
+    assert [r.id for r in await hook.subscriptions()] == [again.id]
 
 
 async def test_a_store_slower_than_the_budget_gets_503_inside_the_platforms_deadline(hook: Hook) -> None:

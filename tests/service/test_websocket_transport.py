@@ -12,6 +12,7 @@ import httpx
 import pytest
 from transport_kit import EmuApi, RecordingSink, inject, login_api, running
 
+from emu_clocks import FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits
 from rcinbox.transports import instant_sms_filters
@@ -25,16 +26,6 @@ from rcinbox.transports.websocket import (
 
 ALEX, BLAIR = "+16505550100", "+16505550102"
 FAST = ReconnectPolicy(initial=0.05, maximum=0.2, jitter=0.0, handshake_timeout=5, request_timeout=5)
-
-
-class Clock:
-    """Replaces the emulator's world clock: tests move time instead of waiting for it."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -90,18 +81,14 @@ async def test_reconnects_with_recovery_and_gets_what_was_sent_in_the_gap(ws: Ws
     assert (after.connects, after.subscriptions_created, ws.api.ws_tokens) == (2, 1, 2)
 
 
-async def test_resubscribes_when_recovery_failed_and_keeps_receiving(
-    ws: Ws, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    clock = Clock()
-    monkeypatch.setattr(ws.emu.world, "clock", clock)
+async def test_resubscribes_when_recovery_failed_and_keeps_receiving(ws: Ws, world_clock: FakeClock) -> None:
     transport = ws.transport()
     async with running(transport.run):
         first = await transport.board.wait_until(lambda s: s.ready, within=5)
         ws.api.hold_ws_token.clear()
         await ws.drop()
         await transport.board.wait_until(lambda s: not s.connected, within=5)
-        clock.now += ws.emu.world.limits.recovery_timeout + 1  # the gap outlasts the recovery window
+        world_clock.advance(ws.emu.world.limits.recovery_timeout + 1)  # the gap outlasts the recovery window
         ws.api.hold_ws_token.set()
         after = await transport.board.wait_until(lambda s: s.ready, within=5)
         await inject(ws.http, ALEX, "after a failed recovery")

@@ -13,6 +13,7 @@ import httpx
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import error_from_response
 from rcinbox.events import InboundMessage
+from rcinbox.wire import Subscription, WsToken, parse_items
 
 SUBSCRIPTION = "/restapi/v1.0/subscription"
 
@@ -72,35 +73,32 @@ class EmuApi:
             raise error_from_response(response)
         return response
 
-    async def ws_token(self) -> Mapping[str, Any]:
+    async def ws_token(self) -> WsToken:
         await self.hold_ws_token.wait()
         self.ws_tokens += 1
-        data: dict[str, Any] = (await self._call("POST", "/restapi/oauth/wstoken")).json()
-        return data
+        return WsToken.model_validate((await self._call("POST", "/restapi/oauth/wstoken")).json())
 
     async def create_subscription(
         self, filters: Sequence[str], delivery_mode: Mapping[str, Any], expires_in: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Subscription:
         body: dict[str, Any] = {"eventFilters": list(filters), "deliveryMode": dict(delivery_mode)}
         if expires_in is not None:
             body["expiresIn"] = expires_in
-        data: dict[str, Any] = (await self._call("POST", SUBSCRIPTION, body)).json()
-        return data
+        return Subscription.model_validate((await self._call("POST", SUBSCRIPTION, body)).json())
 
-    async def renew_subscription(self, sub_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = (await self._call("POST", f"{SUBSCRIPTION}/{sub_id}/renew")).json()
-        return data
+    async def renew_subscription(self, sub_id: str) -> Subscription:
+        return Subscription.model_validate(
+            (await self._call("POST", f"{SUBSCRIPTION}/{sub_id}/renew")).json()
+        )
 
-    async def get_subscription(self, sub_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = (await self._call("GET", f"{SUBSCRIPTION}/{sub_id}")).json()
-        return data
+    async def get_subscription(self, sub_id: str) -> Subscription:
+        return Subscription.model_validate((await self._call("GET", f"{SUBSCRIPTION}/{sub_id}")).json())
 
     async def delete_subscription(self, sub_id: str) -> None:
         await self._call("DELETE", f"{SUBSCRIPTION}/{sub_id}")
 
-    async def list_subscriptions(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = (await self._call("GET", SUBSCRIPTION)).json()["records"]
-        return records
+    async def list_subscriptions(self) -> tuple[Subscription, ...]:
+        return parse_items(Subscription, (await self._call("GET", SUBSCRIPTION)).json()["records"])
 
 
 async def login_api(http: httpx.AsyncClient, emu: Running, ext_index: int = 0) -> EmuApi:

@@ -101,11 +101,12 @@ async def demo(
     options: DemoOptions,
     console: Console,
     stop: asyncio.Event | None = None,
-    serving: asyncio.Event | None = None,
+    serving: asyncio.Future[Running] | None = None,
 ) -> list[Outcome]:
     """Run the whole demo; returns the outcomes (after Ctrl-C or ``stop`` unless ``once``).
 
-    ``serving`` is set once the table is printed and the demo serves on (tests wait on it).
+    ``serving`` is resolved with the running emulator once the table is printed and the demo
+    serves on (tests wait on it, then on the emulator's own signals).
     """
     stop = stop if stop is not None else asyncio.Event()
     with fresh_dir(options.data_dir) as data_dir:  # locked, then wiped
@@ -113,7 +114,11 @@ async def demo(
 
 
 async def _demo(
-    options: DemoOptions, console: Console, stop: asyncio.Event, serving: asyncio.Event | None, data_dir: Path
+    options: DemoOptions,
+    console: Console,
+    stop: asyncio.Event,
+    serving: asyncio.Future[Running] | None,
+    data_dir: Path,
 ) -> list[Outcome]:
     rules = data_dir / "rcinbox.toml"
     rules.write_text(demo_rules(SYSTEM.now()), encoding="utf-8")
@@ -133,7 +138,7 @@ async def _demo(
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)
                         if serving is not None:
-                            serving.set()
+                            serving.set_result(emulator)
                         await _alongside(runner, stop.wait())
                 finally:
                     stop.set()

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -36,6 +35,8 @@ from rcinbox.platform import Credentials, PlatformClient, TokenManager
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.platform.tokenfile import TokenFile
 from rcinbox.settings import Settings
+from rcinbox.timestamps import rc_time
+from rcinbox.wire import PhoneNumber
 
 BASE_SCOPES = ("ReadAccounts", "ReadContacts", "ReadMessages", "SMS")
 TRANSPORT_SCOPE = {"websocket": "WebSocketsSubscriptions", "webhook": "SubscriptionWebhook"}
@@ -121,7 +122,7 @@ async def _session(
     how = _how(auth, token_file)
     try:
         info = await client.extension_info()
-        who = f"ext {info.get('extensionNumber', '?')} {info.get('name', '')}".strip()
+        who = f"ext {info.extension_number or '?'} {info.name or ''}".strip()
         yield ok("JWT login", f"logged in as {who} (id {auth.owner_id}){how}"), client
     except PlatformError as exc:
         yield ok("JWT login", f"logged in (ext id {auth.owner_id}){how}; reading it failed: {exc}"), client
@@ -254,7 +255,7 @@ async def numbers(client: PlatformClient, settings: Settings) -> Finding:
                 "RCINBOX_EXTENSIONS may list other extensions only when the JWT user is a super admin",
             )
         for record in records:
-            (senders if "SmsSender" in record.get("features", []) else others).append(_number(record, ext))
+            (senders if "SmsSender" in record.features else others).append(_number(record, ext))
     detail = f"can send SMS: {', '.join(senders) or 'none'}"
     if others:
         detail += f"; without SmsSender (received only, never answered from): {', '.join(others)}"
@@ -268,8 +269,8 @@ async def numbers(client: PlatformClient, settings: Settings) -> Finding:
     return ok("phone numbers", detail)
 
 
-def _number(record: dict[str, Any], ext: str) -> str:
-    number = str(record.get("phoneNumber", "?"))
+def _number(record: PhoneNumber, ext: str) -> str:
+    number = record.phone_number or "?"
     return number if ext == "~" else f"{number} (ext {ext})"
 
 
@@ -284,7 +285,7 @@ async def subscription(client: PlatformClient, settings: Settings) -> Finding:
         return fail(
             "subscription", f"cannot list subscriptions: {exc}", "check the SubscriptionWebhook scope"
         )
-    mine = [r for r in records if (r.get("deliveryMode") or {}).get("address") == settings.webhook_url]
+    mine = [r for r in records if r.address == settings.webhook_url]
     if not mine:
         return fail(
             "subscription",
@@ -292,16 +293,17 @@ async def subscription(client: PlatformClient, settings: Settings) -> Finding:
             "start `rcinbox run` (it creates the subscription and renews it) and make sure "
             "RCINBOX_WEBHOOK_URL reaches this service from the internet",
         )
-    active = [r for r in mine if r.get("status") == "Active"]
+    active = [r for r in mine if r.status == "Active"]
     if not active:
         return fail(
             "subscription",
-            f"subscription {mine[0].get('id')} is {mine[0].get('status')}",
+            f"subscription {mine[0].id} is {mine[0].status}",
             "RingCentral stopped delivering (failed deliveries): check that the URL reaches "
             "RCINBOX_HOST:RCINBOX_PORT through the reverse proxy, then restart `rcinbox run`",
         )
     found = active[0]
-    return ok("subscription", f"{found.get('id')} Active until {found.get('expirationTime')}")
+    until = rc_time(found.expiration_time) if found.expiration_time else None
+    return ok("subscription", f"{found.id} Active until {until}")
 
 
 def webhook_url(settings: Settings) -> Finding | None:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import typer
 
 from rcinbox import logs
+from rcinbox.cli.db import app as db_commands
 
 SECRET_FLAG_NOTE = " Prefer the environment or .env: a flag is visible in `ps` and the shell history."
 
@@ -100,8 +101,8 @@ def emulator(
 
     async def main() -> None:
         async with serve(host, port, data, limits) as running:
-            if not rate_limits and running.world.ratelimiter is not None:
-                running.world.ratelimiter.set_baseline(enabled=False)
+            if not rate_limits:
+                running.emulator.ratelimiter.set_baseline(enabled=False)
             typer.echo(f"RingCentral emulator on {running.url}  (state: {running.url}/_emulator/state)")
             await asyncio.Event().wait()
 
@@ -159,6 +160,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
         ListenError,
         PlatformError,
         RulesError,
+        SchemaError,
         TransportError,
     )
     from rcinbox.service.app import run_until_signalled
@@ -172,7 +174,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
     logs.setup(settings.log_level)
     try:
         asyncio.run(run_until_signalled(settings))
-    except (ConfigError, RulesError) as exc:
+    except (ConfigError, RulesError, SchemaError) as exc:  # SchemaError: a newer rcinbox's archive
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except PlatformError as exc:
@@ -239,7 +241,7 @@ def messages(
     from rich.console import Console
 
     from rcinbox.cli import messages as view
-    from rcinbox.errors import ConfigError
+    from rcinbox.errors import ConfigError, SchemaError
     from rcinbox.settings import env_file_to_read
 
     try:
@@ -254,6 +256,9 @@ def messages(
     except view.NoArchive as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except SchemaError as exc:  # older (run `rcinbox db upgrade`) or newer than this rcinbox reads
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     if json:
         typer.echo(view.archive_json(entries, settings.data_dir))
     else:
@@ -280,6 +285,9 @@ def doctor(
     except ConfigError as exc:  # reported as the first (failed) check
         settings = exc
     raise typer.Exit(run_doctor(settings))
+
+
+app.add_typer(db_commands, name="db")
 
 
 def main() -> None:

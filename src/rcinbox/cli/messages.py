@@ -76,7 +76,7 @@ async def read_archive(database_url: str, limit: int) -> list[ArchiveEntry]:
     path = sqlite_file(database_url)
     if path is not None and not path.is_file():
         raise NoArchive(f"no archive at {path} yet: run `rcinbox run` (or `rcinbox demo`) first")
-    store = await Store.open(database_url)
+    store = await Store.open(database_url, upgrade=False)  # a reader never migrates
     try:
         return await store.recent(limit)
     finally:

@@ -1,6 +1,8 @@
-"""OAuth of the emulated platform: ``/restapi/oauth/token``, ``/revoke`` and ``/wstoken`` (PLATFORM.md §1).
+"""OAuth sessions and tokens of the emulated platform (PLATFORM.md §1); the endpoints that grant,
+refresh and revoke them (``/restapi/oauth/token``, ``/revoke``, ``/wstoken``) are
+:mod:`rcinbox.emulator.rest.tokens`, the dispatcher checks bearer tokens with them.
 
-Token grants (form body, HTTP Basic client auth):
+Token grants:
 
 - ``urn:ietf:params:oauth:grant-type:jwt-bearer``: ``assertion`` is an extension's JWT
   credential; every login opens a new :class:`Session`. At most ``limits.max_sessions``
@@ -15,11 +17,7 @@ Token grants (form body, HTTP Basic client auth):
 ``access_token_ttl`` (clamped to 600..3600) and ``refresh_token_ttl`` (clamped to
 1..2592000) are honoured; the defaults come from ``world.limits``. Error bodies are
 RingCentral's OAuth shape (:class:`OAuthError`); the codes are those observed or documented
-in PLATFORM.md §1.4, with one inferred choice each for an unknown JWT (OAU-140, the
-documented "Invalid resource owner credentials") and a missing parameter (OAU-101).
-Grants the app is not enabled for (``password``, ``authorization_code``, ``client_credentials``,
-``partner_jwt``) are 400 ``unauthorized_client`` OAU-251 "Unauthorized for this grant type"
-(observed); any other grant type is 400 ``unsupported_grant_type`` (RFC 6749 §5.2).
+in PLATFORM.md §1.4, with one inferred choice for a missing parameter (OAU-101).
 
 Sessions revoked or expired more than ``RETENTION`` (1 h) ago are forgotten at the next login,
 so a long-running emulator does not grow; their tokens are then "Token not found" (OAU-213).
@@ -27,71 +25,29 @@ so a long-running emulator does not grow; their tokens are then "Token not found
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from rcinbox.emulator.model import App, Extension, Session, WsToken
-from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.wire import (
-    ApiRequest,
-    ApiResponse,
-    OAuthError,
-    empty_response,
-    json_response,
-    unsupported_media_type,
-)
+from rcinbox.emulator.model import App, Extension, Session
+from rcinbox.emulator.wire import ApiRequest, OAuthError
 
 if TYPE_CHECKING:
     from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")
 
-routes = Routes()
-
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FORM = "application/x-www-form-urlencoded"
 ACCESS_TTL_RANGE = (600, 3600)  # SPEC BaseTokenRequest.access_token_ttl
 REFRESH_TTL_RANGE = (1, 2592000)  # SPEC BaseTokenRequest.refresh_token_ttl (max 30 days)
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 GRACE_UNUSED = 3600.0  # old refresh token still answers while the new access token is unused
 GRACE_AFTER_USE = 10.0  # ... and this long after the new access token's first use
 RETENTION = 3600.0  # a revoked or expired session is forgotten this long after it ended
-NOT_ENABLED = frozenset({"password", "authorization_code", "client_credentials", "partner_jwt"})
 
 
-# --- request parsing -----------------------------------------------------------------------
-
-
-def read_form(request: ApiRequest, *, required: bool = True) -> dict[str, str]:
-    """The form body; 415 for another content type, OAU-111 for a repeated parameter."""
-    if not request.body.strip() and not required:
-        return {}
-    if request.content_type != FORM:
-        raise unsupported_media_type(FORM)
-    pairs = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-    form = dict(pairs)
-    if len(form) != len(pairs):
-        raise OAuthError(400, "invalid_request", "OAU-111", "Request parameter duplication detected")
-    return form
-
-
-def authenticate_client(world: World, request: ApiRequest) -> App:
-    """HTTP Basic ``client_id:client_secret`` against the world's app (RFC 6749 §2.3.1)."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic" or not value.strip():
-        raise OAuthError(401, "invalid_client", "OAU-123", "Client authentication is required")
-    try:
-        client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        client_id, secret = "", ""
-    app = world.app
-    if not (same(client_id, app.client_id) and same(secret, app.client_secret)):
-        raise OAuthError(401, "invalid_client", "OAU-153", "Invalid client: ", parameter="client_id")
-    return app
+# --- form values ---------------------------------------------------------------------------
 
 
 def same(given: str, expected: str) -> bool:
@@ -261,68 +217,3 @@ def token_owner(world: World, request: ApiRequest) -> int | None:
     token = form.get("refresh_token") or form.get("token") or request.arg("token")
     session = find_session(world, token) if token else None
     return session.extension_id if session is not None else None
-
-
-# --- endpoints -----------------------------------------------------------------------------
-
-
-@routes.post("/restapi/oauth/token", group="Auth", auth="client")
-async def get_token(call: Call) -> ApiResponse:
-    world = call.world
-    form = read_form(call.request)
-    app = authenticate_client(world, call.request)
-    grant = form.get("grant_type", "")
-    if grant == JWT_GRANT:
-        assertion = form.get("assertion", "")
-        if not assertion:
-            raise missing("assertion")
-        ext = world.extension_by_jwt(assertion) if assertion.isascii() else None
-        if ext is None:
-            raise OAuthError(400, "invalid_grant", "OAU-140", "Invalid resource owner credentials")
-        session = open_session(world, ext, app, form)
-    elif grant == "refresh_token":
-        session = refresh(world, app, form)
-    elif not grant:
-        raise missing("grant_type")
-    elif grant in NOT_ENABLED:  # PLATFORM §1.4: a grant the app is not enabled for
-        raise OAuthError(400, "unauthorized_client", "OAU-251", "Unauthorized for this grant type")
-    else:  # RFC 6749 §5.2: a grant type the server does not know
-        raise OAuthError(400, "unsupported_grant_type", "OAU-250", "Unsupported grant type")
-    return json_response(token_info(world, session), headers=NO_STORE)
-
-
-@routes.post("/restapi/oauth/revoke", group="Auth", auth="client")
-async def revoke_token(call: Call) -> ApiResponse:
-    """RFC 7009: the whole session dies; an unknown token is not an error."""
-    world = call.world
-    form = read_form(call.request, required=False)
-    authenticate_client(world, call.request)
-    token = form.get("token") or call.request.arg("token")
-    if not token:
-        raise missing("token")
-    session = find_session(world, token)
-    if session is not None and not session.revoked:
-        revoke_session(world, session, "revoked by the client")
-    return empty_response(200)
-
-
-@routes.post("/restapi/oauth/wstoken", group="Auth")
-async def ws_token(call: Call) -> ApiResponse:
-    """A token for the WebSocket gateway, good for new connections until it expires."""
-    world, session = call.world, call.caller
-    now = world.now()
-    for stale in [t for t, ws in world.ws_tokens.items() if ws.expires_at <= now]:
-        del world.ws_tokens[stale]
-    ttl_seconds = world.limits.wstoken_ttl
-    token = world.new_token("V1NDMDFUMDRKV1MwMX")
-    world.ws_tokens[token] = WsToken(token=token, session_id=session.id, expires_at=now + ttl_seconds)
-    return json_response({"ws_access_token": token, "uri": ws_uri(world), "expires_in": ttl_seconds})
-
-
-def ws_uri(world: World) -> str:
-    base = world.server_url.rstrip("/")
-    if base.startswith("https://"):
-        base = "wss://" + base.removeprefix("https://")
-    elif base.startswith("http://"):
-        base = "ws://" + base.removeprefix("http://")
-    return base + "/ws"

@@ -5,8 +5,9 @@ Light 50, Medium 40, Heavy 10, Auth 5 requests per window. Going over answers 42
 ``Retry-After`` and a CMN-301 body and starts a penalty (default 60 s); any request for that
 key and group during the penalty is refused too and *restarts* the penalty (the "429 trap").
 Every answer carries ``X-Rate-Limit-Group`` (lower-case), ``-Limit``, ``-Remaining`` and
-``-Window``. Time comes from ``world.now()`` so tests can drive a fake clock. Counters idle for a
-whole window (and out of penalty) are dropped, at most once per window, so they never pile up.
+``-Window``. Time comes from the world clock it is given, so tests can drive a fake one.
+Counters idle for a whole window (and out of penalty) are dropped, at most once per window, so
+they never pile up.
 
 The numbers are a :class:`RateConfig`, changed at runtime with :meth:`RateLimiter.configure`
 (the faults control API does) and restored by :meth:`RateLimiter.reset`.
@@ -25,7 +26,7 @@ from rcinbox.emulator.wire import ApiError
 
 if TYPE_CHECKING:
     from rcinbox.emulator.routing import Group
-    from rcinbox.emulator.world import World
+    from rcinbox.emulator.world import Clock
 
 log = logging.getLogger("rcinbox.emulator")
 
@@ -74,11 +75,11 @@ class _Bucket:
 class RateLimiter:
     """Counts requests per (user+app key, group); :meth:`hit` raises 429 or returns the headers."""
 
-    def __init__(self, world: World, config: RateConfig | None = None) -> None:
-        self.world = world
+    def __init__(self, clock: Clock, config: RateConfig | None = None) -> None:
+        self.clock = clock
         self.config = self.baseline = config or RateConfig()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
-        self._pruned_at = world.now()
+        self._pruned_at = clock()
 
     def configure(
         self,
@@ -117,7 +118,7 @@ class RateLimiter:
         config = self.config
         if not config.enabled or group not in GROUPS:
             return {}
-        now = self.world.now()
+        now = self.clock()
         if now - self._pruned_at >= config.window:
             self._prune(now, config.window)
         bucket = self._buckets.setdefault((key, group), _Bucket())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict, Unpack
 
 from rcinbox.emulator.wire import ApiRequest, ApiResponse
 
@@ -56,6 +56,12 @@ class Call:
 Handler = Callable[[Call], Awaitable[ApiResponse]]
 
 
+class RouteOptions(TypedDict):
+    group: Group  # the spec's x-throttling-group
+    auth: NotRequired[Auth]  # default "bearer"
+    media: NotRequired[bool]  # default False
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -87,6 +93,8 @@ class Routes:
     def add(
         self, method: str, template: str, *, group: Group, auth: Auth = "bearer", media: bool = False
     ) -> Callable[[Handler], Handler]:
+        """Register a handler for ``method`` on ``template`` (the verbs below say the same shorter)."""
+
         def register(handler: Handler) -> Handler:
             self.routes.append(
                 Route(method, template, compile_template(template), handler, group, auth, media)
@@ -95,49 +103,48 @@ class Routes:
 
         return register
 
-    def get(
-        self, template: str, *, group: Group, auth: Auth = "bearer", media: bool = False
-    ) -> Callable[[Handler], Handler]:
-        return self.add("GET", template, group=group, auth=auth, media=media)
+    def get(self, template: str, **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.add("GET", template, **options)
 
-    def post(
-        self, template: str, *, group: Group, auth: Auth = "bearer", media: bool = False
-    ) -> Callable[[Handler], Handler]:
-        return self.add("POST", template, group=group, auth=auth, media=media)
+    def post(self, template: str, **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.add("POST", template, **options)
 
-    def put(
-        self, template: str, *, group: Group, auth: Auth = "bearer", media: bool = False
-    ) -> Callable[[Handler], Handler]:
-        return self.add("PUT", template, group=group, auth=auth, media=media)
+    def put(self, template: str, **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.add("PUT", template, **options)
 
-    def patch(
-        self, template: str, *, group: Group, auth: Auth = "bearer", media: bool = False
-    ) -> Callable[[Handler], Handler]:
-        return self.add("PATCH", template, group=group, auth=auth, media=media)
+    def patch(self, template: str, **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.add("PATCH", template, **options)
 
-    def delete(
-        self, template: str, *, group: Group, auth: Auth = "bearer", media: bool = False
-    ) -> Callable[[Handler], Handler]:
-        return self.add("DELETE", template, group=group, auth=auth, media=media)
+    def delete(self, template: str, **options: Unpack[RouteOptions]) -> Callable[[Handler], Handler]:
+        return self.add("DELETE", template, **options)
 
     def include(self, other: Routes) -> None:
         self.routes.extend(other.routes)
 
-    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | Literal[False] | None:
-        """The matching route; ``False`` when the path exists with another method; ``None`` if unknown."""
-        path_known = False
+    def find(self, method: str, path: str) -> Match | Miss:
+        """The route serving ``method`` on ``path``, else the methods ``path`` is served with."""
+        allowed: set[str] = set()
         for route in self.routes:
             params = route.match(method, path)
             if params is not None:
-                return route, params
+                return Match(route, params)
             if route.pattern.fullmatch(path):
-                path_known = True
-        return False if path_known else None
-
-    def methods(self, path: str) -> list[str]:
-        """The methods ``path`` is served with (the ``Allow`` header of a 405)."""
-        found = {route.method for route in self.routes if route.pattern.fullmatch(path)}
-        return sorted(found)
+                allowed.add(route.method)
+        return Miss(tuple(sorted(allowed)))
 
 
-__all__ = ["ApiRequest", "Call", "Group", "Handler", "Route", "Routes"]
+@dataclass(frozen=True)
+class Match:
+    route: Route
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Miss:
+    """No route for the method and path: ``allowed`` are the path's methods (the ``Allow`` header
+    of a 405); none when the path is unknown (404)."""
+
+    allowed: tuple[str, ...]
+
+
+__all__ = ["ApiRequest", "Call", "Group", "Handler", "Match", "Miss", "Route", "Routes"]

@@ -7,15 +7,17 @@ import contextlib
 import errno
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
+from rcinbox.emulator.api import assemble
 from rcinbox.emulator.data import load
 from rcinbox.emulator.server import Emulator
-from rcinbox.emulator.world import Limits, World
+from rcinbox.emulator.world import Clock, Limits, World
 
 log = logging.getLogger("rcinbox.emulator")
 
@@ -64,10 +66,10 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build(server_url: str, data: Path | None = None, limits: Limits | None = None) -> Emulator:
+def build(
+    server_url: str, data: Path | None = None, limits: Limits | None = None, clock: Clock = time.time
+) -> Emulator:
     """Assemble world + API modules into an :class:`Emulator` (not yet serving)."""
-    from rcinbox.emulator.api import assemble
-
     app, account_id, company_numbers, extensions = load(data)
     world = World(
         server_url=server_url,
@@ -75,6 +77,7 @@ def build(server_url: str, data: Path | None = None, limits: Limits | None = Non
         account_id=account_id,
         extensions=extensions,
         limits=limits or Limits(),
+        clock=clock,
         company_numbers=company_numbers,
     )
     return assemble(world)
@@ -110,15 +113,17 @@ async def serve(
     data: Path | None = None,
     limits: Limits | None = None,
     log_level: str = "warning",
+    clock: Clock = time.time,
 ) -> AsyncIterator[Running]:
-    """Serve an emulator until the block exits; ``port=0`` picks a free port.
+    """Serve an emulator until the block exits; ``port=0`` picks a free port; ``clock`` is the
+    world's (tests pass one they move).
 
     The socket is bound first: a taken port is a :class:`ListenError` before anything else runs.
     """
     sock = bind(host, port)
     try:
         url = server_url(host, sock.getsockname()[1])
-        emulator = build(url, data, limits)
+        emulator = build(url, data, limits, clock)
     except BaseException:
         sock.close()
         raise

@@ -2,6 +2,8 @@
 
 HTTP requests outside ``/_emulator/`` become :class:`ApiRequest` and go through the
 :class:`Dispatcher`; ``/ws`` is the WebSocket gateway; ``/_emulator/*`` is the control API.
+:class:`Emulator` is the assembled whole (:func:`rcinbox.emulator.api.assemble` builds it): the
+world, the services around it, and the app over them.
 """
 
 from __future__ import annotations
@@ -19,60 +21,32 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rcinbox.emulator.dispatch import Dispatcher
+from rcinbox.emulator.faults import Faults
+from rcinbox.emulator.push.gateway import Gateway
+from rcinbox.emulator.push.webhooks import Webhooks
+from rcinbox.emulator.ratelimit import RateLimiter
 from rcinbox.emulator.routing import Routes
-from rcinbox.emulator.wire import ApiError, ApiRequest, ApiResponse, is_ascii_int
+from rcinbox.emulator.wire import ApiError, read_body, to_api_request, to_response
 from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]  # all reach the dispatcher
-MAX_BODY_BYTES = 20 * 1024 * 1024  # well above the 1.5 MB MMS limit; larger bodies are refused unread
-
-
-def to_api_request(request: Request, body: bytes) -> ApiRequest:
-    return ApiRequest(
-        method=request.method,
-        path=request.url.path,
-        query=tuple(request.query_params.multi_items()),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-        transport="http",
-        client=request.client.host if request.client else "-",
-    )
-
-
-def to_response(api: ApiResponse) -> Response:
-    response = Response(api.body, status_code=api.status, headers=api.headers)
-    if api.content_type:
-        response.headers["content-type"] = api.content_type
-    return response
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and is_ascii_int(declared) and int(declared) > limit:
-        raise ApiError(413, "CMN-116", "Request entity too large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "CMN-116", "Request entity too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @dataclass
 class Emulator:
-    """The assembled emulator: world state, REST dispatcher and the ASGI app."""
+    """The assembled emulator: the world, the services around it and the ASGI app over them."""
 
     world: World
-    routes: Routes
-    extra_routes: list[BaseRoute] = field(default_factory=list)
+    routes: Routes  # the REST API (the dispatcher's table)
+    dispatcher: Dispatcher
+    ratelimiter: RateLimiter
+    faults: Faults
+    webhooks: Webhooks
+    gateway: Gateway
+    extra_routes: list[BaseRoute] = field(default_factory=list)  # the control API and /ws
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # run on app shutdown
-
-    def __post_init__(self) -> None:
-        self.dispatcher = Dispatcher(self.world, self.routes)
 
     async def rest(self, request: Request) -> Response:
         try:

@@ -1,23 +1,29 @@
 """The emulator's one request/response shape, shared by the HTTP server and the WebSocket gateway.
 
-Both transports turn what they receive into an :class:`ApiRequest`, call
-:meth:`rcinbox.emulator.dispatch.Dispatcher.handle`, and turn the :class:`ApiResponse`
+Both transports turn what they receive into an :class:`ApiRequest`, call a :data:`Dispatch`
+(:meth:`rcinbox.emulator.dispatch.Dispatcher.handle`), and turn the :class:`ApiResponse`
 back into their own framing. Errors are raised as :class:`ApiError` (REST shape) or
 :class:`OAuthError` (RFC 6749 shape plus RingCentral's ``errors[]``) and rendered here,
 so every error body the emulator sends has RingCentral's exact shape.
+
+The Starlette edge is here too (:func:`to_api_request`, :func:`to_response`, :func:`read_body`):
+the REST app and the control API read and answer HTTP the same way.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import base64
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 
 Transport = Literal["http", "ws"]
+MAX_BODY_BYTES = 20 * 1024 * 1024  # well above the 1.5 MB MMS limit; larger bodies are refused unread
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,14 @@ class ApiRequest:
             return {}
         if self.content_type and not _is_json(self.content_type):
             raise unsupported_media_type("application/json")
-        try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError:
-            raise ApiError(400, "CMN-103", "JSON can't be parsed.") from None
+        return loads(self.body)
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object; any other JSON is CMN-103 too."""
+        body = self.json()
+        if not isinstance(body, dict):
+            raise unparseable_json()
+        return body
 
     def form(self) -> dict[str, str]:
         return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -72,6 +82,9 @@ class ApiResponse:
 
     def json(self) -> Any:
         return orjson.loads(self.body) if self.body else None
+
+
+Dispatch = Callable[[ApiRequest], Awaitable[ApiResponse]]  # one API call, whichever transport carried it
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> ApiResponse:
@@ -148,7 +161,19 @@ def unsupported_media_type(accepted: str) -> ApiError:
     return ApiError(415, "CMN-415", f"Unsupported content-type. Accept: {accepted}")
 
 
-def not_found(parameter: str, value: str = "") -> ApiError:
+def unparseable_json() -> ApiError:
+    return ApiError(400, "CMN-103", "JSON can't be parsed.")
+
+
+def loads(raw: bytes) -> Any:
+    """JSON, or CMN-103 exactly as RingCentral answers unparseable JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise unparseable_json() from None
+
+
+def not_found(parameter: str, value: str | None = None) -> ApiError:
     return ApiError(
         404, "CMN-102", f"Resource for parameter [{parameter}] is not found", parameter=parameter, value=value
     )
@@ -180,6 +205,45 @@ def is_ascii_int(raw: str) -> bool:
     return raw.isascii() and raw.isdigit()
 
 
-def pretty(payload: Any) -> str:
-    """JSON for humans (used by logs and the CLI)."""
-    return json.dumps(payload, indent=2, sort_keys=True)
+def encode_token(raw: bytes) -> str:
+    """An opaque token: URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> bytes:
+    """The bytes of :func:`encode_token`; ``ValueError`` for anything that is not one."""
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
+# The Starlette edge
+def to_api_request(request: Request, body: bytes) -> ApiRequest:
+    return ApiRequest(
+        method=request.method,
+        path=request.url.path,
+        query=tuple(request.query_params.multi_items()),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        transport="http",
+        client=request.client.host if request.client else "-",
+    )
+
+
+def to_response(api: ApiResponse) -> Response:
+    response = Response(api.body, status_code=api.status, headers=api.headers)
+    if api.content_type:
+        response.headers["content-type"] = api.content_type
+    return response
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and is_ascii_int(declared) and int(declared) > limit:
+        raise ApiError(413, "CMN-116", "Request entity too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "CMN-116", "Request entity too large")
+        chunks.append(chunk)
+    return b"".join(chunks)

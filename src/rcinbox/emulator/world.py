@@ -1,8 +1,13 @@
 """The emulator's whole state, in memory: one account, its app, extensions, sessions,
-messages and subscriptions, plus the clock and the id generators.
+messages and subscriptions, the message store's indexes (:class:`~rcinbox.emulator.mailbox.Mailbox`),
+plus the clock and the id generators.
 
-Behaviour lives in the API modules (``oauth``, ``accounts``, ``messages``, ``subscriptions``,
-``gateway``, ``control``); this module only holds data and the few lookups they share.
+Behaviour lives in the modules around it; this module only holds data and the few lookups they
+share. The services (rate limiter, faults, the WebHook and WebSocket transports) are built around
+the world by :func:`rcinbox.emulator.api.assemble` and handed to whoever needs them; the world
+knows them only through two seams typed here: ``deliverers`` (where a subscription's notifications
+go, by transport) and ``connections`` (the live gateway connections, which the faults control API
+can drop). The clock is given at construction (``serve(clock=...)``; tests pass a fake one).
 """
 
 from __future__ import annotations
@@ -14,20 +19,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from rcinbox.emulator.mailbox import Mailbox
 from rcinbox.emulator.model import App, Extension, Message, Session, Subscription, WsToken
-from rcinbox.emulator.wire import ApiError
+from rcinbox.emulator.wire import not_found
 
-if TYPE_CHECKING:
-    from rcinbox.emulator.faults import Faults
-    from rcinbox.emulator.ratelimit import RateLimiter
-    from rcinbox.emulator.store import Mailbox
-    from rcinbox.emulator.webhooks import Webhooks
+Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 
-class Connection(Protocol):
-    """A live WebSocket gateway connection, as the control API sees it."""
+class LiveConnection(Protocol):
+    """A live WebSocket gateway connection, as the faults control API sees it."""
 
     async def drop(self) -> None: ...
 
@@ -76,20 +78,20 @@ class World:
     account_id: int
     extensions: list[Extension]
     limits: Limits = field(default_factory=Limits)
-    clock: Callable[[], float] = time.time
+    clock: Clock = time.time
     company_numbers: list[str] = field(default_factory=list)
     sessions: dict[str, Session] = field(default_factory=dict)  # by session id
     messages: dict[int, Message] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     ws_tokens: dict[str, WsToken] = field(default_factory=dict)
-    connections: set[Connection] = field(default_factory=set)  # live gateway connections
-    deliverers: dict[str, Deliver] = field(default_factory=dict)  # by transportType
+    connections: set[LiveConnection] = field(default_factory=set)  # live gateway connections
+    deliverers: dict[str, Deliver] = field(default_factory=dict)  # by transportType, set by api.assemble
     webhook_delay: float = 0.0  # fault: extra seconds before each webhook delivery
-    faults: Faults | None = None
-    ratelimiter: RateLimiter | None = None
-    webhooks: Webhooks | None = None  # WebHook transport (handshake + delivery), set by api.assemble
-    mailbox: Mailbox | None = None  # message indexes, created by rcinbox.emulator.store.mailbox()
+    mailbox: Mailbox = field(init=False)  # the message store's indexes over ``messages``
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(3062991514017, 1000))
+
+    def __post_init__(self) -> None:
+        self.mailbox = Mailbox(self.messages, self.extensions, self.now)
 
     # ids and time
     def now(self) -> float:
@@ -111,9 +113,7 @@ class World:
         for ext in self.extensions:
             if ext.id == extension_id:
                 return ext
-        raise ApiError(
-            404, "CMN-102", "Resource for parameter [extensionId] is not found", parameter="extensionId"
-        )
+        raise not_found("extensionId")
 
     def extension_by_jwt(self, jwt: str) -> Extension | None:
         return next((ext for ext in self.extensions if secrets.compare_digest(ext.jwt, jwt)), None)

@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import AuthError, InvalidGrant, error_from_response
 from rcinbox.platform.pacing import Pacer
 from rcinbox.platform.retry import DEFAULT_POLICY, RetryPolicy, send
 from rcinbox.platform.tokenfile import Token, TokenFile
+from rcinbox.wire import TokenAnswer
 
 log = logging.getLogger("rcinbox.platform")
 
@@ -249,20 +251,19 @@ class TokenManager:
 def _token_from(body: Any, now: float, response: httpx.Response) -> Token:
     """Parse a TokenInfo body; a malformed one is an :class:`AuthError` (never echo the body)."""
     try:
-        expires_in = float(body["expires_in"])
-        refresh_in = float(body.get("refresh_token_expires_in") or 0)
-        return Token(
-            access_token=str(body["access_token"]),
-            expires_at=now + expires_in,
-            expires_in=expires_in,
-            refresh_token=str(body.get("refresh_token") or ""),
-            refresh_expires_at=now + refresh_in,
-            issued_at=now,
-            owner_id=str(body.get("owner_id") or ""),
-            scope=str(body.get("scope") or ""),
-        )
-    except (KeyError, TypeError, ValueError):
+        answer = TokenAnswer.model_validate(body)
+    except ValidationError:
         request = f"{response.request.method} {response.request.url.path}"
         raise AuthError(
             response.status_code, "bad-token-response", "malformed token response", None, request=request
         ) from None
+    return Token(
+        access_token=answer.access_token,
+        expires_at=now + answer.expires_in,
+        expires_in=answer.expires_in,
+        refresh_token=answer.refresh_token,
+        refresh_expires_at=now + answer.refresh_token_expires_in,
+        issued_at=now,
+        owner_id=answer.owner_id,
+        scope=answer.scope,
+    )

@@ -5,6 +5,10 @@ pacing → bearer token from the :class:`~rcinbox.platform.auth.TokenManager` �
 (:mod:`rcinbox.platform.retry`) → on 401 one session renewal and one more try → an error answer
 becomes a typed :class:`~rcinbox.errors.PlatformError` carrying the platform's ``errorCode``.
 
+Each call returns a typed record of :mod:`rcinbox.wire`, parsed here once; an answer that lacks
+what rcinbox needs (a subscription without ``id``) is a ``PlatformError`` ``bad-response`` naming
+the field.
+
 The bearer token only ever goes to the configured server or its media host
 (:meth:`PlatformClient.allowed_download_hosts`); any other absolute URI is refused with
 :class:`~rcinbox.errors.DownloadRefused` before a byte is sent.
@@ -16,18 +20,31 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from rcinbox import __version__
 from rcinbox.clock import SYSTEM, Clock
-from rcinbox.errors import DownloadRefused, error_from_response, transport_errors
+from rcinbox.errors import DownloadRefused, PlatformError, error_from_response, transport_errors
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
 from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, RetryPolicy, send
 from rcinbox.platform.waits import Waits
+from rcinbox.wire import (
+    AddressBookSync,
+    ContactRecord,
+    DirectoryPage,
+    ExtensionInfo,
+    MessageRecord,
+    MessageSync,
+    PhoneNumber,
+    Subscription,
+    WsToken,
+    parse_items,
+)
 
 if TYPE_CHECKING:
     from rcinbox.settings import Settings
@@ -35,6 +52,9 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 EXT = "/restapi/v1.0/account/~/extension/{ext}"
 SUBSCRIPTION = "/restapi/v1.0/subscription"
+ACCOUNT_NUMBERS = "/restapi/v1.0/account/~/phone-number"
+DIRECTORY = "/restapi/v1.0/account/~/directory/entries"
+R = TypeVar("R", bound=BaseModel)
 Params = Mapping[str, Any]
 
 
@@ -215,103 +235,130 @@ class PlatformClient:
             await self.auth.recover(used[-1])
         return response
 
-    async def _pages(self, path: str, params: Params, per_page: int = 100) -> list[dict[str, Any]]:
-        """All records of a paged list (``page``/``perPage`` with ``navigation.nextPage``)."""
-        records: list[dict[str, Any]] = []
+    async def _pages(self, path: str, params: Params, per_page: int = 100) -> list[object]:
+        """All records of a paged list (``page``/``perPage`` with ``navigation.nextPage``), as sent."""
+        records: list[object] = []
         page = 1
         while True:
             body = await self.get_json(path, {**params, "page": page, "perPage": per_page})
-            records.extend(body.get("records", []))
-            if not (body.get("navigation") or {}).get("nextPage"):
+            items = body.get("records") if isinstance(body, dict) else None
+            records.extend(items if isinstance(items, list) else [])
+            navigation = body.get("navigation") if isinstance(body, dict) else None
+            if not (isinstance(navigation, dict) and navigation.get("nextPage")):
                 return records
             page += 1
 
+    async def _record(self, model: type[R], method: str, path: str, **options: Any) -> R:
+        """One call whose answer is read as ``model``; an unreadable answer is a PlatformError."""
+        response = await self.request(method, path, **options)
+        return parsed(model, response.json(), response)
+
     # ---- account ----
 
-    async def extension_info(self, ext: str = "~") -> dict[str, Any]:
-        info: dict[str, Any] = await self.get_json(EXT.format(ext=ext))
-        return info
+    async def extension_info(self, ext: str = "~") -> ExtensionInfo:
+        return await self._record(ExtensionInfo, "GET", EXT.format(ext=ext))
 
-    async def phone_numbers(self, ext: str = "~") -> list[dict[str, Any]]:
-        return await self._pages(EXT.format(ext=ext) + "/phone-number", {})
+    async def phone_numbers(self, ext: str = "~") -> tuple[PhoneNumber, ...]:
+        return parse_items(PhoneNumber, await self._pages(EXT.format(ext=ext) + "/phone-number", {}))
+
+    async def account_numbers(self) -> tuple[PhoneNumber, ...]:
+        """The account's numbers (one page of up to 1000); an admin's view (403 for a normal user)."""
+        body = await self.get_json(ACCOUNT_NUMBERS, {"perPage": 1000})
+        return parse_items(PhoneNumber, body.get("records") if isinstance(body, dict) else None)
+
+    async def directory_page(self, page: int) -> DirectoryPage:
+        """One page (up to 1000 entries) of the company directory."""
+        body = await self.get_json(DIRECTORY, {"perPage": 1000, "page": page})
+        return DirectoryPage.model_validate(body if isinstance(body, dict) else {})
 
     # ---- messages ----
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> dict[str, Any]:
+    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
         body = {"from": {"phoneNumber": from_number}, "to": [{"phoneNumber": to_number}], "text": text}
-        sent: dict[str, Any] = (await self.request("POST", EXT.format(ext=ext) + "/sms", json=body)).json()
-        return sent
+        return await self._record(MessageRecord, "POST", EXT.format(ext=ext) + "/sms", json=body)
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]:
+    async def list_messages(self, ext: str = "~", **filters: Any) -> tuple[MessageRecord, ...]:
         """Message-store records; ``filters`` are query parameters (lists repeat the key)."""
         params = {
             k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items() if v is not None
         }
-        return await self._pages(EXT.format(ext=ext) + "/message-store", params)
+        return parse_items(MessageRecord, await self._pages(EXT.format(ext=ext) + "/message-store", params))
 
     async def message_sync(
         self, sync_token: str | None, ext: str = "~", date_from: datetime | str | None = None
-    ) -> dict[str, Any]:
+    ) -> MessageSync:
         """FSync (from ``date_from``) without a token, ISync with one."""
         params: dict[str, Any] = {"syncType": "ISync" if sync_token else "FSync"}
         if sync_token:
             params["syncToken"] = sync_token
         elif date_from is not None:
             params["dateFrom"] = date_from.isoformat() if isinstance(date_from, datetime) else date_from
-        result: dict[str, Any] = await self.get_json(EXT.format(ext=ext) + "/message-sync", params)
-        return result
+        return await self._record(MessageSync, "GET", EXT.format(ext=ext) + "/message-sync", params=params)
 
     # ---- contacts ----
 
-    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]:
+    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
         """FSync without a token, ISync with one; follows ``nextPageId`` and merges the pages."""
         params: dict[str, Any] = {"syncType": "ISync" if sync_token else "FSync", "perPage": 250}
         if sync_token:
             params["syncToken"] = sync_token
-        records: list[dict[str, Any]] = []
+        records: list[ContactRecord] = []
         while True:
-            body = await self.get_json(EXT.format(ext=ext) + "/address-book-sync", params)
-            records.extend(body.get("records", []))
-            if not body.get("nextPageId"):
-                return {**body, "records": records}
-            params = {**params, "pageId": body["nextPageId"]}
+            path = EXT.format(ext=ext) + "/address-book-sync"
+            page = await self._record(AddressBookSync, "GET", path, params=params)
+            records.extend(page.records)
+            if not page.next_page_id:
+                return page.model_copy(update={"records": tuple(records)})
+            params = {**params, "pageId": page.next_page_id}
 
     # ---- subscriptions ----
 
     async def create_subscription(
         self, filters: Iterable[str], delivery_mode: Mapping[str, Any], expires_in: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Subscription:
         body: dict[str, Any] = {"eventFilters": list(filters), "deliveryMode": dict(delivery_mode)}
         if expires_in is not None:
             body["expiresIn"] = expires_in
-        created: dict[str, Any] = (await self.request("POST", SUBSCRIPTION, json=body)).json()
-        return created
+        return await self._record(Subscription, "POST", SUBSCRIPTION, json=body)
 
-    async def renew_subscription(self, sub_id: str) -> dict[str, Any]:
-        renewed: dict[str, Any] = (await self.request("POST", f"{SUBSCRIPTION}/{sub_id}/renew")).json()
-        return renewed
+    async def renew_subscription(self, sub_id: str) -> Subscription:
+        return await self._record(Subscription, "POST", f"{SUBSCRIPTION}/{sub_id}/renew")
 
-    async def get_subscription(self, sub_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = await self.get_json(f"{SUBSCRIPTION}/{sub_id}")
-        return found
+    async def get_subscription(self, sub_id: str) -> Subscription:
+        return await self._record(Subscription, "GET", f"{SUBSCRIPTION}/{sub_id}")
 
-    async def list_subscriptions(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = (await self.get_json(SUBSCRIPTION)).get("records", [])
-        return records
+    async def list_subscriptions(self) -> tuple[Subscription, ...]:
+        body = await self.get_json(SUBSCRIPTION)
+        return parse_items(Subscription, body.get("records") if isinstance(body, dict) else None)
 
     async def update_subscription(
         self, sub_id: str, filters: Iterable[str], expires_in: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Subscription:
         body: dict[str, Any] = {"eventFilters": list(filters)}
         if expires_in is not None:
             body["expiresIn"] = expires_in
-        updated: dict[str, Any] = (await self.request("PUT", f"{SUBSCRIPTION}/{sub_id}", json=body)).json()
-        return updated
+        return await self._record(Subscription, "PUT", f"{SUBSCRIPTION}/{sub_id}", json=body)
 
     async def delete_subscription(self, sub_id: str) -> None:
         await self.request("DELETE", f"{SUBSCRIPTION}/{sub_id}")
 
-    async def ws_token(self) -> dict[str, Any]:
-        """``{"uri", "ws_access_token", "expires_in"}`` for one WebSocket connection."""
-        token: dict[str, Any] = (await self.request("POST", "/restapi/oauth/wstoken")).json()
-        return token
+    async def ws_token(self) -> WsToken:
+        """The address and token of one WebSocket connection."""
+        return await self._record(WsToken, "POST", "/restapi/oauth/wstoken")
+
+
+def parsed(model: type[R], body: object, response: httpx.Response) -> R:
+    """``body`` read as ``model``; junk is a :class:`~rcinbox.errors.PlatformError` naming the field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the answer"
+        request = f"{response.request.method} {response.request.url.path}"
+        raise PlatformError(
+            response.status_code,
+            "bad-response",
+            f"unreadable {model.__name__}: {where}: {problem['msg']}",
+            None,
+            request=request,
+        ) from None

@@ -19,7 +19,10 @@
 6. **Window**: vacation disabled → ``"vacation-off"``; ``now`` outside ``start <= now < end`` →
    ``"outside-window"`` (instants compare in UTC; the sender's own time zone does not matter).
 7. **Audience**: blocklisted → ``"blocklisted"`` (any audience); audience ``"contacts"`` and the sender
-   is neither an address-book contact nor allowlisted → ``"not-a-contact"``.
+   is neither an address-book contact (``facts.is_contact``) nor allowlisted → ``"not-a-contact"``.
+
+Checks 4 to 7 are defined once, in :mod:`rcinbox.rules.recheck`, which the outbox asks again right
+before a queued reply goes out.
 8. **Repeat**: this very message was already answered → ``"already-replied"``; the last reply to this
    sender with this handle is younger than ``repeat_after`` (or, for ``"once"``, falls inside the
    current window) → ``"already-replied"``. The handle (:func:`handle_for`) is derived from the
@@ -52,6 +55,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.numbers import same_key
 from rcinbox.rules.config import Rules, Vacation
 from rcinbox.rules.optout import classify_keyword
+from rcinbox.rules.recheck import audience, consent, too_old, window
 from rcinbox.rules.reply import compose
 from rcinbox.rules.robots import looks_automated, sender_kind
 
@@ -74,7 +78,7 @@ class Facts:
     owner_numbers: frozenset[str]
     company_numbers: frozenset[str]
     contact_name: str | None  # first name from the address book
-    is_contact: bool  # address-book contact or allowlisted
+    is_contact: bool  # in the address book (the allowlist is a rule: decide() applies it)
     opted_out: bool
     last_reply_at: datetime | None  # last automated reply to this sender with handle_for(vacation)
     replied_to_message: bool
@@ -137,6 +141,10 @@ def _suppress(reason: str) -> Decision:
     return Decision("suppress", reason)
 
 
+def _suppress_for(reason: str | None) -> Decision | None:
+    return None if reason is None else _suppress(reason)
+
+
 def _keyword(facts: Facts, rules: Rules) -> Decision | None:
     keyword = classify_keyword(facts.message.text)
     if keyword == "stop":
@@ -164,7 +172,7 @@ def _recipients(facts: Facts, rules: Rules) -> Decision | None:
 
 
 def _consent(facts: Facts, rules: Rules) -> Decision | None:
-    return _suppress("opted-out") if facts.opted_out else None
+    return _suppress_for(consent(facts.opted_out))
 
 
 def _automation(facts: Facts, rules: Rules) -> Decision | None:
@@ -174,22 +182,15 @@ def _automation(facts: Facts, rules: Rules) -> Decision | None:
 def _late(facts: Facts, rules: Rules) -> Decision | None:
     if facts.before_first_start:
         return _suppress("before-first-start")
-    return _suppress("too-old") if facts.age is not None and facts.age > rules.max_age else None
+    return _suppress("too-old") if too_old(facts.age, rules) else None
 
 
 def _window(facts: Facts, rules: Rules) -> Decision | None:
-    if not rules.vacation.enabled:
-        return _suppress("vacation-off")
-    return None if rules.vacation.active(facts.now) else _suppress("outside-window")
+    return _suppress_for(window(rules, facts.now))
 
 
 def _audience(facts: Facts, rules: Rules) -> Decision | None:
-    key = same_key(facts.message.sender.phone_number)
-    if key in rules.contacts.blocklist:
-        return _suppress("blocklisted")
-    if rules.vacation.audience == "contacts" and not (facts.is_contact or key in rules.contacts.allowlist):
-        return _suppress("not-a-contact")
-    return None
+    return _suppress_for(audience(facts.message.sender.phone_number, facts.is_contact, rules))
 
 
 def _repeat(facts: Facts, rules: Rules) -> Decision | None:

@@ -118,9 +118,7 @@ class Service:
                 PlatformClient.from_settings(settings, waits=waits, clock=clock)
             )
             owner = client.auth.owner_id or "~"
-            allowlist = rules.current().contacts.allowlist
-            exts = settings.extensions or (owner,)
-            books = {ext: ContactBook(client, ext, allowlist, clock=clock) for ext in exts}
+            books = {ext: ContactBook(client, ext, clock=clock) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(
                 open_senders(settings, client, list(books), waits=waits, clock=clock)
             )
@@ -167,10 +165,7 @@ class Service:
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
         while not await self.tuning.clock.wait(stop, at_most=self.tuning.rules_check_interval):
-            if self.rules.check():
-                allowlist = self.rules.current().contacts.allowlist
-                for book in self.books.values():
-                    book.set_allowlist(allowlist)
+            self.rules.check()
             self.rules_checked.notify()
 
 

@@ -39,7 +39,7 @@ import contextlib
 import logging
 import re
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -48,9 +48,11 @@ from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.timestamps import maybe_time
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
 from rcinbox.waiting import ROUND_RETRY, Changes
+from rcinbox.wire import MessageRecord, MessageSync
 
 log = logging.getLogger("rcinbox.catchup")
 
@@ -81,9 +83,9 @@ class SyncApi(Protocol):
 
     async def message_sync(
         self, sync_token: str | None, ext: str = "~", date_from: datetime | str | None = None
-    ) -> dict[str, Any]: ...
+    ) -> MessageSync: ...
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]: ...
+    async def list_messages(self, ext: str = "~", **filters: Any) -> Sequence[MessageRecord]: ...
 
 
 class Intake(Protocol):
@@ -154,7 +156,7 @@ class CatchUp:
         if result is None:
             frame_start = await self._frame_start(fallback=fell_back)
             result = await self.api.message_sync(None, self.extension_id, date_from=frame_start)
-            result = {**result, "records": await self._complete(result, frame_start)}
+            result = result.model_copy(update={"records": await self._complete(result, frame_start)})
         report = await self._ingest(result, fell_back, first_ever=first_ever)
         await self._save(result)
         return report
@@ -162,21 +164,18 @@ class CatchUp:
     async def _frame_start(self, *, fallback: bool) -> datetime:
         now = self.clock.now()
         last = await self.kv.kv_get(SYNCED_KEY.format(ext=self.extension_id)) if fallback else None
-        try:
-            synced = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
-        except ValueError:
-            synced = None
-        if synced is None or synced.tzinfo is None:
+        synced = maybe_time(last)
+        if synced is None:
             return now - self.policy.lookback
         return max(synced - self.policy.overlap, now - self.policy.fallback_limit)
 
-    async def _complete(self, result: Mapping[str, Any], frame_start: datetime) -> list[dict[str, Any]]:
+    async def _complete(self, result: MessageSync, frame_start: datetime) -> tuple[MessageRecord, ...]:
         """FSync records, plus (when the platform capped them: ``olderRecordsExist``) the rest of
         the frame's inbound SMS from the paged message store."""
-        records: list[dict[str, Any]] = list(result.get("records") or [])
-        if not (result.get("syncInfo") or {}).get("olderRecordsExist"):
+        records = result.records
+        if not result.sync_info.older_records_exist:
             return records
-        times = [t for r in records if (t := _created(r)) is not None]
+        times = [r.creation_time for r in records if r.creation_time is not None]
         oldest = min(times, default=self.clock.now())
         log.warning(
             "ext %s: the full sync was capped at %d records; reading older ones from the message store",
@@ -187,24 +186,20 @@ class CatchUp:
         older = await self.api.list_messages(
             self.extension_id, messageType="SMS", direction="Inbound", dateFrom=frame_start, dateTo=oldest
         )
-        return records + older
+        return records + tuple(older)
 
-    async def _ingest(
-        self, result: Mapping[str, Any], fell_back: bool, *, first_ever: bool = False
-    ) -> SyncReport:
-        sync_info = result.get("syncInfo") or {}
-        sync_type: SyncType = "ISync" if sync_info.get("syncType") == "ISync" else "FSync"
-        sync_time = sync_info.get("syncTime")
-        stamp = sync_time if isinstance(sync_time, str) else self.clock.now().isoformat()
+    async def _ingest(self, result: MessageSync, fell_back: bool, *, first_ever: bool = False) -> SyncReport:
+        sync_type: SyncType = "ISync" if result.sync_info.sync_type == "ISync" else "FSync"
+        stamp = result.sync_info.sync_time or self.clock.now().isoformat()
         account_id, extension_id = self._ids(result)
-        records = [r for r in result.get("records") or [] if isinstance(r, Mapping)]
+        records = result.records
         inbound = [r for r in records if _is_inbound_sms(r)]
         accepted = 0
         for record in inbound:
             try:
                 early = first_ever and _before(record, self.started)
                 msg = InboundMessage.from_record(
-                    record, extension_id, account_id, timestamp=stamp, before_first_start=early
+                    record.raw, extension_id, account_id, timestamp=stamp, before_first_start=early
                 )
             except ValueError as exc:
                 log.warning("ext %s: skipped an unreadable record: %s", self.extension_id, exc)
@@ -221,42 +216,28 @@ class CatchUp:
         )
         return report
 
-    def _ids(self, result: Mapping[str, Any]) -> tuple[str, str]:
+    def _ids(self, result: MessageSync) -> tuple[str, str]:
         """(account id, extension id): real ids from the answer's ``uri`` (``~`` resolved)."""
-        match = _IDS.search(str(result.get("uri") or ""))
+        match = _IDS.search(result.uri or "")
         if match is None:
             return "", self.extension_id
         return match.group(1), match.group(2)
 
-    async def _save(self, result: Mapping[str, Any]) -> None:
-        sync_info = result.get("syncInfo") or {}
-        token, sync_time = sync_info.get("syncToken"), sync_info.get("syncTime")
-        if isinstance(token, str) and token:
+    async def _save(self, result: MessageSync) -> None:
+        token, sync_time = result.sync_info.sync_token, result.sync_info.sync_time
+        if token:
             await self.kv.kv_put(self.token_key, token)
-        if isinstance(sync_time, str) and sync_time:
+        if sync_time:
             await self.kv.kv_put(SYNCED_KEY.format(ext=self.extension_id), sync_time)
 
 
-def _is_inbound_sms(record: Mapping[str, Any]) -> bool:
-    return (
-        record.get("direction") == "Inbound"
-        and record.get("type") == "SMS"
-        and record.get("availability", "Alive") == "Alive"
-    )
+def _is_inbound_sms(record: MessageRecord) -> bool:
+    return record.direction == "Inbound" and record.type == "SMS" and record.availability in (None, "Alive")
 
 
-def _created(record: Mapping[str, Any]) -> datetime | None:
-    value = record.get("creationTime")
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _before(record: Mapping[str, Any], moment: datetime) -> bool:
+def _before(record: MessageRecord, moment: datetime) -> bool:
     """Created before ``moment`` (a record without a readable time counts as before)."""
-    created = _created(record)
-    return created is None or created < moment
+    return record.creation_time is None or record.creation_time < moment
 
 
 class CatchUpLoop:

@@ -1,4 +1,4 @@
-"""ContactBook: the owner's RingCentral address book, cached in memory, plus the rules' allowlist.
+"""ContactBook: the owner's RingCentral address book, cached in memory.
 
 The address book is a Heavy-group API (10 requests a minute by default), so it is never queried per
 message. :meth:`ContactBook.refresh` runs ``address-book-sync``: a full sync (``FSync``) the first
@@ -8,7 +8,8 @@ a contact). A sync token the platform refuses (400) falls back to one full sync.
 memory only: the cache itself is in memory, so after a restart a full sync is needed anyway.
 
 :meth:`ContactBook.lookup` compares numbers in E.164 (``phonenumbers``, default region US) across all
-twelve phone fields of a contact. Allowlisted numbers count as contacts without a name. The service
+twelve phone fields of a contact; it answers only "is this number in the address book, under which
+name" (the rules' allowlist is applied by :mod:`rcinbox.rules.recheck`, not here). The service
 decides how often to refresh (:meth:`ContactBook.refresh_if_older_than`); a failed refresh raises
 and leaves the previous cache in place. A full sync's records are parsed in a worker thread (the
 numbers of a large book take a while to normalise; the webhook has a 3 s budget) and the new cache
@@ -20,32 +21,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError
 from rcinbox.numbers import same_key
+from rcinbox.wire import AddressBookSync, ContactRecord
 
-PHONE_FIELDS = (
-    "homePhone",
-    "homePhone2",
-    "businessPhone",
-    "businessPhone2",
-    "mobilePhone",
-    "businessFax",
-    "companyPhone",
-    "assistantPhone",
-    "carPhone",
-    "otherPhone",
-    "otherFax",
-    "callbackPhone",
-)
 _GONE = ("Deleted", "Purged")
 
 
 @dataclass(frozen=True)
 class Contact:
-    """A known sender. All fields are ``None`` for an allowlisted number that is not in the book."""
+    """A contact of the address book."""
 
     first_name: str | None = None
     last_name: str | None = None
@@ -56,7 +44,7 @@ class Contact:
 class AddressBookSource(Protocol):
     """The one :class:`~rcinbox.platform.client.PlatformClient` method the book needs."""
 
-    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> dict[str, Any]: ...
+    async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync: ...
 
 
 class ContactBook:
@@ -66,13 +54,11 @@ class ContactBook:
         self,
         client: AddressBookSource,
         extension_id: str,
-        allowlist: frozenset[str] = frozenset(),
         *,
         clock: Clock = SYSTEM,
     ) -> None:
         self.client = client
         self.extension_id = extension_id
-        self._allowlist = frozenset(same_key(n) for n in allowlist)
         self._clock = clock
         self._contacts: dict[str, tuple[Contact, frozenset[str]]] = {}
         self._index: dict[str, Contact] = {}
@@ -90,18 +76,9 @@ class ContactBook:
     def loaded(self) -> bool:
         return self.refreshed_at is not None
 
-    def set_allowlist(self, allowlist: frozenset[str]) -> None:
-        """Replace the allowlist (after a rules reload)."""
-        self._allowlist = frozenset(same_key(n) for n in allowlist)
-
     def lookup(self, number: str) -> Contact | None:
-        """The contact with this number (any of the 12 phone fields), an empty Contact when the
-        number is allowlisted, else ``None``."""
-        key = same_key(number)
-        found = self._index.get(key)
-        if found is not None:
-            return found
-        return Contact() if key in self._allowlist else None
+        """The contact with this number (any of the 12 phone fields), else ``None``."""
+        return self._index.get(same_key(number))
 
     def is_contact(self, number: str) -> bool:
         return self.lookup(number) is not None
@@ -133,32 +110,26 @@ class ContactBook:
         else:
             self._apply(body, full=False)
 
-    def _apply(self, body: Mapping[str, Any], *, full: bool) -> None:
+    def _apply(self, body: AddressBookSync, *, full: bool) -> None:
         contacts = {} if full else dict(self._contacts)
-        for record in body.get("records") or []:
-            if not isinstance(record, Mapping) or record.get("id") is None:
+        for record in body.records:
+            if record.id is None:
                 continue
-            contact_id = str(record["id"])
-            if record.get("availability") in _GONE:
-                contacts.pop(contact_id, None)
+            if record.availability in _GONE:
+                contacts.pop(record.id, None)
             else:
-                contacts[contact_id] = _contact(contact_id, record)
-        sync_info = body.get("syncInfo") or {}
+                contacts[record.id] = _contact(record.id, record)
         self._contacts = contacts
         self._index = _index(contacts)
-        self._token = sync_info.get("syncToken") or None
+        self._token = body.sync_info.sync_token or None
         self.refreshed_at = self._clock.monotonic()
 
 
-def _contact(contact_id: str, record: Mapping[str, Any]) -> tuple[Contact, frozenset[str]]:
-    first = _text(record.get("firstName")) or _text(record.get("nickName"))
-    last = _text(record.get("lastName"))
-    display = " ".join(part for part in (first, last) if part) or _text(record.get("company"))
-    numbers = frozenset(
-        same_key(value)
-        for field in PHONE_FIELDS
-        if isinstance(value := record.get(field), str) and value.strip()
-    )
+def _contact(contact_id: str, record: ContactRecord) -> tuple[Contact, frozenset[str]]:
+    first = _text(record.first_name) or _text(record.nick_name)
+    last = _text(record.last_name)
+    display = " ".join(part for part in (first, last) if part) or _text(record.company)
+    numbers = frozenset(same_key(value) for value in record.phone_numbers)
     return Contact(first, last, display, contact_id), numbers
 
 

@@ -17,7 +17,8 @@ store → ``sent``; not found after a last attempt whose outcome is unknown (5xx
 sender's next text gets no second reply; otherwise ``failed``.
 
 Right before each send the row is checked again against the current rules and its age (a retry
-can push a reply hours past its decision). It fails, with the reason first in ``last_error``
+can push a reply hours past its decision) by :func:`rcinbox.rules.recheck.recheck`, the same rules
+:func:`~rcinbox.rules.decide.decide` applies. It fails, with the reason first in ``last_error``
 (``rcinbox messages`` shows it), when: the counterpart opted out after it was queued
 (``opted-out``); it was queued longer ago than ``safety.max_age`` (``expired``); the vacation was
 switched off (``vacation-off``) or ``now`` is outside the window (``outside-window``); the
@@ -35,17 +36,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
-from rcinbox.numbers import same_key
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
+from rcinbox.rules.recheck import QueuedReply, recheck
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
+from rcinbox.timestamps import rc_time
 from rcinbox.waiting import Changes, round_failed, seconds_until
+from rcinbox.wire import MessageRecord
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -155,10 +157,7 @@ class Outbox:
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
-            if await self.store.opted_out(row.to_number):  # consent first: the clearest reason
-                await self._fail(row, "opted-out: the counterpart opted out before the reply went out")
-                return
-            stale = self.no_longer_wanted(row)
+            stale = await self.no_longer_wanted(row)
             if stale is not None:
                 await self._fail(row, stale)
                 return
@@ -173,39 +172,31 @@ class Outbox:
             log.exception("outbox row %d: unexpected error", row.id, extra={"action": "outbox.error"})
             await self._retry(row, exc, self.options.retry.delay(row.attempts))
         else:
-            await self._sent(row, str(sent.get("id", "")), "sent")
+            await self._sent(row, sent.id or "", "sent")
 
     async def find_sent(self, row: OutboxRow, client: SenderClient | None = None) -> str | None:
         """The platform id of an SMS this row already produced, if the message store has one."""
         since = (row.claimed_at or row.queued_at) - self.options.reconcile_margin
         records = await (client or self.client).list_messages(
-            row.extension_id, direction="Outbound", messageType="SMS", dateFrom=_rc_time(since)
+            row.extension_id, direction="Outbound", messageType="SMS", dateFrom=rc_time(since)
         )
         candidates = [r for r in records if _same_text(r, row)]
         if not candidates:
             return None
-        known = await self.store.outbox.known_platform_ids([str(r.get("id")) for r in candidates])
-        fresh = [r for r in candidates if str(r.get("id")) not in known]
+        known = await self.store.outbox.known_platform_ids([str(r.id) for r in candidates])
+        fresh = [r for r in candidates if str(r.id) not in known]
         if not fresh:
             return None
         claimed = row.claimed_at or row.queued_at
-        return str(min(fresh, key=lambda r: _distance(r, claimed))["id"])
+        return str(min(fresh, key=lambda r: _distance(r, claimed)).id)
 
-    def no_longer_wanted(self, row: OutboxRow) -> str | None:
-        """Why the current rules or the row's age forbid sending it now (``None``: send)."""
-        if self.rules is None:
-            return None
-        rules, now = self.rules(), self.clock.now()
-        waited = now - row.queued_at
-        if waited > rules.max_age:
-            return f"expired: queued {_minutes(waited)} ago, longer than safety.max_age"
-        if not rules.vacation.enabled:
-            return "vacation-off: the vacation was switched off before the reply went out"
-        if not rules.vacation.active(now):
-            return "outside-window: the vacation window closed before the reply went out"
-        if same_key(row.to_number) in rules.contacts.blocklist:
-            return "blocklisted: the counterpart was blocklisted before the reply went out"
-        return None
+    async def no_longer_wanted(self, row: OutboxRow) -> str | None:
+        """Why the counterpart's consent, the current rules or the row's age forbid sending it now
+        (``None``: send)."""
+        opted_out = await self.store.opted_out(row.to_number)
+        now = self.clock.now()
+        queued = QueuedReply(row.to_number, now - row.queued_at, now, opted_out)
+        return recheck(queued, self.rules() if self.rules is not None else None)
 
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
@@ -263,35 +254,21 @@ class Outbox:
         )
 
 
-def _minutes(span: timedelta) -> str:
-    return f"{int(span.total_seconds() // 60)} min"
-
-
-def _same_text(record: dict[str, Any], row: OutboxRow) -> bool:
+def _same_text(record: MessageRecord, row: OutboxRow) -> bool:
     """An outbound SMS from the row's number to its counterpart with exactly its text."""
-    sender = record.get("from") or {}
-    recipients = record.get("to") or []
     return (
-        record.get("direction", "Outbound") == "Outbound"
-        and record.get("id") is not None
-        and isinstance(sender, dict)
-        and sender.get("phoneNumber") == row.from_number
-        and isinstance(recipients, list)
-        and any(isinstance(r, dict) and r.get("phoneNumber") == row.to_number for r in recipients)
-        and record.get("subject") == row.text
+        record.direction in (None, "Outbound")
+        and record.id is not None
+        and record.from_ is not None
+        and record.from_.phone_number == row.from_number
+        and any(r.phone_number == row.to_number for r in record.to)
+        and record.subject == row.text
     )
 
 
-def _distance(record: dict[str, Any], claimed: datetime) -> tuple[bool, float]:
+def _distance(record: MessageRecord, claimed: datetime) -> tuple[bool, float]:
     """Preference among matches: created after the claim first (soonest), then the latest before."""
-    try:
-        created = datetime.fromisoformat(str(record.get("creationTime", "")).replace("Z", "+00:00"))
-        seconds = (created - claimed).total_seconds()
-    except (TypeError, ValueError):  # no/odd creationTime: least preferred
+    if record.creation_time is None:  # no/odd creationTime: least preferred
         return True, float("inf")
+    seconds = (record.creation_time - claimed).total_seconds()
     return seconds < 0, abs(seconds)
-
-
-def _rc_time(moment: datetime) -> str:
-    """RingCentral's timestamp format: ``2026-11-27T10:00:00.000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -17,15 +17,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from rcinbox.clock import Clock
 from rcinbox.errors import PlatformError, RateLimited, ServerError, Unauthorized
+from rcinbox.wire import DirectoryPage, PhoneNumber
 
 log = logging.getLogger("rcinbox.pipeline")
 
-ACCOUNT_NUMBERS = "/restapi/v1.0/account/~/phone-number"
-DIRECTORY = "/restapi/v1.0/account/~/directory/entries"
 DIRECTORY_PAGES = 50  # at 1000 entries a page: far beyond any account rcinbox serves
 COMPANY_USAGE = frozenset(
     {
@@ -39,9 +38,13 @@ COMPANY_USAGE = frozenset(
 
 
 class NumberSource(Protocol):
-    async def phone_numbers(self, ext: str = "~") -> list[dict[str, Any]]: ...
+    """The :class:`~rcinbox.platform.client.PlatformClient` calls the book makes."""
 
-    async def get_json(self, path: str, params: Any = None) -> Any: ...
+    async def phone_numbers(self, ext: str = "~") -> Sequence[PhoneNumber]: ...
+
+    async def account_numbers(self) -> Sequence[PhoneNumber]: ...
+
+    async def directory_page(self, page: int) -> DirectoryPage: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Numbers:
 
 @dataclass(frozen=True)
 class _Cached:
-    records: tuple[dict[str, Any], ...]
+    records: tuple[PhoneNumber, ...]
     at: datetime
 
 
@@ -84,7 +87,7 @@ class NumberBook:
                 company |= _numbers(records)
         return Numbers(owner=frozenset(_numbers(own)), company=frozenset(company))
 
-    async def _records(self, key: str, *, tolerate: bool) -> tuple[dict[str, Any], ...]:
+    async def _records(self, key: str, *, tolerate: bool) -> tuple[PhoneNumber, ...]:
         cached = self._cache.get(key)
         if cached is not None and self.clock.now() - cached.at < self.max_age:
             return cached.records
@@ -100,11 +103,11 @@ class NumberBook:
         self._cache[key] = _Cached(records, self.clock.now())
         return records
 
-    async def _fetch(self, key: str) -> list[dict[str, Any]]:
+    async def _fetch(self, key: str) -> Sequence[PhoneNumber]:
         if key != "account":
             return await self.client.phone_numbers(key)
         try:
-            body = await self.client.get_json(ACCOUNT_NUMBERS, {"perPage": 1000})
+            return await self.client.account_numbers()
         except (ServerError, RateLimited, Unauthorized):
             raise
         except PlatformError as exc:  # a normal user may not list the account's numbers
@@ -114,34 +117,23 @@ class NumberBook:
                 extra={"action": "numbers.directory"},
             )
             return await self._directory()
-        return _records(body)
 
-    async def _directory(self) -> list[dict[str, Any]]:
+    async def _directory(self) -> list[PhoneNumber]:
         """Every number of the company directory: each entry's numbers and the main number."""
-        numbers: list[dict[str, Any]] = []
+        numbers: list[PhoneNumber] = []
         for page in range(1, DIRECTORY_PAGES + 1):
-            body = await self.client.get_json(DIRECTORY, {"perPage": 1000, "page": page})
-            for entry in _records(body):
-                numbers += [n for n in entry.get("phoneNumbers") or [] if isinstance(n, dict)]
-                account = entry.get("account")
-                main = account.get("mainNumber") if isinstance(account, dict) else None
-                if isinstance(main, dict):
-                    numbers.append(main)
-            paging = body.get("paging") if isinstance(body, dict) else None
-            total = paging.get("totalPages") if isinstance(paging, dict) else None
-            if not isinstance(total, int) or page >= total:
+            body = await self.client.directory_page(page)
+            for entry in body.records:
+                numbers += entry.numbers
+            total = body.paging.total_pages if body.paging else None
+            if total is None or page >= total:
                 break
         return numbers
 
 
-def _records(body: Any) -> list[dict[str, Any]]:
-    records = body.get("records") if isinstance(body, dict) else None
-    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+def _numbers(records: Iterable[PhoneNumber]) -> set[str]:
+    return {r.phone_number for r in records if r.phone_number is not None}
 
 
-def _numbers(records: Iterable[dict[str, Any]]) -> set[str]:
-    return {str(r["phoneNumber"]) for r in records if isinstance(r.get("phoneNumber"), str)}
-
-
-def _company(records: Iterable[dict[str, Any]]) -> set[str]:
-    return _numbers(r for r in records if r.get("usageType") in COMPANY_USAGE)
+def _company(records: Iterable[PhoneNumber]) -> set[str]:
+    return _numbers(r for r in records if r.usage_type in COMPANY_USAGE)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Decision, Facts, decide, handle_for
+from rcinbox.rules.recheck import counts_as_contact
 from rcinbox.service.attachments import AttachmentFetcher, Downloader
 from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.store import DecisionRecord, Store, StoredMessage
@@ -177,6 +178,7 @@ class Pipeline:
         except ValueError as exc:  # cannot get better with retries
             await self._park(stored, f"unreadable archived payload: {exc}")
             return
+        msg = replace(msg, before_first_start=stored.before_first_start)  # a column, not in raw
         if stored.state == "received":
             await self.fetcher.fetch_all(stored, msg.attachments)
             await self.store.advance(stored.pk, "archived")
@@ -277,7 +279,7 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         "now": iso(facts.now),
         "owner_numbers": sorted(facts.owner_numbers),
         "company_numbers": sorted(facts.company_numbers),
-        "is_contact": facts.is_contact,
+        "is_contact": counts_as_contact(facts.message.sender.phone_number, facts.is_contact, rules),
         "contact_name": facts.contact_name,
         "opted_out": facts.opted_out,
         "last_reply_at": iso(facts.last_reply_at),

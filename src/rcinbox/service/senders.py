@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from rcinbox.errors import AuthError, ConfigError
 from rcinbox.platform import Credentials, PlatformClient
 from rcinbox.settings import Settings
+from rcinbox.wire import MessageRecord
 
 log = logging.getLogger("rcinbox.service")
 
@@ -36,9 +37,9 @@ class SenderClient(Protocol):
 
     async def send_sms(
         self, from_number: str, to_number: str, text: str, ext: str = "~"
-    ) -> dict[str, Any]: ...
+    ) -> MessageRecord: ...
 
-    async def list_messages(self, ext: str = "~", **filters: Any) -> list[dict[str, Any]]: ...
+    async def list_messages(self, ext: str = "~", **filters: Any) -> Sequence[MessageRecord]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +63,7 @@ async def open_senders(
 ) -> AsyncIterator[Senders]:
     """Log in each configured sender credential (closed on exit); warn about the extensions that
     have none. ``options`` go to :meth:`PlatformClient.open` (tests)."""
-    own = main.auth.owner_id or str((await main.extension_info())["id"])
+    own = main.auth.owner_id or (await main.extension_info()).id
     async with contextlib.AsyncExitStack() as stack:
         others: dict[str, SenderClient] = {}
         for ext in extensions:

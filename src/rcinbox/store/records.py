@@ -30,6 +30,7 @@ class StoredMessage:
     attempts: int
     last_error: str | None
     received_at: datetime
+    before_first_start: bool = False  # sent before rcinbox first started (found by the first catch-up)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ Tables and the invariants the database itself enforces:
 - ``opt_outs``: per number, the latest STOP/START (opted_out | opted_in).
 - ``kv``: small service state (sync tokens, subscription ids, watermarks).
 
+The schema is versioned: every change to these tables comes with a migration in
+:mod:`rcinbox.store.migrations` (see :mod:`rcinbox.store.migrate`); a test compares this module
+with the migrated database. ``messages.before_first_start`` marks a text the very first catch-up
+found that was sent before rcinbox first started (archived, never answered).
+
 Every timestamp is stored as UTC (:class:`UtcDateTime`) and read back timezone-aware.
 """
 
@@ -26,6 +31,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -106,6 +112,7 @@ messages = Table(
     Column("next_attempt_at", UtcDateTime),
     Column("last_error", Text),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("before_first_start", Boolean, nullable=False, server_default="0"),  # migration 0002
     UniqueConstraint("extension_id", "message_id", name="uq_messages_extension_message"),
     Index("ix_messages_state_due", "state", "next_attempt_at"),
     Index("ix_messages_sender", "sender"),

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
 from rcinbox.numbers import same_key
-from rcinbox.store import archive, chain, schema
+from rcinbox.store import archive, chain, migrate
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.outbox_queue import LEDGER_STATES, OutboxQueue, ledger_time
@@ -46,12 +46,16 @@ class Store:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
     @classmethod
-    async def open(cls, url: str, *, clock: Clock = SYSTEM) -> Store:
-        """Open the database at ``url`` and create the schema if it is not there yet."""
+    async def open(cls, url: str, *, clock: Clock = SYSTEM, upgrade: bool = True) -> Store:
+        """Open the database at ``url`` and bring its schema to the code's version (creating it in
+        an empty database; :mod:`rcinbox.store.migrate`). ``upgrade=False`` (readers) changes
+        nothing and raises :class:`~rcinbox.errors.SchemaError` unless the schema is current."""
         engine = create_engine(url)
         try:
-            async with transaction(engine) as conn:
-                await conn.run_sync(schema.metadata.create_all)
+            if not upgrade:
+                await migrate.check(engine)
+                return cls(engine, clock)
+            await migrate.upgrade(engine)
             async with transaction(engine) as conn:
                 await chain.ensure_genesis(conn, clock.now())
         except Duplicate:  # another process created the chain head at the same moment
@@ -273,6 +277,7 @@ def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
         "received_at": now,
         "source": msg.source,
         "raw": dict(msg.raw),
+        "before_first_start": msg.before_first_start,
         "state": "received",
         "attempts": 0,
         "updated_at": now,
@@ -334,6 +339,7 @@ def _stored(row: Any) -> StoredMessage:
         text=row["text"],
         source=row["source"],
         raw=row["raw"],
+        before_first_start=row["before_first_start"],
         state=row["state"],
         attempts=row["attempts"],
         last_error=row["last_error"],

@@ -15,6 +15,7 @@ from rcinbox.transports.status import StatusBoard, TransportKind, TransportStatu
 
 if TYPE_CHECKING:
     from rcinbox.events import InboundMessage
+    from rcinbox.wire import Subscription, WsToken
 
 __all__ = [
     "INSTANT_SMS_MARKER",
@@ -39,9 +40,9 @@ class Sink(Protocol):
 
 
 class WsTokenSource(Protocol):
-    """``POST /restapi/oauth/wstoken`` → ``{"ws_access_token", "uri", "expires_in"}``."""
+    """``POST /restapi/oauth/wstoken``: the address and token of one connection."""
 
-    async def ws_token(self) -> Mapping[str, Any]: ...
+    async def ws_token(self) -> WsToken: ...
 
 
 class SubscriptionApi(Protocol):
@@ -50,15 +51,15 @@ class SubscriptionApi(Protocol):
 
     async def create_subscription(
         self, filters: Sequence[str], delivery_mode: Mapping[str, Any], expires_in: int | None = None
-    ) -> dict[str, Any]: ...
+    ) -> Subscription: ...
 
-    async def renew_subscription(self, sub_id: str) -> dict[str, Any]: ...
+    async def renew_subscription(self, sub_id: str) -> Subscription: ...
 
-    async def get_subscription(self, sub_id: str) -> dict[str, Any]: ...
+    async def get_subscription(self, sub_id: str) -> Subscription: ...
 
     async def delete_subscription(self, sub_id: str) -> None: ...
 
-    async def list_subscriptions(self) -> list[dict[str, Any]]: ...
+    async def list_subscriptions(self) -> Sequence[Subscription]: ...
 
 
 class KeyValue(Protocol):

@@ -23,16 +23,16 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import NotFound
 from rcinbox.transports import KeyValue, SubscriptionApi
 from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.websocket import ReconnectPolicy, retry_after
+from rcinbox.wire import Subscription
 
 log = logging.getLogger("rcinbox.transport")
 
@@ -56,13 +56,11 @@ class WebhookPolicy:
         return self.expires_in * self.renew_fraction
 
 
-def seconds_left(info: Mapping[str, Any], now: datetime) -> float:
+def seconds_left(info: Subscription, now: datetime) -> float:
     """Seconds until ``expirationTime`` (0 if unreadable: renew now)."""
-    try:
-        expires = datetime.fromisoformat(str(info["expirationTime"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
+    if info.expiration_time is None:
         return 0.0
-    return (expires - now).total_seconds()
+    return (info.expiration_time - now).total_seconds()
 
 
 class WebhookSubscription:
@@ -125,11 +123,11 @@ class WebhookSubscription:
             self._wake.clear()
             await self._clock.wait(stop, self._wake, at_most=wait)
 
-    def _next_wake(self, info: Mapping[str, Any]) -> float:
+    def _next_wake(self, info: Subscription) -> float:
         until_renewal = seconds_left(info, self._clock.now()) - self.policy.renew_margin
         return max(0.05, min(self.policy.check_interval, until_renewal))
 
-    async def ensure(self) -> dict[str, Any]:
+    async def ensure(self) -> Subscription:
         """Make sure one Active, unexpired subscription exists; return its info."""
         if not self._adopted:
             await self._adopt()
@@ -138,33 +136,32 @@ class WebhookSubscription:
             info = await self._create()
         elif seconds_left(info, self._clock.now()) <= self.policy.renew_margin:
             info = await self._renew(info)
-        self.board.update(connected=True, subscription_active=True, subscription_id=info["id"], reason="")
+        self.board.update(connected=True, subscription_active=True, subscription_id=info.id, reason="")
         return info
 
     async def _adopt(self) -> None:
         """Startup: keep our known (or one matching) Active subscription, delete stale ones."""
         ours = [r for r in await self._api.list_subscriptions() if self._is_ours(r)]
-        keep = next((r for r in ours if r.get("id") == self._sub_id and self._usable(r)), None)
+        keep = next((r for r in ours if r.id == self._sub_id and self._usable(r)), None)
         if self._trust_existing:
             keep = keep or next((r for r in ours if self._usable(r)), None)
         for record in ours:
             if record is not keep:
-                await self._delete(str(record.get("id")), "stale")
-        self._sub_id = str(keep["id"]) if keep else None
+                await self._delete(record.id, "stale")
+        self._sub_id = keep.id if keep else None
         if keep is not None:
             await self._kv.kv_put(SUBSCRIPTION_KEY, self._sub_id or "")
             log.info("reusing webhook subscription %s", self._sub_id)
         self._adopted = True
 
-    def _is_ours(self, record: Mapping[str, Any]) -> bool:
-        mode = record.get("deliveryMode")
-        return isinstance(mode, dict) and mode.get("address") == self.address
+    def _is_ours(self, record: Subscription) -> bool:
+        return record.address == self.address
 
-    def _usable(self, record: Mapping[str, Any]) -> bool:
-        same = same_filters(self._filters, record.get("eventFilters"))
-        return record.get("status") == "Active" and same and seconds_left(record, self._clock.now()) > 0
+    def _usable(self, record: Subscription) -> bool:
+        same = same_filters(self._filters, record.event_filters)
+        return record.status == "Active" and same and seconds_left(record, self._clock.now()) > 0
 
-    async def _current(self) -> dict[str, Any] | None:
+    async def _current(self) -> Subscription | None:
         if self._sub_id is None:
             return None
         try:
@@ -172,29 +169,29 @@ class WebhookSubscription:
         except NotFound:
             log.warning("webhook subscription %s is gone; re-creating it", self._sub_id)
             return None
-        if info.get("status") != "Active":
-            reason = (info.get("blacklistedData") or {}).get("reason", "")
-            log.warning("webhook subscription %s is %s (%s)", self._sub_id, info.get("status"), reason)
-            await self._delete(self._sub_id, str(info.get("status")))
+        if info.status != "Active":
+            reason = info.blacklisted_reason
+            log.warning("webhook subscription %s is %s (%s)", self._sub_id, info.status, reason)
+            await self._delete(self._sub_id, str(info.status))
             return None
         return info
 
-    async def _create(self) -> dict[str, Any]:
+    async def _create(self) -> Subscription:
         assert self._token is not None
         mode = {"transportType": "WebHook", "address": self.address, "verificationToken": self._token}
         info = await self._api.create_subscription(self._filters, mode, self.policy.expires_in)
-        self._sub_id = str(info["id"])
+        self._sub_id = info.id
         await self._kv.kv_put(SUBSCRIPTION_KEY, self._sub_id)
         log.info("created webhook subscription %s", self._sub_id, extra={"action": "webhook.subscribe"})
         self.board.update(subscriptions_created=self.board.status.subscriptions_created + 1)
         return info
 
-    async def _renew(self, info: Mapping[str, Any]) -> dict[str, Any]:
+    async def _renew(self, info: Subscription) -> Subscription:
         try:
-            renewed = await self._api.renew_subscription(str(info["id"]))
+            renewed = await self._api.renew_subscription(info.id)
         except NotFound:
             return await self._create()
-        log.info("renewed webhook subscription %s", renewed.get("id"), extra={"action": "webhook.renew"})
+        log.info("renewed webhook subscription %s", renewed.id, extra={"action": "webhook.renew"})
         self.board.update(renewals=self.board.status.renewals + 1)
         return renewed
 
@@ -204,9 +201,9 @@ class WebhookSubscription:
         log.info("deleted %s webhook subscription %s", why, sub_id)
 
 
-def same_filters(ours: Sequence[str], theirs: object) -> bool:
+def same_filters(ours: Sequence[str], theirs: Sequence[str] | None) -> bool:
     """Our filters against the platform's echo, where each ``~`` has become a real id."""
-    if not isinstance(theirs, list) or len(theirs) != len(ours):
+    if theirs is None or len(theirs) != len(ours):
         return False
     return all(any(_filter_matches(mine, str(echo)) for echo in theirs) for mine in ours)
 

@@ -184,9 +184,9 @@ class WebSocketTransport:
 
     async def _connect_once(self, stop: asyncio.Event) -> None:
         info = await self._tokens.ws_token()
-        uri = str(info["uri"])
+        uri = info.uri
         recover = self._wsc
-        url = f"{uri}{'&' if '?' in uri else '?'}access_token={quote(str(info['ws_access_token']), safe='')}"
+        url = f"{uri}{'&' if '?' in uri else '?'}access_token={quote(info.ws_access_token, safe='')}"
         if recover is not None:
             url += f"&wsc={quote(recover.token, safe='')}"
         async with connect(url, open_timeout=self.policy.handshake_timeout, max_size=2**22) as ws:

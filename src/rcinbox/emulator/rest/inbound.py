@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from rcinbox.emulator import notify
 from rcinbox.emulator.model import Extension, Message
-from rcinbox.emulator.sending import Upload, attachments_of
-from rcinbox.emulator.store import contact_name, mailbox
+from rcinbox.emulator.push import notify
+from rcinbox.emulator.render import contact_name
+from rcinbox.emulator.rest.compose import Upload, new_message
 from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")
@@ -36,7 +36,7 @@ class NoRecipient(LookupError):
 
 def inject(world: World, inbound: Inbound) -> tuple[str, int]:
     """Store and announce an inbound message; ``(first message id, subscriptions notified)``."""
-    box = mailbox(world)
+    box = world.mailbox
     owners: dict[int, Extension] = {}
     for number in inbound.to_numbers:
         ext = box.owner(number)
@@ -45,11 +45,10 @@ def inject(world: World, inbound: Inbound) -> tuple[str, int]:
     if not owners:
         raise NoRecipient(", ".join(inbound.to_numbers))
     box.opt(inbound.text, inbound.from_number, [n for n in inbound.to_numbers if box.owner(n)])
-    participants = frozenset((inbound.from_number, *inbound.to_numbers))
     first: int | None = None
     notified = 0
     for ext in owners.values():
-        message = _message(world, ext, inbound, participants)
+        message = _message(world, ext, inbound)
         box.add(message)
         first = first or message.id
         notified += notify.inbound_arrived(world, message)
@@ -64,28 +63,21 @@ def inject(world: World, inbound: Inbound) -> tuple[str, int]:
     return str(first), notified
 
 
-def _message(world: World, ext: Extension, inbound: Inbound, participants: frozenset[str]) -> Message:
-    box = mailbox(world)
-    now = world.now()
-    message_id = world.next_id()
-    attachments = attachments_of(world, message_id, inbound.text, inbound.uploads)
-    name = inbound.from_name
-    if name is None:
-        contact = box.contact(ext, inbound.from_number)
-        name = (contact_name(contact) or None) if contact else None
-    own = {pn.phone_number for pn in ext.phone_numbers}
-    return Message(
-        id=message_id,
-        extension_id=ext.id,
-        direction="Inbound",
-        from_number=inbound.from_number,
-        from_name=name,
-        to_numbers=list(inbound.to_numbers),
-        text=inbound.text,
-        attachments=attachments,
-        conversation_id=box.conversation_id(ext.id, participants),
-        created_at=now,
-        modified_at=now,
-        status="Received",
-        target_number=next(n for n in inbound.to_numbers if n in own),
+def _message(world: World, ext: Extension, inbound: Inbound) -> Message:
+    message = new_message(
+        world,
+        ext,
+        "Inbound",
+        "Received",
+        inbound.from_number,
+        inbound.to_numbers,
+        inbound.text,
+        inbound.uploads,
     )
+    message.from_name = inbound.from_name
+    if message.from_name is None:
+        contact = world.mailbox.contact(ext, inbound.from_number)
+        message.from_name = (contact_name(contact) or None) if contact else None
+    own = {pn.phone_number for pn in ext.phone_numbers}
+    message.target_number = next(n for n in inbound.to_numbers if n in own)
+    return message

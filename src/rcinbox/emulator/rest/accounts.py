@@ -13,8 +13,6 @@ Endpoints (throttling groups as in the spec's ``x-throttling-group``):
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -22,10 +20,17 @@ from urllib.parse import urlencode
 from rcinbox.emulator import phones
 from rcinbox.emulator.data import PHONE_FIELDS
 from rcinbox.emulator.model import Contact, Extension, PhoneNumber
-from rcinbox.emulator.paging import Page, PerPage, positive_int
+from rcinbox.emulator.rest import sync_tokens
+from rcinbox.emulator.rest.paging import Page, PerPage, positive_int
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.store import mailbox
-from rcinbox.emulator.wire import ApiError, ApiResponse, empty_response, invalid_parameter, json_response
+from rcinbox.emulator.wire import (
+    ApiResponse,
+    empty_response,
+    invalid_parameter,
+    json_response,
+    mandatory,
+    not_found,
+)
 from rcinbox.emulator.world import World, iso
 
 routes = Routes()
@@ -186,9 +191,7 @@ def _contact(call: Call) -> tuple[Extension, Contact]:
     for contact in ext.contacts:
         if str(contact.id) == raw and contact.availability == "Alive":
             return ext, contact
-    raise ApiError(
-        404, "CMN-102", "Resource for parameter [contactId] is not found", parameter="contactId", value=raw
-    )
+    raise not_found("contactId", raw)
 
 
 @routes.get(CONTACTS + "/{contactId}", group="Heavy")
@@ -202,37 +205,29 @@ async def delete_contact(call: Call) -> ApiResponse:
     ext, contact = _contact(call)
     contact.availability = "Deleted"
     contact.modified_at = call.world.now()
-    mailbox(call.world).contacts_changed(ext.id)
+    call.world.mailbox.contacts_changed(ext.id)
     return empty_response(204)
 
 
-def _sync_token(ext: Extension, at: float) -> str:
-    return base64.urlsafe_b64encode(f"AB1.{ext.id}.{at!r}".encode()).decode().rstrip("=")
-
-
 def _token_time(ext: Extension, token: str) -> float:
+    at = sync_tokens.position("AB1", ext.id, token)
     try:
-        kind, owner, at = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".", 2)
-        if kind == "AB1" and owner == str(ext.id):
-            return float(at)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        pass
-    raise invalid_parameter("syncToken", token)
+        return float(at or "")
+    except ValueError:  # not ours, or not a time
+        raise invalid_parameter("syncToken", token) from None
 
 
 @routes.get(EXTENSION + "/address-book-sync", group="Heavy")
 async def sync_address_book(call: Call) -> ApiResponse:
     world, ext, request = call.world, call.world.extension(call.extension_id), call.request
-    sync_type = request.arg("syncType") or "FSync"
-    if sync_type not in ("FSync", "ISync"):
-        raise invalid_parameter("syncType", sync_type)
+    sync_type = sync_tokens.sync_type(request)
     per_page = SYNC_PAGE.read(request.arg("perPage"))
     offset = positive_int(request, "pageId", 1) - 1 if request.arg("pageId") else 0
     now = world.now()
     if sync_type == "ISync":
         token = request.arg("syncToken")
         if not token:
-            raise ApiError(400, "CMN-100", "Parameter [syncToken] is not specified.", parameter="syncToken")
+            raise mandatory("syncToken")
         since = _token_time(ext, token)
         records = [c for c in ext.contacts if c.modified_at >= since]
     else:
@@ -244,7 +239,7 @@ async def sync_address_book(call: Call) -> ApiResponse:
         "records": [contact_json(world, ext, c) for c in chunk],
         "syncInfo": {
             "syncType": sync_type,
-            "syncToken": _sync_token(ext, now),
+            "syncToken": sync_tokens.make("AB1", ext.id, repr(now)),
             "syncTime": iso(now),
             "olderRecordsExist": False,
         },

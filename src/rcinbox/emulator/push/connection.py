@@ -1,5 +1,5 @@
 """One live WebSocket connection of the gateway: frame parsing, ``ClientRequest`` → REST
-dispatch, ``Heartbeat`` echo, idle/absolute timeouts, and an ordered outbox.
+dispatch, ``Heartbeat`` echo, idle/absolute timeouts, and an ordered send queue.
 
 The connection reads frames in one task and writes them in another (one writer keeps every
 frame, notifications included, in order). ``ClientRequest`` frames become
@@ -7,6 +7,11 @@ frame, notifications included, in order). ``ClientRequest`` frames become
 access token as the bearer, and the gateway session id in ``x-rcinbox-ws-session`` (the
 subscriptions module trusts it only on that transport). Notifications queued but not yet written
 when the socket dies go back to the session's recovery buffer, in order.
+
+The gateway hands each connection what it needs and nothing more: the platform's
+:class:`~rcinbox.emulator.world.Limits`, a :data:`~rcinbox.emulator.wire.Dispatch` for its
+requests, the bearer of its OAuth session and a callback for activity (a heartbeat or a
+request keeps the session's subscription alive).
 
 Idle timeout (WSG-902) counts application frames only: frames from the client and notifications
 to it; WebSocket ping/pong never reset it.
@@ -17,19 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect
 
-from rcinbox.emulator.subscriptions import BASE, WS_SESSION_HEADER
-from rcinbox.emulator.wire import ApiRequest, ApiResponse
-
-if TYPE_CHECKING:
-    from rcinbox.emulator.gateway import Gateway, WsSession
+from rcinbox.emulator.push.subscriptions import BASE, WS_SESSION_HEADER
+from rcinbox.emulator.wire import ApiRequest, ApiResponse, Dispatch
+from rcinbox.emulator.world import Limits
 
 log = logging.getLogger("rcinbox.emulator")
 
@@ -42,6 +46,11 @@ NULL_BODY = (
 
 def dumps(frame: list[Any]) -> str:
     return orjson.dumps(frame).decode()
+
+
+def new_id() -> str:
+    """A ``messageId`` of the gateway's own (RingCentral's are UUIDs)."""
+    return str(uuid.uuid4())
 
 
 def error_frame(code: str, message: str, message_id: str, status: int = 400) -> str:
@@ -61,8 +70,16 @@ class MalformedFrame(Exception):
         self.message_id = message_id
 
 
+class Socket(Protocol):
+    """What a connection uses of its WebSocket (Starlette's, in the app)."""
+
+    async def receive(self) -> MutableMapping[str, Any]: ...
+    async def send_text(self, data: str) -> None: ...
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
 @dataclass(frozen=True)
-class Outgoing:
+class QueuedFrame:
     text: str
     notification: bool = False
     due: float = 0.0  # loop time before which a notification is not written (modelled latency)
@@ -107,10 +124,14 @@ def parse_frame(text: str) -> tuple[dict[str, Any], list[Any]]:
 
 @dataclass(eq=False)  # identity equality: connections live in world.connections (a set)
 class Connection:
-    gateway: Gateway
-    websocket: WebSocket
-    session: WsSession
-    outbox: asyncio.Queue[Outgoing | None] = field(default_factory=asyncio.Queue)
+    websocket: Socket
+    session_id: str  # the gateway session it serves (logs, ``x-rcinbox-ws-session``)
+    limits: Limits
+    dispatch: Dispatch  # a ClientRequest's REST call
+    bearer: Callable[[], str | None]  # the OAuth session's current access token, if it still exists
+    on_activity: Callable[[], None]  # a Heartbeat or a ClientRequest arrived
+    client: str = "-"  # peer address, for the REST log line
+    send_queue: asyncio.Queue[QueuedFrame | None] = field(default_factory=asyncio.Queue)
     close_code: int = 1000
     dropped: bool = False
     flush_on_exit: bool = False  # set when the server ends the session with an Error frame to deliver
@@ -120,21 +141,21 @@ class Connection:
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(MAX_ACTIVE_REQUESTS)
         self.requests: set[asyncio.Task[None]] = set()
-        self.inflight: Outgoing | None = None
+        self.inflight: QueuedFrame | None = None
         self.reader: asyncio.Task[None] | None = None
 
     # outgoing
     def send(self, text: str) -> None:
-        self.outbox.put_nowait(Outgoing(text))
+        self.send_queue.put_nowait(QueuedFrame(text))
 
     def notify(self, text: str, replay: bool = False) -> None:
         """Queue a notification; new ones wait out the modelled latency, replayed ones do not."""
-        latency = 0.0 if replay else self.gateway.world.limits.latency_ms / 1000
-        self.outbox.put_nowait(Outgoing(text, True, asyncio.get_running_loop().time() + latency))
+        latency = 0.0 if replay else self.limits.latency_ms / 1000
+        self.send_queue.put_nowait(QueuedFrame(text, True, asyncio.get_running_loop().time() + latency))
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while (item := await self.outbox.get()) is not None:
+        while (item := await self.send_queue.get()) is not None:
             self.inflight = item
             if item.due > loop.time():
                 await asyncio.sleep(item.due - loop.time())
@@ -145,8 +166,8 @@ class Connection:
 
     def unsent_notifications(self) -> list[str]:
         pending = [self.inflight] if self.inflight is not None else []
-        while not self.outbox.empty():
-            item = self.outbox.get_nowait()
+        while not self.send_queue.empty():
+            item = self.send_queue.get_nowait()
             if item is not None:
                 pending.append(item)
         return [item.text for item in pending if item.notification]
@@ -160,8 +181,8 @@ class Connection:
         try:
             await asyncio.wait({self.reader, writer}, return_when=asyncio.FIRST_COMPLETED)
             if self.reader.done() and self.flush_on_exit and not self.dropped and not writer.done():
-                self.outbox.put_nowait(None)  # deliver what is queued (the WSG-902/903 frame) first
-                await asyncio.wait({writer}, timeout=self.gateway.world.limits.validation_timeout)
+                self.send_queue.put_nowait(None)  # deliver what is queued (the WSG-902/903 frame) first
+                await asyncio.wait({writer}, timeout=self.limits.validation_timeout)
         finally:
             for task in (self.reader, writer, *self.requests):
                 task.cancel()
@@ -171,7 +192,7 @@ class Connection:
 
     async def drop(self) -> None:
         """Cut the connection as a network failure would (the session stays recoverable)."""
-        log.info("WS session %s: connection dropped by the emulator", self.session.id)
+        log.info("WS session %s: connection dropped by the emulator", self.session_id)
         self.dropped = True
         self.close_code = 1001
         if self.reader is not None:
@@ -185,7 +206,7 @@ class Connection:
     # incoming
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        limits = self.gateway.world.limits
+        limits = self.limits
         absolute = loop.time() + limits.absolute_timeout
         while True:
             idle_deadline = self.last_activity + limits.idle_timeout
@@ -209,20 +230,20 @@ class Connection:
         code, message = (
             ("WSG-902", "Idle timeout expired") if idle else ("WSG-903", "Absolute timeout expired")
         )
-        log.info("WS session %s: %s", self.session.id, message)
+        log.info("WS session %s: %s", self.session_id, message)
         self.flush_on_exit = True
-        self.send(error_frame(code, message, self.gateway.world.new_uuid()))
+        self.send(error_frame(code, message, new_id()))
 
     def _on_frame(self, text: str) -> None:
         """Every frame with a ``messageId`` gets an answer, even when handling it fails."""
         try:
             self._handle_frame(text)
         except MalformedFrame as exc:
-            log.info("WS session %s: WSG-808 %s", self.session.id, exc.message)
-            self.send(error_frame("WSG-808", exc.message, exc.message_id or self.gateway.world.new_uuid()))
+            log.info("WS session %s: WSG-808 %s", self.session_id, exc.message)
+            self.send(error_frame("WSG-808", exc.message, exc.message_id or new_id()))
         except Exception:  # a bug: log it, and still answer the client's messageId
-            log.exception("WS session %s: error handling a frame", self.session.id)
-            message_id = _message_id(text) or self.gateway.world.new_uuid()
+            log.exception("WS session %s: error handling a frame", self.session_id)
+            message_id = _message_id(text) or new_id()
             self.send(error_frame("CMN-201", "Service Temporary Unavailable", message_id, 500))
 
     def _handle_frame(self, text: str) -> None:
@@ -230,16 +251,14 @@ class Connection:
         kind = meta.get("type")
         message_id = meta.get("messageId") if isinstance(meta.get("messageId"), str) else None
         if kind == "Heartbeat":
-            self.gateway.touch(self.session)
-            log.info("WS session %s: Heartbeat", self.session.id)
-            self.send(
-                dumps([{"type": "Heartbeat", "messageId": message_id or self.gateway.world.new_uuid()}])
-            )
+            self.on_activity()
+            log.info("WS session %s: Heartbeat", self.session_id)
+            self.send(dumps([{"type": "Heartbeat", "messageId": message_id or new_id()}]))
             return
         if kind != "ClientRequest" or not message_id:
             raise MalformedFrame("Unsupported message type or missing messageId", message_id)
         request = self._api_request(meta, rest[0] if rest else None)
-        self.gateway.touch(self.session)
+        self.on_activity()
         task = asyncio.create_task(self._answer(message_id, request))
         self.requests.add(task)
         task.add_done_callback(self.requests.discard)
@@ -260,10 +279,10 @@ class Connection:
             if isinstance(v, str | int | float)
         }
         headers.pop("authorization", None)
-        oauth = self.gateway.world.sessions.get(self.session.oauth_session_id)
-        if oauth is not None:
-            headers["authorization"] = f"Bearer {oauth.access_token}"
-        headers[WS_SESSION_HEADER] = self.session.id
+        bearer = self.bearer()
+        if bearer is not None:
+            headers["authorization"] = f"Bearer {bearer}"
+        headers[WS_SESSION_HEADER] = self.session_id
         content = b""
         if isinstance(body, dict | list):
             content = orjson.dumps(body)
@@ -272,16 +291,15 @@ class Connection:
             content = body.encode()
         elif body is not None:
             raise MalformedFrame(NULL_BODY, meta.get("messageId"))
-        client = self.websocket.client.host if self.websocket.client else "-"
-        return ApiRequest(method.upper(), parts.path, tuple(query), headers, content, "ws", client)
+        return ApiRequest(method.upper(), parts.path, tuple(query), headers, content, "ws", self.client)
 
     async def _answer(self, message_id: str, request: ApiRequest) -> None:
         try:
             async with self.slots:
-                response = await self.gateway.dispatcher.handle(request)
+                response = await self.dispatch(request)
             frame = dumps(self._response_frame(message_id, request, response))
         except Exception:  # a bug: the client still gets an answer for its messageId
-            log.exception("WS session %s: error answering %s", self.session.id, message_id)
+            log.exception("WS session %s: error answering %s", self.session_id, message_id)
             frame = error_frame("CMN-201", "Service Temporary Unavailable", message_id, 500)
         self.send(frame)
 
@@ -294,7 +312,7 @@ class Connection:
             is_json = "json" in (response.content_type or "")
             body = response.json() if is_json else response.body.decode("utf-8", "replace")
         if (
-            self.gateway.world.limits.ws_subscription_id_header
+            self.limits.ws_subscription_id_header
             and request.path.rstrip("/").startswith(BASE)
             and 200 <= response.status < 300
             and isinstance(body, dict)

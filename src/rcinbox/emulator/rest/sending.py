@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-from collections.abc import Sequence
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage, Message
@@ -28,8 +27,8 @@ from email.policy import HTTP
 from typing import Any
 
 from rcinbox.emulator import phones
-from rcinbox.emulator.model import Attachment, Extension
-from rcinbox.emulator.store import mailbox
+from rcinbox.emulator.model import Extension
+from rcinbox.emulator.rest.compose import Upload
 from rcinbox.emulator.wire import ApiError, ApiRequest, mandatory
 from rcinbox.emulator.world import Limits, World
 
@@ -49,24 +48,6 @@ MMS_TYPES = frozenset(
 
 
 @dataclass(frozen=True)
-class Upload:
-    """One attachment file as it arrived."""
-
-    content_type: str
-    content: bytes
-    file_name: str | None = None
-
-
-def attachments_of(world: World, message_id: int, text: str, uploads: Sequence[Upload]) -> list[Attachment]:
-    """A new message's attachments: its text (with the message's id, as on the platform), then the files."""
-    text_part = [Attachment(message_id, "Text", "text/plain", text.encode())] if text else []
-    return text_part + [
-        Attachment(world.next_id(), "MmsAttachment", up.content_type, up.content, up.file_name)
-        for up in uploads
-    ]
-
-
-@dataclass(frozen=True)
 class Outgoing:
     """A validated send request."""
 
@@ -80,10 +61,7 @@ def parse_request(request: ApiRequest) -> tuple[dict[str, Any], list[Upload]]:
     """The JSON body and the attached files, whatever the accepted content type."""
     if request.content_type.startswith("multipart/"):
         return _multipart(request)
-    body = request.json()
-    if not isinstance(body, dict):
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.")
-    return body, []
+    return request.json_object(), []
 
 
 def _headers(raw: bytes) -> Message:
@@ -121,9 +99,7 @@ def _split_parts(parts: list[tuple[Message, bytes]]) -> tuple[dict[str, Any], li
     )
     if json_index is None:
         raise mandatory("from")
-    body = ApiRequest("POST", "", body=parts[json_index][1]).json()
-    if not isinstance(body, dict):
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.")
+    body = ApiRequest("POST", "", body=parts[json_index][1]).json_object()
     uploads = []
     for i, (headers, content) in enumerate(parts):
         if i == json_index:
@@ -168,7 +144,7 @@ def check_sender(world: World, ext: Extension, body: dict[str, Any], mms: bool) 
     number = _number(body["from"], "from.phoneNumber").number
     owned = next((pn for pn in ext.phone_numbers if pn.phone_number == number), None)
     if owned is None:
-        if mailbox(world).owner(number) is not None or number in world.company_numbers:
+        if world.mailbox.owner(number) is not None or number in world.company_numbers:
             raise ApiError(403, "MSG-304", "Phone number doesn't belong to extension")
         raise ApiError(
             400,

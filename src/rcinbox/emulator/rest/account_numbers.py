@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from rcinbox.emulator.model import Extension, PhoneNumber
-from rcinbox.emulator.paging import Page, PerPage
+from rcinbox.emulator.rest.paging import Page, PerPage
 from rcinbox.emulator.routing import Call, Routes
 from rcinbox.emulator.wire import ApiResponse, invalid_parameter, json_response, permission_required
 from rcinbox.emulator.world import World

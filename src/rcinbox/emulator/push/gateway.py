@@ -20,7 +20,7 @@ or expired one, or one of a revoked OAuth session, closes the socket with code 4
 from __future__ import annotations
 
 import asyncio
-import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -29,16 +29,15 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from rcinbox.emulator.model import Subscription, WsToken
-from rcinbox.emulator.wsconnection import SEND_ERRORS, Connection, dumps, error_frame
-
-if TYPE_CHECKING:
-    from rcinbox.emulator.server import Emulator
+from rcinbox.emulator.push.connection import SEND_ERRORS, Connection, dumps, error_frame
+from rcinbox.emulator.wire import Dispatch, decode_token, encode_token
+from rcinbox.emulator.world import World
 
 log = logging.getLogger("rcinbox.emulator")
 
@@ -72,26 +71,28 @@ class WsSession:
 
 @dataclass
 class Gateway:
-    emulator: Emulator
+    """The ``/ws`` endpoint; :meth:`deliver` is ``world.deliverers["WebSocket"]``."""
+
+    world: World
+    dispatch: Dispatch  # a ClientRequest's REST call (the dispatcher's, in the app)
     sessions: dict[str, WsSession] = field(default_factory=dict)
     timers: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.world = self.emulator.world
-        self.dispatcher = self.emulator.dispatcher
         self._key = secrets.token_bytes(32)
-        self.world.deliverers["WebSocket"] = self.deliver
-        self.emulator.closers.append(self.aclose)
+
+    def route(self) -> BaseRoute:
+        return WebSocketRoute("/ws", self.endpoint)
 
     # wsc tokens: the session id, authenticated, so forged tokens are told apart from stale ones
     def _token_for(self, session_id: str) -> str:
         raw = uuid.UUID(session_id).bytes
         mac = hmac.new(self._key, raw, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
+        return encode_token(raw + mac)
 
     def _session_id(self, token: str) -> str:
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            raw = decode_token(token)
         except ValueError:
             raise MalformedWsc from None
         mac = hmac.new(self._key, raw[:16], hashlib.sha256).digest()[:16]
@@ -214,7 +215,21 @@ class Gateway:
         return dumps([meta, body])
 
     async def _serve(self, websocket: WebSocket, session: WsSession, recovery: dict[str, str]) -> None:
-        connection = Connection(self, websocket, session)
+        oauth_session_id = session.oauth_session_id
+
+        def bearer() -> str | None:
+            oauth = self.world.sessions.get(oauth_session_id)
+            return oauth.access_token if oauth is not None else None
+
+        connection = Connection(
+            websocket,
+            session_id=session.id,
+            limits=self.world.limits,
+            dispatch=self.dispatch,
+            bearer=bearer,
+            on_activity=functools.partial(self.touch, session),
+            client=websocket.client.host if websocket.client else "-",
+        )
         previous, session.connection, session.disconnected_at = session.connection, connection, None
         if previous is not None:
             await previous.drop()  # a recovery takes the session over from a half-dead socket
@@ -231,10 +246,9 @@ class Gateway:
             await connection.run()
         finally:
             self.world.connections.discard(connection)
-            self._detach(connection)
+            self._detach(session, connection)
 
-    def _detach(self, connection: Connection) -> None:
-        session = connection.session
+    def _detach(self, session: WsSession, connection: Connection) -> None:
         unsent = connection.unsent_notifications()
         if session.connection is not connection:
             return
@@ -260,8 +274,3 @@ class Gateway:
         for timer in list(self.timers):
             timer.cancel()
         await asyncio.gather(*list(self.timers), return_exceptions=True)
-
-
-def route(emulator: Emulator) -> BaseRoute:
-    """The ``/ws`` route; also registers ``world.deliverers["WebSocket"]``."""
-    return WebSocketRoute("/ws", Gateway(emulator).endpoint)

@@ -2,10 +2,11 @@
 renew and delete ``/restapi/v1.0/subscription[/{subscriptionId}]``.
 
 WebHook subscriptions are created over HTTP (after the ``Validation-Token`` handshake run by
-:mod:`rcinbox.emulator.webhooks`); WebSocket subscriptions only through the gateway, whose
-``ClientRequest`` frames reach these handlers with ``transport="ws"`` and the gateway session id
-in the internal ``x-rcinbox-ws-session`` header (trusted only on that transport). One
-subscription per WebSocket session: a second POST replaces the first.
+the :class:`~rcinbox.emulator.push.webhooks.Webhooks` transport :func:`routes` is given); WebSocket
+subscriptions only through the gateway, whose ``ClientRequest`` frames reach these handlers with
+``transport="ws"`` and the gateway session id in the internal ``x-rcinbox-ws-session`` header
+(trusted only on that transport). One subscription per WebSocket session: a second POST replaces
+the first.
 
 Event filters accepted (``~`` expanded against the caller, echoed expanded):
 ``…/account/{a}/extension/{e}/message-store/instant?type=SMS``,
@@ -19,15 +20,16 @@ SUB-406, an unknown extension 403 SUB-408. Errors for cases the platform does no
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from rcinbox.emulator.events import expires_in, reminder_timing
 from rcinbox.emulator.model import Subscription, TransportType
+from rcinbox.emulator.push.events import expires_in, reminder_timing
+from rcinbox.emulator.push.webhooks import Webhooks, check_address
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.webhooks import check_address
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,
@@ -43,7 +45,6 @@ from rcinbox.emulator.world import iso
 if TYPE_CHECKING:
     from rcinbox.emulator.world import World
 
-routes = Routes()
 log = logging.getLogger("rcinbox.emulator")
 
 BASE = "/restapi/v1.0/subscription"
@@ -143,13 +144,6 @@ def requested_ttl(world: World, raw: object) -> int:
     return min(raw, world.limits.webhook_max_ttl)
 
 
-def _body(call: Call) -> dict[str, Any]:
-    body = call.request.json()
-    if not isinstance(body, dict):
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.")
-    return body
-
-
 def _ws_session(call: Call) -> str | None:
     if call.request.transport != "ws":
         return None
@@ -186,10 +180,23 @@ def _owned(call: Call, renewing: bool = False) -> Subscription:
 
 
 # handlers
-@routes.post(BASE, group="Medium")
-async def create_subscription(call: Call) -> ApiResponse:
+def routes(webhooks: Webhooks) -> Routes:
+    """The subscriptions API; WebHook subscriptions are validated and watched by ``webhooks``."""
+    table = Routes()
+    table.post(BASE, group="Medium")(functools.partial(create_subscription, webhooks=webhooks))
+    table.get(BASE, group="Light")(list_subscriptions)
+    table.get(BASE + "/{subscriptionId}", group="Light")(read_subscription)
+    table.put(BASE + "/{subscriptionId}", group="Medium")(
+        functools.partial(update_subscription, webhooks=webhooks)
+    )
+    table.post(BASE + "/{subscriptionId}/renew", group="Light")(renew_subscription)
+    table.delete(BASE + "/{subscriptionId}", group="Medium")(delete_subscription)
+    return table
+
+
+async def create_subscription(call: Call, webhooks: Webhooks) -> ApiResponse:
     world = call.world
-    body = _body(call)
+    body = call.request.json_object()
     filters = event_filters(call, body.get("eventFilters"))
     mode = body.get("deliveryMode")
     if mode is None:
@@ -205,18 +212,18 @@ async def create_subscription(call: Call) -> ApiResponse:
     if transport == "WebSocket" and ws_session is None:
         raise _wrong_transport()
     if transport == "WebHook":
-        return await _create_webhook(call, filters, mode, body.get("expiresIn"))
+        return await _create_webhook(call, webhooks, filters, mode, body.get("expiresIn"))
     assert ws_session is not None
     for old in [s for s in world.subscriptions.values() if s.ws_session_id == ws_session]:
         del world.subscriptions[old.id]  # one subscription per WebSocket session
         log.info("SUBSCRIPTION %s replaced by a new one on WS session %s", old.id, ws_session)
-    sub = _store(call, filters, "WebSocket", world.limits.ws_subscription_ttl)
+    sub = _store(call, webhooks, filters, "WebSocket", world.limits.ws_subscription_ttl)
     sub.ws_session_id = ws_session
     return json_response(info(world, sub))
 
 
 async def _create_webhook(
-    call: Call, filters: list[str], mode: dict[str, Any], expires: object
+    call: Call, webhooks: Webhooks, filters: list[str], mode: dict[str, Any], expires: object
 ) -> ApiResponse:
     world = call.world
     ttl = requested_ttl(world, expires)
@@ -227,9 +234,8 @@ async def _create_webhook(
     if token is not None and not isinstance(token, str):
         raise invalid_parameter("deliveryMode.verificationToken")
     _check_limit(call)
-    if world.webhooks is not None:
-        await world.webhooks.validate(address)
-    sub = _store(call, filters, "WebHook", ttl)
+    await webhooks.validate(address)
+    sub = _store(call, webhooks, filters, "WebHook", ttl)
     sub.address = address
     sub.verification_token = token or None
     return json_response(info(world, sub))
@@ -243,7 +249,9 @@ def _check_limit(call: Call) -> None:
         raise ApiError(403, "SUB-505", "Subscriptions limit exceeded")
 
 
-def _store(call: Call, filters: list[str], transport: TransportType, ttl: int) -> Subscription:
+def _store(
+    call: Call, webhooks: Webhooks, filters: list[str], transport: TransportType, ttl: int
+) -> Subscription:
     _check_limit(call)
     now = call.world.now()
     sub = Subscription(
@@ -264,16 +272,15 @@ def _store(call: Call, filters: list[str], transport: TransportType, ttl: int) -
         ttl,
         " ".join(filters),
     )
-    _watch_reminders(call.world, filters)
+    _watch_reminders(webhooks, filters)
     return sub
 
 
-def _watch_reminders(world: World, filters: list[str]) -> None:
-    if world.webhooks is not None and any(reminder_timing(f) for f in filters):
-        world.webhooks.start_reminders()
+def _watch_reminders(webhooks: Webhooks, filters: list[str]) -> None:
+    if any(reminder_timing(f) for f in filters):
+        webhooks.start_reminders()
 
 
-@routes.get(BASE, group="Light")
 async def list_subscriptions(call: Call) -> ApiResponse:
     world = call.world
     purge_expired(world)
@@ -281,25 +288,22 @@ async def list_subscriptions(call: Call) -> ApiResponse:
     return json_response({"uri": world.url(BASE), "records": [info(world, s) for s in mine]})
 
 
-@routes.get(BASE + "/{subscriptionId}", group="Light")
 async def read_subscription(call: Call) -> ApiResponse:
     return json_response(info(call.world, _owned(call)))
 
 
-@routes.put(BASE + "/{subscriptionId}", group="Medium")
-async def update_subscription(call: Call) -> ApiResponse:
-    body = _body(call)
+async def update_subscription(call: Call, webhooks: Webhooks) -> ApiResponse:
+    body = call.request.json_object()
     sub = _owned(call, renewing=True)
     if sub.transport == "WebSocket" and _ws_session(call) is None:
         raise _wrong_transport()
     if "eventFilters" in body:
         sub.event_filters = event_filters(call, body["eventFilters"])
-        _watch_reminders(call.world, sub.event_filters)
+        _watch_reminders(webhooks, sub.event_filters)
     _extend(call, sub, body.get("expiresIn"))
     return json_response(info(call.world, sub))
 
 
-@routes.post(BASE + "/{subscriptionId}/renew", group="Light")
 async def renew_subscription(call: Call) -> ApiResponse:
     sub = _owned(call, renewing=True)
     if sub.transport == "WebSocket" and _ws_session(call) is None:
@@ -317,7 +321,6 @@ def _extend(call: Call, sub: Subscription, expires: object) -> None:
     log.info("SUBSCRIPTION %s renewed for %d s", sub.id, ttl)
 
 
-@routes.delete(BASE + "/{subscriptionId}", group="Medium")
 async def delete_subscription(call: Call) -> ApiResponse:
     sub = _owned(call)
     del call.world.subscriptions[sub.id]

@@ -13,20 +13,17 @@ token is 400 CMN-100; one that is not ours (or another extension's) is 400 MSG-3
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from urllib.parse import urlencode
 
-from rcinbox.emulator import filters
 from rcinbox.emulator.model import Message
-from rcinbox.emulator.paging import positive_int
+from rcinbox.emulator.render import message_json
+from rcinbox.emulator.rest import filters, sync_tokens
+from rcinbox.emulator.rest.paging import positive_int
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.store import mailbox, message_json
 from rcinbox.emulator.wire import (
     ApiError,
     ApiResponse,
-    invalid_parameter,
     is_ascii_int,
     json_response,
     mandatory,
@@ -38,17 +35,10 @@ routes = Routes()
 SYNC = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/message-sync"
 
 
-def make_token(extension_id: int, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"MS1.{extension_id}.{seq}".encode()).decode().rstrip("=")
-
-
 def read_token(extension_id: int, token: str) -> int:
-    try:
-        kind, owner, seq = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".")
-        if kind == "MS1" and owner == str(extension_id) and is_ascii_int(seq):
-            return int(seq)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        pass
+    seq = sync_tokens.position("MS1", extension_id, token)
+    if seq is not None and is_ascii_int(seq):
+        return int(seq)
     raise ApiError(
         400,
         "MSG-333",
@@ -67,10 +57,8 @@ def _record(world: World, message: Message) -> dict[str, Any]:
 @routes.get(SYNC, group="Light")
 async def sync_messages(call: Call) -> ApiResponse:
     world, request, ext_id = call.world, call.request, call.extension_id
-    box = mailbox(world)
-    sync_type = request.arg("syncType") or "FSync"
-    if sync_type not in ("FSync", "ISync"):
-        raise invalid_parameter("syncType", sync_type)
+    box = world.mailbox
+    sync_type = sync_tokens.sync_type(request)
     limit = None
     seq = box.sequence  # read before collecting: a change racing this request is seen next time
     if sync_type == "ISync":
@@ -94,7 +82,7 @@ async def sync_messages(call: Call) -> ApiResponse:
             "records": [_record(world, m) for m in found],
             "syncInfo": {
                 "syncType": sync_type,
-                "syncToken": make_token(ext_id, seq),
+                "syncToken": sync_tokens.make("MS1", ext_id, str(seq)),
                 "syncTime": iso(world.now()),
                 "olderRecordsExist": older,
             },

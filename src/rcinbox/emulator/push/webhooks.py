@@ -1,8 +1,8 @@
 """WebHook transport of the emulator: the create-time validation handshake, notification
 delivery, and blacklisting after sustained failures (PLATFORM §2.4, §2.5).
 
-One :class:`Webhooks` per emulator owns one ``httpx.AsyncClient`` (closed on app shutdown) and
-registers itself as ``world.deliverers["WebHook"]``. Deliveries run in one lane (task) per
+One :class:`Webhooks` per emulator owns one ``httpx.AsyncClient`` (closed on app shutdown); its
+:meth:`~Webhooks.deliver` is ``world.deliverers["WebHook"]``. Deliveries run in one lane (task) per
 subscription, so each subscription receives its notifications in publish order; every task is
 tracked and cancelled on shutdown, never fire-and-forget.
 
@@ -12,7 +12,7 @@ Failure model: a non-2xx answer, a timeout or a refused connection starts a fail
 subscription: ``status = "Blacklisted"``, ``blacklistedData {blacklistedAt, reason}``, and no
 further deliveries. There are no retries (the platform documents none).
 
-It also runs the renewal-reminder job (:func:`rcinbox.emulator.events.remind`) every
+It also runs the renewal-reminder job (:func:`rcinbox.emulator.push.events.remind`) every
 ``REMINDER_TICK`` seconds, started by the first subscription that asks for reminders.
 """
 
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from rcinbox.emulator import events
+from rcinbox.emulator.push import events
 from rcinbox.emulator.wire import ApiError, invalid_parameter
 
 if TYPE_CHECKING:
@@ -96,7 +96,6 @@ class Webhooks:
         self.tasks: set[asyncio.Task[None]] = set()
         self.reminded: dict[str, float] = {}  # subscription id -> world time of the last reminder
         self._reminders: asyncio.Task[None] | None = None
-        world.deliverers["WebHook"] = self.deliver
 
     async def validate(self, address: str) -> None:
         """The ``Validation-Token`` handshake; raises SUB-520 / SUB-525 / CMN-101 on failure."""

@@ -1,4 +1,4 @@
-"""The control API under ``/_emulator/`` (camelCase JSON), which tests, the demo and users drive.
+"""The control API's view of the world: the account, texts in, texts out.
 
 - ``GET /_emulator/state`` → ``{server, app{clientId, clientSecret}, account{id}, extensions[{id,
   name, extensionNumber, jwt, superAdmin, phoneNumbers[], contacts[]}], subscriptions[]}``
@@ -20,44 +20,41 @@ import logging
 import re
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rcinbox.emulator import phones
-from rcinbox.emulator.accounts import contact_fields
-from rcinbox.emulator.inbound import Inbound, NoRecipient, inject
+from rcinbox.emulator.control import answer
 from rcinbox.emulator.model import Extension, Message, Subscription
-from rcinbox.emulator.sending import Upload
-from rcinbox.emulator.server import Emulator, read_body, to_response
-from rcinbox.emulator.store import mailbox
+from rcinbox.emulator.rest.accounts import contact_fields
+from rcinbox.emulator.rest.compose import Upload
+from rcinbox.emulator.rest.inbound import Inbound, NoRecipient, inject
 from rcinbox.emulator.wire import (
     ApiError,
-    ApiResponse,
     invalid_parameter,
     is_ascii_int,
     json_response,
+    loads,
     mandatory,
+    read_body,
+    unparseable_json,
 )
 from rcinbox.emulator.world import World, iso
 
 log = logging.getLogger("rcinbox.emulator")
 
 
-def routes(emulator: Emulator) -> list[BaseRoute]:
-    world = emulator.world
-    emulator.closers.append(mailbox(world).close)  # stop status progressions still running
-
+def routes(world: World) -> list[BaseRoute]:
     async def state(request: Request) -> Response:
-        return _answer(request, json_response(state_of(world)), "state shown")
+        return answer(request, json_response(state_of(world)), "state shown")
 
     async def inbound(request: Request) -> Response:
         try:
             parsed = parse_inbound(await read_body(request))
             message_id, notified = inject(world, parsed)
         except ApiError as exc:
-            return _answer(request, exc.response(), f"refused: {exc.code} {exc.message}")
+            return answer(request, exc.response(), f"refused: {exc.code} {exc.message}")
         except NoRecipient as exc:
             error = ApiError(
                 404,
@@ -66,29 +63,23 @@ def routes(emulator: Emulator) -> list[BaseRoute]:
                 parameter="to",
                 value=str(exc),
             )
-            return _answer(request, error.response(), f"refused: CMN-102 no extension owns {exc}")
+            return answer(request, error.response(), f"refused: CMN-102 no extension owns {exc}")
         summary = f"message {message_id}, {notified} notification(s)"
-        return _answer(request, json_response({"messageId": message_id, "notified": notified}), summary)
+        return answer(request, json_response({"messageId": message_id, "notified": notified}), summary)
 
     async def outbound(request: Request) -> Response:
         raw = request.query_params.get("since", "0")
         if not is_ascii_int(raw.removeprefix("-")):
             error = invalid_parameter("since", raw)
-            return _answer(request, error.response(), "refused: CMN-101 since")
+            return answer(request, error.response(), "refused: CMN-101 since")
         records = outbound_since(world, int(raw))
-        return _answer(request, json_response({"records": records}), f"{len(records)} record(s)")
+        return answer(request, json_response({"records": records}), f"{len(records)} record(s)")
 
     return [
         Route("/_emulator/state", state, methods=["GET"]),
         Route("/_emulator/inbound", inbound, methods=["POST"]),
         Route("/_emulator/outbound", outbound, methods=["GET"]),
     ]
-
-
-def _answer(request: Request, response: ApiResponse, summary: str) -> Response:
-    """Every control request is one log line, like the faults control API's."""
-    log.info("HTTP %s %s -> %d (%s)", request.method, request.url.path, response.status, summary)
-    return to_response(response)
 
 
 def state_of(world: World) -> dict[str, Any]:
@@ -150,14 +141,14 @@ def _outbound_record(world: World, message: Message) -> dict[str, Any]:
         "messageStatus": message.status,
         "creationTime": iso(message.created_at),
     }
-    error = mailbox(world).delivery_errors.get(message.id)
+    error = world.mailbox.delivery_errors.get(message.id)
     if error:
         record["deliveryErrorCode"] = error
     return record
 
 
 def outbound_since(world: World, since: int) -> list[dict[str, Any]]:
-    sent = mailbox(world).outbound
+    sent = world.mailbox.outbound
     start = bisect.bisect_right(sent, since, key=lambda m: m.id)
     return [_outbound_record(world, m) for m in sent[start:]]
 
@@ -189,12 +180,9 @@ def _sender(raw: Any) -> str:
 
 
 def parse_inbound(raw: bytes) -> Inbound:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.") from None
+    body = loads(raw)
     if not isinstance(body, dict):
-        raise ApiError(400, "CMN-103", "JSON can't be parsed.")
+        raise unparseable_json()
     sender = _sender(_field(body, "from"))
     to = _field(body, "to")
     targets = [to] if isinstance(to, str) else to

@@ -1,9 +1,9 @@
 """The messaging API: sending SMS/MMS and the message store.
 
 - ``POST …/sms`` and ``POST …/mms`` (Medium) → 200 ``GetSMSMessageInfoResponse`` with
-  ``messageStatus: "Queued"``; validation in :mod:`rcinbox.emulator.sending`; the message is
+  ``messageStatus: "Queued"``; validation in :mod:`rcinbox.emulator.rest.sending`; the message is
   stored for the sender, logged for ``GET /_emulator/outbound`` and then moves Queued → Sent →
-  Delivered (:mod:`rcinbox.emulator.notify`). On delivery, recipients that are numbers of the
+  Delivered (:mod:`rcinbox.emulator.push.notify`). On delivery, recipients that are numbers of the
   account receive it as an inbound message (instant event included), as on the platform.
 - ``GET …/message-store`` (Light) → ``GetMessageList``; filters ``dateFrom``/``dateTo`` (default the
   last 24 h), ``direction``, ``messageType``, ``readStatus``, ``availability`` (default Alive),
@@ -13,26 +13,28 @@
   ``DELETE`` (Medium, 204, the message stays with ``availability: Deleted``, or ``Purged``).
 - ``GET …/message-store/{messageId}/content/{attachmentId}`` (Medium, media host) → the stored
   bytes with their ``Content-Type``.
-- ``GET …/message-sync``: see :mod:`rcinbox.emulator.sync`.
+- ``GET …/message-sync``: see :mod:`rcinbox.emulator.rest.sync`.
 """
 
 from __future__ import annotations
 
-from rcinbox.emulator import filters, notify, sync
-from rcinbox.emulator.inbound import Inbound, inject
 from rcinbox.emulator.model import Extension, Message
-from rcinbox.emulator.paging import Page, PerPage
+from rcinbox.emulator.push import notify
+from rcinbox.emulator.render import message_json
+from rcinbox.emulator.rest import filters, sync
+from rcinbox.emulator.rest.compose import Upload, new_message
+from rcinbox.emulator.rest.inbound import Inbound, inject
+from rcinbox.emulator.rest.paging import Page, PerPage
+from rcinbox.emulator.rest.sending import Outgoing, check_caller, read_outgoing
 from rcinbox.emulator.routing import Call, Routes
-from rcinbox.emulator.sending import Outgoing, Upload, attachments_of, check_caller, read_outgoing
-from rcinbox.emulator.store import mailbox, message_json
 from rcinbox.emulator.wire import (
-    ApiError,
     ApiResponse,
     empty_response,
     invalid_parameter,
     is_ascii_int,
     json_response,
     mandatory,
+    not_found,
 )
 from rcinbox.emulator.world import World
 
@@ -46,27 +48,18 @@ STORE_PAGE = PerPage(zero=True)  # listMessages: default 100; MessagingPagingInf
 
 # sending
 def store_outgoing(world: World, ext: Extension, outgoing: Outgoing) -> Message:
-    box = mailbox(world)
-    now = world.now()
-    message_id = world.next_id()
-    attachments = attachments_of(world, message_id, outgoing.text, outgoing.uploads)
-    message = Message(
-        id=message_id,
-        extension_id=ext.id,
-        direction="Outbound",
-        from_number=outgoing.from_number,
-        from_name=None,
-        to_numbers=list(outgoing.to_numbers),
-        text=outgoing.text,
-        attachments=attachments,
-        conversation_id=box.conversation_id(ext.id, frozenset((outgoing.from_number, *outgoing.to_numbers))),
-        created_at=now,
-        modified_at=now,
-        status="Queued",
-        read_status="Read",
+    message = new_message(
+        world,
+        ext,
+        "Outbound",
+        "Queued",
+        outgoing.from_number,
+        outgoing.to_numbers,
+        outgoing.text,
+        outgoing.uploads,
     )
-    box.add(message)
-    box.outbound.append(message)
+    message.read_status = "Read"
+    world.mailbox.add_outbound(message)
     return message
 
 
@@ -81,8 +74,7 @@ async def _send(call: Call, mms: bool) -> ApiResponse:
 
 def deliver_internally(world: World, message: Message) -> None:
     """A text to a number of the account arrives there as an inbound message, as on the platform."""
-    box = mailbox(world)
-    if not any(box.owner(number) for number in message.to_numbers):
+    if not any(world.mailbox.owner(number) for number in message.to_numbers):
         return
     uploads = tuple(
         Upload(a.content_type, a.content, a.file_name) for a in message.attachments if a.type != "Text"
@@ -106,7 +98,7 @@ async def list_messages(call: Call) -> ApiResponse:
     world, request = call.world, call.request
     page = Page.of(request, STORE_PAGE)
     match = filters.matcher(world, request)
-    found = [m for m in mailbox(world).of_extension(call.extension_id) if match(m)]
+    found = [m for m in world.mailbox.of_extension(call.extension_id) if match(m)]
     if request.arg("distinctConversations") == "true":
         found = filters.latest_per_conversation(found)
     path = f"{world.account_path(call.extension_id)}/message-store"
@@ -117,13 +109,7 @@ def find_message(call: Call) -> Message:
     raw = call.params["messageId"]
     message = call.world.messages.get(int(raw)) if is_ascii_int(raw) else None
     if message is None or message.extension_id != call.extension_id:
-        raise ApiError(
-            404,
-            "CMN-102",
-            "Resource for parameter [messageId] is not found",
-            parameter="messageId",
-            value=raw,
-        )
+        raise not_found("messageId", raw)
     return message
 
 
@@ -147,7 +133,7 @@ async def update_message(call: Call) -> ApiResponse:
         raise invalid_parameter("readStatus", str(status))
     if message.read_status != status:
         message.read_status = status
-        mailbox(call.world).touch(message)
+        call.world.mailbox.touch(message)
         notify.changed(call.world, message, new=False)
     return json_response(message_json(call.world, message))
 
@@ -156,7 +142,7 @@ async def update_message(call: Call) -> ApiResponse:
 async def delete_message(call: Call) -> ApiResponse:
     message = find_message(call)
     message.availability = "Purged" if call.request.arg("purge") == "true" else "Deleted"
-    mailbox(call.world).touch(message)
+    call.world.mailbox.touch(message)
     notify.changed(call.world, message, new=False)
     return empty_response(204)
 
@@ -167,13 +153,7 @@ async def read_content(call: Call) -> ApiResponse:
     raw = call.params["attachmentId"]
     attachment = next((a for a in message.attachments if str(a.id) == raw), None)
     if attachment is None or message.availability == "Purged":
-        raise ApiError(
-            404,
-            "CMN-102",
-            "Resource for parameter [attachmentId] is not found",
-            parameter="attachmentId",
-            value=raw,
-        )
+        raise not_found("attachmentId", raw)
     headers = {}
     disposition = call.request.arg("contentDisposition")
     if disposition is not None:

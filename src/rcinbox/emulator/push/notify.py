@@ -7,7 +7,7 @@
 - :func:`deliver_later`: Queued → Sent → Delivered in a tracked task, one event per step
   (Queued → SendingFailed with ``deliveryErrorCode`` SMS-RC-413 when a recipient opted out).
 
-Events go out through :func:`rcinbox.emulator.events.publish`, which returns how many
+Events go out through :func:`rcinbox.emulator.push.events.publish`, which returns how many
 subscriptions it notified.
 """
 
@@ -17,9 +17,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from rcinbox.emulator import events
 from rcinbox.emulator.model import Message, MessageStatus
-from rcinbox.emulator.store import instant_body, mailbox, store_event_body
+from rcinbox.emulator.push import events
+from rcinbox.emulator.render import instant_body, store_event_body
 from rcinbox.emulator.world import World
 
 SENT_AFTER = 0.05  # seconds from Queued to Sent
@@ -65,11 +65,11 @@ def deliver_later(world: World, message: Message, on_delivered: Callable[[], obj
         message.from_number,
         ",".join(message.to_numbers),
     )
-    mailbox(world).spawn(_progress(world, message, on_delivered), name=f"deliver:{message.id}")
+    world.mailbox.spawn(_progress(world, message, on_delivered), name=f"deliver:{message.id}")
 
 
 async def _progress(world: World, message: Message, on_delivered: Callable[[], object] | None) -> None:
-    box = mailbox(world)
+    box = world.mailbox
     await asyncio.sleep(SENT_AFTER)
     if box.blocked(message):
         box.delivery_errors[message.id] = OPTED_OUT
@@ -87,5 +87,5 @@ def _move(world: World, message: Message, status: MessageStatus, why: str = "") 
     """One step of a sent message: new status, a change for message-sync, an event, a log line."""
     log.info("MESSAGE %d %s -> %s%s", message.id, message.status, status, why)
     message.status = status
-    mailbox(world).touch(message)
+    world.mailbox.touch(message)
     changed(world, message, new=False)

@@ -19,7 +19,7 @@ notified; delivery is scheduled by ``world.deliverers[transport]`` and never blo
 Renewal reminders (PLATFORM §2.6): a subscription with the filter
 ``/restapi/v1.0/subscription/~?threshold=T&interval=I`` gets ``{"expiresIn": N}`` bodies once
 fewer than ``T`` seconds are left, at most every ``I`` seconds; :func:`remind` is one pass of
-that job (run periodically by :class:`rcinbox.emulator.webhooks.Webhooks`).
+that job (run periodically by :class:`rcinbox.emulator.push.webhooks.Webhooks`).
 """
 
 from __future__ import annotations
@@ -85,14 +85,16 @@ def envelope(world: World, subscription: Subscription, event: str, body: dict[st
     }
 
 
+def live(world: World, now: float) -> list[Subscription]:
+    """The subscriptions that are notified: Active and not expired."""
+    return [s for s in world.subscriptions.values() if s.status == "Active" and s.expires_at > now]
+
+
 def publish(world: World, extension_id: int, event: str, body: dict[str, Any]) -> int:
     """Schedule ``body`` to every Active, unexpired subscription hearing ``event``; how many."""
     concrete = EventPath.parse(event)
-    now = world.now()
     notified = 0
-    for subscription in list(world.subscriptions.values()):
-        if subscription.status != "Active" or subscription.expires_at <= now:
-            continue
+    for subscription in live(world, world.now()):
         matched = matching_filter(subscription, concrete)
         if matched is None:
             continue
@@ -127,9 +129,7 @@ def remind(world: World, last_sent: dict[str, float]) -> int:
     """One pass of the renewal-reminder job; ``last_sent`` remembers when each was reminded."""
     now = world.now()
     sent = 0
-    for subscription in list(world.subscriptions.values()):
-        if subscription.status != "Active" or subscription.expires_at <= now:
-            continue
+    for subscription in live(world, now):
         for event_filter in subscription.event_filters:
             timing = reminder_timing(event_filter)
             if timing is None or subscription.expires_at - now > timing[0]:

@@ -1,0 +1,145 @@
+"""The archive's schema version: Alembic migrations shipped in :mod:`rcinbox.store.migrations`.
+
+Every archive records its version in ``alembic_version``. :func:`upgrade` (run by
+:meth:`Store.open <rcinbox.store.Store.open>` at every start and by ``rcinbox db upgrade``) brings
+it to the code's head in one write transaction (on SQLite, ``BEGIN IMMEDIATE``: two processes
+starting at once upgrade one after the other, the second finds nothing to do):
+
+- an empty database gets every migration, from the baseline (``0001``) on;
+- an archive made before versioning (rcinbox 0.1.0: the tables are there, no version) is stamped
+  ``0001`` (its schema is the baseline's), then upgraded;
+- an archive whose version this code does not know, written by a newer rcinbox, is refused with
+  :class:`~rcinbox.errors.SchemaError` before anything is touched: the old code cannot know what
+  the new columns mean.
+
+:func:`check` is for readers (``rcinbox messages``): it changes nothing and raises
+:class:`~rcinbox.errors.SchemaError` unless the archive is exactly at the head.
+
+Alembic is configured here, in code (no ``alembic.ini``), and runs on the store's own async
+engine through ``run_sync``. Writing a migration: add ``versions/NNNN_what.py`` (portable
+operations only: PostgreSQL must run it too; ``op.batch_alter_table`` for ALTERs SQLite lacks), set
+the column in ``schema.py``, and run ``tests/service/test_migrations.py``: it fails while the
+migrated schema and ``schema.py`` differ. On SQLite, a batch operation that has to copy a table
+(anything beyond adding a column or an index) drops the old table, and with foreign keys on that
+cascades to the rows referencing it: such a migration must turn foreign keys off first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rcinbox.errors import SchemaError
+from rcinbox.store.engine import reading, transaction
+
+log = logging.getLogger("rcinbox.store")
+BASELINE = "0001"  # the schema of rcinbox 0.1.0, which kept no version
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@dataclass(frozen=True)
+class Version:
+    """Where an archive stands: ``current`` (``None``: no archive yet; :data:`BASELINE` for one
+    made before versioning) and the code's ``head``."""
+
+    where: str
+    current: str | None
+    head: str
+    before_versioning: bool = False
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head() -> str:
+    """The newest schema version this code knows."""
+    found = ScriptDirectory.from_config(config()).get_current_head()
+    assert found is not None
+    return found
+
+
+async def version(engine: AsyncEngine) -> Version:
+    """Where the archive behind ``engine`` stands; :class:`SchemaError` if it is newer than the code."""
+    async with reading(engine) as conn:
+        return await conn.run_sync(_version, _where(engine))
+
+
+async def check(engine: AsyncEngine) -> None:
+    """For readers: :class:`SchemaError` (what to run) unless the archive is at the code's head."""
+    found = await version(engine)
+    if found.current is None:
+        raise SchemaError(f"no archive in {found.where} yet: run `rcinbox run` or `rcinbox db upgrade` first")
+    if not found.up_to_date:
+        raise SchemaError(
+            f"the archive in {found.where} is at schema version {found.current}, this rcinbox reads "
+            f"{found.head}: run `rcinbox db upgrade` (or start `rcinbox run`, which upgrades it)"
+        )
+
+
+async def upgrade(engine: AsyncEngine) -> tuple[Version, Version]:
+    """Bring the archive to the code's head, in one transaction; where it stood before and after."""
+    async with transaction(engine) as conn:
+        before, after = await conn.run_sync(_upgrade, _where(engine))
+    if before.current is None:  # a new archive: nothing to tell at every first start
+        log.debug("created the archive in %s (schema version %s)", after.where, after.current)
+    elif before.current != after.current:
+        log.info(
+            "upgraded the archive in %s from schema version %s%s to %s",
+            after.where,
+            before.current,
+            " (made before versioning)" if before.before_versioning else "",
+            after.current,
+            extra={"action": "store.upgraded"},
+        )
+    return before, after
+
+
+def _upgrade(conn: Connection, where: str) -> tuple[Version, Version]:
+    before = _version(conn, where)
+    if not before.up_to_date:
+        cfg = config(conn)
+        if before.before_versioning:
+            command.stamp(cfg, BASELINE)
+        command.upgrade(cfg, "head")
+    return before, _version(conn, where)
+
+
+def _version(conn: Connection, where: str) -> Version:
+    scripts = ScriptDirectory.from_config(config())
+    code_head = scripts.get_current_head()
+    assert code_head is not None
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current is None:
+        made_before = inspect(conn).has_table("messages")
+        return Version(where, BASELINE if made_before else None, code_head, before_versioning=made_before)
+    if current not in {script.revision for script in scripts.walk_revisions()}:
+        raise SchemaError(
+            f"the archive in {where} is at schema version {current}, newer than this rcinbox knows "
+            f"(up to {code_head}): a newer rcinbox wrote it; upgrade rcinbox to use it"
+        )
+    return Version(where, current, code_head)
+
+
+def _where(engine: AsyncEngine) -> str:
+    """The archive as a person knows it: the SQLite file, else the URL without its password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return url.database
+    return url.render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""The archive's migrations (Alembic): ``env.py`` and one module per version under ``versions/``."""

@@ -1,0 +1,151 @@
+"""The versioned schema (Alembic): an archive made by rcinbox 0.1.0 (before versioning) is stamped
+and upgraded with nothing lost; a newer archive is refused in one line; a fresh database gets
+exactly what ``schema.py`` declares; ``rcinbox messages`` never migrates; ``rcinbox db``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from archive_kit import TABLES, dump, newer_archive, refusal, v0_archive
+from typer.testing import CliRunner, Result
+
+from rcinbox.cli.main import app
+from rcinbox.errors import SchemaError
+from rcinbox.events import InboundMessage
+from rcinbox.store import Store, migrate
+from rcinbox.store.schema import metadata
+
+NO_SETTINGS: dict[str, str | None] = {
+    "RC_APP_CLIENT_ID": None,
+    "RC_APP_CLIENT_SECRET": None,
+    "RC_USER_JWT": None,
+}
+
+
+def url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def db(*args: str) -> Result:
+    ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}
+    return CliRunner().invoke(app, list(args), env=ambient | NO_SETTINGS | {"COLUMNS": "200"})
+
+
+async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path) -> None:
+    path = v0_archive(tmp_path / "data")
+    before = dump(path)
+    assert before["alembic_version"] == [] and len(before["messages"]) == 4
+    async with await Store.open(url(path)) as store:
+        early = await store.find_message("62264425016", "1001")
+        later = await store.find_message("62264425016", "1002")
+        report = await store.verify_decisions()
+    after = dump(path)
+    assert after["alembic_version"] == [(migrate.head(),)]
+    for table in TABLES:
+        old = before[table]
+        new = [row[:-1] for row in after[table]] if table == "messages" else after[table]
+        assert new == old, table  # every row, every value, the raw payloads byte for byte
+    # the marker rcinbox 0.1.0 put in the catch-up's envelope became the column (raw left as it was)
+    assert [row[-1] for row in after["messages"]] == [1, 0, 0, 0]
+    assert (
+        early is not None
+        and early.before_first_start
+        and '"rcinboxBeforeFirstStart": true' in before["messages"][0][14]
+    )
+    assert later is not None and not later.before_first_start
+    assert report.ok and report.decisions == 3  # the hash chain over the raw payloads still holds
+    async with await Store.open(url(path)):  # a second open is a no-op
+        pass
+    assert dump(path) == after
+
+
+async def test_new_rows_get_the_column_and_no_marker(tmp_path: Path) -> None:
+    record = {
+        "id": 7,
+        "direction": "Inbound",
+        "from": {"phoneNumber": "+14155550101"},
+        "to": [{"phoneNumber": "+16505550100"}],
+        "subject": "hi",
+        "creationTime": "2026-11-30T08:00:00Z",
+    }
+    early = InboundMessage.from_record(record, "62264425016", before_first_start=True)
+    async with await Store.open(url(tmp_path / "rcinbox.db")) as store:
+        assert await store.accept(early)
+        stored = await store.find_message("62264425016", "7")
+    assert stored is not None and stored.before_first_start
+    assert "rcinboxBeforeFirstStart" not in stored.raw
+    # an envelope that brings the old marker itself (a webhook, say) is not believed any more
+    forged = InboundMessage.from_notification({**early.raw, "rcinboxBeforeFirstStart": True}, "webhook")
+    assert not forged.before_first_start
+
+
+async def test_a_fresh_database_gets_exactly_the_declared_schema(tmp_path: Path) -> None:
+    """Guards future changes: a column added to schema.py without a migration fails here."""
+    async with await Store.open(url(tmp_path / "rcinbox.db")) as store, store.engine.connect() as conn:
+
+        def differences(sync: Any) -> list[Any]:
+            context = MigrationContext.configure(sync, opts={"compare_type": True})
+            return list(compare_metadata(context, metadata))
+
+        assert await conn.run_sync(differences) == []
+    assert dump(tmp_path / "rcinbox.db")["alembic_version"] == [(migrate.head(),)]
+
+
+async def test_an_archive_newer_than_the_code_is_refused_untouched(tmp_path: Path) -> None:
+    path = newer_archive(tmp_path / "data")
+    before = dump(path)
+    with pytest.raises(SchemaError) as refused:
+        await Store.open(url(path))
+    assert str(refused.value) == refusal(path)
+    assert dump(path) == before
+
+
+def test_the_commands_refuse_a_newer_archive_in_one_line(tmp_path: Path) -> None:
+    path = newer_archive(tmp_path / "data")
+    for command in (["db", "upgrade"], ["db", "current"], ["messages"]):
+        result = db(*command, "--data-dir", str(path.parent), "--env-file", os.devnull)
+        assert (result.exit_code, result.output) == (2, f"error: {refusal(path)}\n"), command
+
+
+def test_messages_reads_nothing_older_and_db_upgrade_brings_it_up(tmp_path: Path) -> None:
+    path = v0_archive(tmp_path / "data")
+    before = dump(path)
+    where = ["--data-dir", str(path.parent), "--env-file", os.devnull]
+    result = db("messages", *where)
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: the archive in {path} is at schema version 0001, this rcinbox reads {migrate.head()}: "
+        "run `rcinbox db upgrade` (or start `rcinbox run`, which upgrades it)\n"
+    )
+    assert dump(path) == before  # a reader never migrates
+    current = db("db", "current", *where)
+    assert current.output == (
+        f"{path}: schema version 0001; `rcinbox db upgrade` brings it to {migrate.head()} "
+        "(made before versioning)\n"
+    )
+    upgraded = db("db", "upgrade", *where)
+    assert (upgraded.exit_code, upgraded.output) == (
+        0,
+        f"upgraded the archive in {path} from schema version 0001 (made before versioning) to "
+        f"{migrate.head()}\n",
+    )
+    again = db("db", "upgrade", *where)
+    assert again.output == f"the archive in {path} is up to date (schema version {migrate.head()})\n"
+    assert db("db", "current", *where).output == f"{path}: schema version {migrate.head()}, up to date\n"
+    listed = db("messages", "--json", *where)
+    assert listed.exit_code == 0 and '"text": "sent before the first start"' in listed.output
+
+
+def test_db_upgrade_creates_an_archive_and_current_says_when_there_is_none(tmp_path: Path) -> None:
+    where = ["--data-dir", str(tmp_path / "data"), "--env-file", os.devnull]
+    path = tmp_path / "data" / "rcinbox.db"
+    none = db("db", "current", *where)
+    assert none.output == f"no archive at {path} yet (this rcinbox uses schema version {migrate.head()})\n"
+    assert not path.exists()
+    created = db("db", "upgrade", *where)
+    assert created.output == f"upgraded the archive in {path} from no archive to {migrate.head()}\n"
