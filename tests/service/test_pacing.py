@@ -184,7 +184,7 @@ async def test_paced_burst_of_replies_gets_zero_429(emu: Running, medium_limited
         credentials(emu), transport=counting, policy=policy, upkeep=False
     ) as client:
         sent = await asyncio.wait_for(send_burst(client), timeout=20)
-    assert len({m["id"] for m in sent}) == BURST
+    assert len({m.id for m in sent}) == BURST
     assert counting.count("/sms") == BURST
     assert counting.count("/sms", 429) == 0
     texts = sorted(m.text for m in emu.world.messages.values() if m.direction == "Outbound")
