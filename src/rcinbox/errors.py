@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from rcinbox.clock import SYSTEM
 from rcinbox.logs import redact
 
 DEFAULT_RETRY_AFTER = 60.0  # RingCentral's penalty window when a 429 carries no Retry-After
@@ -229,7 +230,7 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
         return DEFAULT_RETRY_AFTER
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or SYSTEM.now())).total_seconds())
 
 
 def _parse_body(response: httpx.Response) -> Any:

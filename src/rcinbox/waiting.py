@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from rcinbox.backoff import Backoff
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import StoreFull
 
 # After a failed round: 1 s, 2 s, 4 s … at most 30 s.
@@ -22,18 +23,9 @@ ROUND_RETRY = Backoff(base_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.1
 
 
 async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> bool:
-    """Return as soon as any of ``events`` is set, or after ``at_most`` seconds (the event-driven
-    sleep); ``True`` when one of them is set."""
-    if any(event.is_set() for event in events):
-        return True
-    waiters = [asyncio.create_task(event.wait(), name="wait_any") for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-    return any(event.is_set() for event in events)
+    """Return as soon as any of ``events`` is set (``True``), or after ``at_most`` seconds (real
+    time: for I/O; a loop's schedule waits on its :class:`~rcinbox.clock.Clock`)."""
+    return await SYSTEM.wait(*events, at_most=at_most)
 
 
 async def run_rounds(
@@ -42,10 +34,12 @@ async def run_rounds(
     one_round: Callable[[], Awaitable[float | None]],
     wake: asyncio.Event,
     stop: asyncio.Event,
+    clock: Clock,
 ) -> None:
     """Run ``one_round`` until ``stop`` is set. A round does the work that is due and returns the
-    seconds until more is (``None``: nothing scheduled); then the loop waits for that, ``wake`` or
-    ``stop``. A round that raised (the store itself) is logged and tried again with backoff."""
+    seconds until more is (``None``: nothing scheduled); then the loop waits on ``clock`` for that,
+    ``wake`` or ``stop``. A round that raised (the store itself) is logged and tried again with
+    backoff."""
     failures = 0
     while not stop.is_set():
         wake.clear()
@@ -55,7 +49,7 @@ async def run_rounds(
         except Exception as exc:  # the store itself failed: keep the loop alive, try again soon
             failures += 1
             at_most = round_failed(log, loop, exc, failures)
-        await wait_any(wake, stop, at_most=at_most)
+        await clock.wait(wake, stop, at_most=at_most)
 
 
 async def drain_due(

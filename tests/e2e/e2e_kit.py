@@ -2,7 +2,7 @@
 
 :class:`Harness` (the ``e2e`` fixture) holds one emulator, a temporary data directory (SQLite
 archive, attachments, token file), the rules file and a controllable :class:`TestClock` (the
-service's "now": the store, pipeline and outbox read it through ``Tuning.clock``).
+service's date: every part of the service reads it through ``Tuning.clock``).
 :meth:`Harness.running` opens a Service for the test's transport, runs it until the block ends and
 yields a :class:`Live` handle to text it through the emulator (``POST /_emulator/inbound``), wait
 for a message's decision (event-driven: the pipeline's and outbox's ``changes`` signals) and read
@@ -27,6 +27,7 @@ import httpx
 from typer.testing import CliRunner
 
 from rcinbox.cli.main import app
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.emulator.push import notify
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service.app import Service, Tuning
@@ -115,9 +116,11 @@ def rules_around_now() -> str:
     )
 
 
-class TestClock:
-    """The service's "now": a fixed instant moved by hand, or (``fixed=None``) real time plus
-    ``offset`` — what the restart tests use, since the emulator's message store runs on real time."""
+class TestClock(Clock):
+    """The service's date (``now``): a fixed instant moved by hand, or (``fixed=None``) real time
+    plus ``offset`` — what the restart tests use, since the emulator's message store runs on real
+    time. Its durations and waits, and the session's time, stay real like the emulator's; the
+    service compares the platform's timestamps with real time (``Tuning.platform_clock``)."""
 
     __test__ = False  # not a test class for pytest
 
@@ -125,8 +128,8 @@ class TestClock:
         self.fixed = fixed
         self.offset = timedelta(0)
 
-    def __call__(self) -> datetime:
-        return self.fixed if self.fixed is not None else datetime.now(UTC) + self.offset
+    def now(self) -> datetime:
+        return self.fixed if self.fixed is not None else SYSTEM.now() + self.offset
 
     def set(self, moment: datetime) -> None:
         self.fixed = moment
@@ -379,7 +382,7 @@ class Harness:
                 await live.crash()
 
     def _tuning(self) -> Tuning:
-        return dataclasses.replace(self.tuning, clock=self.clock)
+        return dataclasses.replace(self.tuning, clock=self.clock, platform_clock=SYSTEM)
 
     async def faults(self, body: Mapping[str, Any]) -> None:
         response = await self.http.post("/_emulator/faults", json=dict(body))

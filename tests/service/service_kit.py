@@ -3,7 +3,9 @@ whose vacation is always on (2020 to 2099), shared by the service-level test mod
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rcinbox.emulator.runner import Running, free_port
+from rcinbox.service.app import Service
 from rcinbox.settings import Settings
 
 
@@ -64,6 +67,46 @@ def socket_taken(port: int) -> Iterator[None]:
         sock.bind(("127.0.0.1", port))
         sock.listen()
         yield
+
+
+async def rounds(service: Service, count: int, within: float = 10) -> None:
+    """Wait until the catch-up loop has finished ``count`` rounds."""
+
+    async def done() -> bool:
+        return service.catchup.changes.count >= count
+
+    await service.catchup.changes.until(done, within)
+
+
+class LogLine(logging.Handler):
+    """Sets an event when a record of ``rcinbox`` at ``level`` contains ``text``: tests wait on it."""
+
+    def __init__(self, text: str, level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self.text = text
+        self.seen = asyncio.Event()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if self.text in message and record.levelno == self.level:
+            self.lines.append(message)
+            self.seen.set()
+
+
+@contextlib.contextmanager
+def log_line(text: str, level: int = logging.INFO) -> Iterator[LogLine]:
+    """A :class:`LogLine` on the ``rcinbox`` logger for the block."""
+    handler = LogLine(text, level)
+    logger = logging.getLogger("rcinbox")
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level, logging.INFO))
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
 
 
 def run_env(settings: Settings, **extra: str) -> dict[str, str]:

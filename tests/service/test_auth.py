@@ -7,8 +7,8 @@ import base64
 import json
 import logging
 import stat
-import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from platform_fake import CREDS, CountingTransport, FakePlatform
 
+from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.emulator.world import Limits
 from rcinbox.errors import AuthError, PlatformError
@@ -25,12 +26,8 @@ from rcinbox.platform.auth import access_margin
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 
 
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+def fixed_clock() -> FakeClock:
+    return FakeClock(datetime.fromtimestamp(1_800_000_000, UTC))
 
 
 @pytest.fixture
@@ -67,12 +64,12 @@ async def test_jwt_login_uses_basic_client_auth_and_a_form_body(
 
 
 async def test_refresh_happens_proactively_before_expiry(fake: FakePlatform, http: httpx.AsyncClient) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     tm = manager(http, clock=clock)
     await tm.access_token()
-    clock.now += 3600 - access_margin(3600) - 1  # 61 s before expiry: still fine
+    clock.advance(3600 - access_margin(3600) - 1)  # 61 s before expiry: still fine
     assert await tm.access_token() == "ACCESS-1-tok3n"
-    clock.now += 2  # inside the 60 s margin
+    clock.advance(2)  # inside the 60 s margin
     assert await tm.access_token() == "ACCESS-2-tok3n"
     assert fake.grants[-1] == {"grant_type": "refresh_token", "refresh_token": "REFRESH-1-tok3n"}
     assert (fake.count("jwt-bearer"), fake.count("refresh_token")) == (1, 1)
@@ -81,10 +78,10 @@ async def test_refresh_happens_proactively_before_expiry(fake: FakePlatform, htt
 async def test_concurrent_callers_share_exactly_one_refresh(
     fake: FakePlatform, http: httpx.AsyncClient
 ) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     tm = manager(http, clock=clock)
     await tm.access_token()
-    clock.now += 3600  # expired
+    clock.advance(3600)  # expired
     fake.token_gate = asyncio.Event()
     callers = [asyncio.create_task(tm.access_token()) for _ in range(25)]
     await fake.until(lambda: fake.count("refresh_token") == 1)  # the first caller is at the platform
@@ -98,11 +95,11 @@ async def test_concurrent_callers_share_exactly_one_refresh(
 async def test_invalid_grant_on_refresh_falls_back_to_a_jwt_login(
     fake: FakePlatform, http: httpx.AsyncClient
 ) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     tm = manager(http, clock=clock)
     await tm.access_token()
     fake.revoke_all()
-    clock.now += 3600
+    clock.advance(3600)
     assert await tm.access_token() == "ACCESS-2-tok3n"
     assert [g["grant_type"].rsplit(":", 1)[-1] for g in fake.grants] == [
         "jwt-bearer",
@@ -198,15 +195,15 @@ async def test_loose_token_file_permissions_are_tightened(
 def test_upkeep_is_due_before_the_access_token_expires_or_at_half_the_refresh_life(
     fake: FakePlatform,
 ) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     tm = TokenManager(httpx.AsyncClient(), CREDS, clock=clock)
     from rcinbox.platform import Token
 
-    tm._token = Token("a", clock.now + 3600, 3600, "r", clock.now + 600, clock.now)
+    tm._token = Token("a", clock.time() + 3600, 3600, "r", clock.time() + 600, clock.time())
     assert tm.next_upkeep_in() == 300  # half the refresh token's life comes first
-    tm._token = Token("a", clock.now + 3600, 3600, "r", clock.now + 604800, clock.now)
+    tm._token = Token("a", clock.time() + 3600, 3600, "r", clock.time() + 604800, clock.time())
     assert tm.next_upkeep_in() == 3600 - access_margin(3600)  # the access token must stay valid
-    tm._token = Token("a", clock.now + 3 * 86400, 3 * 86400, "r", clock.now + 604800, clock.now)
+    tm._token = Token("a", clock.time() + 3 * 86400, 3 * 86400, "r", clock.time() + 604800, clock.time())
     assert tm.next_upkeep_in() == 86400  # and at least daily
 
 
@@ -214,14 +211,16 @@ async def test_background_upkeep_refreshes_a_quiet_session(
     fake: FakePlatform, http: httpx.AsyncClient
 ) -> None:
     fake.refresh_ttl = 1  # half-life 0.5 s
-    tm = manager(http)
+    clock, renewed = fixed_clock(), asyncio.Event()
+    tm = manager(http, clock=clock, on_renew=lambda _: renewed.set())
     await tm.start()
-    await fake.until(lambda: fake.count("refresh_token") >= 2)  # two scheduled refreshes, no API call
+    for _ in range(2):  # two scheduled refreshes, no API call: each at the refresh token's half-life
+        renewed.clear()
+        clock.advance(0.5)
+        await asyncio.wait_for(renewed.wait(), timeout=5)
     await tm.aclose()
-    done = fake.count("refresh_token")
-    assert fake.count("jwt-bearer") == 1
-    await asyncio.sleep(0.7)
-    assert fake.count("refresh_token") == done  # stopped: no more refreshes
+    assert (fake.count("jwt-bearer"), fake.count("refresh_token")) == (1, 2)
+    assert clock.sleeping == 0  # stopped: nothing left waiting to refresh
 
 
 # ---- against the emulator (access token 2 s, refresh token 4 s) ----
@@ -263,10 +262,10 @@ def live_sessions(emu: Running) -> int:
 async def test_emulator_concurrent_callers_cause_one_refresh(
     emu: Running, wire: httpx.AsyncClient, counting: CountingTransport
 ) -> None:
-    clock = Clock(time.time())
+    clock = FakeClock()
     tm = TokenManager(wire, emu_credentials(emu), policy=FAST, clock=clock)
     first = await tm.access_token()
-    clock.now += 1.9  # inside the margin (10% of 2 s) but the refresh token (4 s) is still good
+    clock.advance(1.9)  # inside the margin (10% of 2 s) but the refresh token (4 s) is still good
     tokens = await asyncio.wait_for(asyncio.gather(*(tm.access_token() for _ in range(20))), timeout=5)
     assert len(set(tokens)) == 1 and tokens[0] != first
     assert counting.count("/oauth/token", 200) == 2  # one login + exactly one refresh
@@ -306,7 +305,8 @@ async def test_emulator_restart_continues_with_the_rotated_refresh_token(
     assert rotated == counting.issued[-1] != counting.issued[1]  # the login's refresh token is gone
     # The restarted process finds the access token (2 s) expired: it refreshes with the saved,
     # rotated refresh token (4 s, still good) instead of opening a new session.
-    later = Clock(time.time() + 2.5)
+    later = FakeClock()
+    later.advance(2.5)
     second = TokenManager(wire, emu_credentials(emu), token_file=path, policy=FAST, clock=later)
     await second.start(background=False)
     await second.aclose()
@@ -321,13 +321,20 @@ async def test_emulator_scheduled_refresh_keeps_a_quiet_session_alive(
 ) -> None:
     path = tmp_path / "tokens.json"
     refreshed = asyncio.Event()
+    clock = FakeClock()
     tm = TokenManager(
-        wire, emu_credentials(emu), token_file=path, policy=FAST, on_renew=lambda _: refreshed.set()
+        wire,
+        emu_credentials(emu),
+        token_file=path,
+        policy=FAST,
+        clock=clock,
+        on_renew=lambda _: refreshed.set(),
     )
     await tm.start()  # refresh token lives 4 s: upkeep refreshes at its half-life
     refreshed.clear()  # (the login)
+    clock.advance(2)
     try:
-        await asyncio.wait_for(refreshed.wait(), timeout=6)
+        await asyncio.wait_for(refreshed.wait(), timeout=5)
     finally:
         await tm.aclose()
     assert counting.count("/oauth/token", 200) == 2 and tm.logins == 1

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from service_kit import always_away, emulator_settings, emulator_webhook_settings
+from service_kit import always_away, emulator_settings, emulator_webhook_settings, rounds
 from transport_kit import inject
 
 from emu_clocks import ShiftedClock
@@ -60,15 +60,6 @@ async def running(settings: Settings) -> AsyncIterator[Service]:
         finally:
             stop.set()
             await asyncio.wait_for(runner, 10)
-
-
-async def rounds(service: Service, count: int, within: float = 10) -> None:
-    """Wait until the catch-up loop has finished ``count`` rounds."""
-
-    async def done() -> bool:
-        return service.catchup.changes.count >= count
-
-    await service.catchup.changes.until(done, within)
 
 
 async def entry(service: Service, message_id: str, *, replied: bool, within: float = 10) -> ArchiveEntry:

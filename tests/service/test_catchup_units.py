@@ -14,6 +14,7 @@ import pytest
 from pipeline_fakes import facts_for
 from transport_kit import MemoryKv
 
+from rcinbox.clock import FakeClock
 from rcinbox.errors import PlatformError, RulesError, StoreFull
 from rcinbox.events import InboundMessage, Party
 from rcinbox.platform.retry import RetryPolicy
@@ -88,7 +89,7 @@ class Intake:
 
 
 def catchup(api: ScriptedApi, kv: MemoryKv, intake: Intake) -> CatchUp:
-    return CatchUp(api, kv, intake, EXT, wall=lambda: NOW)
+    return CatchUp(api, kv, intake, EXT, clock=FakeClock(NOW))
 
 
 async def test_first_run_is_an_fsync_over_the_lookback_and_stores_the_token() -> None:

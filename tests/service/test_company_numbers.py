@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pipeline_fakes import VACATION_TOML, FakeBook, FakePlatform, emulator_client, envelope
 
+from rcinbox.clock import SYSTEM, FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import RulesError
 from rcinbox.events import InboundMessage
@@ -63,7 +63,7 @@ async def test_a_normal_user_learns_colleagues_and_the_main_number_from_the_dire
     blair = emu.world.extensions[1]
     assert not blair.super_admin
     async with emulator_client(emu, tmp_path, ext_index=1) as client:
-        book = NumberBook(client, [str(blair.id)], lambda: datetime.now(UTC))
+        book = NumberBook(client, [str(blair.id)], SYSTEM)
         numbers = await book.for_extension(str(blair.id))
     assert numbers.owner == frozenset({"+16505550102"})
     assert {"+16505550000", "+16505550100", "+16505550101", "+16505550103"} <= numbers.company
@@ -71,7 +71,7 @@ async def test_a_normal_user_learns_colleagues_and_the_main_number_from_the_dire
 
 def test_the_directory_is_paced_as_medium_and_an_answer_naming_another_group_unblocks_it() -> None:
     assert group_for("GET", "https://x/restapi/v1.0/account/~/directory/entries") == "Medium"
-    pacer = Pacer(clock=lambda: 100.0)
+    pacer = Pacer(FakeClock())
     ticket = asyncio.run(pacer.acquire("Light"))  # guessed Light, the answer says Medium
     headers = {
         "x-rate-limit-group": "medium",
@@ -114,9 +114,7 @@ async def test_a_normal_user_is_refused_the_account_numbers_and_reads_the_direct
     caplog.set_level(logging.INFO)
     blair = emu.world.extensions[1]
     async with emulator_client(emu, tmp_path, ext_index=1) as client:
-        numbers = await NumberBook(client, [str(blair.id)], lambda: datetime.now(UTC)).for_extension(
-            str(blair.id)
-        )
+        numbers = await NumberBook(client, [str(blair.id)], SYSTEM).for_extension(str(blair.id))
     assert "+16505550000" in numbers.company
     [fallback] = [r for r in caplog.records if getattr(r, "action", None) == "numbers.directory"]
     assert "403 CMN-408" in fallback.getMessage()

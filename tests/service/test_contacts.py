@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rcinbox.clock import FakeClock
 from rcinbox.emulator.model import Contact as EmuContact
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import PlatformError, ServerError
@@ -140,13 +141,13 @@ async def test_concurrent_refreshes_run_one_at_a_time() -> None:
 
 
 async def test_refresh_if_older_than() -> None:
-    now = [100.0]
     source = FakeSource(page([CHARLIE], "t1"), page([], "t2", "ISync"))
-    book = ContactBook(source, "1", clock=lambda: now[0])
+    clock = FakeClock()
+    book = ContactBook(source, "1", clock=clock)
     assert await book.refresh_if_older_than(300) is True
-    now[0] += 299
+    clock.advance(299)
     assert await book.refresh_if_older_than(300) is False
-    now[0] += 1
+    clock.advance(1)
     assert await book.refresh_if_older_than(300) is True
     assert len(source.calls) == 2
 

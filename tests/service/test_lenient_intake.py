@@ -16,6 +16,7 @@ from test_catchup_units import NOW, ScriptedApi, answer, record
 from test_catchup_units import Intake as RecordingIntake
 from transport_kit import MemoryKv, RecordingSink
 
+from rcinbox.clock import FakeClock
 from rcinbox.events import InboundMessage
 from rcinbox.rules import decide
 from rcinbox.service.catchup import CatchUp
@@ -118,7 +119,7 @@ async def test_the_catch_up_takes_them_too() -> None:
     odd = record(2, 3, attachments=[{"id": "a", "type": "MmsAttachment"}])
     intake = RecordingIntake()
     report = await CatchUp(
-        ScriptedApi(answer([nameless, odd])), MemoryKv(), intake, EXT, wall=lambda: NOW
+        ScriptedApi(answer([nameless, odd])), MemoryKv(), intake, EXT, clock=FakeClock(NOW)
     ).run_once()
     assert report.accepted == 2
     assert intake.seen["1"].sender.phone_number == ""
@@ -131,7 +132,7 @@ async def test_the_first_sync_ever_marks_texts_from_before_the_start_and_later_s
     kv, intake = MemoryKv(), RecordingIntake()
     before, after = record(1, 2), record(2, -1)  # two minutes before the start, one after
     api = ScriptedApi(answer([before, after]), answer([record(3, 1)], "ISync"))
-    sync = CatchUp(api, kv, intake, EXT, wall=lambda: NOW)
+    sync = CatchUp(api, kv, intake, EXT, clock=FakeClock(NOW))
     await sync.run_once()
     await sync.run_once()
     marks = {key: msg.before_first_start for key, msg in intake.seen.items()}

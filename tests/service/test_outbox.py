@@ -155,7 +155,7 @@ async def test_rate_limited_waits_retry_after(store: Store) -> None:
     fake = FakePlatform()
     fake.send_errors = [RateLimited(429, "MSG-305", "Request rate exceeded", retry_after=60)]
     row = await queue_reply(store, "7")
-    before = store.clock()
+    before = store.clock.now()
     await Outbox(store, fake, options=FAST).drain()
     due = await store.outbox.next_due()
     assert due is not None and due - before >= timedelta(seconds=60)

@@ -14,6 +14,7 @@ from pipeline_fakes import CHARLIE, EXT, OWNER, VACATION_TOML, FakePlatform, env
 from test_outbox import FAST, queue_reply, state
 from test_recheck import CASES, QUEUED_AT, Case
 
+from rcinbox.clock import FakeClock
 from rcinbox.errors import ServerError, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.rules.config import Rules, parse_rules
@@ -21,21 +22,13 @@ from rcinbox.service.outbox import Outbox
 from rcinbox.store import DecisionRecord, Store
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
     async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/rcinbox.db", clock=clock) as opened:
         yield opened
 
@@ -45,15 +38,17 @@ def rules(toml: str = VACATION_TOML) -> Rules:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-async def test_the_outbox_rechecks_every_rule_before_sending(store: Store, clock: Clock, case: Case) -> None:
+async def test_the_outbox_rechecks_every_rule_before_sending(
+    store: Store, clock: FakeClock, case: Case
+) -> None:
     """The table of tests/service/test_recheck.py, through the outbox: a queued reply the current
     rules, its age or a STOP forbid is dropped with its reason; otherwise it goes out."""
-    assert clock.now == QUEUED_AT
+    assert clock.now() == QUEUED_AT
     fake = FakePlatform()
     row = await queue_reply(store, "1")
     if case.opted_out:
         await opt_out(store, "(415) 555-0100")
-    clock.now += case.waited
+    clock.advance(case.waited)
     current = case.parsed()
     assert await Outbox(store, fake, options=FAST, rules=lambda: current).drain() == 1
     if case.expected is None:
@@ -73,23 +68,23 @@ async def opt_out(store: Store, number: str) -> None:
     assert await store.conclude(pk, DecisionRecord("opt-out", "opt-out", "vacation", {}))
 
 
-async def test_a_queued_reply_the_rules_still_allow_goes_out(store: Store, clock: Clock) -> None:
+async def test_a_queued_reply_the_rules_still_allow_goes_out(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     row = await queue_reply(store, "1")
-    clock.now += timedelta(minutes=59)
+    clock.advance(timedelta(minutes=59))
     current = rules()
     assert await Outbox(store, fake, options=FAST, rules=lambda: current).drain() == 1
     assert (await state(store, row))[0] == "sent"
 
 
-async def test_given_up_with_an_unknown_outcome_stays_in_the_ledger(store: Store, clock: Clock) -> None:
+async def test_given_up_with_an_unknown_outcome_stays_in_the_ledger(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     fake.send_errors = [ServerError(503, "CMN-211", "unavailable")] * 3
     row = await queue_reply(store, "1")
     outbox = Outbox(store, fake, options=FAST)
     for _ in range(3):
         await outbox.deliver(row.id)
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     status, attempts, platform_id, error = await state(store, row)
     assert (status, attempts, platform_id) == ("unknown", 3, None)
     assert error == "outcome unknown: gave up after 3 attempts: ServerError: HTTP 503 CMN-211: unavailable"
@@ -98,7 +93,7 @@ async def test_given_up_with_an_unknown_outcome_stays_in_the_ledger(store: Store
     assert await store.automated_count(CHARLIE, row.queued_at) == 1
 
 
-async def test_given_up_but_found_in_the_message_store_is_sent(store: Store, clock: Clock) -> None:
+async def test_given_up_but_found_in_the_message_store_is_sent(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     fake.send_errors = [TransportError("POST /sms: ConnectError", timeout=False)] * 2
     fake.lost_responses = 1  # the last attempt reaches the platform, its answer is lost
@@ -106,20 +101,20 @@ async def test_given_up_but_found_in_the_message_store_is_sent(store: Store, clo
     outbox = Outbox(store, fake, options=FAST)
     for _ in range(3):
         await outbox.deliver(row.id)
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     [sent] = fake.sent
     assert (await state(store, row))[:3] == ("sent", 3, str(sent["id"]))
     assert len(fake.list_calls) == 3  # the final reconciliation found it
 
 
-async def test_given_up_on_a_send_that_surely_never_left_is_failed(store: Store, clock: Clock) -> None:
+async def test_given_up_on_a_send_that_surely_never_left_is_failed(store: Store, clock: FakeClock) -> None:
     fake = FakePlatform()
     fake.send_errors = [TransportError("POST /sms: ConnectError", sent=False)] * 3
     row = await queue_reply(store, "1")
     outbox = Outbox(store, fake, options=FAST)
     for _ in range(3):
         await outbox.deliver(row.id)
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     assert (await state(store, row))[:2] == ("failed", 3)
     assert await store.automated_count(CHARLIE, row.queued_at) == 0
 

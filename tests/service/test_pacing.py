@@ -10,6 +10,7 @@ import httpx
 import pytest
 from platform_fake import CountingTransport
 
+from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import TransportError
 from rcinbox.platform import Credentials, Pacer, PlatformClient, RetryPolicy, group_for
@@ -52,14 +53,6 @@ def test_every_endpoint_has_its_group_up_front(method: str, url: str, group: Gro
     assert group_for(method, url) == group
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def headers(limit: int, remaining: int, window: int, group: str = "medium") -> dict[str, str]:
     return {
         "x-rate-limit-group": group,
@@ -70,7 +63,7 @@ def headers(limit: int, remaining: int, window: int, group: str = "medium") -> d
 
 
 async def test_first_request_of_a_group_probes_alone_then_limits_are_learned() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(clock)
     ticket = await pacer.acquire("Medium")
     assert pacer.wait_time("Medium") == float("inf")  # limits unknown: wait for the first answer
@@ -81,20 +74,20 @@ async def test_first_request_of_a_group_probes_alone_then_limits_are_learned() -
 
 
 async def test_full_group_waits_until_the_oldest_answer_leaves_the_window() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(clock, low_fraction=0)
     first = await pacer.acquire("Medium")
     pacer.release("Medium", first, headers(3, 2, 10))
-    clock.now += 1
+    clock.advance(1)
     for _ in range(2):
         pacer.release("Medium", await pacer.acquire("Medium"))
     assert pacer.wait_time("Medium") == pytest.approx(9.0)  # first answer at t=1000 counts until 1010
-    clock.now += 9
+    clock.advance(9)
     assert pacer.wait_time("Medium") == 0
 
 
 async def test_requests_spread_out_when_the_budget_is_low() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(clock)  # low = half the budget
     first = await pacer.acquire("Medium")
     pacer.release("Medium", first, headers(4, 3, 8))
@@ -104,7 +97,7 @@ async def test_requests_spread_out_when_the_budget_is_low() -> None:
 
 
 async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(clock, low_fraction=0)
     ticket = await pacer.acquire("Light")
     pacer.release("Light", ticket, headers(5, 0, 30, "light"))  # someone else used 4
@@ -113,7 +106,7 @@ async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
 
 
 async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(clock)
     pacer.release("Medium", await pacer.acquire("Medium"), headers(40, 39, 60))
     pacer.penalize("Medium", 60)
@@ -191,7 +184,7 @@ async def test_paced_burst_of_replies_gets_zero_429(emu: Running, medium_limited
         credentials(emu), transport=counting, policy=policy, upkeep=False
     ) as client:
         sent = await asyncio.wait_for(send_burst(client), timeout=20)
-    assert len({m["id"] for m in sent}) == BURST
+    assert len({m.id for m in sent}) == BURST
     assert counting.count("/sms") == BURST
     assert counting.count("/sms", 429) == 0
     texts = sorted(m.text for m in emu.world.messages.values() if m.direction == "Outbound")
@@ -205,10 +198,10 @@ async def test_a_wait_longer_than_a_second_is_logged_once_listed_and_interruptib
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="rcinbox.platform")
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(clock)
     pacer.release("Auth", await pacer.acquire("Auth"), headers(5, 0, 60, "auth"))  # 4 used by others
-    clock.now += 19
+    clock.advance(19)
     waiter = asyncio.create_task(pacer.acquire("Auth", "POST /restapi/oauth/wstoken"))
     await asyncio.sleep(0)  # one step of the waiter: it registers its wait before its first await
     waits = pacer.waits.current()

@@ -4,27 +4,37 @@ decided and answered; health and readiness; startup refusals; signals; the ``run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from service_kit import always_away, emulator_settings, emulator_webhook_settings, socket_taken
+from service_kit import (
+    always_away,
+    emulator_settings,
+    emulator_webhook_settings,
+    log_line,
+    rounds,
+    socket_taken,
+)
 from transport_kit import inject
 from typer.testing import CliRunner
 
 from rcinbox.cli.main import app
+from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.emulator.world import Limits
 from rcinbox.errors import ListenError, RulesError
 from rcinbox.service.app import Service, Tuning, stop_on_signals
+from rcinbox.service.catchup import CatchUpPolicy
 from rcinbox.settings import FIELDS, Settings
 from rcinbox.store import ArchiveEntry
 from rcinbox.transports.webhook_subscription import TOKEN_KEY, WebhookPolicy
@@ -312,21 +322,22 @@ async def test_readyz_stays_ready_on_a_quiet_line_past_the_access_tokens_life(
 ) -> None:
     """Nothing calls the API on a quiet WebSocket line; the session must stay valid all the same
     (found by the issue-3 audit: /readyz went 503 once the first access token expired)."""
-    async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
+    clock = FakeClock()
+    async with Service.open(settings_for(emu, tmp_path), replace(TUNING, clock=clock)) as service:
         stop = asyncio.Event()
         runner = asyncio.create_task(service.run(stop), name="test.service")
         try:
             await service.board.wait_until(lambda s: s.ready, within=10)
+            await rounds(service, 1)  # the catch-up after subscribing: from now on the line is quiet
             first = service.client.auth.token
             assert first is not None
-            # Waiting for time itself to pass: the first access token's expiry, plus a margin.
-            await asyncio.sleep(max(0.0, first.expires_at - time.time()) + 0.5)
-            ready = await client.get(service.http.url + "/readyz")
+            clock.advance(first.expires_at - clock.time() + 0.5)  # past the first access token's life
+            ready = await readyz_until(client, service.http.url, 200, within=5)
             refreshed = service.client.auth.token
         finally:
             stop.set()
             await asyncio.wait_for(runner, 10)
-    assert (ready.status_code, ready.json()) == (200, {"ready": True})
+    assert ready == {"ready": True}
     assert refreshed is not None and refreshed.access_token != first.access_token
     assert service.client.auth.logins <= 1  # renewed by refresh, not by new sessions
 
@@ -347,14 +358,28 @@ def test_run_refuses_an_invalid_rules_file_with_its_line_and_reason(tmp_path: Pa
     assert not (tmp_path / "data").exists()  # refused before anything started
 
 
-async def readyz_until(client: httpx.AsyncClient, url: str, status: int, within: float) -> Any:
-    """``/readyz`` has no event to wait on: a bounded poll until it answers ``status``."""
+async def readyz_until(
+    client: httpx.AsyncClient, url: str, status: int, within: float, clock: FakeClock | None = None
+) -> Any:
+    """``/readyz`` has no event to wait on: a bounded poll until it answers ``status``; with a
+    ``clock``, each poll moves it 10 s on (the service's retries and its paced requests wait on it)."""
     async with asyncio.timeout(within):
         while True:
             response = await client.get(url + "/readyz")
             if response.status_code == status:
                 return response.json()
-            await asyncio.sleep(0.1)
+            if clock is not None:
+                clock.advance(10)
+            await asyncio.sleep(0.05)
+
+
+async def advance_until(clock: FakeClock, event: asyncio.Event, within: float) -> None:
+    """Move ``clock`` on 10 s at a time (the service's retries wait on it) until ``event``."""
+    async with asyncio.timeout(within):
+        while not event.is_set():
+            clock.advance(10)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=0.05)
 
 
 @pytest.mark.parametrize("limits", [Limits(access_ttl=3, refresh_ttl=3600)])
@@ -362,16 +387,23 @@ async def test_readyz_is_503_while_the_session_cannot_be_renewed_and_recovers(
     emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     token = {"method": "POST", "path": "/restapi/oauth/token", "status": 500, "count": 100_000}
-    async with Service.open(settings_for(emu, tmp_path), TUNING) as service:
+    clock = FakeClock()
+    # No periodic catch-up (its API call would renew the session too): the upkeep alone must.
+    tuning = replace(TUNING, clock=clock, catchup=CatchUpPolicy(interval=10**9))
+    async with Service.open(settings_for(emu, tmp_path), tuning) as service:
         stop = asyncio.Event()
         runner = asyncio.create_task(service.run(stop), name="test.service")
         try:
             await service.board.wait_until(lambda s: s.ready, within=10)
+            await rounds(service, 1)  # the catch-up after subscribing: from now on the line is quiet
             assert (await http.post("/_emulator/faults", json={"http": [token]})).status_code == 200
-            down = await readyz_until(client, service.http.url, 503, within=15)
+            with log_line("scheduled session refresh failed", logging.ERROR) as failed:
+                clock.advance(3.5)  # the access token (3 s) expires; its scheduled refresh gets 500s
+                down = await readyz_until(client, service.http.url, 503, within=5)
+                await advance_until(clock, failed.seen, within=10)  # every retry of it failed
             health = await client.get(service.http.url + "/healthz")
             assert (await http.delete("/_emulator/faults")).status_code in (200, 204)
-            back = await readyz_until(client, service.http.url, 200, within=20)
+            back = await readyz_until(client, service.http.url, 200, within=10, clock=clock)
         finally:
             stop.set()
             await asyncio.wait_for(runner, 10)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from archive_kit import dump, newer_archive, refusal, v0_archive
-from service_kit import always_away, emulator_settings, run_env, socket_taken
+from service_kit import LogLine, always_away, emulator_settings, log_line, run_env, socket_taken
 
 from rcinbox.cli.doctor import diagnose
 from rcinbox.cli.doctor_findings import Finding
@@ -74,34 +73,10 @@ async def interrupt(proc: asyncio.subprocess.Process) -> tuple[float, str]:
     return time.monotonic() - started, rest.decode()
 
 
-class LogLine(logging.Handler):
-    """Sets an event when a record of ``rcinbox`` contains ``text``: tests wait on it."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(logging.INFO)
-        self.text = text
-        self.seen = asyncio.Event()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if self.text in message and record.levelno == logging.INFO:
-            self.lines.append(message)
-            self.seen.set()
-
-
 @pytest.fixture
 def wait_line() -> Iterator[LogLine]:
-    handler = LogLine(WSTOKEN_WAIT)
-    logger = logging.getLogger("rcinbox")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with log_line(WSTOKEN_WAIT) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 @pytest.fixture

@@ -9,26 +9,19 @@ import pytest
 from pipeline_fakes import CHARLIE, OWNER, envelope
 from sqlalchemy import text
 
+from rcinbox.clock import FakeClock
 from rcinbox.errors import StoreError
 from rcinbox.events import InboundMessage
 from rcinbox.store import AttachmentRecord, DecisionRecord, Store
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
     async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.sqlite3", clock=clock) as opened:
         yield opened
 
@@ -77,14 +70,14 @@ async def test_concurrent_duplicate_accepts_insert_once(store: Store) -> None:
     assert sorted(results) == [False, False, False, False, True]
 
 
-async def test_due_messages_retry_and_park(store: Store, clock: Clock) -> None:
+async def test_due_messages_retry_and_park(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="1"))
     await store.accept(msg(message_id="2"))
     pk1, pk2 = await store.due_messages()
-    await store.message_failed(pk1, "boom", clock.now + timedelta(seconds=30))
+    await store.message_failed(pk1, "boom", clock.now() + timedelta(seconds=30))
     assert await store.due_messages() == [pk2]
-    assert await store.next_message_due() == clock.now + timedelta(seconds=30)
-    clock.now += timedelta(seconds=30)
+    assert await store.next_message_due() == clock.now() + timedelta(seconds=30)
+    clock.advance(timedelta(seconds=30))
     assert await store.due_messages() == [pk1, pk2]
     await store.message_failed(pk2, "poison", None)
     parked = await store.message(pk2)
@@ -106,7 +99,7 @@ async def test_attachment_outcome_recorded_once(store: Store) -> None:
     assert await store.attachments(pk) == {"9": record}
 
 
-async def test_conclude_reply_is_atomic_and_unique(store: Store, clock: Clock) -> None:
+async def test_conclude_reply_is_atomic_and_unique(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="7"))
     (pk,) = await store.due_messages()
     assert await store.conclude(pk, reply()) is True
@@ -116,7 +109,7 @@ async def test_conclude_reply_is_atomic_and_unique(store: Store, clock: Clock) -
     assert (decision.action, decision.reply_text, decision.decided_at) == (
         "reply",
         "Away until Monday",
-        clock.now,
+        clock.now(),
     )
     row = await store.outbox.for_message(pk)
     assert row is not None
@@ -160,13 +153,13 @@ async def test_opt_out_upsert_newest_wins(store: Store) -> None:
     ]
 
 
-async def test_ledger_queries(store: Store, clock: Clock) -> None:
-    start = clock.now
+async def test_ledger_queries(store: Store, clock: FakeClock) -> None:
+    start = clock.now()
     for i in range(3):
         await store.accept(msg(message_id=f"3{i}"))
     pks = await store.due_messages()
     await store.conclude(pks[0], reply())
-    clock.now += timedelta(hours=1)
+    clock.advance(timedelta(hours=1))
     await store.conclude(pks[1], reply())
     assert await store.last_reply_at(CHARLIE, "vacation") == start + timedelta(hours=1)
     assert await store.last_reply_at(CHARLIE, "other") is None
@@ -175,7 +168,7 @@ async def test_ledger_queries(store: Store, clock: Clock) -> None:
     first = await store.outbox.for_message(pks[0])
     second = await store.outbox.for_message(pks[1])
     assert first is not None and second is not None
-    clock.now += timedelta(hours=1)
+    clock.advance(timedelta(hours=1))
     await store.outbox.mark_sent(first.id, "999")
     await store.outbox.mark_failed(second.id, "HTTP 400 MSG-243")
     # a failed text does not count; a sent one counts from when it went out
@@ -186,25 +179,25 @@ async def test_ledger_queries(store: Store, clock: Clock) -> None:
     assert await store.outbox.known_platform_ids(["999", "1000"]) == {"999"}
 
 
-async def test_outbox_claim_and_recovery(store: Store, clock: Clock) -> None:
+async def test_outbox_claim_and_recovery(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="40"))
     (pk,) = await store.due_messages()
     await store.conclude(pk, reply())
     (row,) = await store.outbox.due()
     claim = await store.outbox.claim(row.id)
     assert claim is not None and not claim.reconcile
-    assert (claim.row.state, claim.row.attempts, claim.row.claimed_at) == ("sending", 1, clock.now)
+    assert (claim.row.state, claim.row.attempts, claim.row.claimed_at) == ("sending", 1, clock.now())
     assert await store.outbox.claim(row.id) is None  # in flight: nobody else gets it
     assert await store.outbox.due() == []
-    assert await store.outbox.next_due() == clock.now + timedelta(minutes=10)  # the lease
+    assert await store.outbox.next_due() == clock.now() + timedelta(minutes=10)  # the lease
     # a new process starts: in-flight rows become due, and claiming them asks for reconciliation
     assert await store.outbox.recover_in_flight() == 1
-    clock.now += timedelta(minutes=5)
+    clock.advance(timedelta(minutes=5))
     again = await store.outbox.claim(row.id)
     assert again is not None and again.reconcile
-    assert (again.row.attempts, again.row.claimed_at) == (2, clock.now - timedelta(minutes=5))
-    await store.outbox.retry_later(row.id, "timeout", clock.now + timedelta(seconds=10))
-    assert await store.outbox.next_due() == clock.now + timedelta(seconds=10)
+    assert (again.row.attempts, again.row.claimed_at) == (2, clock.now() - timedelta(minutes=5))
+    await store.outbox.retry_later(row.id, "timeout", clock.now() + timedelta(seconds=10))
+    assert await store.outbox.next_due() == clock.now() + timedelta(seconds=10)
 
 
 async def test_kv(store: Store) -> None:
@@ -214,7 +207,7 @@ async def test_kv(store: Store) -> None:
     assert await store.kv_get("sync") == "b"
 
 
-async def test_state_survives_reopen(tmp_path: Path, clock: Clock) -> None:
+async def test_state_survives_reopen(tmp_path: Path, clock: FakeClock) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
     async with await Store.open(url, clock=clock) as first:
         assert await first.accept(msg(message_id="50"))
@@ -309,15 +302,15 @@ def test_schema_and_upserts_render_for_postgresql() -> None:
     )
 
 
-async def test_an_expired_lease_makes_the_row_due_for_reconciliation(store: Store, clock: Clock) -> None:
+async def test_an_expired_lease_makes_the_row_due_for_reconciliation(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="41"))
     (pk,) = await store.due_messages()
     await store.conclude(pk, reply())
     (row,) = await store.outbox.due()
     assert await store.outbox.claim(row.id, timedelta(seconds=30)) is not None
-    clock.now += timedelta(seconds=29)
+    clock.advance(timedelta(seconds=29))
     assert await store.outbox.due() == []
-    clock.now += timedelta(seconds=1)  # the sender died without a word: another one takes over
+    clock.advance(timedelta(seconds=1))  # the sender died without a word: another one takes over
     (again,) = await store.outbox.due()
     claim = await store.outbox.claim(again.id)
     assert claim is not None and claim.reconcile and claim.row.attempts == 2

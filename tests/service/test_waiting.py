@@ -10,6 +10,7 @@ import pytest
 
 from import_rules import graph_of
 from rcinbox.backoff import Backoff
+from rcinbox.clock import SYSTEM, FakeClock
 from rcinbox.errors import StoreFull
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.transports.websocket import ReconnectPolicy
@@ -17,7 +18,7 @@ from rcinbox.waiting import ROUND_RETRY, drain_due, run_rounds, wait_any
 
 FOUNDATION = {
     *("settings", "errors", "logs", "events", "payload", "timestamps", "wire", "numbers", "backoff"),
-    *("waiting", "private", "datalock"),
+    *("waiting", "clock", "private", "datalock"),
 }
 
 
@@ -75,33 +76,37 @@ async def test_a_failed_round_is_logged_and_retried_and_a_good_one_resets_the_ba
         return outcome
 
     with caplog.at_level(logging.ERROR, logger=log.name):
-        await asyncio.wait_for(run_rounds("demo", log, one_round, wake, stop), 5)
+        await asyncio.wait_for(run_rounds("demo", log, one_round, wake, stop, SYSTEM), 5)
     assert rounds == 3
     [line] = caplog.records
     assert line.getMessage().startswith("demo: database or disk is full; free some space, retrying in")
     assert line.exc_info is None  # a full disk is one line, not a traceback
 
 
-async def test_a_round_waits_for_a_wake_when_nothing_is_scheduled() -> None:
-    stop, wake = asyncio.Event(), asyncio.Event()
-    rounds: list[int] = []
-    second = asyncio.Event()
+async def test_the_next_round_comes_when_due_on_the_loops_clock_or_when_woken() -> None:
+    clock = FakeClock()
+    stop, wake, ran = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    rounds = 0
 
     async def one_round() -> float | None:
-        rounds.append(len(rounds))
-        if len(rounds) == 2:
-            second.set()
-        return None  # nothing scheduled: only a wake (or stop) starts the next round
+        nonlocal rounds
+        rounds += 1
+        ran.set()
+        return 60.0  # more is due in a minute
 
-    loop = asyncio.create_task(run_rounds("demo", logging.getLogger("x"), one_round, wake, stop))
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(second.wait()), 0.05)
-    assert rounds == [0]
-    wake.set()
-    await asyncio.wait_for(second.wait(), 1)
+    loop = asyncio.create_task(run_rounds("demo", logging.getLogger("x"), one_round, wake, stop, clock))
+    await asyncio.wait_for(ran.wait(), 1)
+    ran.clear()
+    clock.advance(59)
+    assert (rounds, clock.sleeping) == (1, 1)  # still asleep: not due yet
+    clock.advance(1)
+    await asyncio.wait_for(ran.wait(), 1)
+    ran.clear()
+    wake.set()  # new work: no need to wait for the due time
+    await asyncio.wait_for(ran.wait(), 1)
+    assert rounds == 3
     stop.set()
     await asyncio.wait_for(loop, 1)
-    assert rounds == [0, 1]
 
 
 async def test_drain_handles_each_due_item_once_and_stops_when_told() -> None:

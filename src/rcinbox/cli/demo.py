@@ -19,7 +19,6 @@ import logging
 import shutil
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -38,6 +37,7 @@ from rcinbox.cli.demo_script import (
     table,
     tiny_png,
 )
+from rcinbox.clock import SYSTEM
 from rcinbox.datalock import LOCK_NAME, data_dir_lock
 from rcinbox.emulator.model import Extension
 from rcinbox.emulator.runner import Running, free_port, serve
@@ -121,7 +121,7 @@ async def _demo(
     data_dir: Path,
 ) -> list[Outcome]:
     rules = data_dir / "rcinbox.toml"
-    rules.write_text(demo_rules(datetime.now(UTC)), encoding="utf-8")
+    rules.write_text(demo_rules(SYSTEM.now()), encoding="utf-8")
     async with serve(options.host) as emulator:
         settings = demo_settings(emulator, options, data_dir, rules)
         async with (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ from rich.console import Console
 
 from rcinbox.cli.doctor_findings import Finding, fail, healthy, ok, render, warn
 from rcinbox.cli.doctor_platform import platform_findings
+from rcinbox.clock import SYSTEM
 from rcinbox.datalock import holder
 from rcinbox.errors import ConfigError, RulesError, UnknownSetting
 from rcinbox.private import private_dir
@@ -96,7 +97,7 @@ def rules_findings(path: Path, now: datetime | None = None) -> list[Finding]:
     except RulesError as exc:
         where = f"line {exc.line} of {exc.path}" if exc.line is not None else str(exc.path)
         return [fail("rules", str(exc), f"correct {where}: `rcinbox run` refuses to start until it is valid")]
-    now = now or datetime.now(UTC)
+    now = now or SYSTEM.now()
     detail, problem = f"{path}: {_summary(rules, now)}", _window_problem(rules, now)
     if problem is None:
         return [ok("rules", detail), budget_finding(rules, path)]

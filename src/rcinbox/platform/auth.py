@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import AuthError, InvalidGrant, error_from_response
 from rcinbox.platform.pacing import Pacer
 from rcinbox.platform.retry import DEFAULT_POLICY, RetryPolicy, send
@@ -81,13 +81,13 @@ class TokenManager:
         token_file: Path | None = None,
         pacer: Pacer | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM,
         on_renew: Callable[[Token], None] | None = None,
     ) -> None:
         self._http = http
         self._credentials = credentials
         self._file = TokenFile(token_file, credentials.fingerprint) if token_file else None
-        self._pacer = pacer or Pacer()
+        self._pacer = pacer or Pacer(clock)
         self._policy = policy
         self._clock = clock
         self._on_renew = on_renew  # called after every login/refresh (readiness, tests)
@@ -114,7 +114,7 @@ class TokenManager:
 
     def valid(self) -> bool:
         """True while the current access token is not expired (for readiness checks)."""
-        return self._token is not None and self._token.expires_at > self._clock()
+        return self._token is not None and self._token.expires_at > self._clock.time()
 
     # ---- lifecycle ----
 
@@ -168,13 +168,13 @@ class TokenManager:
             await self._renew(self._token)
 
     def _due(self, token: Token) -> bool:
-        return self._clock() >= token.expires_at - access_margin(token.expires_in)
+        return self._clock.time() >= token.expires_at - access_margin(token.expires_in)
 
     async def _renew(self, token: Token | None, policy: RetryPolicy | None = None) -> Token:
         """Refresh if the refresh token is still good, else (or on invalid_grant) log in."""
         new: Token | None = None
         policy = policy or self._policy
-        if token is not None and token.refresh_token and token.refresh_expires_at > self._clock():
+        if token is not None and token.refresh_token and token.refresh_expires_at > self._clock.time():
             try:
                 form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
                 new = await self._grant(form, policy)
@@ -216,7 +216,7 @@ class TokenManager:
         )
         if response.is_error:
             raise error_from_response(response)
-        return _token_from(response.json(), self._clock(), response)
+        return _token_from(response.json(), self._clock.time(), response)
 
     # ---- background upkeep ----
 
@@ -230,14 +230,13 @@ class TokenManager:
         due = token.expires_at - access_margin(token.expires_in)
         if token.refresh_token:
             due = min(due, token.issued_at + (token.refresh_expires_at - token.issued_at) / 2)
-        return max(0.0, min(due, token.issued_at + DAY) - self._clock())
+        return max(0.0, min(due, token.issued_at + DAY) - self._clock.time())
 
     async def _upkeep(self) -> None:
         failures = 0
         while not self._stop.is_set():
             delay = self.next_upkeep_in() if failures == 0 else self._policy.delay(failures)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+            if await self._clock.wait(self._stop, at_most=delay):
                 return
             try:
                 async with self._lock:

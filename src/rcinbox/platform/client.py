@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from rcinbox import __version__
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import DownloadRefused, PlatformError, error_from_response, transport_errors
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
@@ -96,10 +97,11 @@ class PlatformClient:
         timeouts: httpx.Timeout = DEFAULT_TIMEOUT,
         upkeep: bool = True,
         waits: Waits | None = None,
+        clock: Clock = SYSTEM,
     ) -> AsyncIterator[PlatformClient]:
         """Open the HTTP client, log in (or reuse the saved session), and close it all on exit.
         ``waits``: where this client's waits for RingCentral's budget are shown (shared by a
-        process's clients)."""
+        process's clients); ``clock``: the session's and the pacer's time (:mod:`rcinbox.clock`)."""
         async with httpx.AsyncClient(
             timeout=timeouts,
             transport=transport,
@@ -107,8 +109,10 @@ class PlatformClient:
             follow_redirects=False,
             headers={"User-Agent": f"rcinbox/{__version__}"},
         ) as http:
-            pacer = Pacer(waits=waits)
-            auth = TokenManager(http, credentials, token_file=token_file, pacer=pacer, policy=policy)
+            pacer = Pacer(clock, waits=waits)
+            auth = TokenManager(
+                http, credentials, token_file=token_file, pacer=pacer, policy=policy, clock=clock
+            )
             try:
                 await auth.start(background=upkeep)
                 yield cls(http, auth, credentials.server_url, pacer=pacer, policy=policy)

@@ -22,16 +22,15 @@ counted: the platform never saw it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.platform.waits import Wait, Waits
 
 Group = Literal["Light", "Medium", "Heavy", "Auth"]
@@ -85,11 +84,12 @@ class Pacer:
 
     def __init__(
         self,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
         low_fraction: float = 0.5,
         waits: Waits | None = None,
     ) -> None:
-        self._clock = clock
+        self._clock = clock.monotonic
+        self.clock = clock  # its sleeps: a fake clock moved forward wakes the waits
         self._low = low_fraction
         self.waits = waits or Waits()
         self._groups: dict[Group, _GroupState] = {}
@@ -141,15 +141,14 @@ class Pacer:
                     log.info("%s waits %.0f s: %s", what, delay, wait.reason, extra={"action": "pacing.wait"})
                 else:
                     log.debug("pacing %s group: waiting %.2f s", group, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=None if delay == inf else delay)
+                await self.clock.wait(self._changed, at_most=None if delay == inf else delay)
                 delay = self.wait_time(group)
 
     async def pause(self, group: Group, seconds: float, request: str, reason: str) -> None:
         """Sleep ``seconds`` (a retry's backoff), registered as a wait: shown and interruptible."""
         wait = Wait(group, request, reason, self._clock() + seconds, self._clock, seconds > ANNOUNCE_AFTER)
         with self.waits.waiting(wait):
-            await asyncio.sleep(seconds)
+            await self.clock.sleep(seconds)
 
     def why(self, group: Group) -> str:
         """Why a request of ``group`` would wait now, in words (for the log and ``/readyz``)."""

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -41,13 +42,13 @@ from rcinbox.service.pipeline import Pipeline
 from rcinbox.service.senders import open_senders
 from rcinbox.service.web import Check, Listening, bind, build_app, serve_on
 from rcinbox.settings import Settings
-from rcinbox.store import Clock, Store, utcnow
+from rcinbox.store import Store
 from rcinbox.transports import instant_sms_filters
 from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.webhook import WebhookEndpoint
 from rcinbox.transports.webhook_subscription import WebhookPolicy, WebhookSubscription
 from rcinbox.transports.websocket import ReconnectPolicy, WebSocketTransport
-from rcinbox.waiting import Changes, wait_any
+from rcinbox.waiting import Changes
 
 log = logging.getLogger("rcinbox.service")
 
@@ -69,7 +70,11 @@ class Tuning:
     websocket: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
     rules_check_interval: float = RULES_CHECK_INTERVAL
-    clock: Clock = utcnow  # "now" of the store, pipeline and outbox (end-to-end tests move it)
+    clock: Clock = SYSTEM  # the one clock of every part (tests pass a FakeClock and move it)
+    # What is compared with the platform's own timestamps (the catch-up's sync frame, the WebHook
+    # subscription's expiry); None: ``clock``. Only the end-to-end tests set it (SYSTEM: they move
+    # the service's date by hand while the emulator's runs on real time).
+    platform_clock: Clock | None = None
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
 
 
@@ -100,19 +105,22 @@ class Service:
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings, tuning: Tuning | None = None) -> AsyncIterator[Service]:
         tuning = tuning or Tuning()
+        clock = tuning.clock
         rules = RulesWatcher(settings.rules)  # an invalid file stops us here, before any I/O
         async with AsyncExitStack() as stack:
             private_dir(settings.data_dir)  # 0700: the archive and the webhook token are private
             stack.enter_context(data_dir_lock(settings.data_dir))  # one service per data directory
             sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
-            store = await Store.open(settings.database_url, clock=tuning.clock)
+            store = await Store.open(settings.database_url, clock=clock)
             stack.push_async_callback(store.close)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
-            client = await stack.enter_async_context(PlatformClient.from_settings(settings, waits=waits))
+            client = await stack.enter_async_context(
+                PlatformClient.from_settings(settings, waits=waits, clock=clock)
+            )
             owner = client.auth.owner_id or "~"
-            books = {ext: ContactBook(client, ext) for ext in settings.extensions or (owner,)}
+            books = {ext: ContactBook(client, ext, clock=clock) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(
-                open_senders(settings, client, list(books), waits=waits)
+                open_senders(settings, client, list(books), waits=waits, clock=clock)
             )
             outbox = Outbox(store, client, senders=senders, rules=rules.current)
             pipeline = Pipeline(
@@ -120,7 +128,14 @@ class Service:
             )
             receiver, routes = await _transport(settings, tuning, client, store, pipeline)
             catchup = CatchUpLoop.for_extensions(
-                client, store, pipeline, list(books), receiver.board, policy=tuning.catchup
+                client,
+                store,
+                pipeline,
+                list(books),
+                receiver.board,
+                policy=tuning.catchup,
+                clock=clock,
+                platform_clock=tuning.platform_clock or clock,
             )
             app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
@@ -149,7 +164,7 @@ class Service:
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
-        while not await wait_any(stop, at_most=self.tuning.rules_check_interval):
+        while not await self.tuning.clock.wait(stop, at_most=self.tuning.rules_check_interval):
             self.rules.check()
             self.rules_checked.notify()
 
@@ -175,11 +190,18 @@ async def _transport(
 ) -> tuple[Receiver, list[BaseRoute]]:
     filters = instant_sms_filters(settings.extensions)
     if settings.transport == "websocket":
-        return WebSocketTransport(client, pipeline, filters, policy=tuning.websocket), []
+        return WebSocketTransport(client, pipeline, filters, policy=tuning.websocket, clock=tuning.clock), []
     assert settings.webhook_url is not None  # Settings refuses webhook mode without it
-    manager = WebhookSubscription(client, store, settings.webhook_url, filters, policy=tuning.webhook)
+    manager = WebhookSubscription(
+        client,
+        store,
+        settings.webhook_url,
+        filters,
+        policy=tuning.webhook,
+        clock=tuning.platform_clock or tuning.clock,
+    )
     await manager.load()
-    endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board)
+    endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board, clock=tuning.clock)
     return manager, [endpoint.route(settings.webhook_path)]
 
 

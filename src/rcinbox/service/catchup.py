@@ -39,15 +39,15 @@ import contextlib
 import logging
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from rcinbox.backoff import Backoff
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
-from rcinbox.store import utcnow
 from rcinbox.timestamps import maybe_time
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
@@ -117,16 +117,16 @@ class CatchUp:
         extension_id: str,
         *,
         policy: CatchUpPolicy | None = None,
-        wall: Callable[[], datetime] = utcnow,
+        clock: Clock = SYSTEM,
     ) -> None:
-        """``wall``: real time, for the sync frame (the platform's store runs on it)."""
+        """``clock``: the wall time of the sync frame (the platform's store runs on it)."""
         self.api = api
         self.kv = kv
         self.intake = intake
         self.extension_id = extension_id
         self.policy = policy or CatchUpPolicy()
-        self.wall = wall
-        self.started = wall()  # texts before this, found by the first sync ever, get no reply
+        self.clock = clock
+        self.started = clock.now()  # texts before this, found by the first sync ever, get no reply
 
     def __repr__(self) -> str:
         return f"CatchUp(ext={self.extension_id})"
@@ -162,7 +162,7 @@ class CatchUp:
         return report
 
     async def _frame_start(self, *, fallback: bool) -> datetime:
-        now = self.wall()
+        now = self.clock.now()
         last = await self.kv.kv_get(SYNCED_KEY.format(ext=self.extension_id)) if fallback else None
         synced = maybe_time(last)
         if synced is None:
@@ -176,7 +176,7 @@ class CatchUp:
         if not result.sync_info.older_records_exist:
             return records
         times = [r.creation_time for r in records if r.creation_time is not None]
-        oldest = min(times, default=self.wall())
+        oldest = min(times, default=self.clock.now())
         log.warning(
             "ext %s: the full sync was capped at %d records; reading older ones from the message store",
             self.extension_id,
@@ -190,7 +190,7 @@ class CatchUp:
 
     async def _ingest(self, result: MessageSync, fell_back: bool, *, first_ever: bool = False) -> SyncReport:
         sync_type: SyncType = "ISync" if result.sync_info.sync_type == "ISync" else "FSync"
-        stamp = result.sync_info.sync_time or self.wall().isoformat()
+        stamp = result.sync_info.sync_time or self.clock.now().isoformat()
         account_id, extension_id = self._ids(result)
         records = result.records
         inbound = [r for r in records if _is_inbound_sms(r)]
@@ -244,9 +244,15 @@ class CatchUpLoop:
     """Runs every extension's :class:`CatchUp` on the triggers (module docstring) until ``stop``."""
 
     def __init__(
-        self, catchups: Sequence[CatchUp], board: StatusBoard, *, policy: CatchUpPolicy | None = None
+        self,
+        catchups: Sequence[CatchUp],
+        board: StatusBoard,
+        *,
+        policy: CatchUpPolicy | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.catchups = list(catchups)
+        self.clock = clock  # the periodic round and the retries wait on it
         self.board = board
         self.policy = policy or CatchUpPolicy()
         self.reports: deque[SyncReport] = deque(maxlen=100)  # the latest, oldest first
@@ -264,10 +270,14 @@ class CatchUpLoop:
         board: StatusBoard,
         *,
         policy: CatchUpPolicy | None = None,
+        clock: Clock = SYSTEM,
+        platform_clock: Clock | None = None,
     ) -> CatchUpLoop:
+        """``platform_clock``: the syncs' time (their frame), when not ``clock`` (tests)."""
         policy = policy or CatchUpPolicy()
-        catchups = [CatchUp(api, kv, intake, ext, policy=policy) for ext in extension_ids]
-        return cls(catchups, board, policy=policy)
+        frames = platform_clock or clock
+        catchups = [CatchUp(api, kv, intake, ext, policy=policy, clock=frames) for ext in extension_ids]
+        return cls(catchups, board, policy=policy, clock=clock)
 
     async def catch_up(self, trigger: Trigger = "manual") -> bool:
         """One round over every extension (one at a time); ``True`` when every sync succeeded."""
@@ -351,9 +361,10 @@ class CatchUpLoop:
                 self.board.wait_until(lambda s: subscribed(s) or refused(s)), name="rcinbox.catchup.wait"
             ),
             asyncio.create_task(stop.wait(), name="rcinbox.catchup.stop"),
+            asyncio.ensure_future(self.clock.sleep(at_most)),
         }
         try:
-            await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()

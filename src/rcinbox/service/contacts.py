@@ -19,11 +19,11 @@ is swapped in whole, so lookups meanwhile see the previous one.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError
 from rcinbox.numbers import same_key
 from rcinbox.wire import AddressBookSync, ContactRecord
@@ -55,7 +55,7 @@ class ContactBook:
         client: AddressBookSource,
         extension_id: str,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.client = client
         self.extension_id = extension_id
@@ -91,7 +91,7 @@ class ContactBook:
     async def refresh_if_older_than(self, seconds: float) -> bool:
         """Refresh when never loaded or last refreshed more than ``seconds`` ago; True if it ran."""
         async with self._lock:
-            if self.refreshed_at is not None and self._clock() - self.refreshed_at < seconds:
+            if self.refreshed_at is not None and self._clock.monotonic() - self.refreshed_at < seconds:
                 return False
             await self._sync()
             return True
@@ -122,7 +122,7 @@ class ContactBook:
         self._contacts = contacts
         self._index = _index(contacts)
         self._token = body.sync_info.sync_token or None
-        self.refreshed_at = self._clock()
+        self.refreshed_at = self._clock.monotonic()
 
 
 def _contact(contact_id: str, record: ContactRecord) -> tuple[Contact, frozenset[str]]:

@@ -95,7 +95,7 @@ class Outbox:
     async def run(self, stop: asyncio.Event) -> None:
         """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
         self._recover = self.options.recover_at_start
-        await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop)
+        await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         try:
@@ -103,7 +103,7 @@ class Outbox:
                 await self._recover_in_flight()
                 self._recover = False
             await self.drain(stop)
-            return seconds_until(await self.store.outbox.next_due(), self.clock())
+            return seconds_until(await self.store.outbox.next_due(), self.clock.now())
         except Exception:
             # The store failed (a full disk): a claimed row may be in flight (sent, but not
             # recorded); the only sender reconciles it at once when the store works again.
@@ -187,7 +187,7 @@ class Outbox:
         """Why the counterpart's consent, the current rules or the row's age forbid sending it now
         (``None``: send)."""
         opted_out = await self.store.opted_out(row.to_number)
-        now = self.clock()
+        now = self.clock.now()
         queued = QueuedReply(row.to_number, now - row.queued_at, now, opted_out)
         return recheck(queued, self.rules() if self.rules is not None else None)
 
@@ -213,7 +213,7 @@ class Outbox:
         if row.attempts >= self.options.retry.attempts:
             await self._give_up(row, exc, error)
             return
-        await self.store.outbox.retry_later(row.id, error, self.clock() + timedelta(seconds=delay))
+        await self.store.outbox.retry_later(row.id, error, self.clock.now() + timedelta(seconds=delay))
         log.warning(
             "reply %d to %s: attempt %d failed (%s); retrying in %.0fs",
             row.id,

@@ -14,11 +14,12 @@ errors; a refusal to list other numbers (403, 404…) is tolerated and remembere
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from rcinbox.clock import Clock
 from rcinbox.errors import PlatformError, RateLimited, ServerError, Unauthorized
 from rcinbox.wire import DirectoryPage, PhoneNumber
 
@@ -63,7 +64,7 @@ class NumberBook:
         self,
         client: NumberSource,
         extensions: Sequence[str],
-        clock: Callable[[], datetime],
+        clock: Clock,
         company_numbers: Iterable[str] = (),
         *,
         max_age: timedelta = timedelta(hours=1),
@@ -88,7 +89,7 @@ class NumberBook:
 
     async def _records(self, key: str, *, tolerate: bool) -> tuple[PhoneNumber, ...]:
         cached = self._cache.get(key)
-        if cached is not None and self.clock() - cached.at < self.max_age:
+        if cached is not None and self.clock.now() - cached.at < self.max_age:
             return cached.records
         try:
             records = tuple(await self._fetch(key))
@@ -99,7 +100,7 @@ class NumberBook:
                 raise
             log.info("cannot list numbers of %s: %s", key, exc, extra={"action": "numbers.unavailable"})
             records = ()
-        self._cache[key] = _Cached(records, self.clock())
+        self._cache[key] = _Cached(records, self.clock.now())
         return records
 
     async def _fetch(self, key: str) -> Sequence[PhoneNumber]:

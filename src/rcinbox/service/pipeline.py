@@ -132,11 +132,11 @@ class Pipeline:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process pending messages until ``stop`` is set (event-driven, no polling)."""
-        await run_rounds("pipeline", log, lambda: self._round(stop), self._wake, stop)
+        await run_rounds("pipeline", log, lambda: self._round(stop), self._wake, stop, self.clock)
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         await self.drain(stop)
-        return seconds_until(await self.store.next_message_due(), self.clock())
+        return seconds_until(await self.store.next_message_due(), self.clock.now())
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Process every message that is due now; returns how many were processed."""
@@ -186,7 +186,7 @@ class Pipeline:
 
     async def gather(self, pk: int, msg: InboundMessage, rules: Rules) -> Facts:
         """Everything :func:`decide` needs about ``msg``, from the platform caches and the store."""
-        now = self.clock()
+        now = self.clock.now()
         sender = msg.sender.phone_number
         numbers = await self.numbers.for_extension(msg.extension_id)
         contact = await self._contact(msg.extension_id, sender)
@@ -224,7 +224,7 @@ class Pipeline:
         delay = self.options.retry.delay(attempt)
         if isinstance(exc, RateLimited):
             delay = max(delay, exc.retry_after)
-        await self.store.message_failed(stored.pk, error, self.clock() + timedelta(seconds=delay))
+        await self.store.message_failed(stored.pk, error, self.clock.now() + timedelta(seconds=delay))
         log.warning(
             "message %s: attempt %d failed (%s); retrying in %.0fs",
             stored.message_id,

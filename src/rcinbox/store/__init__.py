@@ -16,7 +16,7 @@ from rcinbox.store.records import (
     OutboxState,
     StoredMessage,
 )
-from rcinbox.store.store import Clock, Store, utcnow
+from rcinbox.store.store import Store
 
 __all__ = [
     "Action",
@@ -25,7 +25,6 @@ __all__ = [
     "AttachmentState",
     "ChainReport",
     "Claim",
-    "Clock",
     "DecisionRecord",
     "MessageState",
     "OptState",
@@ -34,5 +33,4 @@ __all__ = [
     "OutboxState",
     "Store",
     "StoredMessage",
-    "utcnow",
 ]

@@ -15,7 +15,7 @@ rows (``unknown`` included) are automated texts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -23,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from rcinbox.clock import Clock
 from rcinbox.store.engine import reading, transaction
 from rcinbox.store.records import OutboxRow, OutboxState
 from rcinbox.store.schema import messages, outbox
@@ -53,14 +54,14 @@ class Claim:
 
 
 class OutboxQueue:
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
 
     async def recover_in_flight(self) -> int:
         """At start-up of the only sender: rows left in flight by a crash are due now (to be
         reconciled) instead of when their lease runs out."""
-        now = self.clock()
+        now = self.clock.now()
         async with transaction(self.engine) as conn:
             result = await conn.execute(
                 update(outbox)
@@ -70,7 +71,7 @@ class OutboxQueue:
         return int(result.rowcount)
 
     async def due(self, limit: int = 50) -> list[OutboxRow]:
-        query = select(outbox).where(_due(self.clock())).order_by(_due_at(), outbox.c.id).limit(limit)
+        query = select(outbox).where(_due(self.clock.now())).order_by(_due_at(), outbox.c.id).limit(limit)
         async with reading(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_row(row) for row in rows]
@@ -94,7 +95,7 @@ class OutboxQueue:
     async def claim(self, row_id: int, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
         """Mark a due row ``sending`` for ``lease`` (committed); ``None`` if it is not due or
         another sender holds it."""
-        now = self.clock()
+        now = self.clock.now()
         async with transaction(self.engine) as conn:
             before = await _get(conn, row_id)
             if before is None or before.state not in _ACTIVE:
@@ -118,7 +119,7 @@ class OutboxQueue:
         return Claim(row=after, reconcile=before.state == "sending")
 
     async def mark_sent(self, row_id: int, platform_message_id: str) -> None:
-        await self._finish(row_id, "sent", platform_message_id=platform_message_id, sent_at=self.clock())
+        await self._finish(row_id, "sent", platform_message_id=platform_message_id, sent_at=self.clock.now())
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
         await self._finish(row_id, "failed", last_error=reason[:2000])
@@ -134,7 +135,7 @@ class OutboxQueue:
                 update(outbox)
                 .where(outbox.c.id == row_id)
                 .values(
-                    next_attempt_at=at, lease_until=None, last_error=error[:2000], updated_at=self.clock()
+                    next_attempt_at=at, lease_until=None, last_error=error[:2000], updated_at=self.clock.now()
                 )
             )
 
@@ -147,7 +148,7 @@ class OutboxQueue:
             return {str(value) for value in (await conn.scalars(query)).all()}
 
     async def _finish(self, row_id: int, state: OutboxState, **values: Any) -> None:
-        now = self.clock()
+        now = self.clock.now()
         async with transaction(self.engine) as conn:
             await conn.execute(
                 update(outbox)

@@ -11,14 +11,14 @@ outbox reply in one transaction, so a crash leaves either all of them or none.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
 from rcinbox.numbers import same_key
 from rcinbox.store import archive, chain, migrate
@@ -35,15 +35,9 @@ from rcinbox.store.records import (
 )
 from rcinbox.store.schema import attachments, decisions, kv, messages, opt_outs, outbox
 
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 class Store:
-    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM) -> None:
         self.engine = engine
         self.clock = clock
         self.outbox = OutboxQueue(engine, clock)
@@ -52,7 +46,7 @@ class Store:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
     @classmethod
-    async def open(cls, url: str, *, clock: Clock = utcnow, upgrade: bool = True) -> Store:
+    async def open(cls, url: str, *, clock: Clock = SYSTEM, upgrade: bool = True) -> Store:
         """Open the database at ``url`` and bring its schema to the code's version (creating it in
         an empty database; :mod:`rcinbox.store.migrate`). ``upgrade=False`` (readers) changes
         nothing and raises :class:`~rcinbox.errors.SchemaError` unless the schema is current."""
@@ -63,7 +57,7 @@ class Store:
                 return cls(engine, clock)
             await migrate.upgrade(engine)
             async with transaction(engine) as conn:
-                await chain.ensure_genesis(conn, clock())
+                await chain.ensure_genesis(conn, clock.now())
         except Duplicate:  # another process created the chain head at the same moment
             pass
         except BaseException:
@@ -88,7 +82,7 @@ class Store:
         """Archive a new message (state ``received``); ``False`` if it was already there."""
         try:
             async with transaction(self.engine) as conn:
-                await conn.execute(insert(messages).values(**_message_values(msg, self.clock())))
+                await conn.execute(insert(messages).values(**_message_values(msg, self.clock.now())))
         except Duplicate:
             return False
         return True
@@ -99,7 +93,7 @@ class Store:
             select(messages.c.id)
             .where(
                 _pending(),
-                or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock()),
+                or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock.now()),
             )
             .order_by(messages.c.id)
             .limit(limit)
@@ -130,7 +124,7 @@ class Store:
             await conn.execute(
                 update(messages)
                 .where(messages.c.id == pk)
-                .values(state=state, next_attempt_at=None, updated_at=self.clock())
+                .values(state=state, next_attempt_at=None, updated_at=self.clock.now())
             )
 
     async def message_failed(self, pk: int, error: str, retry_at: datetime | None) -> None:
@@ -139,7 +133,7 @@ class Store:
             "attempts": messages.c.attempts + 1,
             "last_error": error[:2000],
             "next_attempt_at": retry_at,
-            "updated_at": self.clock(),
+            "updated_at": self.clock.now(),
         }
         if retry_at is None:
             values["state"] = "failed"
@@ -159,7 +153,7 @@ class Store:
         values = {name: getattr(record, name) for name in AttachmentRecord.__dataclass_fields__}
         try:
             async with transaction(self.engine) as conn:
-                await conn.execute(insert(attachments).values(**values, stored_at=self.clock()))
+                await conn.execute(insert(attachments).values(**values, stored_at=self.clock.now()))
         except Duplicate:
             return False
         return True
@@ -171,7 +165,7 @@ class Store:
 
         Returns ``False`` (and changes nothing) when the message already has a decision.
         """
-        now = self.clock()
+        now = self.clock.now()
         try:
             async with transaction(self.engine) as conn:
                 msg = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
@@ -252,7 +246,7 @@ class Store:
 
     async def kv_put(self, key: str, value: str) -> None:
         async with transaction(self.engine) as conn:
-            await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock()}, ["key"])
+            await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock.now()}, ["key"])
 
     # -- reading the archive --------------------------------------------------------------------
 

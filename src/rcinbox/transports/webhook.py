@@ -21,13 +21,13 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
 from rcinbox.transports import Sink, instant_message
@@ -96,11 +96,13 @@ class WebhookEndpoint:
         tokens: Callable[[], Iterable[str]],
         board: StatusBoard | None = None,
         accept_budget: float = ACCEPT_BUDGET,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._sink = sink
         self._tokens = tokens
         self._board = board
         self._budget = accept_budget
+        self._clock = clock  # the time of the last notification (status)
 
     def route(self, path: str) -> Route:
         return Route(path or "/", self.handle, methods=["POST"], name="webhook")
@@ -137,5 +139,5 @@ class WebhookEndpoint:
                 self._board.update(unstored=self._board.status.unstored + 1)
             return _answer(503, {"error": "not stored"})
         if self._board is not None:
-            self._board.update(last_event_at=datetime.now(UTC))
+            self._board.update(last_event_at=self._clock.now())
         return _answer(200)

@@ -25,14 +25,14 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rcinbox.backoff import Backoff
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import NotFound
 from rcinbox.transports import KeyValue, SubscriptionApi
 from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.websocket import retry_after
-from rcinbox.waiting import wait_any
 from rcinbox.wire import Subscription
 
 log = logging.getLogger("rcinbox.transport")
@@ -58,11 +58,11 @@ class WebhookPolicy:
         return self.expires_in * self.renew_fraction
 
 
-def seconds_left(info: Subscription, now: datetime | None = None) -> float:
+def seconds_left(info: Subscription, now: datetime) -> float:
     """Seconds until ``expirationTime`` (0 if unreadable: renew now)."""
     if info.expiration_time is None:
         return 0.0
-    return (info.expiration_time - (now or datetime.now(UTC))).total_seconds()
+    return (info.expiration_time - now).total_seconds()
 
 
 class WebhookSubscription:
@@ -77,6 +77,7 @@ class WebhookSubscription:
         *,
         policy: WebhookPolicy | None = None,
         board: StatusBoard | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._api = api
         self._kv = kv
@@ -89,6 +90,7 @@ class WebhookSubscription:
         self._adopted = False  # startup reconciliation done
         self._trust_existing = False  # existing subscriptions use our (stored) token
         self._wake = asyncio.Event()
+        self._clock = clock  # subscription expiry times are compared with it
 
     def tokens(self) -> tuple[str, ...]:
         return (self._token,) if self._token else ()
@@ -121,10 +123,10 @@ class WebhookSubscription:
                 log.warning("webhook subscription: %s; retry in %.1f s", exc, wait)
                 self.board.update(connected=False, subscription_active=False, reason=str(exc)[:200])
             self._wake.clear()
-            await wait_any(stop, self._wake, at_most=wait)
+            await self._clock.wait(stop, self._wake, at_most=wait)
 
     def _next_wake(self, info: Subscription) -> float:
-        until_renewal = seconds_left(info) - self.policy.renew_margin
+        until_renewal = seconds_left(info, self._clock.now()) - self.policy.renew_margin
         return max(0.05, min(self.policy.check_interval, until_renewal))
 
     async def ensure(self) -> Subscription:
@@ -134,7 +136,7 @@ class WebhookSubscription:
         info = await self._current()
         if info is None:
             info = await self._create()
-        elif seconds_left(info) <= self.policy.renew_margin:
+        elif seconds_left(info, self._clock.now()) <= self.policy.renew_margin:
             info = await self._renew(info)
         self.board.update(connected=True, subscription_active=True, subscription_id=info.id, reason="")
         return info
@@ -159,7 +161,7 @@ class WebhookSubscription:
 
     def _usable(self, record: Subscription) -> bool:
         same = same_filters(self._filters, record.event_filters)
-        return record.status == "Active" and same and seconds_left(record) > 0
+        return record.status == "Active" and same and seconds_left(record, self._clock.now()) > 0
 
     async def _current(self) -> Subscription | None:
         if self._sub_id is None:

@@ -26,7 +26,6 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +33,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from rcinbox.backoff import Backoff
+from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import RateLimited, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
@@ -139,6 +139,7 @@ class WebSocketTransport:
         *,
         policy: ReconnectPolicy | None = None,
         resume: Wsc | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         """``resume``: a session context to recover first (like RCEX's ``wscToken`` option)."""
         self._tokens = tokens
@@ -147,6 +148,7 @@ class WebSocketTransport:
         self.policy = policy or ReconnectPolicy()
         self.board = StatusBoard("websocket")
         self._wsc = resume
+        self._clock = clock  # the time of the last notification (status)
         self._established = False
         self._stop = asyncio.Event()
 
@@ -268,7 +270,7 @@ class WebSocketTransport:
         if message is None:
             return
         await self._deliver(message)
-        self.board.update(last_event_at=datetime.now(UTC))
+        self.board.update(last_event_at=self._clock.now())
 
     async def _deliver(self, message: InboundMessage) -> None:
         """Hand one message to the sink; the frame counts as handled only once this returns."""
