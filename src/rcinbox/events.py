@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from rcinbox.payload import original_text, storable
-from rcinbox.timestamps import parse_time
+from rcinbox.timestamps import maybe_time, parse_time
 
 Source = Literal["webhook", "websocket", "sync"]
 ORIGINAL = "rcinboxOriginal"  # in ``raw`` when it had to be cleaned: the envelope as received
@@ -87,6 +87,10 @@ class InboundMessage:
     # answered (a human may have dealt with it already). Set by the catch-up, stored in its own
     # column (``messages.before_first_start``), never read from the envelope.
     before_first_start: bool = False
+    # When the platform handed the text over: the envelope's ``timestamp`` (the notification's;
+    # the sync's ``syncTime`` for a catch-up), ``None`` when it has no readable one. Stored in its
+    # own column (``messages.handed_over_at``) so the worker never re-reads ``raw``.
+    handed_over_at: datetime | None = None
 
     def __repr__(self) -> str:
         return (
@@ -137,18 +141,16 @@ class InboundMessage:
             created_at=_timestamp(body.get("creationTime"), "body.creationTime"),
             raw=envelope,
             source=source,
+            handed_over_at=maybe_time(envelope.get("timestamp")),
         )
 
     @property
     def age(self) -> timedelta | None:
-        """How old the text was when the platform handed it over: the envelope's ``timestamp``
-        (the notification's; the sync's ``syncTime`` for a catch-up) minus ``creationTime``, both
-        on the platform's clock; ``None`` when the envelope has no readable timestamp."""
-        try:
-            handed_over = _timestamp(self.raw.get("timestamp"), "timestamp")
-        except ValueError:
+        """How old the text was when the platform handed it over: :attr:`handed_over_at` minus
+        ``creationTime``, both on the platform's clock; ``None`` without a handed-over time."""
+        if self.handed_over_at is None:
             return None
-        return max(handed_over - self.created_at, timedelta(0))
+        return max(self.handed_over_at - self.created_at, timedelta(0))
 
     @classmethod
     def from_record(

@@ -47,7 +47,7 @@ async def archived(
 
 
 def refs(stored: StoredMessage) -> InboundMessage:
-    return InboundMessage.from_notification(stored.raw, "webhook")
+    return stored.inbound()  # what the worker works on: the refs as stored at intake
 
 
 def mms(att_id: str, uri: str, content_type: str = "image/png", size: int | None = None) -> dict[str, object]:

@@ -307,6 +307,7 @@ def test_max_age_is_a_safety_rule_with_a_floor() -> None:
 def inbound(age: timedelta | None) -> InboundMessage:
     raw: dict[str, Any] = {} if age is None else {"timestamp": (NOW + age).isoformat()}
     return InboundMessage(
+        handed_over_at=None if age is None else NOW + age,
         message_id="1",
         extension_id=EXT,
         account_id="",
@@ -349,7 +350,11 @@ def test_an_old_stop_is_still_an_opt_out() -> None:
 def test_age_is_never_negative_and_unknown_without_a_timestamp() -> None:
     assert inbound(-timedelta(minutes=5)).age == timedelta(0)
     assert inbound(None).age is None
-    assert replace(inbound(None), raw={"timestamp": "yesterday"}).age is None
+    record = {"id": 1, "from": {"phoneNumber": "+14155550100"}, "creationTime": NOW.isoformat()}
+    assert InboundMessage.from_record(record, EXT, timestamp=(NOW + timedelta(hours=2)).isoformat()).age == (
+        timedelta(hours=2)
+    )
+    assert InboundMessage.from_record(record, EXT, timestamp="yesterday").age is None
 
 
 class StuckCatchUp(CountingCatchUp):

@@ -64,7 +64,7 @@ def test_a_lone_surrogate_is_replaced_and_the_original_kept() -> None:
     assert msg.raw["body"]["from"]["location"] == "nul\ufffd"
     assert json.loads(msg.raw[ORIGINAL]) == env
     assert msg.raw[ORIGINAL].isascii()
-    again = InboundMessage.from_notification(msg.raw, "webhook")  # what the worker re-reads
+    again = InboundMessage.from_notification(msg.raw, "webhook")  # the archived raw reads the same
     assert (again.text, again.raw) == (msg.text, msg.raw)
 
 

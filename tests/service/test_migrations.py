@@ -4,7 +4,9 @@ exactly what ``schema.py`` declares; ``rcinbox messages`` never migrates; ``rcin
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 from rcinbox.cli.main import app
 from rcinbox.errors import SchemaError
-from rcinbox.events import InboundMessage
+from rcinbox.events import AttachmentRef, InboundMessage
 from rcinbox.store import Store, migrate
 from rcinbox.store.schema import metadata
 
@@ -24,6 +26,16 @@ NO_SETTINGS: dict[str, str | None] = {
     "RC_APP_CLIENT_ID": None,
     "RC_APP_CLIENT_SECRET": None,
     "RC_USER_JWT": None,
+}
+
+PHOTO = {
+    "id": "5001",
+    "uri": "https://media.ringcentral.com/restapi/v1.0/account/37439510/extension/62264425016/"
+    "message-store/1004/content/5001",
+    "contentType": "image/jpeg",
+    "size": 3,
+    "problem": None,
+    "note": None,
 }
 
 
@@ -43,15 +55,27 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     async with await Store.open(url(path)) as store:
         early = await store.find_message("62264425016", "1001")
         later = await store.find_message("62264425016", "1002")
+        pending = await store.find_message("62264425016", "1004")
         report = await store.verify_decisions()
     after = dump(path)
     assert after["alembic_version"] == [(migrate.head(),)]
     for table in TABLES:
         old = before[table]
-        new = [row[:-1] for row in after[table]] if table == "messages" else after[table]
+        new = [row[:-3] for row in after[table]] if table == "messages" else after[table]
         assert new == old, table  # every row, every value, the raw payloads byte for byte
     # the marker rcinbox 0.1.0 put in the catch-up's envelope became the column (raw left as it was)
-    assert [row[-1] for row in after["messages"]] == [1, 0, 0, 0]
+    assert [row[-3] for row in after["messages"]] == [1, 0, 0, 0]
+    # the announced attachments and the envelope's timestamp were parsed from raw into columns
+    announced = [json.loads(row[-2]) for row in after["messages"]]
+    assert announced == [[], [], [], [PHOTO]]
+    assert [row[-1] for row in after["messages"]] == [
+        "2026-12-01 09:29:00.000000",
+        *["2026-12-01 09:29:58.000000"] * 3,
+    ]
+    assert pending is not None and pending.state == "archived"  # its download is still to be checked
+    assert pending.announced == (
+        AttachmentRef("5001", PHOTO["uri"], "image/jpeg", 3),
+    ) and pending.inbound().age == timedelta(seconds=1)
     assert (
         early is not None
         and early.before_first_start

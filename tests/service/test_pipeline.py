@@ -21,6 +21,7 @@ from pipeline_fakes import (
     media_uri,
     vacation_rules,
 )
+from sqlalchemy import update
 from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
@@ -32,6 +33,7 @@ from rcinbox.service.contacts import ContactBook
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline, PipelineOptions
 from rcinbox.store import Store
+from rcinbox.store.schema import messages
 from rcinbox.waiting import Changes, wait_any
 
 FAST = PipelineOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
@@ -320,3 +322,42 @@ async def test_wait_any_and_changes() -> None:
     assert seen[0] == 0 and seen[-1] == 2
     with pytest.raises(TimeoutError):
         await changes.until(holds(lambda: False), 0.01)
+
+
+async def test_the_worker_processes_the_message_parsed_at_intake_not_its_raw_payload(
+    store: Store, tmp_path: Path
+) -> None:
+    """A message is parsed once, at the edge: the worker works from the columns. Here ``raw`` is
+    made unreadable by hand after intake and the message is still fetched, decided and answered
+    exactly as announced (attachments with their problem, sender, the envelope's timestamp)."""
+    fake = FakePlatform()
+    uri = media_uri(EXT, "600", "1")
+    fake.media[uri] = (200, b"GIF89a", "image/gif")
+    pipeline = make_pipeline(store, fake, tmp_path)
+    announced = [
+        {"id": "1", "type": "MmsAttachment", "uri": uri, "contentType": "image/gif", "size": 6},
+        {"id": "2", "type": "MmsAttachment", "contentType": "image/png"},  # no uri: malformed
+    ]
+    env = {**envelope(message_id="600", sender_name="Charlie", attachments=announced)}
+    env["timestamp"] = "2026-11-27T10:01:30.000Z"  # handed over 90 s after it was written
+    assert await pipeline.accept(InboundMessage.from_notification(env, "webhook"))
+    async with store.engine.begin() as conn:
+        await conn.execute(update(messages).where(messages.c.message_id == "600").values(raw={"body": 7}))
+    assert await pipeline.drain() == 1
+    (entry,) = await store.recent()
+    assert (entry.state, entry.action, entry.reason, entry.last_error) == (
+        "decided",
+        "reply",
+        "replied",
+        None,
+    )
+    decision = await store.decision(entry.pk)
+    assert decision is not None and (decision.reply_to, decision.reply_from) == (CHARLIE, OWNER)
+    assert decision.facts["age_s"] == 90.0
+    files = await store.attachments(entry.pk)
+    assert (files["1"].state, files["1"].sha256) == ("stored", hashlib.sha256(b"GIF89a").hexdigest())
+    assert (files["2"].state, files["2"].reason) == (
+        "refused",
+        "malformed: body.attachments[2].uri is missing or not a string",
+    )
+    assert fake.streamed == [uri]

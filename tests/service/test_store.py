@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pipeline_fakes import CHARLIE, OWNER, envelope
+from pipeline_fakes import CHARLIE, EXT, OWNER, envelope
 from sqlalchemy import text
 
 from rcinbox.clock import FakeClock
@@ -62,7 +62,33 @@ async def test_accept_dedupes_by_constraint(store: Store) -> None:
     ]
     stored = await store.find_message("62264425016", "111")
     assert stored is not None
-    assert InboundMessage.from_notification(stored.raw, "webhook") == first
+    assert stored.inbound() == first  # the columns give back the message as parsed at intake
+    assert InboundMessage.from_notification(stored.raw, "webhook") == first  # raw: the archive's copy
+
+
+async def test_announced_attachments_and_the_handover_time_are_stored_at_intake(store: Store) -> None:
+    """The worker's message comes from the columns: every announced ref survives them, in order,
+    with its problem or note, and so does the envelope's timestamp (the age the rules read)."""
+    uri = "https://media.ringcentral.com/restapi/v1.0/account/1/extension/2/message-store/3/content/"
+    announced: list[object] = [
+        {"id": 9, "type": "MmsAttachment", "uri": uri + "9", "contentType": "image/png", "size": 10**40},
+        {"id": "x" * 65, "type": "MmsAttachment", "uri": uri + "x", "contentType": "image/gif"},
+        {"id": "4", "type": "MmsAttachment", "contentType": "image/gif"},
+        "junk",
+    ]
+    env = envelope(message_id="333", sender_name="Zoë", to=(OWNER, CHARLIE), attachments=announced)
+    env["timestamp"] = "2026-11-27T10:00:42.000Z"
+    first = InboundMessage.from_notification(env, "webhook")
+    assert [(ref.id, ref.problem is None, ref.note is None) for ref in first.attachments] == [
+        ("9", True, False),
+        ("#2", True, False),
+        ("4", False, True),
+        ("#4", False, True),
+    ]
+    assert await store.accept(first)
+    stored = await store.find_message(EXT, "333")
+    assert stored is not None and stored.announced == first.attachments
+    assert stored.inbound() == first and stored.inbound().age == timedelta(seconds=42)
 
 
 async def test_concurrent_duplicate_accepts_insert_once(store: Store) -> None:

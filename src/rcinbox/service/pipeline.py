@@ -3,7 +3,10 @@
 :meth:`Pipeline.accept` inserts the message (deduplicated by the database) and wakes the
 worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is the worker: at
 start it processes everything still pending (crash recovery), then waits for a wake-up, the
-next scheduled retry or ``stop``. Each message goes through idempotent steps:
+next scheduled retry or ``stop``. A message is parsed once, at the edge: the worker rebuilds it
+from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the announced attachments
+included) and never re-reads ``raw``, which is kept for the archive. Each message goes through
+idempotent steps:
 
 1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``;
 2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
@@ -23,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -157,12 +160,7 @@ class Pipeline:
             self.changes.notify()
 
     async def _steps(self, stored: StoredMessage) -> None:
-        try:
-            msg = InboundMessage.from_notification(stored.raw, stored.source)
-        except ValueError as exc:  # cannot get better with retries
-            await self._park(stored, f"unreadable archived payload: {exc}")
-            return
-        msg = replace(msg, before_first_start=stored.before_first_start)  # a column, not in raw
+        msg = stored.inbound()  # parsed once at intake: the columns, never ``raw`` again
         if stored.state == "received":
             await self.fetcher.fetch_all(stored, msg.attachments)
             await self.store.advance(stored.pk, "archived")

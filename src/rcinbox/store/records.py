@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from rcinbox.events import Source
+from rcinbox.events import AttachmentRef, InboundMessage, Party, Source
 
 MessageState = Literal["received", "archived", "decided", "done", "failed"]
 PENDING_STATES: tuple[MessageState, ...] = ("received", "archived")
@@ -19,11 +19,21 @@ Action = Literal["reply", "suppress", "opt-out", "opt-in"]
 
 @dataclass(frozen=True)
 class StoredMessage:
+    """An archived message as its columns hold it; ``raw`` is the envelope, for the archive only
+    (the decision chain hashes it): the worker's :class:`InboundMessage` comes from the columns."""
+
     pk: int
     extension_id: str
     message_id: str
+    account_id: str
     sender: str
+    sender_name: str | None
+    recipients: tuple[Party, ...]
     text: str
+    conversation_id: str | None
+    created_at: datetime
+    handed_over_at: datetime | None
+    announced: tuple[AttachmentRef, ...]  # the attachments as announced at intake
     source: Source
     raw: Mapping[str, Any] = field(repr=False)
     state: MessageState
@@ -31,6 +41,63 @@ class StoredMessage:
     last_error: str | None
     received_at: datetime
     before_first_start: bool = False  # sent before rcinbox first started (found by the first catch-up)
+
+    def inbound(self) -> InboundMessage:
+        """The message as parsed at intake, rebuilt from the columns (``raw`` is not read)."""
+        return InboundMessage(
+            message_id=self.message_id,
+            extension_id=self.extension_id,
+            account_id=self.account_id,
+            sender=Party(self.sender, self.sender_name),
+            recipients=self.recipients,
+            text=self.text,
+            attachments=self.announced,
+            conversation_id=self.conversation_id,
+            created_at=self.created_at,
+            raw=self.raw,
+            source=self.source,
+            before_first_start=self.before_first_start,
+            handed_over_at=self.handed_over_at,
+        )
+
+
+def announced_json(refs: tuple[AttachmentRef, ...]) -> list[dict[str, Any]]:
+    """``messages.announced``: the attachment refs parsed at intake, in order."""
+    return [
+        {
+            "id": ref.id,
+            "uri": ref.uri,
+            "contentType": ref.content_type,
+            "size": ref.size,
+            "problem": ref.problem,
+            "note": ref.note,
+        }
+        for ref in refs
+    ]
+
+
+def announced_refs(value: Sequence[Mapping[str, Any]]) -> tuple[AttachmentRef, ...]:
+    """The refs :func:`announced_json` wrote (migration 0003 writes the same shape)."""
+    return tuple(
+        AttachmentRef(
+            id=item["id"],
+            uri=item["uri"],
+            content_type=item["contentType"],
+            size=item["size"],
+            problem=item["problem"],
+            note=item["note"],
+        )
+        for item in value
+    )
+
+
+def recipients_json(parties: tuple[Party, ...]) -> list[dict[str, Any]]:
+    """``messages.recipients``: the ``to`` list as parsed at intake."""
+    return [{"phoneNumber": p.phone_number, "name": p.name, "target": p.target} for p in parties]
+
+
+def recipients_parties(value: Sequence[Mapping[str, Any]]) -> tuple[Party, ...]:
+    return tuple(Party(item["phoneNumber"], item.get("name"), item.get("target") is True) for item in value)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ The schema is versioned: every change to these tables comes with a migration in
 :mod:`rcinbox.store.migrations` (see :mod:`rcinbox.store.migrate`); a test compares this module
 with the migrated database. ``messages.before_first_start`` marks a text the very first catch-up
 found that was sent before rcinbox first started (archived, never answered).
+``messages.announced`` holds the MMS attachments as the notification announced them (parsed at
+intake: id, uri, content type, size, and a ``problem`` or ``note``) and ``messages.handed_over_at``
+the envelope's ``timestamp``: with the other columns they are the message the worker processes,
+so ``raw`` (the envelope as received, hashed by the decision chain) is kept for the archive only.
 
 Every timestamp is stored as UTC (:class:`UtcDateTime`) and read back timezone-aware.
 """
@@ -113,6 +117,8 @@ messages = Table(
     Column("last_error", Text),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("before_first_start", Boolean, nullable=False, server_default="0"),  # migration 0002
+    Column("announced", JSON, nullable=False, server_default="[]"),  # migration 0003
+    Column("handed_over_at", UtcDateTime),  # migration 0003
     UniqueConstraint("extension_id", "message_id", name="uq_messages_extension_message"),
     Index("ix_messages_state_due", "state", "next_attempt_at"),
     Index("ix_messages_sender", "sender"),

@@ -32,6 +32,10 @@ from rcinbox.store.records import (
     DecisionRecord,
     MessageState,
     StoredMessage,
+    announced_json,
+    announced_refs,
+    recipients_json,
+    recipients_parties,
 )
 from rcinbox.store.schema import attachments, decisions, kv, messages, opt_outs, outbox
 
@@ -267,13 +271,13 @@ def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
         "direction": "Inbound",
         "sender": msg.sender.phone_number,
         "sender_name": msg.sender.name,
-        "recipients": [
-            {"phoneNumber": p.phone_number, "name": p.name, "target": p.target} for p in msg.recipients
-        ],
+        "recipients": recipients_json(msg.recipients),
         "receiving_number": msg.receiving_number,
         "text": msg.text,
         "conversation_id": msg.conversation_id,
         "created_at": msg.created_at,
+        "handed_over_at": msg.handed_over_at,
+        "announced": announced_json(msg.attachments),
         "received_at": now,
         "source": msg.source,
         "raw": dict(msg.raw),
@@ -335,8 +339,15 @@ def _stored(row: Any) -> StoredMessage:
         pk=row["id"],
         extension_id=row["extension_id"],
         message_id=row["message_id"],
+        account_id=row["account_id"],
         sender=row["sender"],
+        sender_name=row["sender_name"],
+        recipients=recipients_parties(row["recipients"]),
         text=row["text"],
+        conversation_id=row["conversation_id"],
+        created_at=row["created_at"],
+        handed_over_at=row["handed_over_at"],
+        announced=announced_refs(row["announced"]),
         source=row["source"],
         raw=row["raw"],
         before_first_start=row["before_first_start"],
