@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,39 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     async with await Store.open(url(path)):  # a second open is a no-op
         pass
     assert dump(path) == after
+
+
+async def test_old_rows_get_the_announced_refs_the_code_parses_at_intake(tmp_path: Path) -> None:
+    """0003 parses ``raw`` with its own copy of the rules (a migration imports nothing from
+    rcinbox): for odd announcements too, the refs it backfills are those intake writes."""
+    path = v0_archive(tmp_path / "data")
+    uri = PHOTO["uri"]
+    odd: list[object] = [
+        {"id": 9, "type": "MmsAttachment", "uri": uri, "contentType": "x" * 300, "size": 10**40},
+        {"id": "y" * 65, "type": "MmsAttachment", "uri": uri},
+        {"id": True, "type": "MmsAttachment", "uri": uri},
+        {"id": "t", "type": "Text", "contentType": "text/plain"},
+        {"id": "5", "type": "MmsAttachment", "uri": uri, "size": -1},
+        "junk",
+    ]
+    conn = sqlite3.connect(path)
+    with conn:
+        row = list(conn.execute("SELECT * FROM messages WHERE id = 4").fetchone())
+        envelope = json.loads(row[14])
+        envelope["body"] = {**envelope["body"], "id": "1005", "attachments": odd}
+        row[0], row[2], row[14] = 5, "1005", json.dumps(envelope)
+        conn.execute(f"INSERT INTO messages VALUES ({', '.join('?' * len(row))})", row)
+        row[0], row[2] = 6, "1006"
+        row[14] = json.dumps({**envelope, "body": {**envelope["body"], "id": "1006", "attachments": {}}})
+        conn.execute(f"INSERT INTO messages VALUES ({', '.join('?' * len(row))})", row)
+    conn.close()
+    async with await Store.open(url(path)) as store:
+        for message_id in ("1005", "1006"):
+            stored = await store.find_message("62264425016", message_id)
+            assert stored is not None
+            parsed = InboundMessage.from_notification(stored.raw, "webhook")
+            assert stored.announced == parsed.attachments and len(parsed.attachments) >= 1
+            assert stored.inbound() == parsed
 
 
 async def test_new_rows_get_the_column_and_no_marker(tmp_path: Path) -> None:
