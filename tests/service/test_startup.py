@@ -268,8 +268,9 @@ async def test_run_upgrades_an_archive_of_0_1_0_at_start(emu: Running, tmp_path:
     assert any(upgraded + migrate.head() in line for line in lines), lines
     after = dump(path)
     assert after["alembic_version"] == [(migrate.head(),)]
-    assert [row[:-1] for row in after["messages"][:3]] == done
-    assert [row[-1] for row in after["messages"]] == [1, 0, 0, 0]  # before_first_start
+    added = 3  # before_first_start (0002), announced and handed_over_at (0003)
+    assert [row[:-added] for row in after["messages"][:3]] == done
+    assert [row[-added] for row in after["messages"]] == [1, 0, 0, 0]  # before_first_start
 
 
 async def test_run_refuses_an_archive_of_a_newer_rcinbox_in_one_line(emu: Running, tmp_path: Path) -> None:
