@@ -48,7 +48,7 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev
-	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/pytest -q
+	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/pytest -q -n auto
 
 clean:
 	rm -rf $(VENV) $(SDK_VENV) $(JS_SDK)/node_modules .pytest_cache .mypy_cache .ruff_cache
