@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-
 from emu_clocks import FakeClock, ShiftedClock
+
 from rcinbox.emulator.runner import Running, serve
 from rcinbox.emulator.world import Clock, Limits
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from disk_kit import FullDisk, small_pages
 from e2e_kit import ALEX, CHARLIE, DANA, TUNING, WITHIN, Harness, replies, reply_for
 
-from disk_kit import FullDisk, small_pages
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.service.catchup import CatchUpPolicy
 

@@ -26,8 +26,8 @@ from e2e_kit import (
     reply_for,
     rules_around_now,
 )
-
 from emu_clocks import ShiftedClock
+
 from rcinbox.emulator.runner import Running
 from rcinbox.store import OutboxRow
 from rcinbox.wire import MessageRecord

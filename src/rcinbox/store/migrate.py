@@ -18,7 +18,7 @@ starting at once upgrade one after the other, the second finds nothing to do):
 Alembic is configured here, in code (no ``alembic.ini``), and runs on the store's own async
 engine through ``run_sync``. Writing a migration: add ``versions/NNNN_what.py`` (portable
 operations only: PostgreSQL must run it too; ``op.batch_alter_table`` for ALTERs SQLite lacks), set
-the column in ``schema.py``, and run ``tests/service/test_migrations.py``: it fails while the
+the column in ``schema.py``, and run ``tests/unit/test_migrations.py``: it fails while the
 migrated schema and ``schema.py`` differ. On SQLite, a batch operation that has to copy a table
 (anything beyond adding a column or an index) drops the old table, and with foreign keys on that
 cascades to the rows referencing it: such a migration must turn foreign keys off first.
