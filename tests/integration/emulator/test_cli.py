@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from emulator_process import command, served
 from webhook_receiver import running_receiver
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -33,27 +31,6 @@ superAdmin = true
 phoneNumbers = [{ phoneNumber = "+15105550201", primary = true }]
 contacts = [{ firstName = "Sam", mobilePhone = "+15105550999" }]
 """
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rcinbox", "emulator", "--port", "0", "--log-level", "WARNING", *args]
-
-
-@contextlib.asynccontextmanager
-async def served(*args: str) -> AsyncIterator[str]:
-    """The CLI's emulator; yields its URL (read from the first line it prints)."""
-    process = await asyncio.create_subprocess_exec(
-        *command(*args), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        found = re.search(r"http://[\d.]+:\d+", line)
-        assert found, line
-        yield found.group(0)
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
 
 
 @pytest.fixture

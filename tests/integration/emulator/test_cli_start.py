@@ -3,16 +3,15 @@ log in to the emulator it then serves, and a taken port is one line naming the f
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import re
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from emulator_process import served
 
 from rcinbox.emulator.data import DEFAULT
 from rcinbox.emulator.runner import free_port
@@ -31,22 +30,6 @@ def settings_from(lines: str, tmp_path: Path) -> Settings:
     env = tmp_path / ".env"
     env.write_text(lines, encoding="utf-8")
     return Settings.from_env({}, env)
-
-
-@contextlib.asynccontextmanager
-async def served_on(port: int) -> AsyncIterator[str]:
-    """`rcinbox emulator --port PORT`; yields the URL it prints once it listens."""
-    command = [sys.executable, "-m", "rcinbox", "emulator", "--port", str(port), "--log-level", "WARNING"]
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        found = re.search(r"http://[\d.]+:\d+", line)
-        assert found, line
-        yield found.group(0)
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
 
 
 async def owner_of(settings: Settings) -> str:
@@ -73,7 +56,7 @@ async def test_print_env_lines_log_in_to_the_emulator_served_on_that_port(tmp_pa
     alex = settings_from(printed.stdout, tmp_path)
     blair = settings_from(blairs.stdout, tmp_path)
     assert alex.server_url == blair.server_url == f"http://127.0.0.1:{port}"
-    async with served_on(port) as url:
+    async with served(port=port) as url:
         assert url == alex.server_url
         assert await owner_of(alex) == str(ALEX_ID)
         assert await owner_of(blair) == str(BLAIR_ID)
