@@ -15,30 +15,7 @@
 import { SDK } from "@ringcentral/sdk";
 import { Subscriptions } from "@ringcentral/subscriptions";
 
-const INSTANT_SMS = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS";
-
-function emit(line) {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-function fail(message) {
-  emit({ step: "error", message: String(message) });
-  process.exit(1);
-}
-
-function env(name) {
-  const value = process.env[name];
-  if (!value) fail(`environment variable ${name} is not set`);
-  return value;
-}
-
-function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { INSTANT_SMS, emit, env, fail, within } from "./script_io.mjs";
 
 async function main() {
   const timeoutMs = Number(process.env.RC_TIMEOUT_MS || 20000);

@@ -20,34 +20,11 @@
 import { SDK } from "@ringcentral/sdk";
 import { Subscriptions } from "@ringcentral/subscriptions";
 
-const INSTANT_SMS = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS";
+import { INSTANT_SMS, emit, env, fail, within } from "./script_io.mjs";
+
 // The auto-recovery events of @rc-ex/ws (its `Events` enum), which @ringcentral/subscriptions embeds.
 const RECOVERED = ["autoRecoverSuccess", "autoRecoverFailed"];
 const RECOVER_ERROR = "autoRecoverError";
-
-function emit(line) {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-function fail(message) {
-  emit({ step: "error", message: String(message) });
-  process.exit(1);
-}
-
-function env(name) {
-  const value = process.env[name];
-  if (!value) fail(`environment variable ${name} is not set`);
-  return value;
-}
-
-function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    const waitingFor = () => (typeof what === "function" ? what() : what);
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${waitingFor()}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function closed(ws) {
   return new Promise((resolve) => ws.addEventListener("close", (event) => resolve(event.code)));
