@@ -10,13 +10,14 @@ import grimp
 import pytest
 from import_rules import Layers, circles, graph_of, unlayered, upward_imports
 
-ROOMS = ("platform", "transports", "rules", "store")
+ROOMS = ("platform", "transports", "rules", "store", "intents")
 RUNNING = ("service", "emulator")  # the emulator imports nothing of the service, nor it of the emulator
 FOUNDATION = (
     "settings",
     "errors",
     "logs",
     "events",
+    "intent",
     "payload",
     "wire",
     "timestamps",

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -45,8 +45,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcinbox.errors import RulesError
+from rcinbox.intent import DEFAULT_MIN_CONFIDENCE, Backend, Intent
 from rcinbox.numbers import to_e164
 from rcinbox.rules.lines import find_line, syntax_error
+from rcinbox.rules.smart_config import KEYS as SMART_KEYS
+from rcinbox.rules.smart_config import parse_smart
 from rcinbox.rules.template import TemplateError, placeholders
 
 Audience = Literal["contacts", "everyone"]
@@ -60,12 +63,13 @@ _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=
 _INTERVAL = re.compile(r"(\d+)\s*([wdhm])")
 _FUSE = re.compile(r"(\d+)\s*/\s*(\d+)\s*([wdhm])")
 _KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"vacation", "contacts", "safety"}),
+    "": frozenset({"vacation", "contacts", "safety", "smart"}),
     "vacation": frozenset(
         {"enabled", "start", "end", "timezone", "message", "audience", "repeat_after", "values"}
     ),
     "contacts": frozenset({"allowlist", "blocklist", "company_numbers"}),
     "safety": frozenset({"loop_fuse", "max_age"}),
+    **SMART_KEYS,
 }
 
 
@@ -101,8 +105,21 @@ class LoopFuse:
 
 
 @dataclass(frozen=True)
+class Smart:
+    """Smart replies (``[smart]``): a reply per intent, chosen by a classifier (rcinbox.intents)."""
+
+    enabled: bool = False  # off: every reply is the vacation message (opt-out detection still runs)
+    classifier: Backend = "builtin"
+    model: Path | None = None  # embeddings: an ONNX model file instead of the packaged one
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    replies: Mapping[Intent, str] = field(default_factory=lambda: MappingProxyType({}))  # "": no reply
+    escalate_to: str | None = None  # E.164: urgent texts from contacts are forwarded there
+
+
+@dataclass(frozen=True)
 class Rules:
     vacation: Vacation = field(default_factory=Vacation)
+    smart: Smart = field(default_factory=Smart)
     contacts: ContactsRules = field(default_factory=ContactsRules)
     loop_fuse: LoopFuse = field(default_factory=LoopFuse)
     max_age: timedelta = DEFAULT_MAX_AGE  # older when it reached rcinbox (e.g. caught up): "too-old"
@@ -149,8 +166,11 @@ class _Parser:
         vacation = self.table(doc, "vacation")
         contacts = self.table(doc, "contacts")
         safety = self.table(doc, "safety")
+        smart = self.table(doc, "smart")
+        parsed = self.vacation(vacation)
         return Rules(
-            vacation=self.vacation(vacation),
+            vacation=parsed,
+            smart=Smart(**parse_smart(smart, self.fail, self.template_checker(parsed.values))),
             contacts=ContactsRules(
                 allowlist=self.numbers(contacts, "allowlist"),
                 blocklist=self.numbers(contacts, "blocklist"),
@@ -308,20 +328,25 @@ class _Parser:
             values[key] = value
         return values
 
-    def check_template(self, message: str, values: Mapping[str, str]) -> None:
+    def check_template(
+        self, message: str, values: Mapping[str, str], table: str = "vacation", key: str = "message"
+    ) -> None:
         try:
             names = placeholders(message)
         except TemplateError as exc:
-            raise self.fail("vacation", "message", f"vacation.message: {exc}") from None
+            raise self.fail(table, key, f"{table}.{key}: {exc}") from None
         allowed = (*BUILTIN_PLACEHOLDERS, *values)
         for name in names:
             if name not in allowed:
                 raise self.fail(
-                    "vacation",
-                    "message",
-                    f"vacation.message uses {{{name}}}, which has no value (use {', '.join(allowed)} "
+                    table,
+                    key,
+                    f"{table}.{key} uses {{{name}}}, which has no value (use {', '.join(allowed)} "
                     "or add it to [vacation.values])",
                 )
+
+    def template_checker(self, values: Mapping[str, str]) -> Callable[[str, str, str], None]:
+        return lambda table, key, text: self.check_template(text, values, table, key)
 
     def numbers(self, raw: Mapping[str, Any], key: str) -> frozenset[str]:
         items = raw.get(key, [])

@@ -47,11 +47,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Literal
 
 from rcinbox.events import InboundMessage
+from rcinbox.intent import Backend, Classification, Intent
 from rcinbox.numbers import same_key
 from rcinbox.rules.config import Rules, Vacation
 from rcinbox.rules.optout import classify_keyword
@@ -87,6 +90,21 @@ class Facts:
     can_send: bool = True  # a credential that may send for the receiving extension is configured
     age: timedelta | None = None  # how old the text was when it reached rcinbox (None: unknown)
     before_first_start: bool = False  # sent before rcinbox ever ran (found by the first catch-up)
+    classification: Classification | None = None  # what the text asks (None: not classified)
+    # last automated reply to this sender per handle (the vacation's and each intent's); replaces
+    # last_reply_at once the pipeline fills it
+    last_replies: Mapping[str, datetime] = field(default_factory=lambda: MappingProxyType({}))
+    escalated_at: datetime | None = None  # last escalation about this sender
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A short SMS to ``rules.smart.escalate_to`` naming the sender of an urgent text (never quoting it)."""
+
+    text: str
+    from_number: str  # the owner's number that received the urgent text
+    to_number: str
+    handle: str  # repeat tracking: once per sender per window
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,11 @@ class Decision:
     reply_from: str | None = None
     reply_to: str | None = None
     handle: str = HANDLE
+    intent: Intent | None = None  # the chosen intent (smart replies), when the text was classified
+    confidence: float | None = None
+    backend: Backend | None = None
+    reply_kind: str = "vacation"  # which reply was chosen: "vacation" or an intent's
+    escalation: Escalation | None = None
 
 
 def handle_for(vacation: Vacation) -> str:

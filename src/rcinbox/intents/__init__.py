@@ -1,0 +1,2 @@
+"""Understanding a text: normalisation and the classifier backends (``builtin``, ``embeddings``)
+behind :class:`rcinbox.intent.Classifier`."""
