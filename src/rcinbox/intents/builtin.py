@@ -1,0 +1,75 @@
+"""The ``builtin`` backend: no dependency beyond the standard library, built at start-up from the
+labelled examples in a few tens of milliseconds, deterministic.
+
+A text becomes a TF-IDF vector (sublinear term frequency, smoothed IDF, L2-normalised) over its
+normalised words, word pairs and the character 2- to 4-grams of each word (``#stop#`` gives
+``#s``, ``st``, …, ``#sto``, …), so misspellings still share most features. Similarity is the
+cosine to each labelled example, found through an inverted index; scores, confidence and opt-out
+are :mod:`rcinbox.intents.scoring`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from rcinbox.intent import Backend, Classification, Intent
+from rcinbox.intents.examples import Example, training_examples
+from rcinbox.intents.normalise import normalise
+from rcinbox.intents.scoring import Calibration, decide, intent_scores, leave_one_out
+
+WEIGHTS = {"w": 1.0, "p": 0.7, "c": 0.35}  # words, word pairs, character n-grams
+Vector = dict[str, float]
+
+
+def features(normalised: str) -> Counter[str]:
+    """Counts of the words, word pairs and character n-grams of a normalised text."""
+    words = normalised.split()
+    counts: Counter[str] = Counter()
+    for word in words:
+        counts[f"w:{word}"] += 1
+        padded = f"#{word}#"
+        for n in (2, 3, 4):
+            for start in range(len(padded) - n + 1):
+                counts[f"c:{padded[start : start + n]}"] += 1
+    for first, second in zip(words, words[1:], strict=False):
+        counts[f"p:{first} {second}"] += 1
+    return counts
+
+
+class BuiltinClassifier:
+    """TF-IDF k-NN over the labelled examples (see the module's docstring)."""
+
+    backend: Backend = "builtin"
+
+    def __init__(self, examples: Sequence[Example] | None = None) -> None:
+        examples = training_examples() if examples is None else examples
+        self.labels: list[Intent] = [e.intent for e in examples]
+        raw = [features(normalise(e.text)) for e in examples]
+        documents = Counter(f for counts in raw for f in counts)
+        total = len(raw)
+        self.idf = {f: math.log((1 + total) / (1 + n)) + 1.0 for f, n in documents.items()}
+        self.index: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for number, counts in enumerate(raw):
+            for feature, weight in self._vector(counts).items():
+                self.index[feature].append((number, weight))
+        self.calibration: Calibration = leave_one_out([self._sims(v) for v in map(self._vector, raw)], self.labels)
+
+    def classify(self, text: str) -> Classification:
+        sims = self._sims(self._vector(features(normalise(text))))
+        return decide(text, intent_scores(sims, self.labels), self.calibration, self.backend)
+
+    def _vector(self, counts: Counter[str]) -> Vector:
+        vector = {
+            f: WEIGHTS[f[0]] * (1.0 + math.log(c)) * self.idf[f] for f, c in counts.items() if f in self.idf
+        }
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        return {f: v / norm for f, v in vector.items()}
+
+    def _sims(self, vector: Vector) -> list[float]:
+        sims = [0.0] * len(self.labels)
+        for feature, weight in vector.items():
+            for number, other in self.index.get(feature, ()):
+                sims[number] += weight * other
+        return sims

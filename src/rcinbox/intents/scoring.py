@@ -1,0 +1,128 @@
+"""What both backends share once a text is a vector: per-intent scores from the nearest labelled
+examples, a calibrated confidence, and the opt-out evidence.
+
+Scores. For each intent, the mean similarity of the text to its :data:`K` most similar examples of
+that intent (k-NN per class). The top intent is the answer.
+
+Confidence. The probability that the top intent is right, from the top score and its margin over
+the second, by a logistic model fitted at start-up on the labelled set itself, leave-one-out (each
+example scored against all the others). Both backends are calibrated the same way on the same
+examples, so a confidence of 0.6 means "right about 60 % of the time" for either, and the shared
+thresholds of :mod:`rcinbox.intent` mean the same whatever the backend.
+
+Opt-out. :func:`rcinbox.intents.optout.opt_out_evidence` settles it: an explicit phrase is
+``opt_out`` at :data:`~rcinbox.intents.optout.EXPLICIT_CONFIDENCE`; a guarded or absent opt-out word
+rules ``opt_out`` out (the best other intent is taken); a mere cue caps the model's ``opt_out``
+below ``OPT_OUT_CERTAIN`` (borderline).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rcinbox.intent import INTENTS, Backend, Classification, Intent
+from rcinbox.intents.optout import CUE_CEILING, EXPLICIT_CONFIDENCE, opt_out_evidence
+
+K = 3
+_NEWTON_STEPS = 25
+_RIDGE = 1e-3
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``confidence = sigmoid(bias + w_top * top + w_margin * margin)``."""
+
+    bias: float
+    w_top: float
+    w_margin: float
+
+    def confidence(self, top: float, margin: float) -> float:
+        return _sigmoid(self.bias + self.w_top * top + self.w_margin * margin)
+
+
+def intent_scores(sims: Sequence[float], labels: Sequence[Intent], skip: int = -1) -> dict[Intent, float]:
+    """Per intent, the mean of its ``K`` highest similarities (example ``skip`` left out)."""
+    by_intent: dict[Intent, list[float]] = {i: [] for i in INTENTS}
+    for index, (sim, label) in enumerate(zip(sims, labels, strict=True)):
+        if index != skip:
+            by_intent[label].append(sim)
+    scores: dict[Intent, float] = {}
+    for intent, values in by_intent.items():
+        if values:
+            best = sorted(values, reverse=True)[:K]
+            scores[intent] = sum(best) / len(best)
+    return scores
+
+
+def top_two(scores: dict[Intent, float], exclude: Intent | None = None) -> tuple[Intent, float, float]:
+    """The best intent, its score and its margin over the runner-up."""
+    ranked = sorted(((s, i) for i, s in scores.items() if i != exclude), key=lambda p: (-p[0], p[1]))
+    (best, intent), second = ranked[0], (ranked[1][0] if len(ranked) > 1 else 0.0)
+    return intent, best, best - second
+
+
+def fit_calibration(rows: Sequence[tuple[float, float, bool]]) -> Calibration:
+    """Logistic regression of "the top intent was right" on (top, margin), by Newton's method."""
+    w = [0.0, 0.0, 0.0]
+    for _ in range(_NEWTON_STEPS):
+        grad = [0.0, 0.0, 0.0]
+        hess = [[_RIDGE if r == c else 0.0 for c in range(3)] for r in range(3)]
+        for top, margin, right in rows:
+            x = (1.0, top, margin)
+            p = _sigmoid(sum(wi * xi for wi, xi in zip(w, x, strict=True)))
+            for r in range(3):
+                grad[r] += (p - float(right)) * x[r]
+                for c in range(3):
+                    hess[r][c] += p * (1 - p) * x[r] * x[c]
+        step = _solve3(hess, [g + _RIDGE * wi for g, wi in zip(grad, w, strict=True)])
+        w = [wi - si for wi, si in zip(w, step, strict=True)]
+        if max(abs(s) for s in step) < 1e-9:
+            break
+    return Calibration(*w)
+
+
+def leave_one_out(rows_of_sims: Sequence[Sequence[float]], labels: Sequence[Intent]) -> Calibration:
+    """Calibrate on the labelled set: every example scored against all the others."""
+    rows = []
+    for index, sims in enumerate(rows_of_sims):
+        intent, top, margin = top_two(intent_scores(sims, labels, skip=index))
+        rows.append((top, margin, intent == labels[index]))
+    return fit_calibration(rows)
+
+
+def decide(
+    text: str, scores: dict[Intent, float], calibration: Calibration, backend: Backend
+) -> Classification:
+    """The classification of ``text`` from its scores, with the opt-out evidence applied."""
+    evidence = opt_out_evidence(text)
+    if evidence == "explicit":
+        return Classification("opt_out", EXPLICIT_CONFIDENCE, backend)
+    exclude: Intent | None = "opt_out" if evidence in ("guarded", "none") else None
+    intent, top, margin = top_two(scores, exclude)
+    confidence = calibration.confidence(top, margin)
+    if intent == "opt_out":
+        confidence = min(confidence, CUE_CEILING)
+    return Classification(intent, round(confidence, 4), backend)
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _solve3(a: list[list[float]], b: list[float]) -> list[float]:
+    """Solve the 3×3 system ``a x = b`` (Cramer's rule; ``a`` is positive definite here)."""
+
+    def det(m: list[list[float]]) -> float:
+        return (
+            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+        )
+
+    d = det(a)
+    return [det([[b[r] if c == k else a[r][c] for c in range(3)] for r in range(3)]) / d for k in range(3)]
