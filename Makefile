@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
 
-.PHONY: demo test check lint typecheck pytest install install-dev sdk-deps clean
+.PHONY: demo test eval check lint typecheck pytest install install-dev sdk-deps clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/rcinbox: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(BIN)/rcinbox
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,embeddings]'
 	touch $@
 
 install: $(BIN)/rcinbox
@@ -26,6 +26,10 @@ demo: install
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
 test: install-dev sdk-deps check pytest
+
+## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
+eval: install-dev
+	$(BIN)/python -m rcinbox.intents.evaluate tests/eval/intents_eval.tsv
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 

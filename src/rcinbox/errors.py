@@ -18,6 +18,8 @@
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
      ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
      ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
+     ├── ClassifierError             the intent classifier cannot be loaded (extra missing, model file absent)
+     │    └── ModelChecksumError     the model (or tokenizer) file is not the one rcinbox pins
      └── StoreError                  the database failed
           ├── StoreFull              the disk holding the database is full (nothing was written)
           └── SchemaError            the archive's schema version is not the one this rcinbox reads
@@ -140,6 +142,15 @@ class DataDirInUse(RcinboxError):
             f"{who} is already running with the data directory {data_dir}: stop it first, "
             "or give this one a data directory of its own (--data-dir, RCINBOX_DATA_DIR)"
         )
+
+
+class ClassifierError(RcinboxError):
+    """The intent classifier cannot be loaded: the ``embeddings`` extra is not installed, or a model
+    file is missing or unreadable. The message says what to install or fix."""
+
+
+class ModelChecksumError(ClassifierError):
+    """A model or tokenizer file's SHA-256 is not the one rcinbox pins: it is refused, never run."""
 
 
 class PlatformError(RcinboxError):

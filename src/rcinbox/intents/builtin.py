@@ -50,15 +50,23 @@ class BuiltinClassifier:
         documents = Counter(f for counts in raw for f in counts)
         total = len(raw)
         self.idf = {f: math.log((1 + total) / (1 + n)) + 1.0 for f, n in documents.items()}
+        self.vectors = [self._vector(counts) for counts in raw]
         self.index: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for number, counts in enumerate(raw):
-            for feature, weight in self._vector(counts).items():
+        for number, vector in enumerate(self.vectors):
+            for feature, weight in vector.items():
                 self.index[feature].append((number, weight))
-        self.calibration: Calibration = leave_one_out([self._sims(v) for v in map(self._vector, raw)], self.labels)
+        self.calibration: Calibration = leave_one_out(self.training_similarities(), self.labels)
 
     def classify(self, text: str) -> Classification:
-        sims = self._sims(self._vector(features(normalise(text))))
-        return decide(text, intent_scores(sims, self.labels), self.calibration, self.backend)
+        return decide(text, intent_scores(self.similarities(text), self.labels), self.calibration, self.backend)
+
+    def similarities(self, text: str) -> list[float]:
+        """The cosine of ``text`` to each labelled example, in order."""
+        return self._sims(self._vector(features(normalise(text))))
+
+    def training_similarities(self) -> list[list[float]]:
+        """The cosine of each labelled example to each (a square matrix, rows in order)."""
+        return [self._sims(vector) for vector in self.vectors]
 
     def _vector(self, counts: Counter[str]) -> Vector:
         vector = {
