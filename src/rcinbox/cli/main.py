@@ -287,6 +287,32 @@ def doctor(
     raise typer.Exit(run_doctor(settings))
 
 
+@app.command()
+def classify(
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to classify. None: each line of standard input.")
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="Rules file ([smart] names the backend). Env: RCINBOX_RULES.", metavar="PATH"),
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of tab-separated.")] = False,
+) -> None:
+    """Print the intent the smart-reply classifier chooses for each text: intent, confidence, text."""
+    import sys
+
+    from rcinbox.cli.classify import classifier_from_rules, classify_lines
+    from rcinbox.errors import ClassifierError, ConfigError, RulesError
+
+    try:
+        classifier, min_confidence = classifier_from_rules(os.environ, rules)
+    except (ConfigError, RulesError, ClassifierError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for line in classify_lines(classifier, min_confidence, texts if texts else sys.stdin, json):
+        typer.echo(line)
+
+
 app.add_typer(db_commands, name="db")
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rcinbox.intent import INTENTS, Backend, Classification, Intent
+from rcinbox.intents.normalise import normalise
 from rcinbox.intents.optout import CUE_CEILING, EXPLICIT_CONFIDENCE, opt_out_evidence
 
 K = 3
@@ -95,7 +96,10 @@ def leave_one_out(rows_of_sims: Sequence[Sequence[float]], labels: Sequence[Inte
 def decide(
     text: str, scores: dict[Intent, float], calibration: Calibration, backend: Backend
 ) -> Classification:
-    """The classification of ``text`` from its scores, with the opt-out evidence applied."""
+    """The classification of ``text`` from its scores, with the opt-out evidence applied; a text
+    with no words at all (an MMS with only a picture) is ``other``."""
+    if not normalise(text):
+        return Classification("other", 1.0, backend)
     evidence = opt_out_evidence(text)
     if evidence == "explicit":
         return Classification("opt_out", EXPLICIT_CONFIDENCE, backend)
