@@ -10,6 +10,7 @@ are :mod:`rcinbox.intents.scoring`'s.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ def features(normalised: str) -> Counter[str]:
         for n in (2, 3, 4):
             for start in range(len(padded) - n + 1):
                 counts[f"c:{padded[start : start + n]}"] += 1
-    for first, second in zip(words, words[1:], strict=False):
+    for first, second in itertools.pairwise(words):
         counts[f"p:{first} {second}"] += 1
     return counts
 
@@ -58,7 +59,9 @@ class BuiltinClassifier:
         self.calibration: Calibration = leave_one_out(self.training_similarities(), self.labels)
 
     def classify(self, text: str) -> Classification:
-        return decide(text, intent_scores(self.similarities(text), self.labels), self.calibration, self.backend)
+        return decide(
+            text, intent_scores(self.similarities(text), self.labels), self.calibration, self.backend
+        )
 
     def similarities(self, text: str) -> list[float]:
         """The cosine of ``text`` to each labelled example, in order."""

@@ -7,6 +7,7 @@ thresholds, load time, median latency per message and the memory the backend add
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 from collections import Counter
@@ -15,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rcinbox.clock import SYSTEM
-from rcinbox.intent import BACKENDS, DEFAULT_MIN_CONFIDENCE, INTENTS, OPT_OUT_CERTAIN, OPT_OUT_REVIEW, Classifier
+from rcinbox.intent import (
+    BACKENDS,
+    DEFAULT_MIN_CONFIDENCE,
+    INTENTS,
+    OPT_OUT_CERTAIN,
+    OPT_OUT_REVIEW,
+    Classifier,
+)
 from rcinbox.intents.examples import Example, read_examples
 
 DEFAULT_SET = Path("tests/eval/intents_eval.tsv")
@@ -49,7 +57,9 @@ class Report:
 
 
 def evaluate(
-    load: Callable[[], Classifier], examples: Sequence[Example], min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    load: Callable[[], Classifier],
+    examples: Sequence[Example],
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> Report:
     """Load a classifier (timed, with the RSS it adds) and run it over ``examples``."""
     rss = rss_mb()
@@ -91,7 +101,11 @@ def format_report(report: Report) -> str:
     for intent in INTENTS:
         precision, recall = report.precision_recall(intent)
         lines.append(f"{intent:<12}{precision:>10.1%}{recall:>8.1%}{counts[intent]:>5}")
-    lines += ["", "confusion (rows expected, columns chosen)", " " * 12 + "".join(f"{i[:7]:>8}" for i in INTENTS)]
+    lines += [
+        "",
+        "confusion (rows expected, columns chosen)",
+        " " * 12 + "".join(f"{i[:7]:>8}" for i in INTENTS),
+    ]
     matrix = Counter(report.pairs)
     for expected in INTENTS:
         lines.append(f"{expected:<12}" + "".join(f"{matrix[(expected, c)]:>8}" for c in INTENTS))
@@ -120,11 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples = read_examples(args.path)
     for backend in args.backend or BACKENDS:
         try:
-            report = evaluate(lambda b=backend: load_classifier(b), examples)
+            report = evaluate(functools.partial(load_classifier, backend), examples)
         except ClassifierError as exc:
-            print(f"== {backend}: not evaluated: {exc}")
+            sys.stdout.write(f"== {backend}: not evaluated: {exc}\n")
             continue
-        print(format_report(report), end="\n\n")
+        sys.stdout.write(format_report(report) + "\n\n")
     return 0
 
 

@@ -43,6 +43,8 @@ def parse_examples(text: str, where: str) -> tuple[Example, ...]:
         label, tab, message = line.partition("\t")
         intent = next((i for i in INTENTS if i == label.strip()), None)
         if not tab or intent is None or not message.strip():
-            raise ValueError(f"{where}:{number}: expected 'intent<TAB>text' with a known intent, got {line!r}")
+            raise ValueError(
+                f"{where}:{number}: expected 'intent<TAB>text' with a known intent, got {line!r}"
+            )
         examples.append(Example(intent, message.strip()))
     return tuple(examples)

@@ -48,21 +48,67 @@ _KEY_WORDS = (
 )
 _CLAUSE = re.compile(r"[.,;:!?\n]+")
 _FILLER = frozenset(
-    "please por favor now it all thanks thank you ya ahora just ok again already right seriously omg "
-    "immediately me asap as soon possible".split()
+    [
+        "please",
+        "por",
+        "favor",
+        "now",
+        "it",
+        "all",
+        "thanks",
+        "thank",
+        "you",
+        "ya",
+        "ahora",
+        "just",
+        "ok",
+        "again",
+        "already",
+        "right",
+        "seriously",
+        "omg",
+        "immediately",
+        "me",
+        "asap",
+        "as",
+        "soon",
+        "possible",
+    ]
 )
-_WHOLE = frozenset("stop quit unsubscribe optout opt out alto baja basta remove end cancel".split())
-_CLAUSE_ONLY = frozenset("stop unsubscribe optout opt alto baja basta".split())  # inside a longer text
+_WHOLE = frozenset(
+    [
+        "stop",
+        "quit",
+        "unsubscribe",
+        "optout",
+        "opt",
+        "out",
+        "alto",
+        "baja",
+        "basta",
+        "remove",
+        "end",
+        "cancel",
+    ]
+)
+_CLAUSE_ONLY = frozenset(
+    ["stop", "unsubscribe", "optout", "opt", "alto", "baja", "basta"]
+)  # inside a longer text
 _MSG = r"(?:texts?|messages?|sms|notifications?|alerts?|mensajes?|textos?|spam|emails?)"
-_CONTACT_ING = r"(?:texting|messaging|sending|contacting|spamming|calling|bothering|emailing|writing|harassing)"
+_CONTACT_ING = (
+    r"(?:texting|messaging|sending|contacting|spamming|calling|bothering|emailing|writing|harassing)"
+)
 _EXPLICIT = re.compile(
     "|".join(
         (
             rf"(?<!dont )(?<!never )(?<!not )\b(?:stop|quit|cease) (?:\w+ ){{0,2}}?{_CONTACT_ING}\b",
-            rf"\b(?:stop|quit|end|cancel) (?:all |the |these |those |your |this |with the |(?:my )?subscription (?:to )?(?:these |the |your )?)?{_MSG}\b",
+            rf"\b(?:stop|quit|end|cancel) (?:all |the |these |those |your |this |with the "
+            rf"|(?:my )?subscription (?:to )?(?:these |the |your )?)?{_MSG}\b",
             rf"\bno more {_MSG}\b",
-            rf"\b(?:dont|do not|never) (?:want|need) (?:any more |anymore |these |those |your |any |more )*{_MSG}\b",
-            r"\b(?:dont|do not|never) (?:ever )?(?:text|message|contact|sms|send|email|write) (?:me|us|this number)\b",
+            r"\b(?:dont|do not|never) (?:want|need) "
+            rf"(?:any more |anymore |these |those |your |any |more )*{_MSG}\b",
+            r"\b(?:dont|do not|never) (?:ever )?(?:text|message|contact|sms|send|email|write) "
+            r"(?:me|us|this number)\b",
             r"\btake (?:me|my number|this number|us|my name) off\b",
             r"\boff (?:of )?(?:your|the|this) (?:list|contacts|contact list|mailing list)\b",
             r"\b(?:remove|delete|lose|erase) (?:me|us|my number|this number|my name|my contact)\b"
@@ -73,7 +119,8 @@ _EXPLICIT = re.compile(
             r"\bleave me alone\b",
             r"\bde baja\b|\bdarme de baja\b",
             rf"\bno (?:quiero |deseo )?(?:recibir )?mas {_MSG}\b|\bno quiero (?:recibir )?{_MSG}\b",
-            r"\bno me (?:escriban|escribas|manden|mandes|envien|envies|contacten|contactes|molesten|llamen)\b",
+            r"\bno me (?:escriban|escribas|manden|mandes|envien|envies|contacten|contactes|molesten"
+            r"|llamen)\b",
             r"\bdej(?:en|a|e|ar|ad) de (?:escribir|mandar|enviar|contactar|molestar|llamar)",
             r"\b(?:quitar|quiten|quita|saquen|sacar|saca|borren|borrar|borra|eliminen|eliminar|elimina) "
             r"(?:mi numero|me|de la lista|de su lista)\b",
@@ -90,8 +137,29 @@ _GUARD = re.compile(
     r"|\b(?:muy|mas|precio|es) alto\b"
 )
 _CUES = frozenset(
-    "stop quit unsubscribe remove opt optout alto baja basta cease texts texting messages messaging "
-    "mensajes spam alone interested bother bothering list".split()
+    [
+        "stop",
+        "quit",
+        "unsubscribe",
+        "remove",
+        "opt",
+        "optout",
+        "alto",
+        "baja",
+        "basta",
+        "cease",
+        "texts",
+        "texting",
+        "messages",
+        "messaging",
+        "mensajes",
+        "spam",
+        "alone",
+        "interested",
+        "bother",
+        "bothering",
+        "list",
+    ]
 )
 
 
@@ -142,6 +210,11 @@ def _one_edit(a: str, b: str) -> bool:
         diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
         if len(diff) == 1:
             return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
