@@ -25,9 +25,10 @@ contact is not withdrawn because the book changed.
 ``smart.escalate.to`` about an urgent text, :class:`~rcinbox.rules.decide.Escalation`), in this
 order: ``opted-out`` (the escalation number itself opted out); ``expired``; ``smart-off``
 (``smart.enabled`` switched off); ``escalation-changed`` (``smart.escalate.to`` removed or now
-another number: the old one is not told); ``vacation-off``; ``outside-window``; ``blocklisted``
-(the escalation number). It does not ask about the urgent text's sender: the escalation is not a
-text to them.
+another number: the old one is not told); ``vacation-off``; ``outside-window``. The blocklist needs
+no check: the rules file refuses an ``escalate.to`` on it, so a number blocklisted since is no longer
+``escalate.to`` (``escalation-changed``). It does not ask about the urgent text's sender: the
+escalation is not a text to them.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ ESCALATION_RECHECKED = (
     "escalation-changed",
     "vacation-off",
     "outside-window",
-    "blocklisted",
 )
 _AFTERWARDS = {
     "opted-out": "the counterpart opted out before the reply went out",
@@ -60,7 +60,6 @@ _ESCALATION_AFTERWARDS = {
     "escalation-changed": "smart.escalate.to no longer names this number",
     "vacation-off": "the vacation was switched off before the escalation went out",
     "outside-window": "the vacation window closed before the escalation went out",
-    "blocklisted": "the escalation number was blocklisted before the escalation went out",
 }
 
 
@@ -135,7 +134,6 @@ def recheck_escalation(queued: QueuedEscalation, rules: Rules | None) -> str | N
         if too_old(queued.waited, rules):
             return f"expired: queued {_minutes(queued.waited)} ago, longer than safety.max_age"
         reason = _escalation_rules(queued.to_number, rules) or window(rules, queued.now)
-        reason = reason or ("blocklisted" if blocklisted(queued.to_number, rules) else None)
     return None if reason is None else f"{reason}: {_ESCALATION_AFTERWARDS[reason]}"
 
 

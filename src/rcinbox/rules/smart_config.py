@@ -142,11 +142,11 @@ def over_budget(key: str, text: str, sample: Sample) -> str | None:
     if count <= 1:
         return None
     code = encoding(sent)
-    limit, why = GSM7_SINGLE, ""
+    limit, why = GSM7_SINGLE, str(code)
     if code == "UCS-2":
-        limit, why = UCS2_SINGLE, f", UCS-2 because of {describe(non_gsm_chars(sent))}"
+        limit, why = UCS2_SINGLE, f"UCS-2 because of {describe(non_gsm_chars(sent))}"
     return (
-        f"smart.replies.{key} is {units(sent)} characters ({code}{why}) with a long name "
+        f"smart.replies.{key} is {units(sent)} characters ({why}) with a long name "
         f"({LONG_FIRST_NAME} {LONG_LAST_NAME}) and the return date filled in: {count} segments; "
         f"a smart reply must fit in {BUDGET} ({limit} characters in {code}): shorten it"
     )
