@@ -4,8 +4,11 @@ one-segment budget, an escalation number on the blocklist)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
-from test_rules_config import ISSUE, error
+from test_rules_config import EXAMPLE, ISSUE, error
 
 from rcinbox.rules import parse_rules
 from rcinbox.rules.smart_config import Smart
@@ -150,3 +153,12 @@ def test_a_ucs2_smart_reply_is_held_to_70_characters_and_says_why() -> None:
 def test_typographic_punctuation_does_not_count_against_the_budget() -> None:
     curly = smart("I'm away until {return_date}. For", "I’m away until {return_date} — for")
     assert parse_rules(curly).smart.replies["urgent"].startswith("Auto-reply: I’m away")
+
+
+def test_the_readme_smart_table_parses_with_the_example_rules() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"### Smart replies\n\n```toml\n(.*?)```", readme, re.S)
+    assert block is not None
+    rules = parse_rules(EXAMPLE.read_text(encoding="utf-8") + block.group(1))
+    assert rules.smart.enabled and set(rules.smart.replies) == {"urgent", "appointment", "thanks"}
+    assert rules.smart.escalate_to == "+16505550177"
