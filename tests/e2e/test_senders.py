@@ -311,7 +311,6 @@ def facts(text: str, *, can_send: bool, is_contact: bool = True) -> Facts:
         contact_name="Frankie" if is_contact else None,
         is_contact=is_contact,
         opted_out=False,
-        last_reply_at=None,
         replied_to_message=False,
         automated_count_24h=0,
         can_send=can_send,

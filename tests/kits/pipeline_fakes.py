@@ -230,7 +230,6 @@ def facts_for(msg: InboundMessage, now: datetime, **changes: Any) -> Facts:
         contact_name=None,
         is_contact=True,
         opted_out=False,
-        last_reply_at=None,
         replied_to_message=False,
         automated_count_24h=0,
         age=msg.age,

@@ -72,7 +72,6 @@ def facts(msg: InboundMessage | None = None, **changes: object) -> Facts:
         contact_name="Charlie",
         is_contact=True,
         opted_out=False,
-        last_reply_at=None,
         replied_to_message=False,
         automated_count_24h=0,
     )
@@ -250,20 +249,36 @@ def test_already_replied_to_this_message() -> None:
     assert reason(facts(replied_to_message=True)) == "already-replied"
 
 
+def vacation_replied(at: datetime) -> dict[str, datetime]:
+    """``facts.last_replies`` after the vacation message went to the sender ``at``."""
+    return {handle_for(RULES.vacation): at}
+
+
 def test_repeat_after_interval() -> None:
-    assert reason(facts(last_reply_at=INSIDE - timedelta(days=7) + timedelta(seconds=1))) == "already-replied"
-    assert reason(facts(last_reply_at=INSIDE - timedelta(days=7))) == "replied"
+    assert (
+        reason(facts(last_replies=vacation_replied(INSIDE - timedelta(days=7) + timedelta(seconds=1))))
+        == "already-replied"
+    )
+    assert reason(facts(last_replies=vacation_replied(INSIDE - timedelta(days=7)))) == "replied"
     twelve = parse_rules(RULES_TOML.replace('repeat_after = "7d"', 'repeat_after = "12h"'))
-    assert reason(facts(last_reply_at=INSIDE - timedelta(hours=11)), twelve) == "already-replied"
-    assert reason(facts(last_reply_at=INSIDE - timedelta(hours=13)), twelve) == "replied"
+    assert (
+        reason(facts(last_replies=vacation_replied(INSIDE - timedelta(hours=11))), twelve)
+        == "already-replied"
+    )
+    assert reason(facts(last_replies=vacation_replied(INSIDE - timedelta(hours=13))), twelve) == "replied"
 
 
 def test_repeat_once_per_window() -> None:
     once = parse_rules(RULES_TOML.replace('repeat_after = "7d"', 'repeat_after = "once"'))
     late = END - timedelta(hours=1)
-    assert reason(facts(now=late, last_reply_at=START + timedelta(minutes=5)), once) == "already-replied"
+    assert (
+        reason(facts(now=late, last_replies=vacation_replied(START + timedelta(minutes=5))), once)
+        == "already-replied"
+    )
     # a reply during an earlier vacation does not count for this one
-    assert reason(facts(now=late, last_reply_at=START - timedelta(days=30)), once) == "replied"
+    assert (
+        reason(facts(now=late, last_replies=vacation_replied(START - timedelta(days=30))), once) == "replied"
+    )
 
 
 def test_loop_fuse_wins_over_the_rules() -> None:

@@ -125,7 +125,6 @@ def facts(case: Case) -> Facts:
         contact_name="Charlie",
         is_contact=True,
         opted_out=case.opted_out,
-        last_reply_at=None,
         replied_to_message=False,
         automated_count_24h=0,
         age=case.waited,

@@ -25,9 +25,9 @@ from rcinbox.rules.sms import (
     units,
 )
 from rcinbox.rules.template import render
+from rcinbox.rules.values import LONG_FIRST_NAME, LONG_LAST_NAME
 
-LONG_FIRST_NAME = "Christopher"
-LONG_LAST_NAME = "Richardson-Whitfield"
+__all__ = ["LONG_FIRST_NAME", "LONG_LAST_NAME", "budget_warnings"]
 _TAG = re.compile(r"^\W*(?:auto(?:matic|mated)?[\s-]?(?:reply|response|message)|auto)\b", re.IGNORECASE)
 
 

@@ -45,12 +45,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcinbox.errors import RulesError
-from rcinbox.intent import DEFAULT_MIN_CONFIDENCE, Backend, Intent
 from rcinbox.numbers import to_e164
 from rcinbox.rules.lines import find_line, syntax_error
 from rcinbox.rules.smart_config import KEYS as SMART_KEYS
-from rcinbox.rules.smart_config import parse_smart
+from rcinbox.rules.smart_config import Smart, parse_smart
 from rcinbox.rules.template import TemplateError, placeholders
+from rcinbox.rules.values import worst_case_values
+
+__all__ = ["ContactsRules", "LoopFuse", "Rules", "Smart", "Vacation", "load_rules", "parse_rules"]
 
 Audience = Literal["contacts", "everyone"]
 BUILTIN_PLACEHOLDERS = ("first_name", "last_name", "name", "return_date", "return_time")
@@ -105,18 +107,6 @@ class LoopFuse:
 
 
 @dataclass(frozen=True)
-class Smart:
-    """Smart replies (``[smart]``): a reply per intent, chosen by a classifier (rcinbox.intents)."""
-
-    enabled: bool = False  # off: every reply is the vacation message (opt-out detection still runs)
-    classifier: Backend = "builtin"
-    model: Path | None = None  # embeddings: an ONNX model file instead of the packaged one
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
-    replies: Mapping[Intent, str] = field(default_factory=lambda: MappingProxyType({}))  # "": no reply
-    escalate_to: str | None = None  # E.164: urgent texts from contacts are forwarded there
-
-
-@dataclass(frozen=True)
 class Rules:
     vacation: Vacation = field(default_factory=Vacation)
     smart: Smart = field(default_factory=Smart)
@@ -168,14 +158,18 @@ class _Parser:
         safety = self.table(doc, "safety")
         smart = self.table(doc, "smart")
         parsed = self.vacation(vacation)
+        lists = ContactsRules(
+            allowlist=self.numbers(contacts, "allowlist"),
+            blocklist=self.numbers(contacts, "blocklist"),
+            company_numbers=self.numbers(contacts, "company_numbers"),
+        )
+        sample = worst_case_values(parsed.values, parsed.end, parsed.timezone)
         return Rules(
             vacation=parsed,
-            smart=Smart(**parse_smart(smart, self.fail, self.template_checker(parsed.values))),
-            contacts=ContactsRules(
-                allowlist=self.numbers(contacts, "allowlist"),
-                blocklist=self.numbers(contacts, "blocklist"),
-                company_numbers=self.numbers(contacts, "company_numbers"),
+            smart=parse_smart(
+                smart, self.fail, self.template_checker(parsed.values), sample, lists.blocklist
             ),
+            contacts=lists,
             loop_fuse=self.loop_fuse(safety),
             max_age=self.max_age(safety),
         )

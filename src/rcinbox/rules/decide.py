@@ -6,46 +6,77 @@
    (the pipeline records it; no reply, rcinbox sends no confirmation of its own); START/UNSTOP →
    ``"opt-in"`` (no reply); HELP/INFO → suppressed ``"help-keyword"``. First, so that an opt-out is
    recorded whoever sends it and whatever else would suppress the message.
-2. **Sender safety**: one of the owner's own numbers → ``"own-number"``; a company number →
+2. **Opt-out phrase** (``facts.classification``: intent ``opt_out`` with a confidence of at least
+   :data:`~rcinbox.intent.OPT_OUT_CERTAIN`, e.g. "pls stop texting me") → action ``"opt-out"``,
+   reason ``"opt-out-phrase"``: recorded like STOP, for the same reason right after the keywords.
+3. **Sender safety**: one of the owner's own numbers → ``"own-number"``; a company number →
    ``"company-number"``; a short code → ``"short-code"``; an alphanumeric sender id →
    ``"alphanumeric-sender"``; an invalid or anonymous address → ``"invalid-sender"``.
-3. **Group message**: more than one recipient → ``"group-message"``; no receiving number to answer
+4. **Group message**: more than one recipient → ``"group-message"``; no receiving number to answer
    from → ``"no-receiving-number"``.
-4. **Opted out**: the sender said STOP earlier → ``"opted-out"``.
-5. **Automation**: the text looks automated (:mod:`rcinbox.rules.robots`) → ``"automated-sender"``;
-   the text was older than ``rules.max_age`` when it reached rcinbox (``facts.age``: e.g. caught up
-   by message-sync after a restart) → ``"too-old"`` (archived, not answered hours later); found by
-   the first catch-up ever and sent before rcinbox first started → ``"before-first-start"``.
-6. **Window**: vacation disabled → ``"vacation-off"``; ``now`` outside ``start <= now < end`` →
+5. **Opted out**: the sender said STOP earlier → ``"opted-out"``.
+6. **Automation**: the text looks automated (:mod:`rcinbox.rules.robots`) → ``"automated-sender"``.
+7. **Possible opt-out**: intent ``opt_out`` with a confidence from :data:`~rcinbox.intent.OPT_OUT_REVIEW`
+   up to (not including) ``OPT_OUT_CERTAIN`` → ``"possible-opt-out"``: recorded for a human, no
+   opt-out recorded, this message gets no automated reply. Here because a human needs to see it
+   only about someone rcinbox could text (a person, one to one, not opted out already, not a
+   robot: "Reply STOP to unsubscribe" is the robot's own footer), and before every rule of this
+   message's reply (its age, the window, the audience, …): whether that person asked to stop
+   matters beyond this message.
+8. **Late**: the text was older than ``rules.max_age`` when it reached rcinbox (``facts.age``: e.g.
+   caught up by message-sync after a restart) → ``"too-old"`` (archived, not answered hours later);
+   found by the first catch-up ever and sent before rcinbox first started → ``"before-first-start"``.
+9. **Window**: vacation disabled → ``"vacation-off"``; ``now`` outside ``start <= now < end`` →
    ``"outside-window"`` (instants compare in UTC; the sender's own time zone does not matter).
-7. **Audience**: blocklisted → ``"blocklisted"`` (any audience); audience ``"contacts"`` and the sender
-   is neither an address-book contact (``facts.is_contact``) nor allowlisted → ``"not-a-contact"``.
+10. **Audience**: blocklisted → ``"blocklisted"`` (any audience); audience ``"contacts"`` and the sender
+    is neither an address-book contact (``facts.is_contact``) nor allowlisted → ``"not-a-contact"``.
 
-Checks 4 to 7 are defined once, in :mod:`rcinbox.rules.recheck`, which the outbox asks again right
-before a queued reply goes out.
-8. **Repeat**: this very message was already answered → ``"already-replied"``; the last reply to this
-   sender with this handle is younger than ``repeat_after`` (or, for ``"once"``, falls inside the
-   current window) → ``"already-replied"``. The handle (:func:`handle_for`) is derived from the
-   vacation message and window, like Sieve's ``:handle`` per response: editing the message or
-   moving the window starts repeat tracking afresh (Gmail does the same), while the loop fuse
-   still counts every automated text whatever its handle.
-9. **Loop fuse**: automated texts to this counterpart within ``rules.loop_fuse.per`` have reached
-   ``rules.loop_fuse.count`` → ``"loop-fuse"``, whatever the rules above allowed.
-10. **Sender credential**: nothing rcinbox holds may send for the extension that received the
+Checks 5 and 8 to 10 are defined once, in :mod:`rcinbox.rules.recheck`, which the outbox asks again
+right before a queued reply goes out. Checks 2 and 7 apply whether or not ``smart.enabled`` (an
+opt-out must not depend on a feature switch), and only when the text was classified
+(``facts.classification`` ``None``: exactly the rules without them).
+
+**Escalation** (``Decision.escalation``) is decided once a text has passed checks 1 to 10: with
+``smart.enabled``, ``smart.escalate_to`` set, the chosen intent ``urgent`` and a sender who is a
+contact (address book or allowlist), a short SMS naming the sender (never quoting the text) goes
+from the receiving number to ``escalate_to``, unless an escalation about this sender already went
+out in the current window (``facts.escalated_at`` at or after ``vacation.start``), nothing may send
+for the receiving extension (check 14), or ``escalate_to`` is the sender or one of the owner's
+numbers. It does not depend on checks 11 to 13, which are about the reply to the sender: an urgent
+text whose reply was already sent, that the loop fuse holds back or whose reply the owner set to
+``""`` still tells the escalation number, once per sender per window.
+
+11. **Reply choice** (:func:`rcinbox.rules.smart.choose`): with ``smart.enabled``, the intent chosen
+    at ``smart.min_confidence`` whose reply is ``""`` in ``[smart.replies]`` → ``"no-reply-needed"``;
+    an intent with a reply gets that reply, anything else the vacation message.
+12. **Repeat**: this very message was already answered → ``"already-replied"``; the last reply to
+    this sender with the chosen reply's handle (``facts.last_replies``) is younger than
+    ``repeat_after`` (or, for ``"once"``, falls inside the current window) → ``"already-replied"``.
+    Each reply has its own handle (:mod:`rcinbox.rules.smart`), like Sieve's ``:handle`` per
+    response, derived from its text and the window: editing it or moving the window starts repeat
+    tracking afresh (Gmail does the same), and a sender who got the vacation message may still get
+    the urgent reply once; the loop fuse still counts every automated text whatever its handle.
+13. **Loop fuse**: automated texts to this counterpart within ``rules.loop_fuse.per`` have reached
+    ``rules.loop_fuse.count`` → ``"loop-fuse"``, whatever the rules above allowed.
+14. **Sender credential**: nothing rcinbox holds may send for the extension that received the
     message (``facts.can_send`` false: another user's extension without a sender JWT — the platform
     lets no one send for another user) → ``"no-sender-credential"``; last, so every other reason
     still wins and this one only says "would have replied".
-11. **Reply**: the message rendered for the sender (first name from the address book, else the first
-    word of ``from.name``; a name holding U+FFFD, the mark of a character that arrived broken, or a
-    character no text can carry is not used: "Hi,"), fitted to GSM-7; never containing the inbound
-    text; from the number that received the message, to the sender → action ``"reply"``, reason
-    ``"replied"``.
+15. **Reply**: the chosen reply rendered for the sender (first name from the address book, else the
+    first word of ``from.name``; a name holding U+FFFD, the mark of a character that arrived broken,
+    or a character no text can carry is not used: "Hi,"), fitted to GSM-7; never containing the
+    inbound text; from the number that received the message, to the sender → action ``"reply"``,
+    reason ``"replied"``.
+
+When the text was classified, every decision (suppressions included) records the intent acted on
+(``opt_out`` for checks 2 and 7, else the intent chosen at ``min_confidence``), the confidence, the
+backend and ``reply_kind`` (``"vacation"`` or the intent whose reply was, or would have been, sent);
+``handle`` is always the chosen reply's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,14 +87,27 @@ from typing import Literal
 from rcinbox.events import InboundMessage
 from rcinbox.intent import Backend, Classification, Intent
 from rcinbox.numbers import same_key
-from rcinbox.rules.config import Rules, Vacation
+from rcinbox.rules.config import Rules
 from rcinbox.rules.optout import classify_keyword
-from rcinbox.rules.recheck import audience, consent, too_old, window
+from rcinbox.rules.recheck import audience, consent, counts_as_contact, too_old, window
 from rcinbox.rules.reply import compose
 from rcinbox.rules.robots import looks_automated, sender_kind
+from rcinbox.rules.smart import (
+    HANDLE,
+    Choice,
+    acted_intent,
+    choose,
+    escalated_in_window,
+    escalation_handle,
+    escalation_text,
+    handle_for,
+    opt_out_level,
+    recent,
+)
+
+__all__ = ["HANDLE", "Action", "Decision", "Escalation", "Facts", "decide", "handle_for"]
 
 Action = Literal["reply", "suppress", "opt-out", "opt-in"]
-HANDLE = "vacation"
 _BROKEN = re.compile("[\x00\ud800-\udfff\ufffd]")  # replaced, lone surrogate, NUL
 _KIND_REASONS = {
     "short-code": "short-code",
@@ -83,7 +127,6 @@ class Facts:
     contact_name: str | None  # first name from the address book
     is_contact: bool  # in the address book (the allowlist is a rule: decide() applies it)
     opted_out: bool
-    last_reply_at: datetime | None  # last automated reply to this sender with handle_for(vacation)
     replied_to_message: bool
     automated_count_24h: int  # automated texts to this sender within rules.loop_fuse.per
     contact_last_name: str | None = None
@@ -91,10 +134,10 @@ class Facts:
     age: timedelta | None = None  # how old the text was when it reached rcinbox (None: unknown)
     before_first_start: bool = False  # sent before rcinbox ever ran (found by the first catch-up)
     classification: Classification | None = None  # what the text asks (None: not classified)
-    # last automated reply to this sender per handle (the vacation's and each intent's); replaces
-    # last_reply_at once the pipeline fills it
+    # handle → when the last automated reply with that handle went to this sender (any handle the
+    # store knows; decide() looks up the chosen reply's)
     last_replies: Mapping[str, datetime] = field(default_factory=lambda: MappingProxyType({}))
-    escalated_at: datetime | None = None  # last escalation about this sender
+    escalated_at: datetime | None = None  # last escalation about this sender (any handle)
 
 
 @dataclass(frozen=True)
@@ -105,6 +148,7 @@ class Escalation:
     from_number: str  # the owner's number that received the urgent text
     to_number: str
     handle: str  # repeat tracking: once per sender per window
+    about: str  # the sender of the urgent text
 
 
 @dataclass(frozen=True)
@@ -115,49 +159,58 @@ class Decision:
     reply_from: str | None = None
     reply_to: str | None = None
     handle: str = HANDLE
-    intent: Intent | None = None  # the chosen intent (smart replies), when the text was classified
+    intent: Intent | None = None  # the intent acted on, when the text was classified
     confidence: float | None = None
     backend: Backend | None = None
-    reply_kind: str = "vacation"  # which reply was chosen: "vacation" or an intent's
-    escalation: Escalation | None = None
-
-
-def handle_for(vacation: Vacation) -> str:
-    """The repeat-tracking handle of this vacation response: ``vacation:`` + a digest of the
-    message and the window (a new message or window is a new response)."""
-    parts = (vacation.message, _iso(vacation.start), _iso(vacation.end))
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
-    return f"{HANDLE}:{digest}"
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment is not None else ""
+    reply_kind: str = "vacation"  # which reply was (or would have been) chosen: "vacation" or an intent's
+    escalation: Escalation | None = None  # also send this, whatever the action
 
 
 def decide(facts: Facts, rules: Rules) -> Decision:
     """What to do with one inbound message (see the module docstring for the order)."""
-    return dataclasses.replace(_decide(facts, rules), handle=handle_for(rules.vacation))
+    choice = choose(facts.classification, rules)
+    decision = _gate(facts, rules) or _answer(facts, rules, choice)
+    decision = dataclasses.replace(decision, handle=choice.handle, reply_kind=choice.kind)
+    found = facts.classification
+    if found is None:
+        return decision
+    return dataclasses.replace(
+        decision, intent=acted_intent(found, rules), confidence=found.confidence, backend=found.backend
+    )
 
 
-def _decide(facts: Facts, rules: Rules) -> Decision:
+def _gate(facts: Facts, rules: Rules) -> Decision | None:
+    """Checks 1 to 10: whether this text may get any automated text at all."""
     checks = (
         _keyword,
+        _opt_out_phrase,
         _sender,
         _recipients,
         _consent,
         _automation,
+        _possible_opt_out,
         _late,
         _window,
         _audience,
-        _repeat,
-        _fuse,
-        _credential,
     )
     for check in checks:
         decision = check(facts, rules)
         if decision is not None:
             return decision
-    return _reply(facts, rules)
+    return None
+
+
+def _answer(facts: Facts, rules: Rules, choice: Choice) -> Decision:
+    """Checks 11 to 15 and the escalation, for a text that passed the gate."""
+    escalation = _escalation(facts, rules, choice)
+    decision = (
+        _no_reply_needed(choice)
+        or _repeat(facts, rules, choice)
+        or _fuse(facts, rules)
+        or _credential(facts, rules)
+        or _reply(facts, rules, choice)
+    )
+    return dataclasses.replace(decision, escalation=escalation)
 
 
 def _suppress(reason: str) -> Decision:
@@ -175,6 +228,15 @@ def _keyword(facts: Facts, rules: Rules) -> Decision | None:
     if keyword == "start":
         return Decision("opt-in", "opt-in")
     return _suppress("help-keyword") if keyword == "help" else None
+
+
+def _opt_out_phrase(facts: Facts, rules: Rules) -> Decision | None:
+    certain = opt_out_level(facts.classification) == "certain"
+    return Decision("opt-out", "opt-out-phrase") if certain else None
+
+
+def _possible_opt_out(facts: Facts, rules: Rules) -> Decision | None:
+    return _suppress("possible-opt-out") if opt_out_level(facts.classification) == "review" else None
 
 
 def _sender(facts: Facts, rules: Rules) -> Decision | None:
@@ -216,17 +278,15 @@ def _audience(facts: Facts, rules: Rules) -> Decision | None:
     return _suppress_for(audience(facts.message.sender.phone_number, facts.is_contact, rules))
 
 
-def _repeat(facts: Facts, rules: Rules) -> Decision | None:
+def _no_reply_needed(choice: Choice) -> Decision | None:
+    return _suppress("no-reply-needed") if not choice.template.strip() and choice.kind != "vacation" else None
+
+
+def _repeat(facts: Facts, rules: Rules, choice: Choice) -> Decision | None:
     if facts.replied_to_message:
         return _suppress("already-replied")
-    last, vacation = facts.last_reply_at, rules.vacation
-    if last is None:
-        return None
-    if vacation.repeat_after is None:
-        recent = vacation.start is not None and last >= vacation.start
-    else:
-        recent = facts.now - last < vacation.repeat_after
-    return _suppress("already-replied") if recent else None
+    last = facts.last_replies.get(choice.handle)
+    return _suppress("already-replied") if recent(last, facts.now, rules.vacation) else None
 
 
 def _fuse(facts: Facts, rules: Rules) -> Decision | None:
@@ -237,12 +297,30 @@ def _credential(facts: Facts, rules: Rules) -> Decision | None:
     return None if facts.can_send else _suppress("no-sender-credential")
 
 
-def _reply(facts: Facts, rules: Rules) -> Decision:
+def _escalation(facts: Facts, rules: Rules, choice: Choice) -> Escalation | None:
+    smart, sender, receiving = rules.smart, facts.message.sender.phone_number, facts.message.receiving_number
+    to = smart.escalate_to
+    if not smart.enabled or to is None or receiving is None or choice.intent != "urgent":
+        return None
+    if not counts_as_contact(sender, facts.is_contact, rules) or not facts.can_send:
+        return None
+    if same_key(to) in {same_key(n) for n in (sender, *facts.owner_numbers)}:
+        return None
+    if escalated_in_window(facts.escalated_at, rules.vacation):
+        return None
+    contact = _intact(facts.contact_name)
+    names = (contact, _intact(facts.contact_last_name) if contact else None)
+    name = " ".join(n for n in names if n) or None
+    text = escalation_text(name, sender, receiving)
+    return Escalation(text, receiving, to, escalation_handle(rules.vacation), sender)
+
+
+def _reply(facts: Facts, rules: Rules, choice: Choice) -> Decision:
     sender = facts.message.sender
     contact = _intact(facts.contact_name)
     first = contact or _first_word(_intact(sender.name))
     last = _intact(facts.contact_last_name) if contact else None
-    text = compose(rules, first, last)
+    text = compose(rules, first, last, template=choice.template)
     return Decision(
         "reply",
         "replied",

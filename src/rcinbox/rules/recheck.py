@@ -20,6 +20,15 @@ Shared checks (each answers with a :func:`~rcinbox.rules.decide.decide` reason, 
 records: ``opted-out``; ``expired`` (queued longer than ``safety.max_age``); ``vacation-off``;
 ``outside-window``; ``blocklisted``. It does not ask the address book again: a reply decided for a
 contact is not withdrawn because the book changed.
+
+:func:`recheck_escalation` does the same for a queued escalation (an SMS to
+``smart.escalate.to`` about an urgent text, :class:`~rcinbox.rules.decide.Escalation`), in this
+order: ``opted-out`` (the escalation number itself opted out); ``expired``; ``smart-off``
+(``smart.enabled`` switched off); ``escalation-changed`` (``smart.escalate.to`` removed or now
+another number: the old one is not told); ``vacation-off``; ``outside-window``. The blocklist needs
+no check: the rules file refuses an ``escalate.to`` on it, so a number blocklisted since is no longer
+``escalate.to`` (``escalation-changed``). It does not ask about the urgent text's sender: the
+escalation is not a text to them.
 """
 
 from __future__ import annotations
@@ -31,11 +40,26 @@ from rcinbox.numbers import same_key
 from rcinbox.rules.config import Rules
 
 RECHECKED = ("opted-out", "expired", "vacation-off", "outside-window", "blocklisted")
+ESCALATION_RECHECKED = (
+    "opted-out",
+    "expired",
+    "smart-off",
+    "escalation-changed",
+    "vacation-off",
+    "outside-window",
+)
 _AFTERWARDS = {
     "opted-out": "the counterpart opted out before the reply went out",
     "vacation-off": "the vacation was switched off before the reply went out",
     "outside-window": "the vacation window closed before the reply went out",
     "blocklisted": "the counterpart was blocklisted before the reply went out",
+}
+_ESCALATION_AFTERWARDS = {
+    "opted-out": "the escalation number opted out before the escalation went out",
+    "smart-off": "smart replies were switched off before the escalation went out",
+    "escalation-changed": "smart.escalate.to no longer names this number",
+    "vacation-off": "the vacation was switched off before the escalation went out",
+    "outside-window": "the vacation window closed before the escalation went out",
 }
 
 
@@ -47,6 +71,16 @@ class QueuedReply:
     waited: timedelta  # since it was queued
     now: datetime  # aware
     opted_out: bool  # the counterpart has opted out by now
+
+
+@dataclass(frozen=True)
+class QueuedEscalation:
+    """What the outbox knows about a queued escalation right before it sends it."""
+
+    to_number: str  # the escalation number it was queued for
+    waited: timedelta  # since it was queued
+    now: datetime  # aware
+    opted_out: bool  # the escalation number has opted out by now
 
 
 def consent(opted_out: bool) -> str | None:
@@ -90,6 +124,24 @@ def recheck(reply: QueuedReply, rules: Rules | None) -> str | None:
             return f"expired: queued {_minutes(reply.waited)} ago, longer than safety.max_age"
         reason = window(rules, reply.now) or ("blocklisted" if blocklisted(reply.to_number, rules) else None)
     return None if reason is None else f"{reason}: {_AFTERWARDS[reason]}"
+
+
+def recheck_escalation(queued: QueuedEscalation, rules: Rules | None) -> str | None:
+    """Why the queued escalation must not be sent now (``None``: send it); ``rules`` ``None``: only
+    the escalation number's consent is checked."""
+    reason = consent(queued.opted_out)
+    if reason is None and rules is not None:
+        if too_old(queued.waited, rules):
+            return f"expired: queued {_minutes(queued.waited)} ago, longer than safety.max_age"
+        reason = _escalation_rules(queued.to_number, rules) or window(rules, queued.now)
+    return None if reason is None else f"{reason}: {_ESCALATION_AFTERWARDS[reason]}"
+
+
+def _escalation_rules(to_number: str, rules: Rules) -> str | None:
+    if not rules.smart.enabled:
+        return "smart-off"
+    to = rules.smart.escalate_to
+    return None if to is not None and same_key(to) == same_key(to_number) else "escalation-changed"
 
 
 def _minutes(span: timedelta) -> str:
