@@ -30,7 +30,9 @@ depends_on = None
 
 PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
-OLD_UNIQUE = "outbox_message_pk_key"  # PostgreSQL's name for 0001's UNIQUE(message_pk); named so below for SQLite
+OLD_UNIQUE = (
+    "outbox_message_pk_key"  # PostgreSQL's name for 0001's UNIQUE(message_pk); named so below for SQLite
+)
 NEW_UNIQUE = "uq_outbox_message_kind"
 
 
