@@ -99,7 +99,9 @@ SMART_STEPS: tuple[Step, ...] = (
     ),
     Step("Eli, thanks", ELI, "Thanks!", "suppress", "no-reply-for-intent", intent="thanks"),
 )
-SCRIPT: tuple[Step, ...] = CORE_STEPS + SMART_STEPS
+# SMART_STEPS join the script once the smart decide() and rcinbox.intents.load_classifier are on
+# main (issue 8): until then every text is decided as a plain vacation text and they would fail.
+SCRIPT: tuple[Step, ...] = CORE_STEPS
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,14 @@ def _mark(outcome: Outcome) -> str:
 
 
 def _intent(outcome: Outcome) -> str:
-    """``urgent``, ``urgent ⇢ escalated`` (to Blair), or nothing for a text not classified."""
-    if outcome.intent is None:
-        return ""
-    return f"{outcome.intent} +escalated" if outcome.escalated_to else outcome.intent
+    """The intent the decision recorded (nothing for a text not classified)."""
+    return outcome.intent or ""
+
+
+def _received(outcome: Outcome) -> str:
+    """The reply received at the emulator, and the escalation sent with it."""
+    escalated = f"[dim]+ escalated to {outcome.escalated_to}[/dim]" if outcome.escalated_to else ""
+    return "\n".join(filter(None, (outcome.reply or "", escalated)))
 
 
 def _sender(step: Step) -> str:
@@ -229,8 +235,7 @@ def _wide(outcomes: list[Outcome]) -> Table:
     grid.add_column("#", style="dim", no_wrap=True)
     grid.add_column("from", no_wrap=True)
     grid.add_column("text", ratio=2, min_width=16)
-    grid.add_column("intent", no_wrap=True)
-    grid.add_column("decision", style="bold", no_wrap=True)
+    grid.add_column("decision\n[dim]intent[/dim]", no_wrap=True)
     grid.add_column("reason", no_wrap=True)
     grid.add_column("reply received at the emulator", ratio=3, min_width=20)
     grid.add_column("attachment sha256", style="dim", no_wrap=True)
@@ -241,10 +246,10 @@ def _wide(outcomes: list[Outcome]) -> Table:
             str(outcome.number),
             f"{_sender(step)}\n[dim]{step.who}[/dim]",
             shorten(step.text, 48),
-            _intent(outcome),
-            outcome.action or "(none)",
+            f"[bold]{outcome.action or '(none)'}[/bold]"
+            + (f"\n[cyan]{_intent(outcome)}[/cyan]" if outcome.intent else ""),
             outcome.reason or "",
-            outcome.reply or "",
+            _received(outcome),
             outcome.sha256[:12] + "…" if outcome.sha256 else "",
             _mark(outcome),
         )
@@ -261,6 +266,8 @@ def _compact(outcomes: list[Outcome]) -> Table:
         lines = [f"{_sender(step)} [dim]{step.who}[/dim]", shorten(step.text, 60)]
         if outcome.reply:
             lines.append(f"[green]→ {outcome.reply}[/green]")
+        if outcome.escalated_to:
+            lines.append(f"[dim]+ escalated to {outcome.escalated_to}[/dim]")
         if outcome.sha256:
             lines.append(f"[dim]sha256 {outcome.sha256[:16]}…[/dim]")
         decision = f"[bold]{outcome.action or '(none)'}[/bold]\n{outcome.reason or ''}"
