@@ -72,6 +72,9 @@ class Understanding:
         backend, model = key
         try:
             classifier = self.factory(backend, model)
+        except NoClassifier:  # a build without classifiers: texts are decided as before smart replies
+            log.debug("smart replies: no classifier in this build")
+            return None
         except Exception as exc:  # an optional part failing: say why once, carry on with builtin
             if backend == "builtin":
                 log.error(
