@@ -4,6 +4,7 @@ the CLI's ``--once`` exit status; serving on after the table; the demo directory
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import re
@@ -192,3 +193,40 @@ def test_the_table_fits_the_terminal_and_flags_a_wrong_decision(width: int) -> N
     for reason in ("already-replied", "opt-out", "group-message", "short-code"):
         assert reason in text
     assert text.count("✔") == len(SCRIPT) - 1
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_table_shows_the_intent_and_the_escalation(width: int) -> None:
+    from rcinbox.cli.demo_script import BACKUP_NUMBER, SMART_STEPS
+
+    steps = (*SCRIPT, *SMART_STEPS)
+    outcomes = [
+        Outcome(
+            n,
+            step,
+            str(n),
+            step.action,
+            step.reason,
+            reply="Auto-reply: hi" if step.action == "reply" else None,
+            intent=step.intent or "other",
+            escalated_to=BACKUP_NUMBER if step.escalates else None,
+        )
+        for n, step in enumerate(steps, start=1)
+    ]
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(table(outcomes, width))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert text.count("✔") == len(steps)
+    assert "urgent" in text and "thanks" in text and f"+ escalated to {BACKUP_NUMBER}" in text
+    wrong = dataclasses.replace(outcomes[-2], escalated_to=None)  # the escalation is part of the check
+    assert not wrong.ok
+
+
+def test_the_demo_rules_answer_urgent_and_appointment_and_escalate_to_blair() -> None:
+    from rcinbox.cli.demo_script import BACKUP_NUMBER, demo_rules
+    from rcinbox.rules import parse_rules
+
+    smart = parse_rules(demo_rules(datetime.now(UTC))).smart
+    assert smart.enabled and smart.escalate_to == BACKUP_NUMBER
+    assert set(smart.replies) == {"urgent", "appointment", "thanks"} and smart.replies["thanks"] == ""

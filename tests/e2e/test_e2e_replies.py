@@ -40,8 +40,14 @@ async def test_a_contact_gets_a_personal_reply_from_the_number_they_texted(e2e: 
         "to": ALEX,
         "text": "Are you in the office tomorrow?",
     }
-    assert (entry["decision"], entry["replyState"], entry["state"]) == (
-        {"action": "reply", "reason": "replied"},
+    assert (
+        entry["decision"]["action"],
+        entry["decision"]["reason"],
+        entry["replyState"],
+        entry["state"],
+    ) == (
+        "reply",
+        "replied",
         "sent",
         "done",
     )

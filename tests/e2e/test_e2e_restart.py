@@ -80,9 +80,15 @@ async def test_stopped_while_the_reply_waits_for_a_retry_replies_once_after_rest
     assert outcome.reply is not None and (outcome.reply.state, outcome.reply.attempts) == ("sent", 2)
     assert await replies(e2e.http, CHARLIE) == [(ALEX, REPLY)]
     [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
-    assert (entry["messageId"], entry["decision"], entry["replyState"]) == (
+    assert (
+        entry["messageId"],
+        entry["decision"]["action"],
+        entry["decision"]["reason"],
+        entry["replyState"],
+    ) == (
         sent.message_id,
-        {"action": "reply", "reason": "replied"},
+        "reply",
+        "replied",
         "sent",
     )
 

@@ -15,6 +15,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.store import AttachmentRecord, DecisionRecord, Store
 
 EXT = "62264425016"
+UNCLASSIFIED = {"intent": None, "confidence": None, "backend": None, "replyKind": None}
 ALEX = "+16505550100"
 NO_CREDENTIALS: dict[str, str | None] = {
     "RC_APP_CLIENT_ID": None,
@@ -133,9 +134,10 @@ def test_json_is_machine_readable(tmp_path: Path) -> None:
         "replyState": None,
         "replyError": None,
         "replyText": None,
+        "escalation": None,
         "lastError": None,
     }
-    assert stranger["decision"] == {"action": "suppress", "reason": "not-a-contact"}
+    assert stranger["decision"] == {"action": "suppress", "reason": "not-a-contact"} | UNCLASSIFIED
     assert stranger["state"] == "done"
 
 
@@ -149,7 +151,7 @@ def test_json_shows_the_attachments_and_reply_state(tmp_path: Path) -> None:
     assert (charlie["replyState"], charlie["replyText"], charlie["decision"]) == (
         "queued",
         None,  # not sent (yet)
-        {"action": "reply", "reason": "replied"},
+        {"action": "reply", "reason": "replied"} | UNCLASSIFIED,
     )
     [photo] = charlie["attachments"]  # the path is under the data directory, made absolute
     assert photo["path"] == str((tmp_path / "files" / "a" / "b.png").absolute())

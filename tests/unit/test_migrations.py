@@ -23,6 +23,8 @@ from rcinbox.events import AttachmentRef, InboundMessage
 from rcinbox.store import Store, migrate
 from rcinbox.store.schema import metadata
 
+# the columns the migrations added at the end of a 0.1.0 table: messages 0002 + 0003, the rest 0004
+ADDED = {"messages": 3, "decisions": 4, "opt_outs": 2, "outbox": 2}
 NO_SETTINGS: dict[str, str | None] = {
     "RC_APP_CLIENT_ID": None,
     "RC_APP_CLIENT_SECRET": None,
@@ -62,8 +64,14 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     assert after["alembic_version"] == [(migrate.head(),)]
     for table in TABLES:
         old = before[table]
-        new = [row[:-3] for row in after[table]] if table == "messages" else after[table]
+        added = ADDED.get(table, 0)
+        new = [row[: len(row) - added] for row in after[table]]
         assert new == old, table  # every row, every value, the raw payloads byte for byte
+    # 0004: old decisions and opt-outs were not classified; old outbox rows are replies
+    assert {row[-4:] for row in after["decisions"]} == {(None, None, None, None)}
+    assert {row[-2:] for row in after["opt_outs"]} <= {(None, None)}
+    assert {row[-2:] for row in after["outbox"]} <= {("reply", None)}
+    assert after["outbox"] and after["opt_outs"]  # the 0.1.0 archive has rows there to keep
     # the marker rcinbox 0.1.0 put in the catch-up's envelope became the column (raw left as it was)
     assert [row[-3] for row in after["messages"]] == [1, 0, 0, 0]
     # the announced attachments and the envelope's timestamp were parsed from raw into columns

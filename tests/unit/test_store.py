@@ -311,7 +311,8 @@ def test_schema_and_upserts_render_for_postgresql() -> None:
     assert "id BIGSERIAL NOT NULL" in ddl["messages"]
     assert "CONSTRAINT uq_messages_extension_message UNIQUE (extension_id, message_id)" in ddl["messages"]
     assert "created_at TIMESTAMP WITH TIME ZONE NOT NULL" in ddl["messages"]
-    assert "UNIQUE (message_pk)" in ddl["outbox"] and "UNIQUE (message_pk)" in ddl["decisions"]
+    assert "CONSTRAINT uq_outbox_message_kind UNIQUE (message_pk, kind)" in ddl["outbox"]
+    assert "UNIQUE (message_pk)" in ddl["decisions"]
     assert "FOREIGN KEY(message_pk) REFERENCES messages (id) ON DELETE SET NULL" in ddl["opt_outs"]
     statement = upsert_statement(
         "postgresql",

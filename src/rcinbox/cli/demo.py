@@ -249,6 +249,7 @@ class _Progress:
     pk: int | None = None
     decision: DecisionRecord | None = None
     row: OutboxRow | None = None
+    escalation: OutboxRow | None = None
 
 
 async def settle(
@@ -269,12 +270,17 @@ async def settle(
         return seen.decision is not None
 
     async def sent() -> bool:
-        seen.row = await store.outbox.for_message(seen.pk) if seen.pk is not None else None
-        return seen.row is not None and seen.row.state not in ("queued", "sending")
+        if seen.pk is None:
+            return False
+        seen.row = await store.outbox.for_message(seen.pk)
+        seen.escalation = await store.outbox.for_message(seen.pk, "escalation")
+        return all(
+            row is None or row.state not in ("queued", "sending") for row in (seen.row, seen.escalation)
+        )
 
     try:
         await service.pipeline.changes.until(decided, STEP_WITHIN)
-        if seen.decision is not None and seen.decision.action == "reply":
+        if seen.decision is not None:  # its reply and escalation, if any, sent
             await service.outbox.changes.until(sent, STEP_WITHIN)
     except TimeoutError:
         log.warning("message %s: not settled within %.0fs", message_id, STEP_WITHIN)
@@ -291,6 +297,8 @@ async def settle(
         reply=await _received(http, platform_id) if platform_id else None,
         sha256=hashes[0] if hashes else None,
         expected_sha256=outcome.expected_sha256,
+        intent=seen.decision.intent,
+        escalated_to=seen.escalation.to_number if seen.escalation is not None else None,
     )
 
 

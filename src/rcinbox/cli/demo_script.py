@@ -4,7 +4,9 @@ Pure data and rendering; :mod:`rcinbox.cli.demo` plays it against the emulator a
 The conversation covers the headline rules: a contact gets the vacation reply, the same contact
 again does not (``repeat_after``), an unknown number does not (audience), STOP is recorded as an
 opt-out, an MMS photo is archived with its SHA-256 and answered, a group text and a short-code
-marketing text are left alone.
+marketing text are left alone; with smart replies (:data:`SMART_STEPS`), an urgent text from a
+contact already answered gets the urgent reply (its own handle) and one escalation to Blair, and a
+"thanks!" gets no reply. The table shows the intent the classifier chose for every text.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ MESSAGE = (
     "Auto-reply: Hi {first_name}, I'm out of the office until {return_date}. "
     "For anything urgent please call Blair at {backup_number}."
 )
+URGENT = (
+    "Auto-reply: Hi {first_name}, I'm away until {return_date}. Urgent? Call Blair now at {backup_number}."
+)
+APPOINTMENT = (
+    "Auto-reply: Hi {first_name}, I'm away until {return_date}. To book or move a meeting: {booking_url}"
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,11 @@ class Step:
     reason: str
     to: tuple[str, ...] = (ALEX,)
     photo: bool = False
+    intent: str | None = None  # the intent the decision must record (None: not checked)
+    escalates: bool = False  # an escalation to BACKUP_NUMBER must be queued
 
 
-SCRIPT: tuple[Step, ...] = (
+CORE_STEPS: tuple[Step, ...] = (
     Step("Charlie (contact)", CHARLIE, "Hi Alex, are you around for lunch on Thursday?", "reply", "replied"),
     Step(
         "Charlie again",
@@ -77,6 +87,21 @@ SCRIPT: tuple[Step, ...] = (
         "short-code",
     ),
 )
+SMART_STEPS: tuple[Step, ...] = (
+    Step(
+        "Charlie, urgent",
+        CHARLIE,
+        "URGENT: my card was stolen, please call me back",
+        "reply",
+        "replied",
+        intent="urgent",
+        escalates=True,
+    ),
+    Step("Eli, thanks", ELI, "Thanks!", "suppress", "no-reply-for-intent", intent="thanks"),
+)
+# SMART_STEPS join the script once the smart decide() and rcinbox.intents.load_classifier are on
+# main (issue 8): until then every text is decided as a plain vacation text and they would fail.
+SCRIPT: tuple[Step, ...] = CORE_STEPS
 
 
 @dataclass(frozen=True)
@@ -91,10 +116,16 @@ class Outcome:
     reply: str | None = None  # text of the SMS received at the emulator
     sha256: str | None = None  # of the stored attachment
     expected_sha256: str | None = None
+    intent: str | None = None  # the intent the decision recorded
+    escalated_to: str | None = None  # the escalation queued with it
 
     @property
     def ok(self) -> bool:
         if (self.action, self.reason) != (self.step.action, self.step.reason):
+            return False
+        if self.step.intent is not None and self.intent != self.step.intent:
+            return False
+        if self.escalated_to != (BACKUP_NUMBER if self.step.escalates else None):
             return False
         if self.step.action == "reply" and not self.reply:
             return False
@@ -121,6 +152,17 @@ repeat_after = "7d"
 
 [vacation.values]
 backup_number = "{BACKUP_NUMBER}"
+booking_url = "https://cal.example.com/alex"
+
+[smart]
+enabled = true
+classifier = "builtin"
+[smart.replies]
+urgent = "{URGENT}"
+appointment = "{APPOINTMENT}"
+thanks = ""
+[smart.escalate]
+to = "{BACKUP_NUMBER}"
 
 [contacts]
 allowlist = ["{ALLOWLISTED}"]
@@ -172,6 +214,17 @@ def _mark(outcome: Outcome) -> str:
     return "[green]✔[/green]" if outcome.ok else f"[red]✘ expected {step.action}/{step.reason}[/red]"
 
 
+def _intent(outcome: Outcome) -> str:
+    """The intent the decision recorded (nothing for a text not classified)."""
+    return outcome.intent or ""
+
+
+def _received(outcome: Outcome) -> str:
+    """The reply received at the emulator, and the escalation sent with it."""
+    escalated = f"[dim]+ escalated to {outcome.escalated_to}[/dim]" if outcome.escalated_to else ""
+    return "\n".join(filter(None, (outcome.reply or "", escalated)))
+
+
 def _sender(step: Step) -> str:
     group = f" → {len(step.to)} numbers" if len(step.to) > 1 else ""
     return f"{step.sender}{group}"
@@ -182,7 +235,7 @@ def _wide(outcomes: list[Outcome]) -> Table:
     grid.add_column("#", style="dim", no_wrap=True)
     grid.add_column("from", no_wrap=True)
     grid.add_column("text", ratio=2, min_width=16)
-    grid.add_column("decision", style="bold", no_wrap=True)
+    grid.add_column("decision\n[dim]intent[/dim]", no_wrap=True)
     grid.add_column("reason", no_wrap=True)
     grid.add_column("reply received at the emulator", ratio=3, min_width=20)
     grid.add_column("attachment sha256", style="dim", no_wrap=True)
@@ -193,9 +246,10 @@ def _wide(outcomes: list[Outcome]) -> Table:
             str(outcome.number),
             f"{_sender(step)}\n[dim]{step.who}[/dim]",
             shorten(step.text, 48),
-            outcome.action or "(none)",
+            f"[bold]{outcome.action or '(none)'}[/bold]"
+            + (f"\n[cyan]{_intent(outcome)}[/cyan]" if outcome.intent else ""),
             outcome.reason or "",
-            outcome.reply or "",
+            _received(outcome),
             outcome.sha256[:12] + "…" if outcome.sha256 else "",
             _mark(outcome),
         )
@@ -212,8 +266,11 @@ def _compact(outcomes: list[Outcome]) -> Table:
         lines = [f"{_sender(step)} [dim]{step.who}[/dim]", shorten(step.text, 60)]
         if outcome.reply:
             lines.append(f"[green]→ {outcome.reply}[/green]")
+        if outcome.escalated_to:
+            lines.append(f"[dim]+ escalated to {outcome.escalated_to}[/dim]")
         if outcome.sha256:
             lines.append(f"[dim]sha256 {outcome.sha256[:16]}…[/dim]")
         decision = f"[bold]{outcome.action or '(none)'}[/bold]\n{outcome.reason or ''}"
+        decision += f"\n[cyan]{_intent(outcome)}[/cyan]" if outcome.intent else ""
         grid.add_row(str(outcome.number), "\n".join(lines), f"{decision}\n{_mark(outcome)}")
     return grid

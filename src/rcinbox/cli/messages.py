@@ -3,7 +3,10 @@
 Reads only the database (``Settings.database_url``, by default the SQLite file in the data
 directory): no RingCentral credentials are needed, so :func:`archive_settings` fills the three
 credential settings with a placeholder. Output is a rich table for people or, with ``--json``,
-one JSON array of objects (:func:`entry_json`) for scripts.
+one JSON array of objects (:func:`entry_json`) for scripts. A decision taken with smart replies
+shows, under it, the intent the classifier chose, its confidence, the reply chosen when it is not
+that intent's own, and whether an escalation was queued; JSON adds ``intent``, ``confidence``,
+``backend`` and ``replyKind`` to the decision and ``escalation`` (``to``, ``state``) to the entry.
 
 Times are shown with the year and the time zone, in :func:`display_zone`: ``--timezone`` when
 given, else the vacation's time zone of the rules file (the owner's), else this machine's. JSON
@@ -84,7 +87,12 @@ async def read_archive(database_url: str, limit: int) -> list[ArchiveEntry]:
 
 
 def entry_json(entry: ArchiveEntry, data_dir: Path) -> dict[str, Any]:
-    decision = None if entry.action is None else {"action": entry.action, "reason": entry.reason}
+    decision = (
+        None if entry.action is None else {"action": entry.action, "reason": entry.reason} | _smart(entry)
+    )
+    escalation = (
+        None if entry.escalation_to is None else {"to": entry.escalation_to, "state": entry.escalation_state}
+    )
     return {
         "id": entry.pk,
         "messageId": entry.message_id,
@@ -100,7 +108,18 @@ def entry_json(entry: ArchiveEntry, data_dir: Path) -> dict[str, Any]:
         "replyState": entry.reply_state,
         "replyError": entry.reply_error,
         "replyText": entry.reply_text,
+        "escalation": escalation,
         "lastError": entry.last_error,
+    }
+
+
+def _smart(entry: ArchiveEntry) -> dict[str, Any]:
+    """What the classifier understood (all ``None`` for a decision taken without it)."""
+    return {
+        "intent": entry.intent,
+        "confidence": entry.confidence,
+        "backend": entry.backend,
+        "replyKind": entry.reply_kind,
     }
 
 
@@ -220,7 +239,21 @@ def _decision(entry: ArchiveEntry) -> str:
     if entry.action is None:
         waiting = f"{entry.state}: {entry.last_error}" if entry.last_error else entry.state
         return f"[yellow]{_safe(waiting)}[/yellow]"
-    return _safe(f"{entry.action}: {entry.reason}")
+    shown = _safe(f"{entry.action}: {entry.reason}")
+    return shown if entry.intent is None else f"{shown}\n[cyan]{_safe(_understood(entry))}[/cyan]"
+
+
+def _understood(entry: ArchiveEntry) -> str:
+    """``urgent 0.91``, and the reply chosen when it is not the intent's own (``→ vacation``),
+    and ``⇢ escalated`` when an escalation was queued."""
+    parts = [str(entry.intent)]
+    if entry.confidence is not None:
+        parts.append(f"{entry.confidence:.2f}")
+    if entry.reply_kind is not None and entry.reply_kind != entry.intent:
+        parts.append(f"→ {entry.reply_kind}")
+    if entry.escalation_to is not None:
+        parts.append("+escalated")
+    return " ".join(parts)
 
 
 def _safe(value: str) -> str:

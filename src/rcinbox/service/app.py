@@ -3,7 +3,9 @@
 :meth:`Service.open` (an async context manager) opens, in order, and closes in reverse even if
 startup fails halfway: the rules (refused at start when invalid), the data directory's lock (a
 second service on the same directory is refused: :mod:`rcinbox.datalock`), the local HTTP address
-(bound before any login, so a taken port is reported at once), the store, the platform client (JWT
+(bound before any login, so a taken port is reported at once), the store, the classifier of the
+rules' ``[smart]`` backend (loaded in a thread; see :mod:`rcinbox.service.understanding` for a
+backend that fails to load, and reloaded when the rules change it), the platform client (JWT
 login or the saved session), the contact books, the sender credentials of other users'
 extensions (:mod:`rcinbox.service.senders`), the outbox, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
@@ -40,6 +42,7 @@ from rcinbox.service.contacts import ContactBook
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.service.senders import open_senders
+from rcinbox.service.understanding import ClassifierFactory, Understanding, classifier_for
 from rcinbox.service.web import Check, Listening, bind, build_app, serve_on
 from rcinbox.settings import Settings
 from rcinbox.store import Store
@@ -76,6 +79,8 @@ class Tuning:
     # the service's date by hand while the emulator's runs on real time).
     platform_clock: Clock | None = None
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
+    # How a classifier is built for the rules' [smart] backend; None: rcinbox.intents' own.
+    classifier: ClassifierFactory | None = None
 
 
 @dataclass
@@ -113,6 +118,8 @@ class Service:
             sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             store = await Store.open(settings.database_url, clock=clock)
             stack.push_async_callback(store.close)
+            understanding = Understanding(tuning.classifier or classifier_for)
+            await understanding.ensure(rules.current().smart)  # in a thread; a failure falls back
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
             client = await stack.enter_async_context(
                 PlatformClient.from_settings(settings, waits=waits, clock=clock)
@@ -124,7 +131,14 @@ class Service:
             )
             outbox = Outbox(store, client, senders=senders, rules=rules.current)
             pipeline = Pipeline(
-                store, client, rules.current, books, settings.data_dir, outbox=outbox, senders=senders
+                store,
+                client,
+                rules.current,
+                books,
+                settings.data_dir,
+                outbox=outbox,
+                senders=senders,
+                understanding=understanding,
             )
             receiver, routes = await _transport(settings, tuning, client, store, pipeline)
             catchup = CatchUpLoop.for_extensions(
@@ -166,6 +180,8 @@ class Service:
         """Reload the rules when the file changed (the watcher logs "rules reloaded" once)."""
         while not await self.tuning.clock.wait(stop, at_most=self.tuning.rules_check_interval):
             self.rules.check()
+            if self.pipeline.understanding is not None:  # a new backend or model: load it now
+                await self.pipeline.understanding.ensure(self.rules.current().smart)
             self.rules_checked.notify()
 
 

@@ -24,6 +24,12 @@ can push a reply hours past its decision) by :func:`rcinbox.rules.recheck.rechec
 switched off (``vacation-off``) or ``now`` is outside the window (``outside-window``); the
 counterpart is on the blocklist now (``blocklisted``).
 
+An escalation row (``kind`` escalation: a short SMS about an urgent text, to the rules'
+``smart.escalate.to``) is sent exactly like a reply (claim, pacing, reconciliation, an unknown
+outcome never resent) and counts in the ledger as an automated text to the escalation number.
+Right before it is sent it is failed when the escalation number has opted out (``opted-out``) or
+the vacation is off or its window closed (``vacation-off``, ``outside-window``).
+
 Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.service.senders.Senders`:
 the main client for the JWT user's own extension, the extension's sender credential for another
 user's); a row whose extension has none fails at once (``failed: no-sender-credential``) instead of
@@ -41,7 +47,7 @@ from datetime import datetime, timedelta
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
-from rcinbox.rules.recheck import QueuedReply, recheck
+from rcinbox.rules.recheck import QueuedReply, recheck, window
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
@@ -188,13 +194,17 @@ class Outbox:
         (``None``: send)."""
         opted_out = await self.store.opted_out(row.to_number)
         now = self.clock.now()
+        rules = self.rules() if self.rules is not None else None
+        if row.kind == "escalation":
+            return _escalation_recheck(opted_out, now, rules)
         queued = QueuedReply(row.to_number, now - row.queued_at, now, opted_out)
-        return recheck(queued, self.rules() if self.rules is not None else None)
+        return recheck(queued, rules)
 
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
         log.info(
-            "reply %d to %s %s (platform id %s)",
+            "%s %d to %s %s (platform id %s)",
+            row.kind,
             row.id,
             row.to_number,
             how,
@@ -205,7 +215,12 @@ class Outbox:
     async def _fail(self, row: OutboxRow, reason: str) -> None:
         await self.store.outbox.mark_failed(row.id, reason)
         log.warning(
-            "reply %d to %s failed: %s", row.id, row.to_number, reason, extra={"action": "outbox.failed"}
+            "%s %d to %s failed: %s",
+            row.kind,
+            row.id,
+            row.to_number,
+            reason,
+            extra={"action": "outbox.failed"},
         )
 
     async def _retry(self, row: OutboxRow, exc: Exception, delay: float) -> None:
@@ -215,7 +230,8 @@ class Outbox:
             return
         await self.store.outbox.retry_later(row.id, error, self.clock.now() + timedelta(seconds=delay))
         log.warning(
-            "reply %d to %s: attempt %d failed (%s); retrying in %.0fs",
+            "%s %d to %s: attempt %d failed (%s); retrying in %.0fs",
+            row.kind,
             row.id,
             row.to_number,
             row.attempts,
@@ -239,12 +255,25 @@ class Outbox:
             return
         await self.store.outbox.mark_unknown(row.id, f"outcome unknown: {reason}")
         log.warning(
-            "reply %d to %s: %s; its outcome is unknown (counted as sent)",
+            "%s %d to %s: %s; its outcome is unknown (counted as sent)",
+            row.kind,
             row.id,
             row.to_number,
             reason,
             extra={"action": "outbox.unknown"},
         )
+
+
+def _escalation_recheck(opted_out: bool, now: datetime, rules: Rules | None) -> str | None:
+    """Why a queued escalation must not go out now: its recipient opted out, or the vacation
+    window closed (the escalation exists for the time the owner is away)."""
+    if opted_out:
+        return "opted-out: the escalation number opted out before the escalation went out"
+    reason = None if rules is None else window(rules, now)
+    if reason is None:
+        return None
+    what = "was switched off" if reason == "vacation-off" else "window closed"
+    return f"{reason}: the vacation {what} before the escalation went out"
 
 
 def _same_text(record: MessageRecord, row: OutboxRow) -> bool:

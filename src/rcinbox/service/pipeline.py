@@ -10,10 +10,14 @@ idempotent steps:
 
 1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``;
 2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
-   state, replies ledger, whether a credential may send for the extension —
-   :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
-3. one transaction (:meth:`Store.conclude`): the decision record, the opt-out/opt-in, the outbox
-   reply → ``decided`` (reply pending) or ``done``; the outbox is woken.
+   state, replies ledger — the last reply per handle and the last escalation about the sender,
+   one query —, what the text asks by the rules' classifier
+   (:class:`~rcinbox.service.understanding.Understanding`), whether a credential may send for the
+   extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
+3. one transaction (:meth:`Store.conclude`): the decision record (with the intent, confidence,
+   backend and reply kind), the opt-out/opt-in (with the words and, for a fuzzy opt-out, the
+   confidence), the outbox reply and escalation → ``decided`` (pending) or ``done``; the outbox is
+   woken.
 
 A failing step records ``last_error`` and is retried with backoff without holding up other
 messages; after ``max attempts`` the message is parked visibly (state ``failed``). A full disk
@@ -29,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from rcinbox.errors import RateLimited, StoreFull
@@ -36,10 +41,12 @@ from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Decision, Facts, decide, handle_for
+from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.recheck import counts_as_contact
 from rcinbox.service.attachments import AttachmentFetcher, Downloader
 from rcinbox.service.own_numbers import NumberBook, NumberSource
-from rcinbox.store import DecisionRecord, Store, StoredMessage
+from rcinbox.service.understanding import Understanding
+from rcinbox.store import DecisionRecord, EscalationRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
 from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
 
@@ -98,7 +105,9 @@ class Pipeline:
         outbox: Wakeable | None = None,
         options: PipelineOptions | None = None,
         senders: SendingRights | None = None,  # None: every extension can be answered
+        understanding: Understanding | None = None,  # None: texts are not classified
     ) -> None:
+        self.understanding = understanding
         self.store = store
         self.senders = senders
         self.rules = rules
@@ -177,9 +186,14 @@ class Pipeline:
             msg.sender.phone_number,
             decision.action,
             decision.reason,
-            extra={"action": "message.decided", "decision": decision.action, "reason": decision.reason},
+            extra={
+                "action": "message.decided",
+                "decision": decision.action,
+                "reason": decision.reason,
+                "intent": decision.intent,
+            },
         )
-        if concluded and decision.action == "reply" and self.outbox is not None:
+        if concluded and (decision.action == "reply" or decision.escalation) and self.outbox is not None:
             self.outbox.wake()
 
     async def gather(self, pk: int, msg: InboundMessage, rules: Rules) -> Facts:
@@ -188,6 +202,11 @@ class Pipeline:
         sender = msg.sender.phone_number
         numbers = await self.numbers.for_extension(msg.extension_id)
         contact = await self._contact(msg.extension_id, sender)
+        history = await self.store.history(sender)
+        understanding = self.understanding
+        classification = (
+            None if understanding is None else await understanding.classify(rules.smart, msg.text)
+        )
         return Facts(
             message=msg,
             now=now,
@@ -197,7 +216,10 @@ class Pipeline:
             contact_last_name=contact.last_name if contact else None,
             is_contact=contact is not None,
             opted_out=await self.store.opted_out(sender),
-            last_reply_at=await self.store.last_reply_at(sender, handle_for(rules.vacation)),
+            last_reply_at=history.last_replies.get(handle_for(rules.vacation)),
+            last_replies=MappingProxyType(dict(history.last_replies)),
+            escalated_at=history.escalated_at,
+            classification=classification,
             replied_to_message=await self.store.has_reply(pk),
             automated_count_24h=await self.store.automated_count(sender, now - rules.loop_fuse.per),
             can_send=self.senders is None or self.senders.can_send(msg.extension_id),
@@ -238,6 +260,7 @@ class Pipeline:
 
 
 def _record(decision: Decision, facts: Facts, rules: Rules) -> DecisionRecord:
+    classified = facts.classification is not None or decision.intent is not None
     return DecisionRecord(
         action=decision.action,
         reason=decision.reason,
@@ -247,6 +270,46 @@ def _record(decision: Decision, facts: Facts, rules: Rules) -> DecisionRecord:
         reply_from=decision.reply_from,
         reply_to=decision.reply_to,
         decided_at=facts.now,
+        intent=_intent(decision, facts, rules),
+        confidence=_confidence(decision, facts),
+        backend=decision.backend or (facts.classification.backend if facts.classification else None),
+        reply_kind=decision.reply_kind if classified and decision.action == "reply" else None,
+        escalation=_escalation(decision, facts),
+        opt_confidence=_opt_confidence(decision, facts),
+    )
+
+
+def _intent(decision: Decision, facts: Facts, rules: Rules) -> str | None:
+    """The intent acted on: the decision's, else the classification's as ``min_confidence`` chooses."""
+    if decision.intent is not None:
+        return decision.intent
+    c = facts.classification
+    return None if c is None else c.chosen(rules.smart.min_confidence)
+
+
+def _confidence(decision: Decision, facts: Facts) -> float | None:
+    if decision.confidence is not None:
+        return decision.confidence
+    return None if facts.classification is None else facts.classification.confidence
+
+
+def _opt_confidence(decision: Decision, facts: Facts) -> float | None:
+    """An opt-out the classifier recognised keeps its confidence; an exact keyword none."""
+    if decision.action != "opt-out" or classify_keyword(facts.message.text) == "stop":
+        return None
+    return _confidence(decision, facts)
+
+
+def _escalation(decision: Decision, facts: Facts) -> EscalationRecord | None:
+    escalation = decision.escalation
+    if escalation is None:
+        return None
+    return EscalationRecord(
+        text=escalation.text,
+        from_number=escalation.from_number,
+        to_number=escalation.to_number,
+        handle=escalation.handle,
+        about=facts.message.sender.phone_number,
     )
 
 
@@ -265,6 +328,15 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         "contact_name": facts.contact_name,
         "opted_out": facts.opted_out,
         "last_reply_at": iso(facts.last_reply_at),
+        "last_replies": {handle: iso(at) for handle, at in sorted(facts.last_replies.items())},
+        "escalated_at": iso(facts.escalated_at),
+        "classification": None
+        if facts.classification is None
+        else {
+            "intent": facts.classification.intent,
+            "confidence": facts.classification.confidence,
+            "backend": facts.classification.backend,
+        },
         "replied_to_message": facts.replied_to_message,
         "automated_count": facts.automated_count_24h,
         "can_send": facts.can_send,
@@ -281,4 +353,10 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         },
         "loop_fuse": {"count": rules.loop_fuse.count, "per_s": rules.loop_fuse.per.total_seconds()},
         "max_age_s": rules.max_age.total_seconds(),
+        "smart": {
+            "enabled": rules.smart.enabled,
+            "classifier": rules.smart.classifier,
+            "min_confidence": rules.smart.min_confidence,
+            "escalate_to": rules.smart.escalate_to,
+        },
     }

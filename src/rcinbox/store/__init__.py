@@ -10,10 +10,13 @@ from rcinbox.store.records import (
     AttachmentRecord,
     AttachmentState,
     DecisionRecord,
+    EscalationRecord,
     MessageState,
     OptState,
+    OutboxKind,
     OutboxRow,
     OutboxState,
+    SenderHistory,
     StoredMessage,
 )
 from rcinbox.store.store import Store
@@ -26,11 +29,14 @@ __all__ = [
     "ChainReport",
     "Claim",
     "DecisionRecord",
+    "EscalationRecord",
     "MessageState",
     "OptState",
+    "OutboxKind",
     "OutboxQueue",
     "OutboxRow",
     "OutboxState",
+    "SenderHistory",
     "Store",
     "StoredMessage",
 ]

@@ -1,11 +1,12 @@
 """The archive as ``rcinbox messages`` shows it: the latest messages, newest first, each with its
-decision, its reply (state, why it failed, and the text when it was sent) and its attachments."""
+decision (with what the classifier understood), its reply (state, why it failed, and the text when
+it was sent), its escalation and its attachments."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.store.engine import reading
@@ -20,12 +21,20 @@ async def recent(engine: AsyncEngine, limit: int) -> list[ArchiveEntry]:
         .where(attachments.c.message_pk == messages.c.id, attachments.c.state == "stored")
         .scalar_subquery()
     )
+    reply, escalation = outbox.alias("reply"), outbox.alias("escalation")
     query = (
-        select(messages, decisions.c.action, decisions.c.reason, outbox.c.state.label("reply_state"))
-        .add_columns(outbox.c.last_error.label("reply_error"), outbox.c.text.label("reply_text"))
+        select(messages, decisions.c.action, decisions.c.reason, reply.c.state.label("reply_state"))
+        .add_columns(reply.c.last_error.label("reply_error"), reply.c.text.label("reply_text"))
         .add_columns(count.label("attachment_count"))
+        .add_columns(decisions.c.intent, decisions.c.confidence, decisions.c.backend, decisions.c.reply_kind)
+        .add_columns(
+            escalation.c.to_number.label("escalation_to"), escalation.c.state.label("escalation_state")
+        )
         .outerjoin(decisions, decisions.c.message_pk == messages.c.id)
-        .outerjoin(outbox, outbox.c.message_pk == messages.c.id)
+        .outerjoin(reply, and_(reply.c.message_pk == messages.c.id, reply.c.kind == "reply"))
+        .outerjoin(
+            escalation, and_(escalation.c.message_pk == messages.c.id, escalation.c.kind == "escalation")
+        )
         .order_by(messages.c.id.desc())
         .limit(limit)
     )
@@ -66,4 +75,10 @@ def _entry(row: Any, files: tuple[AttachmentRecord, ...]) -> ArchiveEntry:
         reply_error=row["reply_error"] if failed else None,
         reply_text=row["reply_text"] if row["reply_state"] == "sent" else None,
         files=files,
+        intent=row["intent"],
+        confidence=row["confidence"],
+        backend=row["backend"],
+        reply_kind=row["reply_kind"],
+        escalation_to=row["escalation_to"],
+        escalation_state=row["escalation_state"],
     )

@@ -2,7 +2,8 @@
 
 Every decision row carries ``message_sha256`` (SHA-256 of the archived notification, canonical
 JSON), ``prev_hash`` and ``hash`` = SHA-256(``prev_hash`` + canonical JSON of the decision's
-fields and the message digest). The chain head lives in ``kv`` (``decisions.chain_head``) and is
+fields and the message digest; the smart-reply fields of migration 0004 only when set, so older
+rows verify unchanged). The chain head lives in ``kv`` (``decisions.chain_head``) and is
 read ``FOR UPDATE`` inside the deciding transaction, so concurrent writers (several replicas on
 PostgreSQL) serialise on it instead of forking the chain; on SQLite the write transaction already
 holds the database lock. :func:`verify` walks the chain and reports the first row that does not
@@ -26,6 +27,9 @@ from rcinbox.store.schema import decisions, kv, messages
 HEAD_KEY = "decisions.chain_head"
 GENESIS = "0" * 64
 COVERED = ("message_pk", "action", "reason", "reply_text", "reply_from", "reply_to", "handle", "facts")
+# Added by migration 0004 (smart replies): covered when set, so a decision recorded before them
+# (NULL there) hashes exactly as it did, and setting one afterwards breaks its link.
+COVERED_WHEN_SET = ("intent", "confidence", "backend", "reply_kind")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ def message_digest(raw: Mapping[str, Any]) -> str:
 
 def link(prev_hash: str, values: Mapping[str, Any]) -> str:
     covered = {name: values[name] for name in COVERED}
+    covered |= {name: values[name] for name in COVERED_WHEN_SET if values.get(name) is not None}
     covered["decided_at"] = _iso(values["decided_at"])
     covered["message_sha256"] = values["message_sha256"]
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(covered)).hexdigest()

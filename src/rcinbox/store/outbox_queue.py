@@ -10,7 +10,9 @@ lease running out (a sender that died or lost its database), or at once at start
 (:meth:`recover_in_flight`, single-instance deployments), and the sender reconciles it against
 the platform's message store before sending again. Claims are conditional updates, so several
 senders (replicas) never hold the same row. The outbox is also the replies ledger: non-failed
-rows (``unknown`` included) are automated texts.
+rows (``unknown`` included) are automated texts. A row is a ``reply`` to the sender or an
+``escalation`` about them (``about``) to the owner's escalation number; the message is ``done`` when
+its last active row finishes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.clock import Clock
 from rcinbox.store.engine import reading, transaction
-from rcinbox.store.records import OutboxRow, OutboxState
+from rcinbox.store.records import OutboxKind, OutboxRow, OutboxState
 from rcinbox.store.schema import messages, outbox
 
 LEDGER_STATES: tuple[OutboxState, ...] = ("queued", "sending", "sent", "unknown")
@@ -86,8 +88,8 @@ class OutboxQueue:
             row = (await conn.execute(select(outbox).where(outbox.c.id == row_id))).mappings().one_or_none()
         return None if row is None else _row(row)
 
-    async def for_message(self, message_pk: int) -> OutboxRow | None:
-        query = select(outbox).where(outbox.c.message_pk == message_pk)
+    async def for_message(self, message_pk: int, kind: OutboxKind = "reply") -> OutboxRow | None:
+        query = select(outbox).where(outbox.c.message_pk == message_pk, outbox.c.kind == kind)
         async with reading(self.engine) as conn:
             row = (await conn.execute(query)).mappings().one_or_none()
         return None if row is None else _row(row)
@@ -156,9 +158,10 @@ class OutboxQueue:
                 .values(state=state, next_attempt_at=None, lease_until=None, updated_at=now, **values)
             )
             message_pk = select(outbox.c.message_pk).where(outbox.c.id == row_id).scalar_subquery()
+            others = select(outbox.c.id).where(outbox.c.message_pk == message_pk, outbox.c.state.in_(_ACTIVE))
             await conn.execute(
                 update(messages)
-                .where(messages.c.id == message_pk, messages.c.state == "decided")
+                .where(messages.c.id == message_pk, messages.c.state == "decided", ~others.exists())
                 .values(state="done", updated_at=now)
             )
 

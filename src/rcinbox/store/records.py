@@ -14,6 +14,7 @@ PENDING_STATES: tuple[MessageState, ...] = ("received", "archived")
 AttachmentState = Literal["stored", "refused"]
 OutboxState = Literal["queued", "sending", "sent", "failed", "unknown"]
 OptState = Literal["opted_out", "opted_in"]
+OutboxKind = Literal["reply", "escalation"]
 Action = Literal["reply", "suppress", "opt-out", "opt-in"]
 
 
@@ -114,6 +115,17 @@ class AttachmentRecord:
 
 
 @dataclass(frozen=True)
+class EscalationRecord:
+    """An escalation to queue with the decision: a second outbox row (``kind`` escalation)."""
+
+    text: str = field(repr=False)
+    from_number: str
+    to_number: str
+    handle: str
+    about: str  # the sender it is about (stored as its same_key)
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
     """What was decided about one message, and on which facts (JSON-ready)."""
 
@@ -125,6 +137,20 @@ class DecisionRecord:
     reply_from: str | None = None
     reply_to: str | None = None
     decided_at: datetime | None = None
+    intent: str | None = None  # smart replies: the chosen intent (None: not classified)
+    confidence: float | None = None
+    backend: str | None = None
+    reply_kind: str | None = None  # "vacation" or an intent's reply
+    escalation: EscalationRecord | None = None
+    opt_confidence: float | None = None  # an opt-out the classifier recognised (None: a keyword)
+
+
+@dataclass(frozen=True)
+class SenderHistory:
+    """The automated texts that concern one sender, for the repeat and escalation rules."""
+
+    last_replies: Mapping[str, datetime]  # per handle: the last reply to the sender
+    escalated_at: datetime | None  # the last escalation about the sender
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,8 @@ class OutboxRow:
     last_error: str | None
     queued_at: datetime
     sent_at: datetime | None
+    kind: OutboxKind = "reply"
+    about: str | None = None  # an escalation: the sender it is about
 
 
 @dataclass(frozen=True)
@@ -166,3 +194,9 @@ class ArchiveEntry:
     reply_error: str | None = None  # why the reply failed (``expired: …``, ``opted-out: …``) or is unknown
     reply_text: str | None = None  # the reply as sent (only once it was)
     files: tuple[AttachmentRecord, ...] = ()  # every attachment's outcome, stored or refused
+    intent: str | None = None  # smart replies: what the classifier understood (None: not classified)
+    confidence: float | None = None
+    backend: str | None = None
+    reply_kind: str | None = None
+    escalation_to: str | None = None  # an escalation was queued to this number
+    escalation_state: OutboxState | None = None

@@ -9,10 +9,12 @@ Tables and the invariants the database itself enforces:
   ``state`` stored (with sha256/path/size) or refused (with ``reason``).
 - ``decisions``: the decision record, ``UNIQUE(message_pk)`` (exactly one decision per message),
   with the facts it was taken on, hash-chained for tamper evidence (:mod:`rcinbox.store.chain`).
-- ``outbox``: automated replies, ``UNIQUE(message_pk)`` (at most one reply per inbound message);
+- ``outbox``: automated texts, ``UNIQUE(message_pk, kind)`` (at most one reply and one escalation
+  per inbound message; ``kind`` reply | escalation, ``about``: the sender an escalation is about);
   ``state`` queued → sending → sent | failed | unknown. It is also the replies ledger (per
   counterpart, keyed by ``same_key``, and handle) that ``repeat_after`` and the loop fuse read.
-- ``opt_outs``: per number, the latest STOP/START (opted_out | opted_in).
+- ``opt_outs``: per number, the latest STOP/START (opted_out | opted_in), with the words and, for a
+  fuzzy opt-out the classifier recognised, its confidence.
 - ``kv``: small service state (sync tokens, subscription ids, watermarks).
 
 The schema is versioned: every change to these tables comes with a migration in
@@ -39,6 +41,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -157,13 +160,17 @@ decisions = Table(
     Column("message_sha256", String(64), nullable=False),  # hash chain: see rcinbox.store.chain
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Column("intent", String(16)),  # migration 0004: what the classifier understood (NULL: not classified)
+    Column("confidence", Float),
+    Column("backend", String(16)),
+    Column("reply_kind", String(16)),  # which reply was chosen: "vacation" or an intent's
 )
 
 outbox = Table(
     "outbox",
     metadata,
     _pk(),
-    _message_fk(unique=True),
+    _message_fk(),
     Column("extension_id", String(ID), nullable=False),
     Column("from_number", String(NUMBER), nullable=False),
     Column("to_number", String(NUMBER), nullable=False),
@@ -179,8 +186,12 @@ outbox = Table(
     Column("queued_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="reply"),  # migration 0004: reply | escalation
+    Column("about", String(NUMBER)),  # an escalation: the sender it is about (same_key)
+    UniqueConstraint("message_pk", "kind", name="uq_outbox_message_kind"),
     Index("ix_outbox_state_due", "state", "next_attempt_at"),
     Index("ix_outbox_ledger", "to_number", "handle", "queued_at"),
+    Index("ix_outbox_about", "about", "kind"),
 )
 
 opt_outs = Table(
@@ -191,6 +202,8 @@ opt_outs = Table(
     Column("keyword", String(64), nullable=False),
     _message_fk(optional=True),
     Column("at", UtcDateTime, nullable=False),
+    Column("words", Text),  # migration 0004: the text that opted out / in
+    Column("confidence", Float),  # the classifier's, for a fuzzy opt-out (NULL: an exact keyword)
 )
 
 kv = Table(

@@ -5,8 +5,9 @@ Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbe
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
 are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
 Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
-violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in and the
-outbox reply in one transaction, so a crash leaves either all of them or none.
+violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
+outbox reply and the escalation in one transaction (:mod:`rcinbox.store.concluding`), so a
+crash leaves either all of them or none.
 """
 
 from __future__ import annotations
@@ -16,28 +17,28 @@ from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.numbers import same_key
-from rcinbox.store import archive, chain, migrate
+from rcinbox.store import archive, chain, concluding, ledger, migrate
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
-from rcinbox.store.outbox_queue import LEDGER_STATES, OutboxQueue, ledger_time
+from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.records import (
     PENDING_STATES,
     ArchiveEntry,
     AttachmentRecord,
     DecisionRecord,
     MessageState,
+    SenderHistory,
     StoredMessage,
     announced_json,
     announced_refs,
     recipients_json,
     recipients_parties,
 )
-from rcinbox.store.schema import attachments, decisions, kv, messages, opt_outs, outbox
+from rcinbox.store.schema import attachments, decisions, kv, messages, outbox
 
 
 class Store:
@@ -173,12 +174,14 @@ class Store:
         try:
             async with transaction(self.engine) as conn:
                 msg = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
-                await chain.append(conn, _decision_values(pk, decision, now), msg["raw"], now)
+                await chain.append(conn, concluding.decision_values(pk, decision, now), msg["raw"], now)
                 if decision.action in ("opt-out", "opt-in"):
-                    await _apply_opt(conn, msg, decision, now)
+                    await concluding.apply_opt(conn, msg, decision)
                 if decision.action == "reply":
-                    await _enqueue_reply(conn, msg, decision, now)
-                state: MessageState = "decided" if decision.action == "reply" else "done"
+                    await concluding.enqueue_reply(conn, msg, decision, now)
+                await concluding.enqueue_escalation(conn, msg, decision, now)
+                queued = decision.action == "reply" or decision.escalation is not None
+                state: MessageState = "decided" if queued else "done"
                 await conn.execute(
                     update(messages)
                     .where(messages.c.id == pk)
@@ -203,6 +206,10 @@ class Store:
             reply_from=row["reply_from"],
             reply_to=row["reply_to"],
             decided_at=row["decided_at"],
+            intent=row["intent"],
+            confidence=row["confidence"],
+            backend=row["backend"],
+            reply_kind=row["reply_kind"],
         )
 
     async def verify_decisions(self) -> ChainReport:
@@ -213,34 +220,24 @@ class Store:
     # -- ledger: opt-outs and automated texts -------------------------------------------------
 
     async def opted_out(self, number: str) -> bool:
-        async with reading(self.engine) as conn:
-            query = select(opt_outs.c.state).where(opt_outs.c.number == same_key(number))
-            state = await conn.scalar(query)
-        return state == "opted_out"
+        return await ledger.opted_out(self.engine, number)
 
     async def last_reply_at(self, counterpart: str, handle: str) -> datetime | None:
-        """When the last automated text under ``handle`` went (or was queued) to ``counterpart``."""
-        query = select(func.max(ledger_time())).where(
-            outbox.c.to_number == same_key(counterpart),
-            outbox.c.handle == handle,
-            outbox.c.state.in_(LEDGER_STATES),
-        )
-        async with reading(self.engine) as conn:
-            return cast(datetime | None, await conn.scalar(query))
+        """When the last automated reply under ``handle`` went (or was queued) to ``counterpart``."""
+        return await ledger.last_reply_at(self.engine, counterpart, handle)
+
+    async def history(self, sender: str) -> SenderHistory:
+        """The last reply to ``sender`` per handle and the last escalation about them (one query)."""
+        return await ledger.history(self.engine, sender)
 
     async def automated_count(self, counterpart: str, since: datetime) -> int:
-        """Automated texts to ``counterpart`` (any handle) sent or queued since ``since``."""
-        query = select(func.count()).where(
-            outbox.c.to_number == same_key(counterpart),
-            outbox.c.state.in_(LEDGER_STATES),
-            ledger_time() >= since,
-        )
-        async with reading(self.engine) as conn:
-            return int(await conn.scalar(query) or 0)
+        """Automated texts to ``counterpart`` (any handle, escalations too) sent or queued since ``since``."""
+        return await ledger.automated_count(self.engine, counterpart, since)
 
     async def has_reply(self, pk: int) -> bool:
+        query = select(outbox.c.id).where(outbox.c.message_pk == pk, outbox.c.kind == "reply")
         async with reading(self.engine) as conn:
-            return (await conn.scalar(select(outbox.c.id).where(outbox.c.message_pk == pk))) is not None
+            return (await conn.scalar(query)) is not None
 
     # -- key/values ---------------------------------------------------------------------------
 
@@ -286,52 +283,6 @@ def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
         "attempts": 0,
         "updated_at": now,
     }
-
-
-def _decision_values(pk: int, decision: DecisionRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "message_pk": pk,
-        "action": decision.action,
-        "reason": decision.reason,
-        "reply_text": decision.reply_text,
-        "reply_from": decision.reply_from,
-        "reply_to": decision.reply_to,
-        "handle": decision.handle,
-        "facts": dict(decision.facts),
-        "decided_at": decision.decided_at or now,
-    }
-
-
-async def _apply_opt(conn: AsyncConnection, msg: Any, decision: DecisionRecord, now: datetime) -> None:
-    """Upsert the sender's opt state; an older message never overrides a newer one."""
-    values = {
-        "number": same_key(msg["sender"]),
-        "state": "opted_out" if decision.action == "opt-out" else "opted_in",
-        "keyword": " ".join(str(msg["text"]).split())[:64],
-        "message_pk": msg["id"],
-        "at": msg["created_at"],
-    }
-    await upsert(conn, opt_outs, values, ["number"], only_if=opt_outs.c.at <= msg["created_at"])
-
-
-async def _enqueue_reply(conn: AsyncConnection, msg: Any, decision: DecisionRecord, now: datetime) -> None:
-    if not (decision.reply_text and decision.reply_from and decision.reply_to):
-        raise ValueError("a reply decision needs reply_text, reply_from and reply_to")
-    await conn.execute(
-        insert(outbox).values(
-            message_pk=msg["id"],
-            extension_id=msg["extension_id"],
-            from_number=decision.reply_from,
-            to_number=same_key(decision.reply_to),
-            text=decision.reply_text,
-            handle=decision.handle,
-            state="queued",
-            attempts=0,
-            next_attempt_at=now,
-            queued_at=now,
-            updated_at=now,
-        )
-    )
 
 
 def _stored(row: Any) -> StoredMessage:
