@@ -33,6 +33,8 @@ EXPECTED = [
     ("+14155550102", "reply", "replied"),
     ("+14155550103", "suppress", "group-message"),
     ("72345", "suppress", "short-code"),
+    ("+14155550100", "reply", "replied"),  # urgent: its own reply, and one escalation
+    ("+14155550102", "suppress", "no-reply-needed"),  # thanks
 ]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -51,6 +53,14 @@ def reply_for(first_name: str) -> str:
     )
 
 
+def urgent_for(first_name: str) -> str:
+    back = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=6)
+    return (
+        f"Auto-reply: Hi {first_name}, I'm away until {back:%A}, {back:%B} {back.day}. "
+        "Urgent? Call Blair now at +16505550102."
+    )
+
+
 @pytest.mark.parametrize("transport", ["websocket", "webhook"])
 async def test_demo_plays_the_script_and_every_decision_is_the_expected_one(
     tmp_path: Path, transport: Literal["websocket", "webhook"]
@@ -64,13 +74,25 @@ async def test_demo_plays_the_script_and_every_decision_is_the_expected_one(
     assert [(o.step.sender, o.action, o.reason) for o in outcomes] == EXPECTED
     assert all(o.ok for o in outcomes)
     replies = [o.reply for o in outcomes]
-    assert replies == [reply_for("Charlie"), None, None, None, reply_for("Eli"), None, None]
+    assert replies == [
+        reply_for("Charlie"),
+        None,
+        None,
+        None,
+        reply_for("Eli"),
+        None,
+        None,
+        urgent_for("Charlie"),
+        None,
+    ]
+    assert [o.intent for o in outcomes][-2:] == ["urgent", "thanks"]
+    assert [o.escalated_to for o in outcomes] == [None] * 7 + ["+16505550102", None]
     photo = hashlib.sha256(tiny_png()).hexdigest()
-    assert [o.sha256 for o in outcomes] == [None, None, None, None, photo, None, None]
+    assert [o.sha256 for o in outcomes] == [None, None, None, None, photo, None, None, None, None]
     [stored] = list((data_dir / "attachments").rglob("*.png"))
     assert stored.read_bytes() == tiny_png()
     text = out.getvalue()
-    assert "7 of 7 decisions as expected" in text
+    assert "9 of 9 decisions as expected" in text
     assert f"MMS photo of #5 stored with SHA-256 {photo}" in text
     for reason in ("already-replied", "not-a-contact", "opt-out", "group-message", "short-code"):
         assert reason in text
@@ -117,7 +139,7 @@ def test_the_cli_demo_once_exits_zero_with_the_table(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "7 of 7 decisions as expected" in done.stdout
+    assert "9 of 9 decisions as expected" in done.stdout
     assert "already-replied" in done.stdout
     assert "curl" not in done.stdout  # nothing is left serving to try it on
 
@@ -180,7 +202,16 @@ def test_the_demo_directory_is_wiped_only_when_the_demo_made_it(tmp_path: Path) 
 @pytest.mark.parametrize("width", [80, 160])
 def test_the_table_fits_the_terminal_and_flags_a_wrong_decision(width: int) -> None:
     outcomes = [
-        Outcome(n, step, str(n), step.action, step.reason, reply="Auto-reply: hi")
+        Outcome(
+            n,
+            step,
+            str(n),
+            step.action,
+            step.reason,
+            reply="Auto-reply: hi",
+            intent=step.intent,
+            escalated_to="+16505550102" if step.escalates else None,
+        )
         for n, step in enumerate(SCRIPT, start=1)
     ]
     outcomes[2] = Outcome(3, SCRIPT[2], "3", "reply", "replied", reply="Auto-reply: hi")
@@ -197,9 +228,9 @@ def test_the_table_fits_the_terminal_and_flags_a_wrong_decision(width: int) -> N
 
 @pytest.mark.parametrize("width", [80, 160])
 def test_the_table_shows_the_intent_and_the_escalation(width: int) -> None:
-    from rcinbox.cli.demo_script import BACKUP_NUMBER, SMART_STEPS
+    from rcinbox.cli.demo_script import BACKUP_NUMBER
 
-    steps = (*SCRIPT, *SMART_STEPS)
+    steps = SCRIPT
     outcomes = [
         Outcome(
             n,

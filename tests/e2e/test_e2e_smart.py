@@ -1,20 +1,14 @@
-"""Smart replies end to end, over both transports: the whole service against the emulator, the
-classifier behind its seam (``Tuning.classifier``).
-
-State: the classifier is the fake of tests/kits/smart_kit.py and the decision is
-``smart_kit.stand_in_decide`` (the real decide() plus the smart-reply contract), until the
-classifiers (rcinbox.intents.load_classifier) and the smart decide() are on main."""
+"""Smart replies end to end, over both transports: the whole service against the emulator, with
+the real classifiers (``builtin`` by default; the urgent case also with ``embeddings``) and the
+real decision."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 from e2e_kit import (
     ALEX,
     BACKUP,
     CHARLIE,
-    TUNING,
     Harness,
     Live,
     Sent,
@@ -23,7 +17,6 @@ from e2e_kit import (
     reply_for,
     rules_toml,
 )
-from smart_kit import fake_factory, smart_decide
 
 from rcinbox.store import OutboxRow
 
@@ -42,9 +35,7 @@ to = "{BACKUP}"
 
 
 @pytest.fixture
-def smart(e2e: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    e2e.tuning = dataclasses.replace(TUNING, classifier=fake_factory)
-    smart_decide(monkeypatch)
+def smart(e2e: Harness) -> Harness:
     e2e.write_rules(rules_toml() + SMART)
     return e2e
 
@@ -66,7 +57,11 @@ async def escalation(live: Live, sent: Sent) -> OutboxRow | None:
     return await store.outbox.for_message(pk, "escalation")
 
 
-async def test_an_urgent_text_gets_the_urgent_reply_and_one_escalation(smart: Harness) -> None:
+@pytest.mark.parametrize("classifier", ["builtin", "embeddings"])
+async def test_an_urgent_text_gets_the_urgent_reply_and_one_escalation(
+    smart: Harness, classifier: str
+) -> None:
+    smart.write_rules(rules_toml() + SMART.replace("[smart]", f'[smart]\nclassifier = "{classifier}"'))
     async with smart.running() as live:
         first = await live.text("URGENT - my card was stolen, call me", sender=CHARLIE)
         outcome = await live.outcome(first)
@@ -74,7 +69,7 @@ async def test_an_urgent_text_gets_the_urgent_reply_and_one_escalation(smart: Ha
         again = await live.text("urgent!! are you there?", sender=CHARLIE)
         second = await live.outcome(again)
         not_again = await escalation(live, again)
-    assert (outcome.action, outcome.reason) == ("reply", "replied")
+    assert (outcome.action, outcome.reason, outcome.intent) == ("reply", "replied", "urgent")
     assert await replies(smart.http, CHARLIE) == [(ALEX, urgent_for("Charlie"))]
     assert escalated is not None and escalated.state == "sent"
     (forwarded,) = await outbound(smart.http, BACKUP)
@@ -87,7 +82,7 @@ async def test_an_urgent_text_gets_the_urgent_reply_and_one_escalation(smart: Ha
 async def test_an_appointment_text_gets_the_booking_reply(smart: Harness) -> None:
     async with smart.running() as live:
         outcome = await live.outcome(await live.text("Can we move Tuesday's meeting?", sender=CHARLIE))
-    assert outcome.reason == "replied"
+    assert (outcome.reason, outcome.intent) == ("replied", "appointment")
     assert await replies(smart.http, CHARLIE) == [
         (ALEX, "Auto-reply: Hi Charlie, I'm away. To book or move a meeting: https://cal.example.com/alex")
     ]
@@ -97,7 +92,12 @@ async def test_an_appointment_text_gets_the_booking_reply(smart: Harness) -> Non
 async def test_thanks_gets_no_reply(smart: Harness) -> None:
     async with smart.running() as live:
         outcome = await live.outcome(await live.text("thanks!", sender=CHARLIE))
-    assert (outcome.action, outcome.reply) == ("suppress", None)
+    assert (outcome.action, outcome.reason, outcome.intent, outcome.reply) == (
+        "suppress",
+        "no-reply-needed",
+        "thanks",
+        None,
+    )
     assert await outbound(smart.http) == []
 
 
@@ -107,8 +107,9 @@ async def test_a_fuzzy_opt_out_silences_the_sender_until_start(smart: Harness) -
         silenced = await live.outcome(await live.text("urgent, call me", sender=CHARLIE))
         start = await live.outcome(await live.text("START", sender=CHARLIE))
         back = await live.outcome(await live.text("hello again", sender=CHARLIE))
-    assert (opt_out.action, silenced.reason, start.action, back.reason) == (
+    assert (opt_out.action, opt_out.reason, silenced.reason, start.action, back.reason) == (
         "opt-out",
+        "opt-out-phrase",
         "opted-out",
         "opt-in",
         "replied",
@@ -120,7 +121,7 @@ async def test_a_fuzzy_opt_out_silences_the_sender_until_start(smart: Harness) -
 async def test_a_vacation_replied_contact_gets_the_urgent_reply_once(smart: Harness) -> None:
     async with smart.running() as live:
         reasons = await live.reasons(
-            await live.text("Lunch on Thursday?", sender=CHARLIE),
+            await live.text("hello again", sender=CHARLIE),
             await live.text("URGENT: call me please", sender=CHARLIE),
             await live.text("urgent!!!", sender=CHARLIE),
         )

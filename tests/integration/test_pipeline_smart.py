@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from pipeline_fakes import CHARLIE, EXT, OWNER, VACATION_TOML, FakeBook, FakePlatform, envelope
-from smart_kit import FakeClassifier, fake_factory, smart_decide
+from smart_kit import FakeClassifier, fake_factory
 from sqlalchemy import select
 
 from rcinbox.events import InboundMessage
@@ -98,10 +98,7 @@ async def test_the_classification_is_recorded_with_the_decision(store: Store, tm
     assert (await store.verify_decisions()).ok
 
 
-async def test_an_urgent_text_is_answered_and_escalated_once(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    smart_decide(monkeypatch)
+async def test_an_urgent_text_is_answered_and_escalated_once(store: Store, tmp_path: Path) -> None:
     pipeline, outbox, fake = wired(store, tmp_path)
     first = await text(pipeline, "1", "urgent!! my card was stolen, call me at 555-0100")
     assert await outbox.drain() == 2
@@ -126,9 +123,8 @@ async def test_an_urgent_text_is_answered_and_escalated_once(
 
 
 async def test_a_vacation_replied_sender_still_gets_the_urgent_reply_once(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path
 ) -> None:
-    smart_decide(monkeypatch)
     pipeline, outbox, fake = wired(store, tmp_path)
     reasons = []
     for i, body in enumerate(["hello there", "URGENT please call", "urgent!!"]):
@@ -142,13 +138,12 @@ async def test_a_vacation_replied_sender_still_gets_the_urgent_reply_once(
 
 
 async def test_a_fuzzy_opt_out_is_recorded_with_its_words_and_confidence(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path
 ) -> None:
-    smart_decide(monkeypatch)
     pipeline, outbox, fake = wired(store, tmp_path)
     borderline = await text(pipeline, "1", "maybe stop these?")
     review = await store.decision(borderline)
-    assert review is not None and (review.action, review.reason) == ("suppress", "opt-out-review")
+    assert review is not None and (review.action, review.reason) == ("suppress", "possible-opt-out")
     assert await store.opted_out(CHARLIE) is False
     words = "pls stop texting me"
     pk = await text(pipeline, "2", words)
@@ -174,10 +169,7 @@ async def test_a_fuzzy_opt_out_is_recorded_with_its_words_and_confidence(
     assert await outbox.drain() == 0 and fake.sent == []
 
 
-async def test_a_queued_escalation_is_not_sent_once_the_window_closed(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    smart_decide(monkeypatch)
+async def test_a_queued_escalation_is_not_sent_once_the_window_closed(store: Store, tmp_path: Path) -> None:
     rulebook = Rulebook()
     pipeline, outbox, fake = wired(store, tmp_path, rulebook)
     pk = await text(pipeline, "1", "urgent")

@@ -159,6 +159,7 @@ class Outcome:
     reply_from: str | None
     reply_to: str | None
     reply: OutboxRow | None
+    intent: str | None = None  # the intent the decision acted on (None: the text was not classified)
 
 
 @dataclass
@@ -244,7 +245,13 @@ class Live:
             await self.service.outbox.changes.until(finished, within)
         row = await store.outbox.for_message(pk)
         return Outcome(
-            decision.action, decision.reason, decision.reply_text, decision.reply_from, decision.reply_to, row
+            decision.action,
+            decision.reason,
+            decision.reply_text,
+            decision.reply_from,
+            decision.reply_to,
+            row,
+            decision.intent,
         )
 
     async def stored(self, sent: Sent) -> StoredMessage:

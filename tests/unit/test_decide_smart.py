@@ -108,6 +108,19 @@ def test_an_opt_out_phrase_is_recorded_whoever_sends_it_and_whenever() -> None:
     assert decide(said("opt_out", 0.95, opted_out=True), SMART).action == "opt-out"
 
 
+def test_an_opt_out_phrase_counts_only_from_a_person() -> None:
+    """A short code's or a robot's "Reply STOP to opt out" is its own footer, not a request (an
+    exact STOP still counts from anyone)."""
+    short_code = replace(
+        said("opt_out", 0.95), message=message(text="Sale! Reply STOP to opt out", sender="72345")
+    )
+    assert decide(short_code, SMART).reason == "short-code"
+    robot = said("opt_out", 0.95, "Your code is 1234. Reply STOP to opt out")
+    assert decide(robot, SMART).reason == "automated-sender"
+    exact = replace(said("opt_out", 0.95), message=message(text="STOP", sender="72345"))
+    assert decide(exact, SMART).action == "opt-out"
+
+
 def test_keywords_still_win_over_the_classification() -> None:
     assert decide(said("urgent", 0.99, "STOP"), SMART).reason == "opt-out"
     start = decide(said("opt_out", 0.99, "START"), SMART)

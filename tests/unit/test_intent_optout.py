@@ -38,6 +38,11 @@ NOT_OPT_OUTS = [
     "hey it's Maria",
 ]
 BORDERLINE = ["I'm not interested", "why do you keep texting me"]
+FOOTERS = [  # a sender's own opt-out instructions: not a request to stop
+    "FLASH SALE: 20% off all office supplies today only. Reply STOP to opt out",
+    "Your code is 1234. Txt STOP 2 end",
+    "Appointment reminder for Tue 3pm. Reply STOP to unsubscribe.",
+]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -52,6 +57,13 @@ def test_fuzzy_opt_outs_are_certain(backend: Backend, text: str) -> None:
 def test_stop_and_cancel_in_other_senses_are_not_opt_outs(backend: Backend, text: str) -> None:
     result = classifier(backend).classify(text)
     assert result.intent != "opt_out", result
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("text", FOOTERS)
+def test_a_senders_reply_stop_footer_is_not_an_opt_out(backend: Backend, text: str) -> None:
+    result = classifier(backend).classify(text)
+    assert not (result.intent == "opt_out" and result.confidence >= OPT_OUT_REVIEW), result
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

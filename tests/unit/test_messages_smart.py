@@ -46,7 +46,7 @@ async def smart_archive(database: Path) -> None:
         assert await store.conclude(urgent.pk, decision)  # type: ignore[union-attr]
         quiet = DecisionRecord(
             "suppress",
-            "no-reply-for-intent",
+            "no-reply-needed",
             "thanks:x",
             {},
             intent="thanks",
@@ -71,7 +71,7 @@ def test_the_table_shows_the_intent_under_the_decision(data_dir: Path, columns: 
     assert max(len(line.rstrip()) for line in lines) <= columns
     cells = " ".join(line.split("│")[-2].strip() for line in lines if line.startswith("│"))
     assert "urgent 0.91 +escalated" in cells
-    assert "thanks 0.97" in cells and "no-reply-for-intent" in cells
+    assert "thanks 0.97" in cells and "no-reply-needed" in cells
 
 
 def test_json_has_the_intent_and_the_escalation(data_dir: Path) -> None:

@@ -334,7 +334,7 @@ def _explain(
             "",
             "Inject another text (an allowlisted number, so it gets the reply):",
             f"  curl -s -X POST {url}/_emulator/inbound -H 'Content-Type: application/json' "
-            f'-d \'{{"from": "{ALLOWLISTED}", "to": "{ALEX}", "text": "Are you back next week?"}}\'',
+            f'-d \'{{"from": "{ALLOWLISTED}", "to": "{ALEX}", "text": "Did you get my email?"}}\'',
             f"  curl -s {url}/_emulator/outbound    # every SMS rcinbox sent",
         ]
     for line in lines:

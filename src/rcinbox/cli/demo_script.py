@@ -60,7 +60,13 @@ class Step:
 
 
 CORE_STEPS: tuple[Step, ...] = (
-    Step("Charlie (contact)", CHARLIE, "Hi Alex, are you around for lunch on Thursday?", "reply", "replied"),
+    Step(
+        "Charlie (contact)",
+        CHARLIE,
+        "Hey Alex, it's Charlie. Hope the trip is going well",
+        "reply",
+        "replied",
+    ),
     Step(
         "Charlie again",
         CHARLIE,
@@ -97,11 +103,9 @@ SMART_STEPS: tuple[Step, ...] = (
         intent="urgent",
         escalates=True,
     ),
-    Step("Eli, thanks", ELI, "Thanks!", "suppress", "no-reply-for-intent", intent="thanks"),
+    Step("Eli, thanks", ELI, "Thanks!", "suppress", "no-reply-needed", intent="thanks"),
 )
-# SMART_STEPS join the script once the smart decide() and rcinbox.intents.load_classifier are on
-# main (issue 8): until then every text is decided as a plain vacation text and they would fail.
-SCRIPT: tuple[Step, ...] = CORE_STEPS
+SCRIPT: tuple[Step, ...] = CORE_STEPS + SMART_STEPS
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ each clause normalised (:mod:`rcinbox.intents.normalise`) and its key words matc
   phrase: the model may say ``opt_out``, but never above :data:`CUE_CEILING`: borderline, for a
   human (between ``OPT_OUT_REVIEW`` and ``OPT_OUT_CERTAIN``).
 - ``"none"``: no opt-out word at all: ``opt_out`` is ruled out.
+
+A sender's own instructions ("Reply STOP to opt out", "Txt STOP 2 end", "Responde BAJA para no
+recibir más") are taken out of the text first: a marketing text's footer is not an opt-out.
 """
 
 from __future__ import annotations
@@ -136,6 +139,12 @@ _GUARD = re.compile(
     r"|\bcancel\w* (?:my|the|our|your|this|that|a) (?!texts?|messages?|subscription to)"
     r"|\b(?:muy|mas|precio|es) alto\b"
 )
+_INSTRUCTION = re.compile(  # a sender's own footer telling the reader how to opt out: not a request
+    r"\b(?:reply|replying|respond|text|txt|send|msg|responde|responda|envia|envie|manda|mande)"
+    r"(?: with| back)? (?:stop|stopall|unsubscribe|end|quit|cancel|optout|alto|baja)\b"
+    r"(?: (?:to|2|para) (?:opt out|optout|unsubscribe|stop|end|cancel|quit|cancelar|salir"
+    r"|no recibir|dejar de recibir)\b(?: (?:more|mas|\w+ {0,1}){0,2})?)?"
+)
 _CUES = frozenset(
     [
         "stop",
@@ -165,7 +174,7 @@ _CUES = frozenset(
 
 def opt_out_evidence(text: str) -> Evidence:
     """How strongly ``text`` says "stop texting me" (see the module's docstring)."""
-    clauses = [_canonical_words(normalise(c)) for c in _CLAUSE.split(text)]
+    clauses = [_INSTRUCTION.sub(" ", _canonical_words(normalise(c))).strip() for c in _CLAUSE.split(text)]
     clauses = [c for c in clauses if c]
     whole = " ".join(clauses)
     words = [w for w in whole.split() if w not in _FILLER and not w.startswith("emoji")]

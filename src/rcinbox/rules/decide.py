@@ -6,12 +6,15 @@
    (the pipeline records it; no reply, rcinbox sends no confirmation of its own); START/UNSTOP →
    ``"opt-in"`` (no reply); HELP/INFO → suppressed ``"help-keyword"``. First, so that an opt-out is
    recorded whoever sends it and whatever else would suppress the message.
-2. **Opt-out phrase** (``facts.classification``: intent ``opt_out`` with a confidence of at least
-   :data:`~rcinbox.intent.OPT_OUT_CERTAIN`, e.g. "pls stop texting me") → action ``"opt-out"``,
-   reason ``"opt-out-phrase"``: recorded like STOP, for the same reason right after the keywords.
-3. **Sender safety**: one of the owner's own numbers → ``"own-number"``; a company number →
+2. **Sender safety**: one of the owner's own numbers → ``"own-number"``; a company number →
    ``"company-number"``; a short code → ``"short-code"``; an alphanumeric sender id →
    ``"alphanumeric-sender"``; an invalid or anonymous address → ``"invalid-sender"``.
+3. **Opt-out phrase** (``facts.classification``: intent ``opt_out`` with a confidence of at least
+   :data:`~rcinbox.intent.OPT_OUT_CERTAIN`, e.g. "pls stop texting me") → action ``"opt-out"``,
+   reason ``"opt-out-phrase"``: recorded like STOP, before every other rule about the message (a
+   group text, a sender already opted out). Unlike the exact keywords, only from a person: not
+   from the senders of rule 2 and not in a text that looks automated (a marketing text's "Reply
+   STOP to opt out" is its own footer, not a request).
 4. **Group message**: more than one recipient → ``"group-message"``; no receiving number to answer
    from → ``"no-receiving-number"``.
 5. **Opted out**: the sender said STOP earlier → ``"opted-out"``.
@@ -183,8 +186,8 @@ def _gate(facts: Facts, rules: Rules) -> Decision | None:
     """Checks 1 to 10: whether this text may get any automated text at all."""
     checks = (
         _keyword,
-        _opt_out_phrase,
         _sender,
+        _opt_out_phrase,
         _recipients,
         _consent,
         _automation,
@@ -232,7 +235,9 @@ def _keyword(facts: Facts, rules: Rules) -> Decision | None:
 
 def _opt_out_phrase(facts: Facts, rules: Rules) -> Decision | None:
     certain = opt_out_level(facts.classification) == "certain"
-    return Decision("opt-out", "opt-out-phrase") if certain else None
+    if not certain or looks_automated(facts.message.text):  # a robot's "Reply STOP to opt out"
+        return None
+    return Decision("opt-out", "opt-out-phrase")
 
 
 def _possible_opt_out(facts: Facts, rules: Rules) -> Decision | None:

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
-from rcinbox.rules.recheck import QueuedReply, recheck, window
+from rcinbox.rules.recheck import QueuedEscalation, QueuedReply, recheck, recheck_escalation
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
@@ -196,7 +196,9 @@ class Outbox:
         now = self.clock.now()
         rules = self.rules() if self.rules is not None else None
         if row.kind == "escalation":
-            return _escalation_recheck(opted_out, now, rules)
+            return recheck_escalation(
+                QueuedEscalation(row.to_number, now - row.queued_at, now, opted_out), rules
+            )
         queued = QueuedReply(row.to_number, now - row.queued_at, now, opted_out)
         return recheck(queued, rules)
 
@@ -262,18 +264,6 @@ class Outbox:
             reason,
             extra={"action": "outbox.unknown"},
         )
-
-
-def _escalation_recheck(opted_out: bool, now: datetime, rules: Rules | None) -> str | None:
-    """Why a queued escalation must not go out now: its recipient opted out, or the vacation
-    window closed (the escalation exists for the time the owner is away)."""
-    if opted_out:
-        return "opted-out: the escalation number opted out before the escalation went out"
-    reason = None if rules is None else window(rules, now)
-    if reason is None:
-        return None
-    what = "was switched off" if reason == "vacation-off" else "window closed"
-    return f"{reason}: the vacation {what} before the escalation went out"
 
 
 def _same_text(record: MessageRecord, row: OutboxRow) -> bool:

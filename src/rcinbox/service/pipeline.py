@@ -40,7 +40,7 @@ from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
-from rcinbox.rules.decide import Decision, Facts, decide, handle_for
+from rcinbox.rules.decide import Decision, Facts, decide
 from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.recheck import counts_as_contact
 from rcinbox.service.attachments import AttachmentFetcher, Downloader
@@ -216,7 +216,6 @@ class Pipeline:
             contact_last_name=contact.last_name if contact else None,
             is_contact=contact is not None,
             opted_out=await self.store.opted_out(sender),
-            last_reply_at=history.last_replies.get(handle_for(rules.vacation)),
             last_replies=MappingProxyType(dict(history.last_replies)),
             escalated_at=history.escalated_at,
             classification=classification,
@@ -327,7 +326,6 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         "is_contact": counts_as_contact(facts.message.sender.phone_number, facts.is_contact, rules),
         "contact_name": facts.contact_name,
         "opted_out": facts.opted_out,
-        "last_reply_at": iso(facts.last_reply_at),
         "last_replies": {handle: iso(at) for handle, at in sorted(facts.last_replies.items())},
         "escalated_at": iso(facts.escalated_at),
         "classification": None

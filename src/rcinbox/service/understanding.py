@@ -22,8 +22,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from rcinbox import intents
 from rcinbox.intent import Backend, Classification, Classifier
+from rcinbox.intents import load_classifier
 from rcinbox.rules.config import Smart
 
 log = logging.getLogger("rcinbox.service")
@@ -32,17 +32,9 @@ ClassifierFactory = Callable[[Backend, "Path | None"], Classifier]
 Key = tuple[Backend, "Path | None"]
 
 
-class NoClassifier(RuntimeError):
-    """This build of rcinbox has no classifier for the backend asked for."""
-
-
 def classifier_for(backend: Backend, model: Path | None = None) -> Classifier:
     """The classifier of :mod:`rcinbox.intents` for ``backend`` (``model``: embeddings only)."""
-    load = getattr(intents, "load_classifier", None)  # the classifiers' factory, once it ships
-    if load is None:
-        raise NoClassifier("rcinbox.intents has no classifiers in this build")
-    classifier: Classifier = load(backend, model)
-    return classifier
+    return load_classifier(backend, model)
 
 
 class Understanding:
@@ -72,9 +64,6 @@ class Understanding:
         backend, model = key
         try:
             classifier = self.factory(backend, model)
-        except NoClassifier:  # a build without classifiers: texts are decided as before smart replies
-            log.debug("smart replies: no classifier in this build")
-            return None
         except Exception as exc:  # an optional part failing: say why once, carry on with builtin
             if backend == "builtin":
                 log.error(
