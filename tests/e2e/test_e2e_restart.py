@@ -3,8 +3,9 @@ was acknowledged, the message is decided and answered after the restart, exactly
 that arrived while it was down is caught up (message-sync) and answered, unless hours late; an
 opt-out is durable.
 
-The stop/kill tests run on real time (their clock can be pushed forward, never back): after a
-crash the outbox reconciles against the emulator's message store, which keeps real timestamps."""
+The stop/kill tests run on real time (their clock can be pushed forward, never back); the emulator
+shares the harness's clock, so its message store, which the outbox reconciles against after a
+crash, keeps the same time."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from e2e_kit import (
     reply_for,
     rules_around_now,
 )
-from emu_clocks import ShiftedClock
 
 from rcinbox.emulator.runner import Running
 from rcinbox.store import OutboxRow
@@ -189,16 +189,11 @@ async def test_a_text_that_came_while_the_service_was_down_is_caught_up_and_answ
     assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
 
 
-async def test_a_text_caught_up_hours_late_is_archived_but_not_answered(
-    e2e: Harness, shifted_clock: ShiftedClock
-) -> None:
+async def test_a_text_caught_up_hours_late_is_archived_but_not_answered(e2e: Harness) -> None:
     async with e2e.running():
         pass
-    shifted_clock.offset = -2 * 3600  # the text arrived at the platform 2 hours ago
-    try:
-        late = await _text_while_down(e2e, "Call me back please")
-    finally:
-        shifted_clock.offset = 0
+    late = await _text_while_down(e2e, "Call me back please")
+    e2e.clock.advance(timedelta(hours=2))  # the service starts again two hours after the text
     async with e2e.running() as live:
         outcome = await live.outcome(late)
         stored = await live.stored(late)

@@ -3,6 +3,8 @@ at the emulator for the sender."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from e2e_kit import (
     ALEX,
@@ -142,6 +144,7 @@ async def test_texts_from_before_the_first_start_are_archived_and_not_answered(e
         response = await e2e.http.post("/_emulator/inbound", json={"from": sender, "to": ALEX, "text": text})
         assert response.status_code == 200, response.text
         earlier.append(Sent(str(response.json()["messageId"]), ALEX_EXT))
+    e2e.clock.advance(timedelta(minutes=1))  # the first start, a minute after them
     async with e2e.running() as live:
         reasons = [await suppressed(live, sent) for sent in earlier]
         sources = [(await live.stored(sent)).source for sent in earlier]

@@ -1,8 +1,11 @@
 """End-to-end harness: the whole :class:`~rcinbox.service.app.Service` against the served emulator.
 
 :class:`Harness` (the ``e2e`` fixture) holds one emulator, a temporary data directory (SQLite
-archive, attachments, token file), the rules file and a controllable :class:`TestClock` (the
-service's date: every part of the service reads it through ``Tuning.clock``).
+archive, attachments, token file), the rules file and a controllable :class:`TestClock`: the one
+date of the test. Every part of the service reads it through ``Tuning.clock`` and the emulator's
+world runs on it too (``serve(clock=...)``, the ``e2e_clock`` fixture), so the platform's
+timestamps (a message's ``creationTime``, a sync's ``syncTime``, expiry times) and the service's
+"now" are one frame.
 :meth:`Harness.running` opens a Service for the test's transport, runs it until the block ends and
 yields a :class:`Live` handle to text it through the emulator (``POST /_emulator/inbound``), wait
 for a message's decision (event-driven: the pipeline's and outbox's ``changes`` signals) and read
@@ -117,10 +120,9 @@ def rules_around_now() -> str:
 
 
 class TestClock(Clock):
-    """The service's date (``now``): a fixed instant moved by hand, or (``fixed=None``) real time
-    plus ``offset`` — what the restart tests use, since the emulator's message store runs on real
-    time. Its durations and waits, and the session's time, stay real like the emulator's; the
-    service compares the platform's timestamps with real time (``Tuning.platform_clock``)."""
+    """The date of the service and the emulator alike (``now``, ``time``): a fixed instant moved
+    by hand, or (``fixed=None``) real time plus ``offset``. Only its durations and waits
+    (``monotonic``, ``sleep``) stay real: moving the date wakes no one, and nothing waits for it."""
 
     __test__ = False  # not a test class for pytest
 
@@ -131,8 +133,17 @@ class TestClock(Clock):
     def now(self) -> datetime:
         return self.fixed if self.fixed is not None else SYSTEM.now() + self.offset
 
+    def time(self) -> float:
+        return self.now().timestamp()
+
     def set(self, moment: datetime) -> None:
         self.fixed = moment
+
+    def flow(self) -> None:
+        """From now on the date runs in real time from where it stands (a platform rate window,
+        a duration, passes on it: the emulator counts it on this clock)."""
+        if self.fixed is not None:
+            self.offset, self.fixed = self.fixed - SYSTEM.now(), None
 
     def advance(self, delta: timedelta) -> None:
         if self.fixed is not None:
@@ -315,7 +326,7 @@ class Harness:
     http: httpx.AsyncClient
     tmp: Path
     transport: TransportName
-    clock: TestClock = field(default_factory=TestClock)
+    clock: TestClock  # the emulator's world runs on it too (the ``e2e_clock`` fixture)
     port: int = field(default_factory=free_port)
     tuning: Tuning = TUNING  # the service's knobs (a test may shorten others)
 
@@ -389,7 +400,7 @@ class Harness:
                 await live.crash()
 
     def _tuning(self) -> Tuning:
-        return dataclasses.replace(self.tuning, clock=self.clock, platform_clock=SYSTEM)
+        return dataclasses.replace(self.tuning, clock=self.clock)
 
     async def faults(self, body: Mapping[str, Any]) -> None:
         response = await self.http.post("/_emulator/faults", json=dict(body))

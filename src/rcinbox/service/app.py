@@ -74,10 +74,6 @@ class Tuning:
     webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
     rules_check_interval: float = RULES_CHECK_INTERVAL
     clock: Clock = SYSTEM  # the one clock of every part (tests pass a FakeClock and move it)
-    # What is compared with the platform's own timestamps (the catch-up's sync frame, the WebHook
-    # subscription's expiry); None: ``clock``. Only the end-to-end tests set it (SYSTEM: they move
-    # the service's date by hand while the emulator's runs on real time).
-    platform_clock: Clock | None = None
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
     # How a classifier is built for the rules' [smart] backend; None: rcinbox.intents' own.
     classifier: ClassifierFactory | None = None
@@ -149,7 +145,6 @@ class Service:
                 receiver.board,
                 policy=tuning.catchup,
                 clock=clock,
-                platform_clock=tuning.platform_clock or clock,
             )
             app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
@@ -209,12 +204,7 @@ async def _transport(
         return WebSocketTransport(client, pipeline, filters, policy=tuning.websocket, clock=tuning.clock), []
     assert settings.webhook_url is not None  # Settings refuses webhook mode without it
     manager = WebhookSubscription(
-        client,
-        store,
-        settings.webhook_url,
-        filters,
-        policy=tuning.webhook,
-        clock=tuning.platform_clock or tuning.clock,
+        client, store, settings.webhook_url, filters, policy=tuning.webhook, clock=tuning.clock
     )
     await manager.load()
     endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board, clock=tuning.clock)

@@ -271,12 +271,9 @@ class CatchUpLoop:
         *,
         policy: CatchUpPolicy | None = None,
         clock: Clock = SYSTEM,
-        platform_clock: Clock | None = None,
     ) -> CatchUpLoop:
-        """``platform_clock``: the syncs' time (their frame), when not ``clock`` (tests)."""
         policy = policy or CatchUpPolicy()
-        frames = platform_clock or clock
-        catchups = [CatchUp(api, kv, intake, ext, policy=policy, clock=frames) for ext in extension_ids]
+        catchups = [CatchUp(api, kv, intake, ext, policy=policy, clock=clock) for ext in extension_ids]
         return cls(catchups, board, policy=policy, clock=clock)
 
     async def catch_up(self, trigger: Trigger = "manual") -> bool:

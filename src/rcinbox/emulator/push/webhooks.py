@@ -12,6 +12,10 @@ Failure model: a non-2xx answer, a timeout or a refused connection starts a fail
 subscription: ``status = "Blacklisted"``, ``blacklistedData {blacklistedAt, reason}``, and no
 further deliveries. There are no retries (the platform documents none).
 
+Every delivery attempt is recorded (:attr:`Webhooks.deliveries`, the latest ``KEPT``: the
+notification, the receiver's status and the failure reason) and signalled (:attr:`Webhooks.delivered`),
+so an in-process observer (a test) waits on what the receiver answered instead of watching it.
+
 It also runs the renewal-reminder job (:func:`rcinbox.emulator.push.events.remind`) every
 ``REMINDER_TICK`` seconds, started by the first subscription that asks for reminders.
 """
@@ -22,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from rcinbox.emulator.changes import Changes
 from rcinbox.emulator.push import events
 from rcinbox.emulator.wire import ApiError, invalid_parameter
 
@@ -42,6 +48,18 @@ USER_AGENT = "RingCentral-Webhook/8.3"
 TIMEOUT_REASON = "I/O operation is failed. Details: [Read timed out]"
 REFUSED_REASON = "I/O operation is failed. Details: [Connection refused]"
 REMINDER_TICK = 1.0  # seconds between passes of the renewal-reminder job
+KEPT = 1000  # delivery records kept (the latest)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery attempt: the notification, the receiver's HTTP status (``None`` when it gave
+    none: a timeout, a refused connection) and the failure (``None``: a 2xx)."""
+
+    subscription_id: str
+    envelope: dict[str, Any]
+    status: int | None
+    failure: str | None
 
 
 def status_reason(status: int) -> str:
@@ -95,6 +113,8 @@ class Webhooks:
         self.lanes: dict[str, deque[dict[str, Any]]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.reminded: dict[str, float] = {}  # subscription id -> world time of the last reminder
+        self.deliveries: deque[Delivery] = deque(maxlen=KEPT)  # every attempt, oldest first
+        self.delivered = Changes()  # notified after every attempt
         self._reminders: asyncio.Task[None] | None = None
 
     async def validate(self, address: str) -> None:
@@ -173,14 +193,14 @@ class Webhooks:
         if subscription.verification_token:
             headers["Verification-Token"] = subscription.verification_token
         reason: str | None = None
-        status = "-"
+        code: int | None = None
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.world.limits.validation_timeout):
                 response = await self.client.post(
                     subscription.address, headers=headers, content=orjson.dumps(envelope)
                 )
-            status = str(response.status_code)
+            code = response.status_code
             if not 200 <= response.status_code < 300:
                 reason = status_reason(response.status_code)
         except (TimeoutError, httpx.TimeoutException):
@@ -192,11 +212,13 @@ class Webhooks:
             loggable(subscription.address),
             subscription.id,
             envelope["uuid"],
-            status,
+            "-" if code is None else code,
             reason or "ok",
             (time.perf_counter() - started) * 1000,
         )
         self._record(subscription, reason)
+        self.deliveries.append(Delivery(subscription.id, envelope, code, reason))
+        self.delivered.notify()
 
     def _record(self, subscription: Subscription, failure: str | None) -> None:
         now = self.world.now()
