@@ -10,23 +10,20 @@ confidence is the top intent's. No credentials, no network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import orjson
 
-from rcinbox.cli.messages import archive_settings
 from rcinbox.intent import Classifier
 from rcinbox.intents import load_classifier
 from rcinbox.rules import load_rules
-from rcinbox.settings import env_file_to_read
 
 
-def classifier_from_rules(environ: Mapping[str, str], rules: Path | None) -> tuple[Classifier, float]:
-    """The classifier the rules file names and its ``min_confidence``; :class:`ConfigError`,
-    :class:`RulesError` or :class:`ClassifierError` say what is wrong."""
-    settings = archive_settings(environ, env_file_to_read(None), rules=str(rules) if rules else None)
-    smart = load_rules(settings.rules).smart
+def classifier_from_rules(rules: Path) -> tuple[Classifier, float]:
+    """The classifier the rules file names and its ``min_confidence``; :class:`RulesError` or
+    :class:`ClassifierError` say what is wrong."""
+    smart = load_rules(rules).smart
     return load_classifier(smart.classifier, smart.model), smart.min_confidence
 
 

@@ -302,10 +302,14 @@ def classify(
     import sys
 
     from rcinbox.cli.classify import classifier_from_rules, classify_lines
+    from rcinbox.cli.messages import archive_settings
     from rcinbox.errors import ClassifierError, ConfigError, RulesError
+    from rcinbox.settings import env_file_to_read
 
     try:
-        classifier, min_confidence = classifier_from_rules(os.environ, rules)
+        chosen = str(rules) if rules else None
+        settings = archive_settings(os.environ, env_file_to_read(None), rules=chosen)
+        classifier, min_confidence = classifier_from_rules(settings.rules)
     except (ConfigError, RulesError, ClassifierError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

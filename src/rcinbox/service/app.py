@@ -114,8 +114,6 @@ class Service:
             sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             store = await Store.open(settings.database_url, clock=clock)
             stack.push_async_callback(store.close)
-            understanding = Understanding(tuning.classifier or classifier_for)
-            await understanding.ensure(rules.current().smart)  # in a thread; a failure falls back
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
             client = await stack.enter_async_context(
                 PlatformClient.from_settings(settings, waits=waits, clock=clock)
@@ -125,6 +123,9 @@ class Service:
             senders = await stack.enter_async_context(
                 open_senders(settings, client, list(books), waits=waits, clock=clock)
             )
+            # after the login, so a wrong server or credential is still the only line a user sees
+            understanding = Understanding(tuning.classifier or classifier_for)
+            await understanding.ensure(rules.current().smart)  # in a thread; a failure falls back
             outbox = Outbox(store, client, senders=senders, rules=rules.current)
             pipeline = Pipeline(
                 store,
