@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from outbox_kit import FAST, queue_reply, state
 from pipeline_fakes import CHARLIE, EXT, OWNER, VACATION_TOML, FakePlatform, envelope
-from test_outbox import FAST, queue_reply, state
 from test_recheck import CASES, QUEUED_AT, Case
 
 from rcinbox.clock import FakeClock
