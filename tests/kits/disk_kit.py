@@ -21,6 +21,7 @@ from rcinbox.store import Store
 
 PAGE_SIZE = 512
 FILLER = "x" * 400  # about one 512-byte page per row
+NO_CAP = 4294967294  # SQLite's largest max_page_count
 
 
 def small_pages(db: Path) -> Path:
@@ -35,36 +36,28 @@ def small_pages(db: Path) -> Path:
 
 
 class FullDisk:
-    """Fills the store's database up (:meth:`fill`) and gives the room back (:meth:`free`)."""
+    """Fills the store's database up (:meth:`fill`) and gives the room back (:meth:`free`).
+
+    The cap is set on every checkout of a pooled connection (the pool's ``checkout`` event), so the
+    running service's connections are capped without replacing the pool: disposing of a pool while
+    the service has a connection checked out strands that connection (it is checked back into the
+    old pool, which nothing closes: an aiosqlite connection garbage-collected unclosed)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.pages = 0
+        self.pages: int | None = None  # the cap; None: room again
         self.fillers = 0
-        self._bystander: sqlite3.Connection | None = None
+        event.listen(store.engine.sync_engine, "checkout", self._limit)
 
-    def _hold_open(self) -> None:
-        """One more connection, idle (no snapshot), open while the pool is swapped: SQLite
-        checkpoints and deletes the WAL when the last connection closes, which a running service
-        never lets happen and which would hide what the WAL does."""
-        database = self.store.engine.url.database
-        assert database, "a file database"
-        self._bystander = sqlite3.connect(database, isolation_level=None)
-        self._bystander.execute("SELECT count(*) FROM sqlite_master").fetchone()  # now it uses the WAL
-
-    def _cap(self, dbapi_connection: Any, _record: Any) -> None:
+    def _limit(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA max_page_count={self.pages}")
+        cursor.execute(f"PRAGMA max_page_count={self.pages or NO_CAP}")
         cursor.close()
 
     async def fill(self) -> None:
         """From now on the database cannot grow, and no free page is left in it."""
-        engine = self.store.engine
-        self._hold_open()
-        async with engine.connect() as conn:
+        async with self.store.engine.connect() as conn:
             self.pages = int((await conn.exec_driver_sql("PRAGMA page_count")).scalar_one())
-        event.listen(engine.sync_engine, "connect", self._cap)
-        await engine.dispose()  # every connection from now on is a capped one
         for _ in range(100_000):
             try:
                 await self.store.kv_put(f"test.filler.{self.fillers}", FILLER)
@@ -74,10 +67,5 @@ class FullDisk:
         raise AssertionError("the capped database never filled up")
 
     async def free(self) -> None:
-        """Space came back: the database may grow again."""
-        event.remove(self.store.engine.sync_engine, "connect", self._cap)
-        await self.store.engine.dispose()
-        async with self.store.engine.connect():  # a new connection is open before the bystander closes
-            if self._bystander is not None:
-                self._bystander.close()
-                self._bystander = None
+        """Space came back: the database may grow again (each connection at its next checkout)."""
+        self.pages = None
