@@ -10,6 +10,8 @@ from emu_clocks import FakeClock, ShiftedClock
 from rcinbox.emulator.runner import Running, serve
 from rcinbox.emulator.world import Clock, Limits
 
+pytest_plugins = ["store_kit"]  # the `store` fixture (an archive in tmp_path), for every folder
+
 EMU_CLOCKS = ("world_clock", "shifted_clock")  # the fixtures a test asks for to move the emulator's time
 
 

@@ -6,26 +6,18 @@ exit 1; warnings (http webhook URL, no rules file, no sender JWT) do not; no sec
 from __future__ import annotations
 
 import asyncio
-import io
-import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from rich.console import Console
-from service_kit import emulator_settings
-from typer.testing import CliRunner, Result
+from doctor_kit import by_check, example_rules, invoke, settings_for, shown
 
 from rcinbox.cli.doctor import diagnose
-from rcinbox.cli.doctor_findings import Finding, healthy, render
-from rcinbox.cli.main import app
+from rcinbox.cli.doctor_findings import Finding, healthy
 from rcinbox.emulator.runner import Running, free_port
 from rcinbox.service.app import Service, Tuning
-from rcinbox.settings import SenderJwts, Settings
+from rcinbox.settings import SenderJwts
 from rcinbox.transports.webhook_subscription import WebhookPolicy
 
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "examples" / "rcinbox.toml"
 CHECKS = [
     "settings",
     "server",
@@ -37,29 +29,6 @@ CHECKS = [
     "segment budget",
     "data directory",
 ]
-
-
-def example_rules(start: timedelta = -timedelta(days=1), end: timedelta = timedelta(days=14)) -> str:
-    """The example rules file with its vacation window moved to ``now + start`` → ``now + end``
-    (the doctor judges the window against the real clock)."""
-    now, fmt = datetime.now(UTC), "%Y-%m-%dT%H:%M:%S"
-    text = EXAMPLE_RULES.read_text()
-    text = text.replace("start = 2026-12-20T00:00:00", f"start = {(now + start).strftime(fmt)}")
-    return text.replace("end = 2027-01-04T08:00:00", f"end = {(now + end).strftime(fmt)}")
-
-
-def settings_for(emu: Running, tmp_path: Path, ext: int = 0, **changes: Any) -> Settings:
-    return emulator_settings(emu, tmp_path, example_rules(), ext=ext, **changes)
-
-
-def by_check(findings: list[Finding]) -> dict[str, Finding]:
-    return {finding.check: finding for finding in findings}
-
-
-def shown(findings: list[Finding]) -> str:
-    out = io.StringIO()
-    render(findings, Console(file=out, width=200, color_system=None))
-    return out.getvalue()
 
 
 async def test_all_green_against_the_emulator_and_the_session_is_saved_for_run(
@@ -84,28 +53,6 @@ async def test_all_green_against_the_emulator_and_the_session_is_saved_for_run(
     assert "✔ JWT login: logged in as ext 101 Alex Morgan" in shown(findings)
     [session] = emu.world.sessions.values()  # one session, kept for `rcinbox run` to continue
     assert not session.revoked and (tmp_path / "data" / "tokens.json").is_file()
-
-
-def invoke(emu: Running, tmp_path: Path, env_file: str = os.devnull, **env: str | None) -> Result:
-    """``rcinbox doctor`` in a worker thread (it runs its own event loop) with a clean environment."""
-    world = emu.world
-    rules = tmp_path / "rcinbox.toml"
-    rules.write_text(example_rules(), encoding="utf-8")
-    # Ambient RCINBOX_* variables (the Makefile's RCINBOX_SDK_PYTHON) would be refused as typos.
-    ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}
-    base: dict[str, str | None] = ambient | {
-        "RC_SERVER_URL": emu.url,
-        "RC_APP_CLIENT_ID": world.app.client_id,
-        "RC_APP_CLIENT_SECRET": world.app.client_secret,
-        "RC_USER_JWT": world.extensions[0].jwt,
-        "RCINBOX_RULES": str(rules),
-        "RCINBOX_DATA_DIR": str(tmp_path / "data"),
-        "RCINBOX_TRANSPORT": None,
-        "RCINBOX_WEBHOOK_URL": None,
-        "COLUMNS": "250",
-    }
-    args = ["doctor", "--env-file", env_file]
-    return CliRunner().invoke(app, args, env=base | env)
 
 
 async def test_cli_all_good_exits_zero(emu: Running, tmp_path: Path) -> None:

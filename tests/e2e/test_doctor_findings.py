@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_doctor import EXAMPLE_RULES, by_check, invoke, settings_for, shown
+from doctor_kit import EXAMPLE_RULES, by_check, invoke, settings_for, shown
 
 from rcinbox.cli.doctor import diagnose, rules_findings
 from rcinbox.cli.doctor_findings import healthy

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from pipeline_fakes import EXT, FakePlatform, envelope, media_uri
-from test_service import TUNING, exercise, settings_for
+from round_trip_kit import TUNING, exercise, settings_for
 from typer.testing import CliRunner
 
 from rcinbox.cli.main import app

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from catchup_kit import NOW, ScriptedApi, answer, record
+from catchup_kit import Intake as RecordingIntake
 from pipeline_fakes import EXT, FakeBook, FakePlatform, envelope, facts_for, vacation_rules
-from test_catchup_units import NOW, ScriptedApi, answer, record
-from test_catchup_units import Intake as RecordingIntake
 from transport_kit import MemoryKv, RecordingSink
 
 from rcinbox.clock import FakeClock

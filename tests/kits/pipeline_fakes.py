@@ -85,6 +85,9 @@ def media_uri(ext: str, message_id: str, attachment_id: str) -> str:
     return f"{store}/{message_id}/content/{attachment_id}"
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # an attachment's bytes
+
+
 class FakePlatform:
     """Records every call; serves scripted attachment bytes; keeps an outbound message store."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from test_contacts import ACME, CHARLIE, page
+from address_book_kit import ACME, CHARLIE, page
 
 from rcinbox.service.contacts import ContactBook
 from rcinbox.wire import AddressBookSync, ContactRecord

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from test_decide import (
+from decide_kit import (
     ALLOWED,
     BLOCKED,
     CHARLIE,

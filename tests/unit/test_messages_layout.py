@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from test_messages_cli import archive, fill, messages
+from messages_cli_kit import archive, fill, messages
 
 from rcinbox.store import Store
 

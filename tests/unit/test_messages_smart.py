@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_messages_cli import ALEX, EXT, envelope, messages
+from messages_cli_kit import ALEX, EXT, envelope, messages
 
 from rcinbox.events import InboundMessage
 from rcinbox.store import DecisionRecord, EscalationRecord, Store

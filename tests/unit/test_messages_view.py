@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_messages_cli import EXT, envelope, fill, messages
+from messages_cli_kit import EXT, envelope, fill, messages
 
 from rcinbox.events import InboundMessage
 from rcinbox.store import AttachmentRecord, DecisionRecord, Store

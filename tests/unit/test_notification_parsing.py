@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from messages_cli_kit import envelope as cli_envelope
+from messages_cli_kit import messages as cli_messages
 from pipeline_fakes import envelope, facts_for, vacation_rules
-from test_messages_cli import envelope as cli_envelope
-from test_messages_cli import messages as cli_messages
 
 from rcinbox.errors import StoreError
 from rcinbox.events import ORIGINAL, InboundMessage, Party

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from outbox_kit import FAST, queue_reply, state
 from pipeline_fakes import CHARLIE, EXT, OWNER, VACATION_TOML, FakePlatform, envelope
-from test_outbox import FAST, queue_reply, state
-from test_recheck import CASES, QUEUED_AT, Case
+from recheck_kit import CASES, QUEUED_AT, Case
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import ServerError, TransportError
@@ -41,8 +41,9 @@ def rules(toml: str = VACATION_TOML) -> Rules:
 async def test_the_outbox_rechecks_every_rule_before_sending(
     store: Store, clock: FakeClock, case: Case
 ) -> None:
-    """The table of tests/unit/test_recheck.py, through the outbox: a queued reply the current
-    rules, its age or a STOP forbid is dropped with its reason; otherwise it goes out."""
+    """The table of tests/kits/recheck_kit.py (see tests/unit/test_recheck.py), through the
+    outbox: a queued reply the current rules, its age or a STOP forbid is dropped with its reason;
+    otherwise it goes out."""
     assert clock.now() == QUEUED_AT
     fake = FakePlatform()
     row = await queue_reply(store, "1")

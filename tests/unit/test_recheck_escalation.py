@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_recheck import BASE, ENDS, MINUTE, OFF, QUEUED_AT, Case
+from recheck_kit import BASE, ENDS, MINUTE, OFF, QUEUED_AT, Case
 
 from rcinbox.rules.recheck import ESCALATION_RECHECKED, QueuedEscalation, recheck_escalation
 

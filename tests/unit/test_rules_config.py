@@ -9,43 +9,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from rules_kit import EXAMPLE, ISSUE, error
 
 from rcinbox.errors import RulesError
 from rcinbox.rules import RulesWatcher, budget_warnings, load_rules, parse_rules
 from rcinbox.rules.config import Rules
 
 NY = ZoneInfo("America/New_York")
-EXAMPLE = Path(__file__).parents[2] / "examples" / "rcinbox.toml"
-
-ISSUE = """\
-[vacation]
-enabled = true
-start = 2026-12-20T00:00:00          # local time in `timezone`
-end = 2027-01-04T08:00:00
-timezone = "America/New_York"
-message = "MESSAGE"
-audience = "contacts"                # "contacts" (address book + allowlist) or "everyone"
-repeat_after = "7d"                  # per sender; "once" = once per vacation window
-[vacation.values]
-backup_number = "+16505550123"
-[contacts]
-allowlist = ["+14155550111"]
-blocklist = []
-""".replace(
-    "MESSAGE",
-    "Auto-reply: Hi {first_name}, I'm away until {return_date}. For urgent matters call {backup_number}.",
-)
 
 
 def replace(old: str, new: str, text: str = ISSUE) -> str:
     assert old in text
     return text.replace(old, new)
-
-
-def error(text: str) -> RulesError:
-    with pytest.raises(RulesError) as info:
-        parse_rules(text, "rcinbox.toml")
-    return info.value
 
 
 def test_the_issue_example_parses() -> None:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_rules_config import EXAMPLE, ISSUE, error
+from rules_kit import EXAMPLE, ISSUE, error
 
 from rcinbox.rules import parse_rules
 from rcinbox.rules.smart_config import Smart

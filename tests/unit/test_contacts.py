@@ -1,35 +1,20 @@
-"""ContactBook: FSync then ISync, deletions, E.164 matching on all 12 fields, errors. The allowlist
-is a rule, not the book's: tests/unit/test_decide.py, tests/integration/test_pipeline.py and the e2e tests."""
+"""ContactBook against a scripted address book: FSync then ISync, deletions, E.164 matching on all
+12 fields, errors (against the emulator: tests/integration/test_contacts_emulator.py). The allowlist
+is a rule, not the book's: tests/unit/test_decide.py, tests/integration/test_pipeline_emulator.py and
+the e2e tests."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
+from address_book_kit import ACME, CHARLIE, page
 
 from rcinbox.clock import FakeClock
-from rcinbox.emulator.model import Contact as EmuContact
-from rcinbox.emulator.runner import Running
 from rcinbox.errors import PlatformError, ServerError
-from rcinbox.platform.auth import Credentials
-from rcinbox.platform.client import PlatformClient
 from rcinbox.service.contacts import Contact, ContactBook
 from rcinbox.wire import PHONE_FIELDS, AddressBookSync
-
-CHARLIE = {
-    "id": 11,
-    "availability": "Alive",
-    "firstName": "Charlie",
-    "lastName": "Williams",
-    "mobilePhone": "+14155550100",
-}
-ACME = {"id": 12, "availability": "Alive", "company": "Acme Supplies", "businessPhone": "+14155550103"}
-
-
-def page(records: list[dict[str, Any]], token: str, kind: str = "FSync") -> dict[str, Any]:
-    return {"records": records, "syncInfo": {"syncType": kind, "syncToken": token, "syncTime": "x"}}
 
 
 class FakeSource:
@@ -150,39 +135,3 @@ async def test_refresh_if_older_than() -> None:
     clock.advance(1)
     assert await book.refresh_if_older_than(300) is True
     assert len(source.calls) == 2
-
-
-async def test_against_the_emulator(emu: Running, tmp_path: Path) -> None:
-    world = emu.world
-    alex = world.extensions[0]
-    credentials = Credentials(emu.url, world.app.client_id, world.app.client_secret, alex.jwt)
-    async with PlatformClient.open(credentials, token_file=tmp_path / "tokens.json", upkeep=False) as client:
-        tokens: list[str | None] = []
-
-        class Recording:
-            async def address_book_sync(self, sync_token: str | None, ext: str = "~") -> AddressBookSync:
-                tokens.append(sync_token)
-                return await client.address_book_sync(sync_token, ext)
-
-        book = ContactBook(Recording(), str(alex.id))
-        await book.refresh()
-        charlie = book.lookup("(415) 555-0100")
-        assert charlie is not None and (charlie.first_name, charlie.last_name) == ("Charlie", "Williams")
-        assert book.lookup("+14155550102") is not None  # businessPhone
-        dana = book.lookup("+14155550101")
-        assert dana is not None and dana.contact_id is not None
-        assert book.lookup("+14155550110") is None  # Blair's contact, not Alex's
-
-        contacts = f"/restapi/v1.0/account/~/extension/{alex.id}/address-book/contact"
-        # the emulator has no contact-create endpoint (rcinbox never writes contacts): add it in the world
-        gale_record = EmuContact(world.next_id(), "Gale", phones={"carPhone": "+14155550120"})
-        gale_record.modified_at = world.now()
-        alex.contacts.append(gale_record)
-        await client.request("DELETE", f"{contacts}/{dana.contact_id}")
-        await book.refresh()
-        gale = book.lookup("+1 415 555 0120")
-        assert gale is not None and gale.first_name == "Gale"
-        assert book.lookup("+14155550101") is None
-        assert book.lookup("+14155550100") is not None
-        assert book.lookup("+14155550111") is None  # not in the book (the demo rules allowlist it)
-        assert tokens[0] is None and tokens[1] is not None and len(tokens) == 2  # FSync, then ISync

@@ -1,36 +1,25 @@
+"""The attachment fetcher against a scripted platform: names, sizes, hashes, refused hosts and
+ids, partial files, retries (the MMS from the emulator: tests/integration/test_attachments_emulator.py)."""
+
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pipeline_fakes import (
     EXT,
-    OWNER,
+    PNG,
     FakePlatform,
-    emulator_client,
-    emulator_envelope,
     envelope,
     files_under,
     media_uri,
 )
-from transport_kit import inject
 
-from rcinbox.emulator.runner import Running
 from rcinbox.errors import ServerError
 from rcinbox.events import InboundMessage
 from rcinbox.service.attachments import AttachmentFetcher, host_allowed, safe_name, suffix_for
 from rcinbox.store import Store, StoredMessage
-
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.db") as opened:
-        yield opened
 
 
 async def archived(
@@ -172,23 +161,3 @@ def test_helpers() -> None:
     assert host_allowed("http://127.0.0.1:8080/x", hosts)
     assert not host_allowed("http://127.0.0.1:bad/x", hosts)
     assert not host_allowed("//media.ringcentral.com/x", hosts)
-
-
-async def test_mms_bytes_and_sha256_from_the_emulator(
-    emu: Running, http: httpx.AsyncClient, store: Store, tmp_path: Path
-) -> None:
-    photo = PNG + b"emulator"
-    message_id = (await inject(http, OWNER, "", attachments=[("image/png", photo)]))["messageId"]
-    msg = InboundMessage.from_notification(emulator_envelope(emu, message_id), "websocket")
-    assert msg.text == "" and len(msg.attachments) == 1
-    assert await store.accept(msg)
-    stored = await store.find_message(msg.extension_id, message_id)
-    assert stored is not None
-    async with emulator_client(emu, tmp_path) as client:
-        (record,) = await AttachmentFetcher(store, client, tmp_path / "data").fetch_all(
-            stored, msg.attachments
-        )
-    assert record.state == "stored", record.reason
-    assert record.sha256 == hashlib.sha256(photo).hexdigest()
-    assert (tmp_path / "data" / str(record.path)).read_bytes() == photo
-    assert record.path == f"attachments/{msg.extension_id}/{message_id}/{msg.attachments[0].id}.png"

@@ -1,72 +1,15 @@
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import httpx
 import pytest
-from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, emulator_client, envelope
+from outbox_kit import FAST, TEXT, queue_reply, run_until, state
+from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, envelope
 
-from rcinbox.emulator.runner import Running
 from rcinbox.errors import Forbidden, PlatformError, RateLimited, ServerError
 from rcinbox.events import InboundMessage
-from rcinbox.platform.retry import RetryPolicy
-from rcinbox.service.outbox import Outbox, OutboxOptions
-from rcinbox.store import DecisionRecord, OutboxRow, Store
-
-FAST = OutboxOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
-TEXT = "Hi Charlie, I'm away. Back soon."
-
-
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.db"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(db_url(tmp_path)) as opened:
-        yield opened
-
-
-async def queue_reply(
-    store: Store, message_id: str, *, to: str = CHARLIE, from_: str = OWNER, ext: str = EXT, text: str = TEXT
-) -> OutboxRow:
-    msg = InboundMessage.from_notification(
-        envelope(message_id=message_id, sender=to, ext=ext, to=(from_,)), "sync"
-    )
-    assert await store.accept(msg)
-    stored = await store.find_message(ext, message_id)
-    assert stored is not None
-    decision = DecisionRecord(
-        "reply", "replied", "vacation", {}, reply_text=text, reply_from=from_, reply_to=to
-    )
-    assert await store.conclude(stored.pk, decision)
-    row = await store.outbox.for_message(stored.pk)
-    assert row is not None
-    return row
-
-
-async def state(store: Store, row: OutboxRow) -> tuple[str, int, str | None, str | None]:
-    now = await store.outbox.get(row.id)
-    assert now is not None
-    return now.state, now.attempts, now.platform_message_id, now.last_error
-
-
-async def run_until(outbox: Outbox, store: Store, row: OutboxRow, reached: str) -> None:
-    """Run the outbox's loop until ``row`` is in state ``reached``, then stop it."""
-
-    async def there() -> bool:
-        return (await state(store, row))[0] == reached
-
-    stop = asyncio.Event()
-    worker = asyncio.create_task(outbox.run(stop))
-    try:
-        await outbox.changes.until(there, 5)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 2)
+from rcinbox.service.outbox import Outbox
+from rcinbox.store import DecisionRecord, Store
 
 
 async def test_sends_and_marks_sent_with_the_platform_id(store: Store) -> None:
@@ -192,32 +135,3 @@ async def test_gives_up_after_the_last_attempt(store: Store) -> None:
         "outcome unknown: gave up after 3 attempts: ServerError: HTTP 500 CMN-201: boom",
     )
     assert fake.send_calls == 3
-
-
-async def outbound(http: httpx.AsyncClient) -> list[tuple[str, list[str], str]]:
-    records = (await http.get("/_emulator/outbound")).json()["records"]
-    return [(r["from"], r["to"], r["text"]) for r in records]
-
-
-@pytest.mark.parametrize("reached_platform", [True, False])
-async def test_restart_with_a_row_in_sending_against_the_emulator(
-    emu: Running, http: httpx.AsyncClient, tmp_path: Path, reached_platform: bool
-) -> None:
-    ext = str(emu.world.extensions[0].id)
-    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
-        await client.send_sms(OWNER, "+14155550100", "Running late, see you at 3")  # typed by the owner
-        row = await queue_reply(store, "11", ext=ext, to="+14155550100")
-        assert await store.outbox.claim(row.id) is not None  # committed: sending
-        if reached_platform:
-            await client.send_sms(OWNER, "+14155550100", TEXT)  # the API call went through...
-        # ...and the process died before recording it
-    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
-        outbox = Outbox(store, client, options=FAST)
-        await run_until(outbox, store, row, "sent")
-        final = await store.outbox.get(row.id)
-    assert await outbound(http) == [
-        (OWNER, ["+14155550100"], "Running late, see you at 3"),
-        (OWNER, ["+14155550100"], TEXT),
-    ]
-    records = (await http.get("/_emulator/outbound")).json()["records"]
-    assert final is not None and final.platform_message_id == str(records[-1]["id"])
