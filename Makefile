@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
 
-.PHONY: demo test eval check lint typecheck pytest install install-dev sdk-deps clean
+.PHONY: demo test eval bench check lint typecheck pytest install install-dev sdk-deps clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: install-dev sdk-deps check pytest
 eval: install-dev
 	$(BIN)/python -m rcinbox.intents.evaluate tests/eval/intents_eval.tsv
 
+## The benchmarks side by side with their baselines (docs/benchmarks.md); QUICK=1 for short runs.
+bench: install-dev sdk-deps
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
+
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
 $(SDK_VENV)/.ok: tests/sdk/python/requirements.txt
@@ -45,8 +49,8 @@ $(JS_SDK)/node_modules/.ok: $(JS_SDK)/package.json $(JS_SDK)/package-lock.json
 check: lint typecheck
 
 lint: install-dev
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
 
 typecheck: install-dev
 	$(BIN)/mypy

@@ -1,0 +1,1 @@
+"""rcinbox's benchmarks: ``python -m bench`` (``make bench``); see docs/benchmarks.md."""
