@@ -33,7 +33,7 @@ eval: install-dev
 
 ## The benchmarks side by side with their baselines (docs/benchmarks.md); QUICK=1 for short runs.
 bench: install-dev sdk-deps
-	$(BIN)/python -m bench $(if $(QUICK),--quick)
+	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/python -m bench $(if $(QUICK),--quick)
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
