@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
+BENCH_JS := bench/js
 
-.PHONY: demo test eval bench check lint typecheck pytest install install-dev sdk-deps clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,15 +26,22 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps check pytest
+test: install-dev sdk-deps bench-deps check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
 	$(BIN)/python -m rcinbox.intents.evaluate tests/eval/intents_eval.tsv
 
 ## The benchmarks side by side with their baselines (docs/benchmarks.md); QUICK=1 for short runs.
-bench: install-dev sdk-deps
+bench: install-dev sdk-deps bench-deps
 	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/python -m bench $(if $(QUICK),--quick)
+
+## The benchmarks' load generator: autocannon, pinned by bench/js/package-lock.json.
+bench-deps: $(BENCH_JS)/node_modules/.ok
+
+$(BENCH_JS)/node_modules/.ok: $(BENCH_JS)/package.json $(BENCH_JS)/package-lock.json
+	cd $(BENCH_JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
@@ -59,4 +67,4 @@ pytest: install-dev
 	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/pytest -q -n auto
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) $(JS_SDK)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_VENV) $(JS_SDK)/node_modules $(BENCH_JS)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -128,10 +128,11 @@ def rcinbox(
     args: Sequence[str] = (),
     log: Path | None = None,
     ready_timeout: float = 60,
+    port: int | None = None,
 ) -> Iterator[Rcinbox]:
-    """``rcinbox run`` with the user's defaults plus ``env`` (RC_*, RCINBOX_*), on a free port,
-    its archive in ``data_dir``; yields once ``/readyz`` answers 200."""
-    port = free_port()
+    """``rcinbox run`` with the user's defaults plus ``env`` (RC_*, RCINBOX_*), on ``port`` (a free
+    one by default), its archive in ``data_dir``; yields once ``/readyz`` answers 200."""
+    port = port or free_port()
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))},
         "RCINBOX_PORT": str(port),
