@@ -1,15 +1,18 @@
 """Baselines of the webhook-ingest benchmark (bench/scenarios/webhook_ingest.py), on rcinbox's own
 server stack: a Starlette app served by :func:`rcinbox.service.web.serve` (uvicorn configured as
-rcinbox configures it: httptools, uvloop when installed, no access log, no lifespan).
+rcinbox configures it: httptools, no access log, no lifespan) in a plain ``asyncio.run`` loop, as
+``rcinbox run`` runs.
 
     python bench/baselines/ingest_baseline.py --port PORT [--sqlite PATH] [--path /hooks/rc]
 
-``bare``: ``POST PATH`` reads the body and answers 200. ``--sqlite PATH``: the same plus one
+``bare``: ``POST PATH`` reads the body and answers 200 (a subscription's ``Validation-Token``
+handshake is echoed, as every WebHook receiver must). ``--sqlite PATH``: the same plus one
 INSERT and COMMIT per event, on rcinbox's store stack (SQLAlchemy's async engine over aiosqlite,
 built by :func:`rcinbox.store.engine.create_engine`: WAL, ``synchronous=NORMAL``, busy timeout,
-``BEGIN IMMEDIATE`` for writes, the default connection pool), the envelope parsed and the row
+``BEGIN IMMEDIATE`` for writes), one write transaction at a time, the envelope parsed and the row
 keyed by its message id (UNIQUE, as rcinbox deduplicates). ``GET /healthz`` answers 200 once it
-serves. Nothing here verifies tokens or checks the envelope's shape: that is rcinbox's extra work.
+serves, with ``{"received": N}``: the notifications answered so far. Nothing here verifies tokens
+or checks the envelope's shape: that is rcinbox's extra work.
 """
 
 from __future__ import annotations
@@ -43,19 +46,29 @@ events = Table(
 def build(path: str, engine: AsyncEngine | None) -> Starlette:
     writer = asyncio.Lock()  # one write transaction at a time: they queue here, not in SQLite's busy wait
 
+    received = 0
+
     async def healthz(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
+        return Response(orjson.dumps({"received": received}), media_type="application/json")
 
     async def bare(request: Request) -> Response:
+        nonlocal received
+        if (validation := request.headers.get("validation-token")) is not None:
+            return Response(b"", headers={"Validation-Token": validation}, media_type="application/json")
         await request.body()
+        received += 1
         return Response(b"", media_type="application/json")
 
     async def stored(request: Request) -> Response:
+        nonlocal received
+        if (validation := request.headers.get("validation-token")) is not None:
+            return Response(b"", headers={"Validation-Token": validation}, media_type="application/json")
         raw = await request.body()
         envelope = orjson.loads(raw)
         assert engine is not None
         async with writer, engine.begin() as conn:
             await conn.execute(insert(events).values(message_id=envelope["body"]["id"], raw=raw.decode()))
+        received += 1
         return Response(b"", media_type="application/json")
 
     return Starlette(

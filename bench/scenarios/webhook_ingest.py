@@ -22,6 +22,7 @@ import sqlite3
 import statistics
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ def run(quick: bool) -> Scenario:
     results: dict[str, list[Run]] = {"rcinbox": [], "bare": [], "bare+sqlite": []}
     with procs.emulator() as alone:  # its own: rcinbox's catch-up must not find these texts
         ceiling = emulator_ceiling(alone, 2.0 if quick else 5.0)
+    with procs.emulator() as alone:
+        delivered = delivery_ceiling(alone, 1.0 if quick else 3.0)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, procs.emulator() as emu:
         body_at = dt.datetime.now(dt.UTC)
         for i in range(runs):
@@ -60,10 +63,12 @@ def run(quick: bool) -> Scenario:
             results["rcinbox"].append(rcinbox_run(emu, where / "rcinbox", seconds, body_at))
             results["bare"].append(baseline_run(emu, where, seconds, body_at, sqlite=False))
             results["bare+sqlite"].append(baseline_run(emu, where, seconds, body_at, sqlite=True))
-    return summarise(results, ceiling, seconds)
+    return summarise(results, ceiling, delivered, seconds)
 
 
-def summarise(results: dict[str, list[Run]], ceiling: loadgen.Load, seconds: float) -> Scenario:
+def summarise(
+    results: dict[str, list[Run]], ceiling: loadgen.Load, delivered: tuple[int, float], seconds: float
+) -> Scenario:
     ours, bare, stored = results["rcinbox"], results["bare"], results["bare+sqlite"]
 
     def of(runs: list[Run], pick: Callable[[Run], float]) -> list[float]:
@@ -139,6 +144,10 @@ def summarise(results: dict[str, list[Run]], ceiling: loadgen.Load, seconds: flo
         f"emulator ceiling: POST /_emulator/inbound sustains {ceiling.rps:,.0f} injected texts/s "
         f"(p99 {ceiling.p99:.0f} ms, {CONNECTIONS} connections, nobody subscribed); the emulator "
         "is not on this scenario's path",
+        f"emulator WebHook delivery ceiling: {delivered[0]:,} texts injected into it (as fast as it "
+        f"takes them) were delivered to one WebHook subscription on the bare endpoint in "
+        f"{delivered[1]:.1f} s: {delivered[0] / delivered[1]:,.0f} notifications/s (one delivery at "
+        "a time per subscription, in order, as the emulator delivers)",
     ]
     return Scenario("webhook_ingest", "Webhook ingest, 32 concurrent deliveries", figures, tuple(notes))
 
@@ -220,6 +229,45 @@ def emulator_ceiling(emu: procs.Emulator, seconds: float) -> loadgen.Load:
         headers={"Content-Type": "application/json"},
         fixed_body=json.dumps(text),
     )
+
+
+def delivery_ceiling(emu: procs.Emulator, seconds: float) -> tuple[int, float]:
+    """(texts, seconds): how long the emulator takes to deliver, to one WebHook subscription on
+    the bare endpoint, the texts injected into it for ``seconds`` (from the first injection to the
+    last delivery answered)."""
+    port = procs.free_port()
+    address = f"http://127.0.0.1:{port}{HOOK_PATH}"
+    env = emu.env()
+    with _baseline(port, []):
+        answer = httpx.post(
+            f"{emu.url}/restapi/oauth/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": env["RC_USER_JWT"],
+            },
+            auth=(env["RC_APP_CLIENT_ID"], env["RC_APP_CLIENT_SECRET"]),
+            timeout=10,
+        )
+        answer.raise_for_status()
+        created = httpx.post(
+            f"{emu.url}/restapi/v1.0/subscription",
+            json={
+                "eventFilters": ["/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"],
+                "deliveryMode": {"transportType": "WebHook", "address": address, "verificationToken": "t"},
+            },
+            headers={"Authorization": f"Bearer {answer.json()['access_token']}"},
+            timeout=10,
+        )
+        created.raise_for_status()
+        started = time.monotonic()
+        injected = emulator_ceiling(emu, seconds).ok
+        procs.wait_until(lambda: _received(port) >= injected, 120, "the emulator delivered", every=0.02)
+        return injected, time.monotonic() - started
+
+
+def _received(port: int) -> int:
+    count: int = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["received"]
+    return count
 
 
 def verification_token(db: Path) -> str:
