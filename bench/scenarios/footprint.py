@@ -42,7 +42,7 @@ ARCHIVED = 100_000
 
 
 def run(quick: bool) -> Scenario:
-    runs, settle, window, timed = (1, 2.0, 4.0, 3) if quick else (3, 5.0, 15.0, 7)
+    runs, settle, window, timed = (1, 1.0, 3.0, 3) if quick else (3, 5.0, 15.0, 7)
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
     loaded: list[float] = []

@@ -52,9 +52,9 @@ def run(quick: bool) -> Scenario:
     runs, seconds = (1, 3.0) if quick else (3, 10.0)
     results: dict[str, list[Run]] = {"rcinbox": [], "bare": [], "bare+sqlite": []}
     with procs.emulator() as alone:  # its own: rcinbox's catch-up must not find these texts
-        ceiling = emulator_ceiling(alone, 2.0 if quick else 5.0)
+        ceiling = emulator_ceiling(alone, 1.0 if quick else 5.0)
     with procs.emulator() as alone:
-        delivered = delivery_ceiling(alone, 1.0 if quick else 3.0)
+        delivered = delivery_ceiling(alone, 0.5 if quick else 3.0)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, procs.emulator() as emu:
         body_at = dt.datetime.now(dt.UTC)
         for i in range(runs):
