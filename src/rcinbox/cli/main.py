@@ -1,8 +1,11 @@
-"""The ``rcinbox`` command line. Thin: parse, set up logging, call into the package."""
+"""The ``rcinbox`` command line. Thin: parse, set up logging, call into the package.
+
+Each command imports what it needs when it runs, so ``rcinbox --help`` loads no service, store,
+HTTP client or emulator (``tests/unit/test_cli_imports.py`` checks which modules each loads).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 from collections.abc import Callable
@@ -11,7 +14,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from rcinbox import logs
 from rcinbox.cli.db import app as db_commands
 
 SECRET_FLAG_NOTE = " Prefer the environment or .env: a flag is visible in `ps` and the shell history."
@@ -76,6 +78,7 @@ def emulator(
     ] = None,
 ) -> None:
     """Serve the local RingCentral platform emulator (REST, OAuth, WebHook, WebSocket)."""
+    from rcinbox import logs
     from rcinbox.emulator.data import DataError
     from rcinbox.emulator.envlines import EnvError, env_lines
     from rcinbox.emulator.runner import ListenError, serve
@@ -98,6 +101,8 @@ def emulator(
         latency_ms=latency_ms,
         ws_subscription_id_header=ws_subscription_id_header,
     )
+
+    import asyncio
 
     async def main() -> None:
         async with serve(host, port, data, limits) as running:
@@ -154,6 +159,9 @@ def _run_command() -> Callable[..., None]:
 
 
 def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
+    import asyncio
+
+    from rcinbox import logs
     from rcinbox.errors import (
         ConfigError,
         DataDirInUse,
@@ -238,6 +246,8 @@ def messages(
     env_file: Annotated[Path | None, typer.Option(help=ENV_FILE_HELP, metavar="PATH")] = None,
 ) -> None:
     """List the archive with each message's decision and reply state."""
+    import asyncio
+
     from rich.console import Console
 
     from rcinbox.cli import messages as view
