@@ -4,9 +4,12 @@ exactly what ``schema.py`` declares; ``rcinbox messages`` never migrates; ``rcin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -215,3 +218,35 @@ def test_db_upgrade_creates_an_archive_and_current_says_when_there_is_none(tmp_p
     assert not path.exists()
     created = db("db", "upgrade", *where)
     assert created.output == f"upgraded the archive in {path} from no archive to {migrate.head()}\n"
+
+
+def test_head_is_the_newest_migration() -> None:
+    assert migrate.scripts_head() == migrate.HEAD
+
+
+def test_an_archive_at_the_head_is_opened_without_alembic(tmp_path: Path) -> None:
+    """Every start but the first after a migration: the version is read, Alembic stays unloaded."""
+
+    async def make() -> None:  # by the migrations
+        await (await Store.open(url(tmp_path / "rcinbox.db"))).close()
+
+    asyncio.run(make())
+    probe = """
+import asyncio, sys
+from rcinbox.store import Store
+
+async def main(url: str) -> None:
+    await (await Store.open(url)).close()
+    await (await Store.open(url, upgrade=False)).close()
+    print(sorted(m for m in sys.modules if m == "alembic" or m.startswith("alembic.")))
+
+asyncio.run(main(sys.argv[1]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url(tmp_path / "rcinbox.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")

@@ -15,13 +15,19 @@ starting at once upgrade one after the other, the second finds nothing to do):
 :func:`check` is for readers (``rcinbox messages``): it changes nothing and raises
 :class:`~rcinbox.errors.SchemaError` unless the archive is exactly at the head.
 
+The code's head is :data:`HEAD`, and an archive already there (every start but the first after a
+release with a migration) is recognised by reading ``alembic_version`` alone: Alembic, with its
+templates and script loading, is imported only when there is something to migrate or to explain
+(``tests/unit/test_migrations.py`` checks that :data:`HEAD` is the newest migration).
+
 Alembic is configured here, in code (no ``alembic.ini``), and runs on the store's own async
 engine through ``run_sync``. Writing a migration: add ``versions/NNNN_what.py`` (portable
 operations only: PostgreSQL must run it too; ``op.batch_alter_table`` for ALTERs SQLite lacks), set
-the column in ``schema.py``, and run ``tests/unit/test_migrations.py``: it fails while the
-migrated schema and ``schema.py`` differ. On SQLite, a batch operation that has to copy a table
-(anything beyond adding a column or an index) drops the old table, and with foreign keys on that
-cascades to the rows referencing it: such a migration must turn foreign keys off first.
+the column in ``schema.py`` and :data:`HEAD` to its revision, and run
+``tests/unit/test_migrations.py``: it fails while the migrated schema and ``schema.py`` differ.
+On SQLite, a batch operation that has to copy a table (anything beyond adding a column or an
+index) drops the old table, and with foreign keys on that cascades to the rows referencing it:
+such a migration must turn foreign keys off first.
 """
 
 from __future__ import annotations
@@ -29,20 +35,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.errors import SchemaError
 from rcinbox.store.engine import reading, transaction
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger("rcinbox.store")
 BASELINE = "0001"  # the schema of rcinbox 0.1.0, which kept no version
+HEAD = "0004"  # the newest migration in versions/ (the schema this code reads and writes)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -62,6 +69,8 @@ class Version:
 
 
 def config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -70,9 +79,14 @@ def config(connection: Connection | None = None) -> Config:
 
 def head() -> str:
     """The newest schema version this code knows."""
-    found = ScriptDirectory.from_config(config()).get_current_head()
-    assert found is not None
-    return found
+    return HEAD
+
+
+def scripts_head() -> str | None:
+    """The head of the migration scripts, as Alembic finds it (what :data:`HEAD` must say)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(config()).get_current_head()
 
 
 async def version(engine: AsyncEngine) -> Version:
@@ -114,6 +128,8 @@ async def upgrade(engine: AsyncEngine) -> tuple[Version, Version]:
 def _upgrade(conn: Connection, where: str) -> tuple[Version, Version]:
     before = _version(conn, where)
     if not before.up_to_date:
+        from alembic import command
+
         cfg = config(conn)
         if before.before_versioning:
             command.stamp(cfg, BASELINE)
@@ -122,6 +138,11 @@ def _upgrade(conn: Connection, where: str) -> tuple[Version, Version]:
 
 
 def _version(conn: Connection, where: str) -> Version:
+    if _recorded(conn) == [HEAD]:  # the usual case, told without loading Alembic
+        return Version(where, HEAD, HEAD)
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(config())
     code_head = scripts.get_current_head()
     assert code_head is not None
@@ -135,6 +156,13 @@ def _version(conn: Connection, where: str) -> Version:
             f"(up to {code_head}): a newer rcinbox wrote it; upgrade rcinbox to use it"
         )
     return Version(where, current, code_head)
+
+
+def _recorded(conn: Connection) -> list[str] | None:
+    """The versions ``alembic_version`` holds (``None``: no such table)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def _where(engine: AsyncEngine) -> str:
