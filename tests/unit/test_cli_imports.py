@@ -10,8 +10,10 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from messages_cli_kit import archive
 
 # What each command may not load (a package, or a module and everything under it).
 SERVICE_STACK = (
@@ -27,6 +29,17 @@ SERVICE_STACK = (
     "websockets",
 )
 # (pydantic is typer's: it reads a subcommand's options with it, so only the service's is listed)
+# An SQLite archive is read with sqlite3 (rcinbox.store.archive_file); a rules file, when there is
+# one, with rcinbox.rules (and phonenumbers for its numbers): the kit's archive has none.
+NOT_FOR_MESSAGES = (
+    *SERVICE_STACK,
+    "sqlalchemy",
+    "aiosqlite",
+    "alembic",
+    "asyncio",
+    "rcinbox.rules",
+    "phonenumbers",
+)
 NOT_FOR_HELP = (
     *SERVICE_STACK,
     "rcinbox.store",
@@ -74,6 +87,13 @@ def test_help_loads_no_service_store_or_http_client(args: tuple[str, ...]) -> No
     modules = loaded_by(*args)
     assert "rcinbox.cli.main" in modules
     assert stray(modules, NOT_FOR_HELP) == []
+
+
+def test_messages_loads_only_the_archive_reading_path(tmp_path: Path) -> None:
+    archive(tmp_path / "data")
+    modules = loaded_by("messages", "--limit", "2", env={"RCINBOX_DATA_DIR": str(tmp_path / "data")})
+    assert "rcinbox.cli.messages" in modules  # it did run
+    assert stray(modules, NOT_FOR_MESSAGES) == []
 
 
 def test_a_stray_import_is_caught() -> None:

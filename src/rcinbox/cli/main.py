@@ -246,8 +246,6 @@ def messages(
     env_file: Annotated[Path | None, typer.Option(help=ENV_FILE_HELP, metavar="PATH")] = None,
 ) -> None:
     """List the archive with each message's decision and reply state."""
-    import asyncio
-
     from rich.console import Console
 
     from rcinbox.cli import messages as view
@@ -262,7 +260,7 @@ def messages(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        entries = asyncio.run(view.read_archive(settings.database_url, limit))
+        entries = view.read_archive(settings.database_url, limit)
     except view.NoArchive as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -15,15 +15,16 @@ starting at once upgrade one after the other, the second finds nothing to do):
 :func:`check` is for readers (``rcinbox messages``): it changes nothing and raises
 :class:`~rcinbox.errors.SchemaError` unless the archive is exactly at the head.
 
-The code's head is :data:`HEAD`, and an archive already there (every start but the first after a
-release with a migration) is recognised by reading ``alembic_version`` alone: Alembic, with its
-templates and script loading, is imported only when there is something to migrate or to explain
-(``tests/unit/test_migrations.py`` checks that :data:`HEAD` is the newest migration).
+The code's head is :data:`~rcinbox.store.migrations.HEAD`, and an archive already there (every
+start but the first after a release with a migration) is recognised by reading
+``alembic_version`` alone: Alembic, with its templates and script loading, is imported only when
+there is something to migrate or to explain (``tests/unit/test_migrations.py`` checks that
+``HEAD`` is the newest migration).
 
 Alembic is configured here, in code (no ``alembic.ini``), and runs on the store's own async
 engine through ``run_sync``. Writing a migration: add ``versions/NNNN_what.py`` (portable
 operations only: PostgreSQL must run it too; ``op.batch_alter_table`` for ALTERs SQLite lacks), set
-the column in ``schema.py`` and :data:`HEAD` to its revision, and run
+the column in ``schema.py`` and ``migrations.HEAD`` to its revision, and run
 ``tests/unit/test_migrations.py``: it fails while the migrated schema and ``schema.py`` differ.
 On SQLite, a batch operation that has to copy a table (anything beyond adding a column or an
 index) drops the old table, and with foreign keys on that cascades to the rows referencing it:
@@ -43,13 +44,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.errors import SchemaError
 from rcinbox.store.engine import reading, transaction
+from rcinbox.store.migrations import HEAD
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 log = logging.getLogger("rcinbox.store")
 BASELINE = "0001"  # the schema of rcinbox 0.1.0, which kept no version
-HEAD = "0004"  # the newest migration in versions/ (the schema this code reads and writes)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
