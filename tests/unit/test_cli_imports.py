@@ -57,7 +57,7 @@ try:
     app(sys.argv[1:], prog_name="rcinbox")
 except SystemExit:
     pass
-print(json.dumps(sorted(sys.modules)), file=sys.__stderr__)
+print(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)), file=sys.__stderr__)
 """
 
 
@@ -94,6 +94,15 @@ def test_messages_loads_only_the_archive_reading_path(tmp_path: Path) -> None:
     modules = loaded_by("messages", "--limit", "2", env={"RCINBOX_DATA_DIR": str(tmp_path / "data")})
     assert "rcinbox.cli.messages" in modules  # it did run
     assert stray(modules, NOT_FOR_MESSAGES) == []
+
+
+def test_run_loads_the_service_without_the_emulator_or_anyones_command_line() -> None:
+    """``rcinbox run`` (here refused for want of credentials, once the service is loaded): no
+    emulator, no Alembic for an archive already at the head, and not httpx's command line with
+    the rich and pygments it brings (rcinbox's own CLI output is not part of the service)."""
+    modules = loaded_by("run", env={"RC_APP_CLIENT_ID": "", "RC_APP_CLIENT_SECRET": "", "RC_USER_JWT": ""})
+    assert "rcinbox.service.app" in modules
+    assert stray(modules, ("rcinbox.emulator", "alembic", "httpx._main", "rich", "pygments")) == []
 
 
 def test_a_stray_import_is_caught() -> None:

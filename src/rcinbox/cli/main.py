@@ -159,6 +159,7 @@ def _run_command() -> Callable[..., None]:
 
 
 def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
+    _without_httpx_command_line()
     import asyncio
 
     from rcinbox import logs
@@ -200,6 +201,16 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
+
+
+def _without_httpx_command_line() -> None:
+    """httpx imports its own command line (``httpx._main``: click, rich's progress and syntax,
+    pygments; about 6 MB and 40 ms) whenever those are installed, as rich is here for the CLI.
+    The service never runs it: marking the module absent makes httpx skip it (it then defines a
+    ``main`` that says the CLI is not installed), before anything in this process imports httpx."""
+    import sys
+
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 app.command("run")(_run_command())
