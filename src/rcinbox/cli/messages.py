@@ -200,10 +200,11 @@ def _layout(rows: list[Row], width: int) -> tuple[bool, list[int] | None]:
     does not need widens the name, then the decision column. When even that does not fit, the
     name goes on its own line under the sender's number instead; on a console narrower still,
     rich folds what it must."""
-    when, number_line, name_line, text_line, decision_line = _longest(rows, str.splitlines)
+    plain = _plain(rows)
+    when, number_line, name_line, text_line, decision_line = _longest(plain, str.splitlines)
     if _table_width(when, number_line, name_line, text_line, decision_line) <= width:
         return True, None
-    _, number, name, _, decision = _longest(rows, str.split)
+    _, number, name, _, decision = _longest(plain, str.split)
     number, name, decision = max(number, len("from")), max(name, len("name")), max(decision, len("decision"))
     layouts = (
         (True, [number, name, decision], [number, name_line, decision_line]),
@@ -220,13 +221,17 @@ def _layout(rows: list[Row], width: int) -> tuple[bool, list[int] | None]:
     return False, None
 
 
-def _longest(rows: list[Row], split: Callable[[str], list[str]]) -> list[int]:
-    """Per column (time, sender and receiver, name, text, decision): its longest part (line or word)."""
+def _plain(rows: list[Row]) -> list[list[str]]:
+    """Per column (time, sender and receiver, name, text, decision): its cells' text, markup read."""
     columns = list(zip(*rows, strict=True)) or [()] * 6
     when, senders, names, receivers, texts, decisions = (
         [Text.from_markup(cell).plain for cell in cells] for cells in columns
     )
-    groups = (when, [*senders, *receivers], names, texts, decisions)
+    return [when, [*senders, *receivers], names, texts, decisions]
+
+
+def _longest(groups: list[list[str]], split: Callable[[str], list[str]]) -> list[int]:
+    """Per column (see :func:`_plain`): its longest part (line or word)."""
     return [max((cell_len(part) for cell in cells for part in split(cell)), default=0) for cells in groups]
 
 
