@@ -37,14 +37,13 @@ import contextlib
 import errno
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from rcinbox.clock import SYSTEM
 from rcinbox.logs import redact
+
+if TYPE_CHECKING:  # imported where used: the CLI's light commands load no HTTP client
+    import httpx
 
 DEFAULT_RETRY_AFTER = 60.0  # RingCentral's penalty window when a 429 carries no Retry-After
 
@@ -235,13 +234,19 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return DEFAULT_RETRY_AFTER
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or SYSTEM.now())).total_seconds())
+    if now is None:
+        from rcinbox.clock import SYSTEM
+
+        now = SYSTEM.now()
+    return max(0.0, (when - now).total_seconds())
 
 
 def _parse_body(response: httpx.Response) -> Any:
@@ -289,19 +294,19 @@ def error_from_response(response: httpx.Response) -> PlatformError:
     return kind(status, code, message, body, request=request)
 
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
 @contextlib.contextmanager
 def transport_errors(method: str, url: httpx.URL | str) -> Iterator[None]:
     """Translate httpx transport failures inside the block into :class:`TransportError`."""
+    import httpx
+
     try:
         yield
     except httpx.TransportError as exc:
         path = httpx.URL(url).path if isinstance(url, str) else url.path
         detail = redact(str(exc)) or type(exc).__name__
+        not_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
         raise TransportError(
             f"{method} {path}: {type(exc).__name__}: {detail}",
             timeout=isinstance(exc, httpx.TimeoutException),
-            sent=not isinstance(exc, _NOT_SENT),
+            sent=not isinstance(exc, not_sent),
         ) from exc

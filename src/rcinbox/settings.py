@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from rcinbox.errors import ConfigError, UnknownSetting
 
 Transport = Literal["websocket", "webhook"]
@@ -273,6 +271,8 @@ def _env_file_values(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"cannot read the .env file {path}: {why}") from None
+    from dotenv import dotenv_values  # here: a command that reads no .env file does not load it
+
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 

@@ -57,6 +57,15 @@ def test_builtin_is_deterministic_and_quick_to_build() -> None:
     assert [first.classify(t) for t in texts] == [second.classify(t) for t in texts]
 
 
+def test_builtin_calibrates_row_by_row_as_on_the_whole_matrix() -> None:
+    """The start-up calibration never holds the square matrix, and gets what the matrix gives."""
+    from rcinbox.intents import BuiltinClassifier
+    from rcinbox.intents.scoring import leave_one_out
+
+    built = BuiltinClassifier()
+    assert leave_one_out(built.training_similarities(), built.labels) == built.calibration
+
+
 def test_the_wheel_ships_the_training_examples() -> None:
     import tomllib
     from fnmatch import fnmatch

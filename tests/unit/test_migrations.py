@@ -4,17 +4,22 @@ exactly what ``schema.py`` declares; ``rcinbox messages`` never migrates; ``rcin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from archive_kit import TABLES, dump, newer_archive, refusal, v0_archive
+from sqlalchemy import create_engine
 from typer.testing import CliRunner, Result
 
 from rcinbox.cli.main import app
@@ -215,3 +220,58 @@ def test_db_upgrade_creates_an_archive_and_current_says_when_there_is_none(tmp_p
     assert not path.exists()
     created = db("db", "upgrade", *where)
     assert created.output == f"upgraded the archive in {path} from no archive to {migrate.head()}\n"
+
+
+def test_head_is_the_newest_migration() -> None:
+    assert migrate.scripts_head() == migrate.HEAD
+
+
+def test_a_fresh_archive_is_what_the_migrations_build(tmp_path: Path) -> None:
+    """A first start creates the schema at the head at once: statement for statement what every
+    migration from the baseline on builds (SQLite keeps each table's CREATE statement)."""
+    asyncio.run(opened(url(tmp_path / "fresh.db")))
+    engine = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    with engine.begin() as conn:
+        alembic_command.upgrade(migrate.config(conn), "head")
+    engine.dispose()
+    fresh, migrated = schema_of(tmp_path / "fresh.db"), schema_of(tmp_path / "migrated.db")
+    assert {"alembic_version", "messages", "outbox", "ix_outbox_ledger"} <= {name for name, _ in fresh}
+    assert fresh == migrated
+    assert dump(tmp_path / "fresh.db")["alembic_version"] == [(migrate.head(),)]
+
+
+def schema_of(path: Path) -> list[tuple[str, str]]:
+    """Every table and index with its statement, spacing and quoting aside (a column that a
+    migration added reads ``…, about VARCHAR(64), …`` either way)."""
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").fetchall()
+    conn.close()
+    return [(name, " ".join(sql.replace('"', "").replace("(", "( ").split())) for name, sql in rows]
+
+
+async def opened(database_url: str, *, upgrade: bool = True) -> None:
+    await (await Store.open(database_url, upgrade=upgrade)).close()
+
+
+def test_alembic_is_loaded_only_to_migrate(tmp_path: Path) -> None:
+    """A first start (an empty data directory) and every later one: Alembic stays unloaded."""
+    probe = """
+import asyncio, sys
+from rcinbox.store import Store
+
+async def main(url: str) -> None:
+    for upgrade in (True, True, False):  # created, opened, opened by a reader
+        await (await Store.open(url, upgrade=upgrade)).close()
+    print(sorted(m for m in sys.modules if m == "alembic" or m.startswith("alembic.")))
+
+asyncio.run(main(sys.argv[1]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url(tmp_path / "rcinbox.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
+    asyncio.run(opened(url(tmp_path / "rcinbox.db"), upgrade=False))  # at the head

@@ -9,7 +9,6 @@ rcinbox. Imports are deferred to the commands, so ``rcinbox --help`` stays quick
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,6 +41,8 @@ EnvFile = Annotated[
 @app.command()
 def upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None, env_file: EnvFile = None) -> None:
     """Bring the archive's schema to this rcinbox's version (creating the archive if there is none)."""
+    import asyncio
+
     from rcinbox.datalock import data_dir_lock
     from rcinbox.errors import DataDirInUse
     from rcinbox.private import private_dir
@@ -65,6 +66,8 @@ def upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None, env_file
 @app.command()
 def current(data_dir: DataDir = None, database_url: DatabaseUrl = None, env_file: EnvFile = None) -> None:
     """Show the archive's schema version and whether it is this rcinbox's (changes nothing)."""
+    import asyncio
+
     from rcinbox.cli.messages import sqlite_file
     from rcinbox.store import migrate
 

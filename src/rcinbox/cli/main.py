@@ -1,8 +1,11 @@
-"""The ``rcinbox`` command line. Thin: parse, set up logging, call into the package."""
+"""The ``rcinbox`` command line. Thin: parse, set up logging, call into the package.
+
+Each command imports what it needs when it runs, so ``rcinbox --help`` loads no service, store,
+HTTP client or emulator (``tests/unit/test_cli_imports.py`` checks which modules each loads).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 from collections.abc import Callable
@@ -11,7 +14,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from rcinbox import logs
 from rcinbox.cli.db import app as db_commands
 
 SECRET_FLAG_NOTE = " Prefer the environment or .env: a flag is visible in `ps` and the shell history."
@@ -76,6 +78,7 @@ def emulator(
     ] = None,
 ) -> None:
     """Serve the local RingCentral platform emulator (REST, OAuth, WebHook, WebSocket)."""
+    from rcinbox import logs
     from rcinbox.emulator.data import DataError
     from rcinbox.emulator.envlines import EnvError, env_lines
     from rcinbox.emulator.runner import ListenError, serve
@@ -98,6 +101,8 @@ def emulator(
         latency_ms=latency_ms,
         ws_subscription_id_header=ws_subscription_id_header,
     )
+
+    import asyncio
 
     async def main() -> None:
         async with serve(host, port, data, limits) as running:
@@ -154,6 +159,10 @@ def _run_command() -> Callable[..., None]:
 
 
 def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
+    _without_httpx_command_line()
+    import asyncio
+
+    from rcinbox import logs
     from rcinbox.errors import (
         ConfigError,
         DataDirInUse,
@@ -192,6 +201,16 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
+
+
+def _without_httpx_command_line() -> None:
+    """httpx imports its own command line (``httpx._main``: click, rich's progress and syntax,
+    pygments; about 6 MB and 40 ms) whenever those are installed, as rich is here for the CLI.
+    The service never runs it: marking the module absent makes httpx skip it (it then defines a
+    ``main`` that says the CLI is not installed), before anything in this process imports httpx."""
+    import sys
+
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 app.command("run")(_run_command())
@@ -252,7 +271,7 @@ def messages(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        entries = asyncio.run(view.read_archive(settings.database_url, limit))
+        entries = view.read_archive(settings.database_url, limit)
     except view.NoArchive as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

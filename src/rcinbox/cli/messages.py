@@ -29,14 +29,13 @@ from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from rcinbox.errors import ConfigError, RulesError
-from rcinbox.rules import load_rules
 from rcinbox.settings import REQUIRED, Settings
-from rcinbox.store import ArchiveEntry, AttachmentRecord, Store
+from rcinbox.store.records import ArchiveEntry, AttachmentRecord
 
 NOT_NEEDED = "(not needed to read the archive)"
+PLAIN_SQLITE = ("sqlite+aiosqlite:///", "sqlite:///")
 Row = tuple[str, str, str, str, str, str]  # time, sender, name, receiving number, text, decision
 TEXT_MIN_WIDTH = 16
 
@@ -60,25 +59,53 @@ def display_zone(rules: Path, given: str | None) -> tzinfo | None:
             raise ConfigError(
                 f"--timezone must be an IANA time zone like America/New_York, got {given!r}"
             ) from None
+    if not rules.is_file():
+        return None
+    from rcinbox.rules import load_rules  # only for a rules file (and then its phone numbers)
+
     try:
-        return load_rules(rules).vacation.timezone if rules.is_file() else None
+        return load_rules(rules).vacation.timezone
     except (RulesError, OSError):
         return None
 
 
 def sqlite_file(database_url: str) -> Path | None:
     """The file of an SQLite URL (``None`` for other databases and in-memory SQLite)."""
+    for prefix in PLAIN_SQLITE:  # the default URL, read without loading SQLAlchemy
+        rest = database_url.removeprefix(prefix)
+        if rest != database_url and rest and not set("?#%").intersection(rest) and rest != ":memory:":
+            return Path(rest)
+    from sqlalchemy.engine import make_url
+
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return Path(url.database)
 
 
-async def read_archive(database_url: str, limit: int) -> list[ArchiveEntry]:
-    """The latest ``limit`` archived messages, newest first; :class:`NoArchive` when there is none."""
+def read_archive(database_url: str, limit: int) -> list[ArchiveEntry]:
+    """The latest ``limit`` archived messages, newest first; :class:`NoArchive` when there is none.
+    An SQLite archive at this code's schema is read with ``sqlite3``
+    (:mod:`rcinbox.store.archive_file`); anything else through the store, which also says what is
+    wrong with an archive it cannot read."""
     path = sqlite_file(database_url)
     if path is not None and not path.is_file():
         raise NoArchive(f"no archive at {path} yet: run `rcinbox run` (or `rcinbox demo`) first")
+    if path is not None:
+        from rcinbox.store import archive_file
+
+        try:
+            return archive_file.recent(path, limit)
+        except archive_file.NotReadHere:
+            pass
+    import asyncio
+
+    return asyncio.run(_read_through_store(database_url, limit))
+
+
+async def _read_through_store(database_url: str, limit: int) -> list[ArchiveEntry]:
+    from rcinbox.store import Store
+
     store = await Store.open(database_url, upgrade=False)  # a reader never migrates
     try:
         return await store.recent(limit)
@@ -173,10 +200,11 @@ def _layout(rows: list[Row], width: int) -> tuple[bool, list[int] | None]:
     does not need widens the name, then the decision column. When even that does not fit, the
     name goes on its own line under the sender's number instead; on a console narrower still,
     rich folds what it must."""
-    when, number_line, name_line, text_line, decision_line = _longest(rows, str.splitlines)
+    plain = _plain(rows)
+    when, number_line, name_line, text_line, decision_line = _longest(plain, str.splitlines)
     if _table_width(when, number_line, name_line, text_line, decision_line) <= width:
         return True, None
-    _, number, name, _, decision = _longest(rows, str.split)
+    _, number, name, _, decision = _longest(plain, str.split)
     number, name, decision = max(number, len("from")), max(name, len("name")), max(decision, len("decision"))
     layouts = (
         (True, [number, name, decision], [number, name_line, decision_line]),
@@ -193,13 +221,17 @@ def _layout(rows: list[Row], width: int) -> tuple[bool, list[int] | None]:
     return False, None
 
 
-def _longest(rows: list[Row], split: Callable[[str], list[str]]) -> list[int]:
-    """Per column (time, sender and receiver, name, text, decision): its longest part (line or word)."""
+def _plain(rows: list[Row]) -> list[list[str]]:
+    """Per column (time, sender and receiver, name, text, decision): its cells' text, markup read."""
     columns = list(zip(*rows, strict=True)) or [()] * 6
     when, senders, names, receivers, texts, decisions = (
         [Text.from_markup(cell).plain for cell in cells] for cells in columns
     )
-    groups = (when, [*senders, *receivers], names, texts, decisions)
+    return [when, [*senders, *receivers], names, texts, decisions]
+
+
+def _longest(groups: list[list[str]], split: Callable[[str], list[str]]) -> list[int]:
+    """Per column (see :func:`_plain`): its longest part (line or word)."""
     return [max((cell_len(part) for cell in cells for part in split(cell)), default=0) for cells in groups]
 
 

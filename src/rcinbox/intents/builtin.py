@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from rcinbox.intents.scoring import Calibration, decide, intent_scores, leave_on
 
 WEIGHTS = {"w": 1.0, "p": 0.7, "c": 0.35}  # words, word pairs, character n-grams
 Vector = dict[str, float]
+NOWHERE: tuple[array[int], array[float]] = (array("i"), array("d"))
 
 
 def features(normalised: str) -> Counter[str]:
@@ -47,16 +49,24 @@ class BuiltinClassifier:
     def __init__(self, examples: Sequence[Example] | None = None) -> None:
         examples = training_examples() if examples is None else examples
         self.labels: list[Intent] = [e.intent for e in examples]
-        raw = [features(normalise(e.text)) for e in examples]
+        self.texts = [e.text for e in examples]
+        raw = [features(normalise(text)) for text in self.texts]
         documents = Counter(f for counts in raw for f in counts)
         total = len(raw)
         self.idf = {f: math.log((1 + total) / (1 + n)) + 1.0 for f, n in documents.items()}
-        self.vectors = [self._vector(counts) for counts in raw]
-        self.index: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for number, vector in enumerate(self.vectors):
+        vectors = [self._vector(counts) for counts in raw]
+        # feature -> (the examples that have it, its weight in each), as packed arrays: a few
+        # hundred kB where lists of (int, float) tuples took a few MB for the process's lifetime
+        self.index: dict[str, tuple[array[int], array[float]]] = defaultdict(lambda: (array("i"), array("d")))
+        for number, vector in enumerate(vectors):
             for feature, weight in vector.items():
-                self.index[feature].append((number, weight))
-        self.calibration: Calibration = leave_one_out(self.training_similarities(), self.labels)
+                numbers, weights = self.index[feature]
+                numbers.append(number)
+                weights.append(weight)
+        self.index = dict(self.index)
+        # Row by row: the square matrix of similarities (~200,000 floats) is never held at once.
+        rows = (self._sims(vector) for vector in vectors)
+        self.calibration: Calibration = leave_one_out(rows, self.labels)
 
     def classify(self, text: str) -> Classification:
         return decide(
@@ -69,7 +79,7 @@ class BuiltinClassifier:
 
     def training_similarities(self) -> list[list[float]]:
         """The cosine of each labelled example to each (a square matrix, rows in order)."""
-        return [self._sims(vector) for vector in self.vectors]
+        return [self.similarities(text) for text in self.texts]
 
     def _vector(self, counts: Counter[str]) -> Vector:
         vector = {
@@ -81,6 +91,7 @@ class BuiltinClassifier:
     def _sims(self, vector: Vector) -> list[float]:
         sims = [0.0] * len(self.labels)
         for feature, weight in vector.items():
-            for number, other in self.index.get(feature, ()):
+            numbers, weights = self.index.get(feature, NOWHERE)
+            for number, other in zip(numbers, weights, strict=True):
                 sims[number] += weight * other
         return sims

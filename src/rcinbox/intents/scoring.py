@@ -19,7 +19,7 @@ below ``OPT_OUT_CERTAIN`` (borderline).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rcinbox.intent import INTENTS, Backend, Classification, Intent
@@ -84,7 +84,7 @@ def fit_calibration(rows: Sequence[tuple[float, float, bool]]) -> Calibration:
     return Calibration(*w)
 
 
-def leave_one_out(rows_of_sims: Sequence[Sequence[float]], labels: Sequence[Intent]) -> Calibration:
+def leave_one_out(rows_of_sims: Iterable[Sequence[float]], labels: Sequence[Intent]) -> Calibration:
     """Calibrate on the labelled set: every example scored against all the others."""
     rows = []
     for index, sims in enumerate(rows_of_sims):

@@ -4,13 +4,12 @@ it was sent), its escalation and its attachments."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.store.engine import reading
-from rcinbox.store.records import ArchiveEntry, AttachmentRecord
+from rcinbox.store.records import ArchiveEntry, AttachmentRecord, archive_entry
+from rcinbox.store.records import attachment as attachment  # (Store.attachments reads rows with it)
 from rcinbox.store.schema import attachments, decisions, messages, outbox
 
 
@@ -48,37 +47,4 @@ async def recent(engine: AsyncEngine, limit: int) -> list[ArchiveEntry]:
         by_message: dict[int, list[AttachmentRecord]] = {}
         for file in files.mappings():
             by_message.setdefault(file["message_pk"], []).append(attachment(file))
-    return [_entry(row, tuple(by_message.get(row["id"], ()))) for row in rows]
-
-
-def attachment(row: Any) -> AttachmentRecord:
-    return AttachmentRecord(**{name: row[name] for name in AttachmentRecord.__dataclass_fields__})
-
-
-def _entry(row: Any, files: tuple[AttachmentRecord, ...]) -> ArchiveEntry:
-    failed = row["reply_state"] in ("failed", "unknown")
-    return ArchiveEntry(
-        pk=row["id"],
-        extension_id=row["extension_id"],
-        message_id=row["message_id"],
-        sender=row["sender"],
-        sender_name=row["sender_name"],
-        receiving_number=row["receiving_number"],
-        text=row["text"],
-        created_at=row["created_at"],
-        state=row["state"],
-        action=row["action"],
-        reason=row["reason"],
-        reply_state=row["reply_state"],
-        attachments=int(row["attachment_count"] or 0),
-        last_error=row["last_error"],
-        reply_error=row["reply_error"] if failed else None,
-        reply_text=row["reply_text"] if row["reply_state"] == "sent" else None,
-        files=files,
-        intent=row["intent"],
-        confidence=row["confidence"],
-        backend=row["backend"],
-        reply_kind=row["reply_kind"],
-        escalation_to=row["escalation_to"],
-        escalation_state=row["escalation_state"],
-    )
+    return [archive_entry(row, tuple(by_message.get(row["id"], ()))) for row in rows]

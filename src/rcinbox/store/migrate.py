@@ -5,7 +5,9 @@ Every archive records its version in ``alembic_version``. :func:`upgrade` (run b
 it to the code's head in one write transaction (on SQLite, ``BEGIN IMMEDIATE``: two processes
 starting at once upgrade one after the other, the second finds nothing to do):
 
-- an empty database gets every migration, from the baseline (``0001``) on;
+- an empty database gets the schema at the head at once: the tables of ``schema.py`` and the
+  version (exactly what running every migration from the baseline builds: tested, statement for
+  statement);
 - an archive made before versioning (rcinbox 0.1.0: the tables are there, no version) is stamped
   ``0001`` (its schema is the baseline's), then upgraded;
 - an archive whose version this code does not know, written by a newer rcinbox, is refused with
@@ -15,13 +17,20 @@ starting at once upgrade one after the other, the second finds nothing to do):
 :func:`check` is for readers (``rcinbox messages``): it changes nothing and raises
 :class:`~rcinbox.errors.SchemaError` unless the archive is exactly at the head.
 
+The code's head is :data:`~rcinbox.store.migrations.HEAD`, and an archive already there (every
+start but the first after a release with a migration) is recognised by reading
+``alembic_version`` alone: Alembic, with its templates and script loading, is imported only when
+there is something to migrate or to explain (``tests/unit/test_migrations.py`` checks that
+``HEAD`` is the newest migration): a first start and every later one leave it unloaded.
+
 Alembic is configured here, in code (no ``alembic.ini``), and runs on the store's own async
 engine through ``run_sync``. Writing a migration: add ``versions/NNNN_what.py`` (portable
 operations only: PostgreSQL must run it too; ``op.batch_alter_table`` for ALTERs SQLite lacks), set
-the column in ``schema.py``, and run ``tests/unit/test_migrations.py``: it fails while the
-migrated schema and ``schema.py`` differ. On SQLite, a batch operation that has to copy a table
-(anything beyond adding a column or an index) drops the old table, and with foreign keys on that
-cascades to the rows referencing it: such a migration must turn foreign keys off first.
+the column in ``schema.py`` and ``migrations.HEAD`` to its revision, and run
+``tests/unit/test_migrations.py``: it fails while the migrated schema and ``schema.py`` differ.
+On SQLite, a batch operation that has to copy a table (anything beyond adding a column or an
+index) drops the old table, and with foreign keys on that cascades to the rows referencing it:
+such a migration must turn foreign keys off first.
 """
 
 from __future__ import annotations
@@ -29,21 +38,29 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.errors import SchemaError
 from rcinbox.store.engine import reading, transaction
+from rcinbox.store.migrations import HEAD
+from rcinbox.store.schema import metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger("rcinbox.store")
 BASELINE = "0001"  # the schema of rcinbox 0.1.0, which kept no version
 MIGRATIONS = Path(__file__).with_name("migrations")
+version_table = Table(  # as Alembic creates it (alembic.runtime.migration)
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,8 @@ class Version:
 
 
 def config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -70,9 +89,14 @@ def config(connection: Connection | None = None) -> Config:
 
 def head() -> str:
     """The newest schema version this code knows."""
-    found = ScriptDirectory.from_config(config()).get_current_head()
-    assert found is not None
-    return found
+    return HEAD
+
+
+def scripts_head() -> str | None:
+    """The head of the migration scripts, as Alembic finds it (what :data:`HEAD` must say)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(config()).get_current_head()
 
 
 async def version(engine: AsyncEngine) -> Version:
@@ -113,7 +137,11 @@ async def upgrade(engine: AsyncEngine) -> tuple[Version, Version]:
 
 def _upgrade(conn: Connection, where: str) -> tuple[Version, Version]:
     before = _version(conn, where)
-    if not before.up_to_date:
+    if before.current is None:
+        _create_at_head(conn)
+    elif not before.up_to_date:
+        from alembic import command
+
         cfg = config(conn)
         if before.before_versioning:
             command.stamp(cfg, BASELINE)
@@ -121,20 +149,46 @@ def _upgrade(conn: Connection, where: str) -> tuple[Version, Version]:
     return before, _version(conn, where)
 
 
+def _create_at_head(conn: Connection) -> None:
+    """An empty database: ``schema.py``'s tables and the version table as Alembic makes it."""
+    metadata.create_all(conn)
+    version_table.create(conn)
+    conn.execute(version_table.insert().values(version_num=HEAD))
+
+
 def _version(conn: Connection, where: str) -> Version:
+    recorded = _recorded(conn)
+    if recorded == [HEAD]:  # the usual case, told without loading Alembic
+        return Version(where, HEAD, HEAD)
+    if not recorded:  # no version: an empty database, or one made before versioning
+        made_before = inspect(conn).has_table("messages")
+        return Version(where, BASELINE if made_before else None, HEAD, before_versioning=made_before)
+    return _version_from_scripts(conn, where)
+
+
+def _version_from_scripts(conn: Connection, where: str) -> Version:
+    """An archive at another version than the head: which one, as Alembic reads it."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(config())
     code_head = scripts.get_current_head()
     assert code_head is not None
     current = MigrationContext.configure(conn).get_current_revision()
-    if current is None:
-        made_before = inspect(conn).has_table("messages")
-        return Version(where, BASELINE if made_before else None, code_head, before_versioning=made_before)
+    assert current is not None  # (an archive without a version is told by _version)
     if current not in {script.revision for script in scripts.walk_revisions()}:
         raise SchemaError(
             f"the archive in {where} is at schema version {current}, newer than this rcinbox knows "
             f"(up to {code_head}): a newer rcinbox wrote it; upgrade rcinbox to use it"
         )
     return Version(where, current, code_head)
+
+
+def _recorded(conn: Connection) -> list[str] | None:
+    """The versions ``alembic_version`` holds (``None``: no such table)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def _where(engine: AsyncEngine) -> str:

@@ -200,3 +200,39 @@ class ArchiveEntry:
     reply_kind: str | None = None
     escalation_to: str | None = None  # an escalation was queued to this number
     escalation_state: OutboxState | None = None
+
+
+# -- the archive's rows as records (rcinbox.store.archive and rcinbox.store.archive_file) -----
+
+
+def attachment(row: Any) -> AttachmentRecord:
+    return AttachmentRecord(**{name: row[name] for name in AttachmentRecord.__dataclass_fields__})
+
+
+def archive_entry(row: Any, files: tuple[AttachmentRecord, ...]) -> ArchiveEntry:
+    failed = row["reply_state"] in ("failed", "unknown")
+    return ArchiveEntry(
+        pk=row["id"],
+        extension_id=row["extension_id"],
+        message_id=row["message_id"],
+        sender=row["sender"],
+        sender_name=row["sender_name"],
+        receiving_number=row["receiving_number"],
+        text=row["text"],
+        created_at=row["created_at"],
+        state=row["state"],
+        action=row["action"],
+        reason=row["reason"],
+        reply_state=row["reply_state"],
+        attachments=int(row["attachment_count"] or 0),
+        last_error=row["last_error"],
+        reply_error=row["reply_error"] if failed else None,
+        reply_text=row["reply_text"] if row["reply_state"] == "sent" else None,
+        files=files,
+        intent=row["intent"],
+        confidence=row["confidence"],
+        backend=row["backend"],
+        reply_kind=row["reply_kind"],
+        escalation_to=row["escalation_to"],
+        escalation_state=row["escalation_state"],
+    )
