@@ -33,9 +33,9 @@ from bench import procs
 from bench.contract import Figure, Scenario
 from bench.scenarios import _replying as r
 
-# A progress line names what remains; it is a catch-up (or message-sync) line. Matched loosely:
-# the wording is the service's.
-PROGRESS = re.compile(r"(?i)(catch.?up|sync).*remain|remain.*(catch.?up|sync)")
+# A progress line is about the catch-up (or message-sync) and says what remains; matched loosely
+# ("remaining", "left", "to go"): the wording is the service's.
+PROGRESS = re.compile(r"(?i)(?=.*(catch.?up|sync))(?=.*(remain|left|to go))")
 _CLOCK = re.compile(r"^(\d\d):(\d\d):(\d\d) ")
 
 

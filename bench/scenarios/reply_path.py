@@ -32,8 +32,8 @@ BURST = 100
 
 def run(quick: bool) -> Scenario:
     runs = 1 if quick else 3
-    saturation_n = 200 if quick else 1000
-    latency_n = 100 if quick else 500
+    saturation_n = 150 if quick else 1000
+    latency_n = 50 if quick else 500
     figures: dict[str, dict[str, list[float]]] = {}
 
     def add(figure: str, who: str, value: float) -> None:
