@@ -40,7 +40,7 @@ _CLOCK = re.compile(r"^(\d\d):(\d\d):(\d\d) ")
 
 
 def run(quick: bool) -> Scenario:
-    n = 500 if quick else 5000
+    n = 300 if quick else 5000
     runs = 1 if quick else 3
     results, bare = [], []
     for i in range(runs):
