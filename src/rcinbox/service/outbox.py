@@ -30,6 +30,13 @@ outcome never resent) and counts in the ledger as an automated text to the escal
 Right before it is sent it is failed when the escalation number has opted out (``opted-out``) or
 the vacation is off or its window closed (``vacation-off``, ``outside-window``).
 
+Several rows are in flight at once (:mod:`rcinbox.service.outbox_flights`): up to
+:data:`~rcinbox.service.outbox_flights.SENDS_IN_FLIGHT` per extension, one at a time per
+counterpart, each paced by its extension's client within that user's rate-limit budget; a row is
+claimed before it flies and is in flight at most once, so none is ever sent twice. The loop starts
+the sends that may go (due rows, up to ``batch`` at a time, leaving out what is in flight), then
+waits for a new row, a send that ended, the next retry or ``stop``.
+
 Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.service.senders.Senders`:
 the main client for the JWT user's own extension, the extension's sender credential for another
 user's); a row whose extension has none fails at once (``failed: no-sender-credential``) instead of
@@ -48,11 +55,12 @@ from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, T
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.recheck import QueuedEscalation, QueuedReply, recheck, recheck_escalation
+from rcinbox.service.outbox_flights import SENDS_IN_FLIGHT, Flights
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
 from rcinbox.timestamps import rc_time
-from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
+from rcinbox.waiting import Changes, run_rounds, seconds_until
 from rcinbox.wire import MessageRecord
 
 log = logging.getLogger("rcinbox.pipeline")
@@ -68,7 +76,8 @@ class OutboxOptions:
     reconcile_margin: timedelta = timedelta(minutes=5)  # clock skew allowance for the store search
     lease: timedelta = DEFAULT_LEASE  # a claimed row is someone else's to retry after this
     recover_at_start: bool = True  # the only sender: rows in flight at start are orphans (replicas: False)
-    batch: int = 20
+    batch: int = 50  # due rows read at a time
+    in_flight: int = SENDS_IN_FLIGHT  # sends in flight per extension
 
 
 class Outbox:
@@ -90,6 +99,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._recover = False  # reconcile the rows left in flight before the next round
         self.changes = Changes()  # notified after every delivery attempt
+        self.flights = Flights(self.options.in_flight, landed=self._wake.set)
 
     def __repr__(self) -> str:
         return f"Outbox({self.store!r})"
@@ -99,17 +109,28 @@ class Outbox:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
+        """Reconcile what a previous run left in flight, then send until ``stop`` is set; the
+        sends in flight then end (a wait for the rate limits is cut short by the service)."""
         self._recover = self.options.recover_at_start
-        await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
+        try:
+            await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
+        except asyncio.CancelledError:  # another loop of the service failed: stop at once
+            self.flights.cancel()
+            raise
+        finally:
+            await self.flights.settle()
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         try:
+            failure = self.flights.take_failure()
+            if failure is not None:  # a send's store write failed: the loop logs it and backs off
+                raise failure
             if self._recover:
                 await self._recover_in_flight()
                 self._recover = False
-            await self.drain(stop)
-            return seconds_until(await self.store.outbox.next_due(), self.clock.now())
+            await self._start_due(stop)
+            now = self.clock.now()  # due rows left waiting are looked at again when a send ends
+            return seconds_until(await self.store.outbox.next_due(after=now), now)
         except Exception:
             # The store failed (a full disk): a claimed row may be in flight (sent, but not
             # recorded); the only sender reconciles it at once when the store works again.
@@ -122,11 +143,34 @@ class Outbox:
             log.warning("%d reply(ies) were left in flight: reconciling", recovered)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
-        """Deliver every row that is due now; returns how many rows were handled."""
-        return await drain_due(self._due, self.deliver, stop)
+        """Deliver every row that is due now, each at most once, until none is left (or ``stop``
+        is set) and no send is in flight; returns how many rows were handled."""
+        seen: set[int] = set()
+        while True:
+            await self._start_due(stop, seen)
+            if not self.flights:
+                break
+            await self.flights.any_landed()
+            failure = self.flights.take_failure()
+            if failure is not None:
+                raise failure
+        return len(seen)
 
-    async def _due(self) -> list[int]:
-        return [row.id for row in await self.store.outbox.due(self.options.batch)]
+    async def _start_due(self, stop: asyncio.Event | None, seen: set[int] | None = None) -> None:
+        """Start every due row that may fly now (and is not in ``seen``, which gets the ones started)."""
+        done_before = seen if seen is not None else set()
+        while stop is None or not stop.is_set():
+            busy = self.flights.busy()
+            rows = await self.store.outbox.due(
+                self.options.batch,
+                skip_ids=busy.ids | done_before,
+                skip_extensions=busy.extensions,
+                skip_counterparts=busy.counterparts,
+            )
+            started = [row.id for row in rows if self.flights.start(row, self.deliver)]
+            done_before.update(started)
+            if not started or len(rows) < self.options.batch:
+                return
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""

@@ -8,21 +8,25 @@ message id), ``failed`` (with the reason) or, given up on a send whose outcome s
 crash) leaves the row ``sending``; it becomes due again through :meth:`retry_later`, through the
 lease running out (a sender that died or lost its database), or at once at start-up
 (:meth:`recover_in_flight`, single-instance deployments), and the sender reconciles it against
-the platform's message store before sending again. Claims are conditional updates, so several
-senders (replicas) never hold the same row. The outbox is also the replies ledger: non-failed
-rows (``unknown`` included) are automated texts. A row is a ``reply`` to the sender or an
-``escalation`` about them (``about``) to the owner's escalation number; the message is ``done`` when
-its last active row finishes.
+the platform's message store before sending again. A claim is one conditional
+``UPDATE … RETURNING``, so of several senders (a process's concurrent sends, replicas) exactly one
+holds a row. The queue's writes take turns behind one lock per process, so its concurrent sends
+never make SQLite wait out its busy timeout ("database is locked"). The outbox is also the
+replies ledger: non-failed rows (``unknown`` included) are automated texts. A row is a ``reply``
+to the sender or an ``escalation`` about them (``about``) to the owner's escalation number; the
+message is ``done`` when its last active row finishes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.clock import Clock
@@ -59,12 +63,19 @@ class OutboxQueue:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._writing = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction, after this process's previous outbox write committed."""
+        async with self._writing, transaction(self.engine) as conn:
+            yield conn
 
     async def recover_in_flight(self) -> int:
         """At start-up of the only sender: rows left in flight by a crash are due now (to be
         reconciled) instead of when their lease runs out."""
         now = self.clock.now()
-        async with transaction(self.engine) as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(outbox)
                 .where(outbox.c.state == "sending", outbox.c.next_attempt_at.is_(None))
@@ -72,14 +83,32 @@ class OutboxQueue:
             )
         return int(result.rowcount)
 
-    async def due(self, limit: int = 50) -> list[OutboxRow]:
-        query = select(outbox).where(_due(self.clock.now())).order_by(_due_at(), outbox.c.id).limit(limit)
+    async def due(
+        self,
+        limit: int = 50,
+        *,
+        skip_ids: Collection[int] = (),
+        skip_extensions: Collection[str] = (),
+        skip_counterparts: Collection[str] = (),
+    ) -> list[OutboxRow]:
+        """Rows due now, soonest first, leaving out those ids, extensions and counterparts (what
+        the sender has in flight)."""
+        query: Select[Any] = select(outbox).where(_due(self.clock.now()))
+        if skip_ids:
+            query = query.where(outbox.c.id.not_in(list(skip_ids)))
+        if skip_extensions:
+            query = query.where(outbox.c.extension_id.not_in(list(skip_extensions)))
+        if skip_counterparts:
+            query = query.where(outbox.c.to_number.not_in(list(skip_counterparts)))
         async with reading(self.engine) as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            rows = (await conn.execute(query.order_by(_due_at(), outbox.c.id).limit(limit))).mappings().all()
         return [_row(row) for row in rows]
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, after: datetime | None = None) -> datetime | None:
+        """When the next active row is due (only those due later than ``after``, if given)."""
         query = select(func.min(_due_at())).where(outbox.c.state.in_(_ACTIVE))
+        if after is not None:
+            query = query.where(_due_at() > after)
         async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(query))
 
@@ -96,29 +125,30 @@ class OutboxQueue:
 
     async def claim(self, row_id: int, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
         """Mark a due row ``sending`` for ``lease`` (committed); ``None`` if it is not due or
-        another sender holds it."""
+        another sender holds it. One conditional ``UPDATE … RETURNING``: of concurrent claims of
+        a row exactly one gets it."""
         now = self.clock.now()
-        async with transaction(self.engine) as conn:
-            before = await _get(conn, row_id)
-            if before is None or before.state not in _ACTIVE:
-                return None
-            result = await conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id, _due(now))
-                .values(
-                    state="sending",
-                    attempts=outbox.c.attempts + 1,
-                    claimed_at=func.coalesce(outbox.c.claimed_at, now),
-                    next_attempt_at=None,
-                    lease_until=now + lease,
-                    updated_at=now,
-                )
+        claiming = (
+            update(outbox)
+            .where(outbox.c.id == row_id, _due(now))
+            .values(
+                state="sending",
+                attempts=outbox.c.attempts + 1,
+                claimed_at=func.coalesce(outbox.c.claimed_at, now),
+                next_attempt_at=None,
+                lease_until=now + lease,
+                updated_at=now,
             )
-            if result.rowcount != 1:
-                return None
-            after = await _get(conn, row_id)
-        assert after is not None
-        return Claim(row=after, reconcile=before.state == "sending")
+            .returning(*outbox.c)
+        )
+        async with self._write() as conn:
+            claimed = (await conn.execute(claiming)).mappings().one_or_none()
+        if claimed is None:
+            return None
+        row = _row(claimed)
+        # A row is ``queued`` until its first claim, which makes it ``sending`` for good: a second
+        # attempt means a previous one may have reached the platform.
+        return Claim(row=row, reconcile=row.attempts > 1)
 
     async def mark_sent(self, row_id: int, platform_message_id: str) -> None:
         await self._finish(row_id, "sent", platform_message_id=platform_message_id, sent_at=self.clock.now())
@@ -132,7 +162,7 @@ class OutboxQueue:
 
     async def retry_later(self, row_id: int, error: str, at: datetime) -> None:
         """Keep the row ``sending`` (outcome unknown or refused for now) and try again at ``at``."""
-        async with transaction(self.engine) as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)
@@ -151,7 +181,7 @@ class OutboxQueue:
 
     async def _finish(self, row_id: int, state: OutboxState, **values: Any) -> None:
         now = self.clock.now()
-        async with transaction(self.engine) as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id == row_id)
@@ -164,11 +194,6 @@ class OutboxQueue:
                 .where(messages.c.id == message_pk, messages.c.state == "decided", ~others.exists())
                 .values(state="done", updated_at=now)
             )
-
-
-async def _get(conn: AsyncConnection, row_id: int) -> OutboxRow | None:
-    row = (await conn.execute(select(outbox).where(outbox.c.id == row_id))).mappings().one_or_none()
-    return None if row is None else _row(row)
 
 
 def _row(row: Any) -> OutboxRow:
