@@ -46,6 +46,7 @@ earning a 403 from the platform.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,16 +168,21 @@ class Outbox:
                 skip_extensions=busy.extensions,
                 skip_counterparts=busy.counterparts,
             )
-            started = [row.id for row in rows if self.flights.start(row, self.deliver)]
-            done_before.update(started)
-            if not started or len(rows) < self.options.batch:
+            chosen = self.flights.choose(rows)
+            claims = await self.store.outbox.claim_many([row.id for row in chosen], self.options.lease)
+            for claim in claims:
+                self.flights.start(claim.row, functools.partial(self._see_through, claim))
+            done_before.update(row.id for row in chosen)
+            if not chosen or len(rows) < self.options.batch:
                 return
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""
         claim = await self.store.outbox.claim(row_id, self.options.lease)
-        if claim is None:
-            return
+        if claim is not None:
+            await self._see_through(claim)
+
+    async def _see_through(self, claim: Claim) -> None:
         try:
             await self._deliver(claim)
         finally:
@@ -200,7 +206,8 @@ class Outbox:
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
-            stale = await self.no_longer_wanted(row)
+            # Consent as read with the claim, a moment ago; again after a reconciliation's lookup.
+            stale = await self.no_longer_wanted(row, None if claim.reconcile else claim.opted_out)
             if stale is not None:
                 await self._fail(row, stale)
                 return
@@ -233,10 +240,11 @@ class Outbox:
         claimed = row.claimed_at or row.queued_at
         return str(min(fresh, key=lambda r: _distance(r, claimed)).id)
 
-    async def no_longer_wanted(self, row: OutboxRow) -> str | None:
+    async def no_longer_wanted(self, row: OutboxRow, opted_out: bool | None = None) -> str | None:
         """Why the counterpart's consent, the current rules or the row's age forbid sending it now
-        (``None``: send)."""
-        opted_out = await self.store.opted_out(row.to_number)
+        (``None``: send). ``opted_out``: the consent just read (``None``: read it now)."""
+        if opted_out is None:
+            opted_out = await self.store.opted_out(row.to_number)
         now = self.clock.now()
         rules = self.rules() if self.rules is not None else None
         if row.kind == "escalation":

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from rcinbox.store import OutboxRow
@@ -66,13 +66,29 @@ class Flights:
             and self._extensions[row.extension_id] < self.per_extension
         )
 
-    def start(self, row: OutboxRow, send: Callable[[int], Awaitable[None]]) -> bool:
-        """Send ``row`` (``send(row.id)``) as a task if it may fly now; ``False`` if not."""
+    def choose(self, rows: Iterable[OutboxRow]) -> list[OutboxRow]:
+        """Those of ``rows`` (soonest due first) that may all fly now, together."""
+        chosen: list[OutboxRow] = []
+        counterparts: set[str] = set()
+        extensions: Counter[str] = Counter()
+        for row in rows:
+            if (
+                self.can_start(row)
+                and row.to_number not in counterparts
+                and self._extensions[row.extension_id] + extensions[row.extension_id] < self.per_extension
+            ):
+                chosen.append(row)
+                counterparts.add(row.to_number)
+                extensions[row.extension_id] += 1
+        return chosen
+
+    def start(self, row: OutboxRow, send: Callable[[], Awaitable[None]]) -> bool:
+        """Run ``send()`` for ``row`` as a task if it may fly now; ``False`` if not."""
         if not self.can_start(row):
             return False
 
         async def fly() -> None:
-            await send(row.id)
+            await send()
 
         task = asyncio.create_task(fly(), name=f"rcinbox.outbox.{row.id}")
         self._tasks[row.id] = task
