@@ -1,7 +1,7 @@
 """Outbox: the durable reply sender — exactly one reply per decision, even across a crash.
 
-Every send is claimed first: the row goes ``queued`` → ``sending`` in its own committed
-transaction *before* the platform is called, then ``sent`` (with the platform's message id) or
+Every send is claimed first: the row goes ``queued`` → ``sending`` in a transaction committed
+*before* the platform is called, then ``sent`` (with the platform's message id) or
 ``failed``. When the outcome of a send is unknown — the process died between the API call and
 the commit, or the call ended in a network error / 5xx / timeout — the row stays ``sending`` and,
 before it is sent again, it is *reconciled* against the platform's message store: an outbound

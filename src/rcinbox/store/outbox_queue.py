@@ -1,11 +1,11 @@
 """The outbox queue: durable automated replies, claimed before they are sent.
 
-Row life: ``queued`` (due at ``next_attempt_at``) → :meth:`OutboxQueue.claim` marks it
-``sending`` in its own committed transaction *before* the platform is called (in flight:
+Row life: ``queued`` (due at ``next_attempt_at``) → :meth:`OutboxQueue.claim_many` marks it
+``sending`` in a transaction committed *before* the platform is called (in flight:
 ``next_attempt_at`` NULL, ``lease_until`` = when the claim expires) → ``sent`` (with the platform
 message id), ``failed`` (with the reason) or, given up on a send whose outcome stayed unknown,
-``unknown`` (counted by the ledger, never sent again). A send whose outcome is unknown (network error, 5xx,
-crash) leaves the row ``sending``; it becomes due again through :meth:`retry_later`, through the
+``unknown`` (counted by the ledger, never sent again). A send whose outcome is unknown (network
+error, 5xx, crash) leaves the row ``sending``; it becomes due again through :meth:`retry_later`, through the
 lease running out (a sender that died or lost its database), or at once at start-up
 (:meth:`recover_in_flight`, single-instance deployments), and the sender reconciles it against
 the platform's message store before sending again. A claim is one conditional
