@@ -111,6 +111,20 @@ async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
     assert pacer.wait_time("Light") == pytest.approx(30.0)
 
 
+async def test_an_answer_that_crosses_an_expiry_books_no_phantom_requests() -> None:
+    """The server's Remaining is from when the request arrived: our request that left the window
+    while this one was in flight still counted then. Booking it as someone else's would cost its
+    room for a whole window (200 texts under the default limits took a window more)."""
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    pacer.release("Medium", await pacer.acquire("Medium"), headers(2, 1, 10))  # counted until t=10
+    clock.advance(9.9)
+    ticket = await pacer.acquire("Medium")
+    clock.advance(0.2)  # answered at t=10.1: the server counted both when it arrived
+    pacer.release("Medium", ticket, headers(2, 0, 10))
+    assert (pacer.used("Medium"), pacer.by_others("Medium")) == (1, 0)
+
+
 async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
     clock = FakeClock()
     pacer = Pacer(clock)
