@@ -129,9 +129,9 @@ class Outbox:
             if self._recover:
                 await self._recover_in_flight()
                 self._recover = False
-            await self._start_due(stop)
-            now = self.clock.now()  # due rows left waiting are looked at again when a send ends
-            return seconds_until(await self.store.outbox.next_due(after=now), now)
+            # Due rows left waiting (their counterpart or extension busy) are looked at again
+            # when a send ends; rows due later, at their time.
+            return seconds_until(await self._start_due(stop), self.clock.now())
         except Exception:
             # The store failed (a full disk): a claimed row may be in flight (sent, but not
             # recorded); the only sender reconciles it at once when the store works again.
@@ -157,16 +157,15 @@ class Outbox:
                 raise failure
         return len(seen)
 
-    async def _start_due(self, stop: asyncio.Event | None, seen: set[int] | None = None) -> None:
-        """Start every due row that may fly now (and is not in ``seen``, which gets the ones started)."""
+    async def _start_due(self, stop: asyncio.Event | None, seen: set[int] | None = None) -> datetime | None:
+        """Start every due row that may fly now (and is not in ``seen``, which gets the ones
+        started); when the next row is due after now."""
         done_before = seen if seen is not None else set()
+        later = None
         while stop is None or not stop.is_set():
             busy = self.flights.busy()
-            rows = await self.store.outbox.due(
-                self.options.batch,
-                skip_ids=busy.ids | done_before,
-                skip_extensions=busy.extensions,
-                skip_counterparts=busy.counterparts,
+            rows, later = await self.store.outbox.due_and_next(
+                self.options.batch, busy.ids | done_before, busy.extensions, busy.counterparts
             )
             chosen = self.flights.choose(rows)
             claims = await self.store.outbox.claim_many([row.id for row in chosen], self.options.lease)
@@ -174,7 +173,8 @@ class Outbox:
                 self.flights.start(claim.row, functools.partial(self._see_through, claim))
             done_before.update(row.id for row in chosen)
             if not chosen or len(rows) < self.options.batch:
-                return
+                break
+        return later
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""

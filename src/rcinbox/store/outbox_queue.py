@@ -55,6 +55,11 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return and_(outbox.c.state.in_(_ACTIVE), _due_at() <= now)
 
 
+def _next_due_query(after: datetime | None) -> Select[Any]:
+    query = select(func.min(_due_at())).where(outbox.c.state.in_(_ACTIVE))
+    return query if after is None else query.where(_due_at() > after)
+
+
 @dataclass(frozen=True)
 class Claim:
     row: OutboxRow
@@ -130,7 +135,18 @@ class OutboxQueue:
     ) -> list[OutboxRow]:
         """Rows due now, soonest first, leaving out those ids, extensions and counterparts (what
         the sender has in flight)."""
-        query: Select[Any] = select(outbox).where(_due(self.clock.now()))
+        return (await self.due_and_next(limit, skip_ids, skip_extensions, skip_counterparts))[0]
+
+    async def due_and_next(
+        self,
+        limit: int = 50,
+        skip_ids: Collection[int] = (),
+        skip_extensions: Collection[str] = (),
+        skip_counterparts: Collection[str] = (),
+    ) -> tuple[list[OutboxRow], datetime | None]:
+        """:meth:`due`, and when the next row is due after now (:meth:`next_due`), in one read."""
+        now = self.clock.now()
+        query: Select[Any] = select(outbox).where(_due(now))
         if skip_ids:
             query = query.where(outbox.c.id.not_in(list(skip_ids)))
         if skip_extensions:
@@ -139,15 +155,13 @@ class OutboxQueue:
             query = query.where(outbox.c.to_number.not_in(list(skip_counterparts)))
         async with reading(self.engine) as conn:
             rows = (await conn.execute(query.order_by(_due_at(), outbox.c.id).limit(limit))).mappings().all()
-        return [_row(row) for row in rows]
+            later = await conn.scalar(_next_due_query(now))
+        return [_row(row) for row in rows], cast(datetime | None, later)
 
     async def next_due(self, after: datetime | None = None) -> datetime | None:
         """When the next active row is due (only those due later than ``after``, if given)."""
-        query = select(func.min(_due_at())).where(outbox.c.state.in_(_ACTIVE))
-        if after is not None:
-            query = query.where(_due_at() > after)
         async with reading(self.engine) as conn:
-            return cast(datetime | None, await conn.scalar(query))
+            return cast(datetime | None, await conn.scalar(_next_due_query(after)))
 
     async def get(self, row_id: int) -> OutboxRow | None:
         async with reading(self.engine) as conn:
