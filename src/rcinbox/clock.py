@@ -96,6 +96,12 @@ class FakeClock(Clock):
         """How many tasks sleep on this clock now (a test can wait for the loop to go to sleep)."""
         return sum(1 for _, _, future in self._sleepers if not future.done())
 
+    def next_wake(self) -> float | None:
+        """Seconds from now until the earliest sleeper is due (``None``: nobody sleeps), so a
+        test can move the clock from one scheduled wake-up to the next."""
+        due = [when for when, _, future in self._sleepers if not future.done()]
+        return max(min(due) - self._elapsed, 0.0) if due else None
+
     def advance(self, by: float | timedelta) -> None:
         """Move the clock forward and wake every sleeper whose time has come."""
         seconds = by.total_seconds() if isinstance(by, timedelta) else by

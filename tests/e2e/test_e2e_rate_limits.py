@@ -39,3 +39,18 @@ async def test_the_address_book_is_synced_not_looked_up_per_message(
     book = [path for path in requests if "/address-book" in path]
     assert reasons == ["replied", "replied", "not-a-contact", "already-replied", "not-a-contact"]
     assert len(book) == 1 and book[0].endswith("/address-book-sync"), book  # one Heavy request in all
+
+
+async def test_without_rate_limit_headers_the_assumed_limits_are_said_once(
+    e2e: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="rcinbox")
+    await e2e.faults({"rateLimits": {"enabled": False}})  # answers carry no X-Rate-Limit-* headers
+    async with e2e.running(rules_toml(audience="everyone")) as live:
+        texts = [await live.text("Are you there?", sender=s) for s in SENDERS[:3]]
+        outcomes = [await live.outcome(t, within=30) for t in texts]
+    assert [o.reply.state if o.reply else None for o in outcomes] == ["sent"] * 3
+    assumed = [r.getMessage() for r in caplog.records if getattr(r, "action", None) == "pacing.assumed"]
+    medium = "Medium: no rate-limit headers from the platform; assuming 40 requests per 60 s"
+    assert assumed.count(medium) == 1, assumed
+    assert len(assumed) == len(set(assumed)), assumed  # each group once

@@ -75,7 +75,7 @@ async def test_first_request_of_a_group_probes_alone_then_limits_are_learned() -
 
 async def test_full_group_waits_until_the_oldest_answer_leaves_the_window() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock, low_fraction=0)
+    pacer = Pacer(clock)
     first = await pacer.acquire("Medium")
     pacer.release("Medium", first, headers(3, 2, 10))
     clock.advance(1)
@@ -86,23 +86,43 @@ async def test_full_group_waits_until_the_oldest_answer_leaves_the_window() -> N
     assert pacer.wait_time("Medium") == 0
 
 
-async def test_requests_spread_out_when_the_budget_is_low() -> None:
+async def test_the_whole_budget_goes_at_once_and_the_next_request_when_the_oldest_leaves() -> None:
+    """No spreading when the budget runs low: that put 200 texts at 1.25x the minimum the limits
+    allow (after half the budget, one request per window/limit, the steady rate, from then on)."""
     clock = FakeClock()
-    pacer = Pacer(clock)  # low = half the budget
-    first = await pacer.acquire("Medium")
-    pacer.release("Medium", first, headers(4, 3, 8))
-    assert pacer.wait_time("Medium") == 0  # 3 of 4 left: not low
-    pacer.release("Medium", await pacer.acquire("Medium"))
-    assert pacer.wait_time("Medium") == pytest.approx(2.0)  # 2 of 4 left: one per window/limit
+    pacer = Pacer(clock)
+    pacer.release("Medium", await pacer.acquire("Medium"), headers(4, 3, 8))
+    clock.advance(1)
+    for remaining in (2, 1, 0):
+        assert pacer.wait_time("Medium") == 0
+        pacer.release("Medium", await pacer.acquire("Medium"), headers(4, remaining, 8))
+    assert pacer.wait_time("Medium") == pytest.approx(7.0)  # the first answer (t=0) leaves at t=8
+    clock.advance(7)
+    assert pacer.wait_time("Medium") == 0
+    assert pacer.used("Medium") == 3
 
 
 async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock, low_fraction=0)
+    pacer = Pacer(clock)
     ticket = await pacer.acquire("Light")
     pacer.release("Light", ticket, headers(5, 0, 30, "light"))  # someone else used 4
-    assert len(pacer.state("Light").counted) == 5
+    assert (pacer.used("Light"), pacer.by_others("Light")) == (5, 4)
     assert pacer.wait_time("Light") == pytest.approx(30.0)
+
+
+async def test_an_answer_that_crosses_an_expiry_books_no_phantom_requests() -> None:
+    """The server's Remaining is from when the request arrived: our request that left the window
+    while this one was in flight still counted then. Booking it as someone else's would cost its
+    room for a whole window (200 texts under the default limits took a window more)."""
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    pacer.release("Medium", await pacer.acquire("Medium"), headers(2, 1, 10))  # counted until t=10
+    clock.advance(9.9)
+    ticket = await pacer.acquire("Medium")
+    clock.advance(0.2)  # answered at t=10.1: the server counted both when it arrived
+    pacer.release("Medium", ticket, headers(2, 0, 10))
+    assert (pacer.used("Medium"), pacer.by_others("Medium")) == (1, 0)
 
 
 async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
@@ -117,7 +137,7 @@ async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert len(pacer.state("Medium").counted) == 1  # the cancelled waiter booked nothing
+    assert pacer.used("Medium") == 1  # the cancelled waiter booked nothing
 
 
 async def test_a_release_wakes_a_waiting_request() -> None:
@@ -215,7 +235,7 @@ async def test_a_wait_longer_than_a_second_is_logged_once_listed_and_interruptib
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert infos == [f"POST /restapi/oauth/wstoken waits 41 s: {reason}"]
     assert pacer.waits.current() == []
-    assert len(pacer.state("Auth").counted) == 5  # the interrupted request booked nothing
+    assert pacer.used("Auth") == 5  # the interrupted request booked nothing
 
 
 async def test_short_waits_are_neither_announced_nor_listed(caplog: pytest.LogCaptureFixture) -> None:
@@ -249,5 +269,5 @@ async def test_a_server_that_never_answers_costs_no_budget_and_no_pacing_wait() 
             async with asyncio.timeout(3):
                 await send(http, build, group="Auth", pacer=pacer, policy=policy, idempotent=True)
     assert "ConnectError: All connection attempts failed" in str(failed.value)
-    assert pacer.state("Auth").counted == {}
+    assert pacer.used("Auth") == 0
     assert pacer.wait_time("Auth") == 0

@@ -171,9 +171,14 @@ class PlatformClient:
         params: Params | None = None,
         group_hint: Group | None = None,
         idempotent: bool | None = None,
+        share: float = 1.0,
     ) -> httpx.Response:
-        """One authenticated call; returns the successful response or raises a PlatformError."""
-        response = await self._authorized(method, path, json, params, group_hint, idempotent, stream=False)
+        """One authenticated call; returns the successful response or raises a PlatformError.
+        ``share``: the part of its throttling group's budget it may use (below 1: background work,
+        which lets replies go first; :meth:`~rcinbox.platform.pacing.Pacer.acquire`)."""
+        response = await self._authorized(
+            method, path, json, params, group_hint, idempotent, stream=False, share=share
+        )
         if response.is_error:
             raise error_from_response(response)
         return response
@@ -182,9 +187,12 @@ class PlatformClient:
         return (await self.request("GET", path, params=params)).json()
 
     @contextlib.asynccontextmanager
-    async def stream(self, uri: str, params: Params | None = None) -> AsyncIterator[httpx.Response]:
-        """Authenticated streaming download (attachments): iterate ``response.aiter_bytes()``."""
-        response = await self._authorized("GET", uri, None, params, None, True, stream=True)
+    async def stream(
+        self, uri: str, params: Params | None = None, share: float = 1.0
+    ) -> AsyncIterator[httpx.Response]:
+        """Authenticated streaming download (attachments): iterate ``response.aiter_bytes()``.
+        ``share`` as for :meth:`request` (e.g. :data:`~rcinbox.platform.pacing.BACKGROUND_SHARE`)."""
+        response = await self._authorized("GET", uri, None, params, None, True, stream=True, share=share)
         try:
             if response.is_error:
                 with transport_errors("GET", response.request.url):
@@ -205,6 +213,7 @@ class PlatformClient:
         idempotent: bool | None,
         *,
         stream: bool,
+        share: float = 1.0,
     ) -> httpx.Response:
         url = self._url(path)
         group = group_hint or group_for(method, url)
@@ -227,6 +236,7 @@ class PlatformClient:
                 idempotent=safe,
                 stream=stream,
                 request=f"{method.upper()} {urlsplit(url).path}",
+                share=share,
             )
             if response.status_code != 401 or attempt == 2:
                 break

@@ -60,12 +60,14 @@ async def send(
     idempotent: bool,
     stream: bool = False,
     request: str = "",
+    share: float = 1.0,
 ) -> httpx.Response:
     """Send with pacing and retries; returns the last response (maybe an error one) or raises
     :class:`~rcinbox.errors.TransportError` when no answer came on the last try. ``request``
-    ("POST /path") names the request's waits in the log and in ``/readyz``."""
+    ("POST /path") names the request's waits in the log and in ``/readyz``; ``share``: the part of
+    the group's budget the request may use (:meth:`~rcinbox.platform.pacing.Pacer.acquire`)."""
     attempt = 0
-    once = _Once(http, build, group, pacer, policy, idempotent, stream, request)
+    once = _Once(http, build, group, pacer, policy, idempotent, stream, request, share)
     while True:
         attempt += 1
         response = await once.send(attempt)
@@ -107,18 +109,20 @@ class _Once:
     idempotent: bool
     stream: bool
     request: str
+    share: float
 
     async def send(self, attempt: int) -> httpx.Response | None:
         """Try once; ``None`` when a transport failure is worth another try (after the backoff)."""
-        ticket = await self.pacer.acquire(self.group, self.request)
+        ticket = await self.pacer.acquire(self.group, self.request, self.share)
         headers: httpx.Headers | None = None
+        status: int | None = None
         sent = False  # not counted by the platform unless it was (maybe) sent
         try:
             request = await self.build()
             sent = True
             with transport_errors(request.method, request.url):
                 response = await self.http.send(request, stream=self.stream)
-            headers = response.headers
+            headers, status = response.headers, response.status_code
             return response
         except TransportError as exc:
             sent = exc.sent
@@ -127,7 +131,7 @@ class _Once:
             level = logging.DEBUG if self.policy.quiet else logging.WARNING
             log.log(level, "%s; retrying (attempt %d)", exc, attempt + 1)
         finally:
-            self.pacer.release(self.group, ticket, headers, sent=sent)
+            self.pacer.release(self.group, ticket, headers, sent=sent, status=status)
         await self.pacer.pause(
             self.group, self.policy.delay(attempt), self.request, "retrying after no answer"
         )

@@ -1,7 +1,7 @@
 """Outbox: the durable reply sender — exactly one reply per decision, even across a crash.
 
-Every send is claimed first: the row goes ``queued`` → ``sending`` in its own committed
-transaction *before* the platform is called, then ``sent`` (with the platform's message id) or
+Every send is claimed first: the row goes ``queued`` → ``sending`` in a transaction committed
+*before* the platform is called, then ``sent`` (with the platform's message id) or
 ``failed``. When the outcome of a send is unknown — the process died between the API call and
 the commit, or the call ended in a network error / 5xx / timeout — the row stays ``sending`` and,
 before it is sent again, it is *reconciled* against the platform's message store: an outbound
@@ -30,6 +30,13 @@ outcome never resent) and counts in the ledger as an automated text to the escal
 Right before it is sent it is failed when the escalation number has opted out (``opted-out``) or
 the vacation is off or its window closed (``vacation-off``, ``outside-window``).
 
+Several rows are in flight at once (:mod:`rcinbox.service.outbox_flights`): up to
+:data:`~rcinbox.service.outbox_flights.SENDS_IN_FLIGHT` per extension, one at a time per
+counterpart, each paced by its extension's client within that user's rate-limit budget; a row is
+claimed before it flies and is in flight at most once, so none is ever sent twice. The loop starts
+the sends that may go (due rows, up to ``batch`` at a time, leaving out what is in flight), then
+waits for a new row, a send that ended, the next retry or ``stop``.
+
 Each row is sent by the client allowed to send for its extension (:class:`~rcinbox.service.senders.Senders`:
 the main client for the JWT user's own extension, the extension's sender credential for another
 user's); a row whose extension has none fails at once (``failed: no-sender-credential``) instead of
@@ -39,6 +46,7 @@ earning a 403 from the platform.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,11 +56,12 @@ from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, T
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.recheck import QueuedEscalation, QueuedReply, recheck, recheck_escalation
+from rcinbox.service.outbox_flights import SENDS_IN_FLIGHT, Flights
 from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
 from rcinbox.timestamps import rc_time
-from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
+from rcinbox.waiting import Changes, run_rounds, seconds_until
 from rcinbox.wire import MessageRecord
 
 log = logging.getLogger("rcinbox.pipeline")
@@ -68,7 +77,8 @@ class OutboxOptions:
     reconcile_margin: timedelta = timedelta(minutes=5)  # clock skew allowance for the store search
     lease: timedelta = DEFAULT_LEASE  # a claimed row is someone else's to retry after this
     recover_at_start: bool = True  # the only sender: rows in flight at start are orphans (replicas: False)
-    batch: int = 20
+    batch: int = 50  # due rows read at a time
+    in_flight: int = SENDS_IN_FLIGHT  # sends in flight per extension
 
 
 class Outbox:
@@ -90,6 +100,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._recover = False  # reconcile the rows left in flight before the next round
         self.changes = Changes()  # notified after every delivery attempt
+        self.flights = Flights(self.options.in_flight, landed=self._wake.set)
 
     def __repr__(self) -> str:
         return f"Outbox({self.store!r})"
@@ -99,17 +110,28 @@ class Outbox:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile what a previous run left in flight, then send until ``stop`` is set."""
+        """Reconcile what a previous run left in flight, then send until ``stop`` is set; the
+        sends in flight then end (a wait for the rate limits is cut short by the service)."""
         self._recover = self.options.recover_at_start
-        await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
+        try:
+            await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
+        except asyncio.CancelledError:  # another loop of the service failed: stop at once
+            self.flights.cancel()
+            raise
+        finally:
+            await self.flights.settle()
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         try:
+            failure = self.flights.take_failure()
+            if failure is not None:  # a send's store write failed: the loop logs it and backs off
+                raise failure
             if self._recover:
                 await self._recover_in_flight()
                 self._recover = False
-            await self.drain(stop)
-            return seconds_until(await self.store.outbox.next_due(), self.clock.now())
+            # Due rows left waiting (their counterpart or extension busy) are looked at again
+            # when a send ends; rows due later, at their time.
+            return seconds_until(await self._start_due(stop), self.clock.now())
         except Exception:
             # The store failed (a full disk): a claimed row may be in flight (sent, but not
             # recorded); the only sender reconciles it at once when the store works again.
@@ -122,17 +144,45 @@ class Outbox:
             log.warning("%d reply(ies) were left in flight: reconciling", recovered)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
-        """Deliver every row that is due now; returns how many rows were handled."""
-        return await drain_due(self._due, self.deliver, stop)
+        """Deliver every row that is due now, each at most once, until none is left (or ``stop``
+        is set) and no send is in flight; returns how many rows were handled."""
+        seen: set[int] = set()
+        while True:
+            await self._start_due(stop, seen)
+            if not self.flights:
+                break
+            await self.flights.any_landed()
+            failure = self.flights.take_failure()
+            if failure is not None:
+                raise failure
+        return len(seen)
 
-    async def _due(self) -> list[int]:
-        return [row.id for row in await self.store.outbox.due(self.options.batch)]
+    async def _start_due(self, stop: asyncio.Event | None, seen: set[int] | None = None) -> datetime | None:
+        """Start every due row that may fly now (and is not in ``seen``, which gets the ones
+        started); when the next row is due after now."""
+        done_before = seen if seen is not None else set()
+        later = None
+        while stop is None or not stop.is_set():
+            busy = self.flights.busy()
+            rows, later = await self.store.outbox.due_and_next(
+                self.options.batch, busy.ids | done_before, busy.extensions, busy.counterparts
+            )
+            chosen = self.flights.choose(rows)
+            claims = await self.store.outbox.claim_many([row.id for row in chosen], self.options.lease)
+            for claim in claims:
+                self.flights.start(claim.row, functools.partial(self._see_through, claim))
+            done_before.update(row.id for row in chosen)
+            if not chosen or len(rows) < self.options.batch:
+                break
+        return later
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""
         claim = await self.store.outbox.claim(row_id, self.options.lease)
-        if claim is None:
-            return
+        if claim is not None:
+            await self._see_through(claim)
+
+    async def _see_through(self, claim: Claim) -> None:
         try:
             await self._deliver(claim)
         finally:
@@ -156,7 +206,8 @@ class Outbox:
                 if found is not None:
                     await self._sent(row, found, "reconciled")
                     return
-            stale = await self.no_longer_wanted(row)
+            # Consent as read with the claim, a moment ago; again after a reconciliation's lookup.
+            stale = await self.no_longer_wanted(row, None if claim.reconcile else claim.opted_out)
             if stale is not None:
                 await self._fail(row, stale)
                 return
@@ -189,10 +240,11 @@ class Outbox:
         claimed = row.claimed_at or row.queued_at
         return str(min(fresh, key=lambda r: _distance(r, claimed)).id)
 
-    async def no_longer_wanted(self, row: OutboxRow) -> str | None:
+    async def no_longer_wanted(self, row: OutboxRow, opted_out: bool | None = None) -> str | None:
         """Why the counterpart's consent, the current rules or the row's age forbid sending it now
-        (``None``: send)."""
-        opted_out = await self.store.opted_out(row.to_number)
+        (``None``: send). ``opted_out``: the consent just read (``None``: read it now)."""
+        if opted_out is None:
+            opted_out = await self.store.opted_out(row.to_number)
         now = self.clock.now()
         rules = self.rules() if self.rules is not None else None
         if row.kind == "escalation":
