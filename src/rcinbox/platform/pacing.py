@@ -194,6 +194,13 @@ class Pacer:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
+    # -- a hook for callers that pace themselves against a group (the attachment downloads) --
+
+    def changed(self) -> asyncio.Event:
+        """An event set at the next change of any group (a booking, an answer, a 429): a caller
+        that waits for room from outside takes it before checking, then waits on it."""
+        return self._changed
+
     def _observe(self, hint: Group, headers: Mapping[str, str]) -> None:
         group = parse_group(headers.get("x-rate-limit-group")) or hint
         try:
