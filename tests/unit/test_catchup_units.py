@@ -5,7 +5,7 @@ the ``safety.max_age`` rule and the ``too-old`` decision, ``InboundMessage.age``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -316,3 +316,32 @@ async def test_stop_abandons_a_round_in_progress(board: StatusBoard) -> None:
     stop.set()
     await asyncio.wait_for(task, 1)
     assert (stuck.runs, list(loop.reports)) == (1, [])
+
+
+class SlowIntake(Intake):
+    """Archives each batch in 2.5 s on the test clock (a busy machine): no real waiting."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
+        self.clock.advance(2.5)
+        return await super().accept_many(msgs)
+
+
+async def test_a_long_catch_up_logs_its_progress_and_a_summary(caplog: pytest.LogCaptureFixture) -> None:
+    """2,400 texts archived 500 at a time (one transaction each), 2.5 s a batch: a progress line
+    every 5 s (count, rate, what remains), then the summary with the rate."""
+    clock = FakeClock(NOW)
+    texts = [record(k, 30, **{"from": {"phoneNumber": f"+1415555{k:04d}"}}) for k in range(1, 2401)]
+    api, kv, intake = ScriptedApi(answer(texts)), MemoryKv(), SlowIntake(clock)
+    caplog.set_level("INFO", logger="rcinbox.catchup")
+    report = await CatchUp(api, kv, intake, EXT, clock=clock).run_once()
+    assert (report.inbound, report.accepted) == (2400, 2400)
+    assert intake.batches == [500, 500, 500, 500, 400]
+    assert [r.getMessage() for r in caplog.records] == [
+        "catch-up: 1,000 of 2,400 archived (200/s), 1,400 remaining (ext 101)",
+        "catch-up: 2,000 of 2,400 archived (200/s), 400 remaining (ext 101)",
+        "ext 101: FSync caught up 2,400 new of 2,400 inbound text(s) in 12.5 s (192/s)",
+    ]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -143,6 +143,24 @@ class Pipeline:
             self._wake.set()
             self.changes.notify()
         return new
+
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
+        """Persist a batch in one transaction (a catch-up), wake the worker; how many were new."""
+        new = await self.store.accept_many(msgs)
+        for msg, fresh in zip(msgs, new, strict=True):
+            log.debug(
+                "accepted %s from %s via %s%s",
+                msg.message_id,
+                msg.sender.phone_number,
+                msg.source,
+                "" if fresh else " (duplicate)",
+                extra={"action": "message.accepted" if fresh else "message.duplicate"},
+            )
+        count = sum(new)
+        if count:
+            self._wake.set()
+            self.changes.notify()
+        return count
 
     def wake(self) -> None:
         self._wake.set()
