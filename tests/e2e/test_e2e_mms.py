@@ -53,6 +53,7 @@ async def test_messages_json_points_at_each_archived_file_and_shows_the_reply_se
     async with e2e.running() as live:
         sent = await live.text("The diagram", sender=CHARLIE, attachments=[("image/png", DIAGRAM, "d.png")])
         outcome = await live.outcome(sent)
+        await live.attachments(sent)  # downloaded after the decision
     assert outcome.reason == "replied"
     [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
     [diagram] = entry["attachments"]
