@@ -256,8 +256,9 @@ async def test_downloads_take_at_most_half_the_medium_budget_and_leave_replies_r
     st = pacer.state("Medium")
     st.limit, st.known = 10, True
     share = BudgetShare(pacer, 0.5)
-    for _ in range(4):
+    for k in range(4):
         assert share.delay() == 0
+        assert (share.delay(in_flight=1) == 0) is (k < 3)  # a started download counts before it books
         pacer.release("Medium", await pacer.acquire("Medium"))
         clock.advance(1)
     assert share.delay() == pytest.approx(56.0)  # the first request is counted until t=60

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -61,8 +62,10 @@ class BudgetShare:
         self.share = share
         self.group = group
 
-    def delay(self) -> float:
-        """Seconds before a download may start (0: now; ``inf``: until something changes)."""
+    def delay(self, in_flight: int = 0) -> float:
+        """Seconds before a download may start (0: now; ``inf``: until something changes), with
+        ``in_flight`` downloads of ours running: they count even before the pacer booked them
+        (a started task books when it first runs), so the share errs on the replies' side."""
         pacer = self.pacer
         if pacer is None:
             return 0.0
@@ -70,16 +73,17 @@ class BudgetShare:
         if wait > 0:
             return wait
         st = pacer.state(self.group)
-        used = len(st.counted)
+        used = len(st.counted) + in_flight
         if used == 0 or used + 1 < st.limit * self.share:
             return 0.0
         until = [t for t in st.counted.values() if t < INF]  # answered: counted until then
         return max(min(until) - pacer.clock.monotonic(), 0.001) if until else INF
 
-    async def enter(self, stop: asyncio.Event | None) -> bool:
-        """Wait for room; ``False`` when ``stop`` was set first."""
+    async def enter(self, stop: asyncio.Event | None, in_flight: Callable[[], int] = lambda: 0) -> bool:
+        """Wait for room (``in_flight()``: our downloads still running); ``False`` when ``stop``
+        was set first."""
         stops = () if stop is None else (stop,)
-        while (delay := self.delay()) > 0:
+        while (delay := self.delay(in_flight())) > 0:
             assert self.pacer is not None
             changed = self.pacer.changed()
             if stop is not None and stop.is_set():
@@ -127,19 +131,24 @@ class Downloads:
         """Fetch every download due now (each at most once), ``concurrency`` at a time; returns how
         many were attempted. A failing store (a full disk) ends the round with its error."""
         running: set[asyncio.Task[None]] = set()
+
+        def in_flight() -> int:  # ours still running (a finished one is in the pacer's count)
+            return sum(not task.done() for task in running)
+
         after, attempted = 0, 0  # the queue is read in row order: rows after ``after`` are new
         try:
             while True:
                 room = self.options.concurrency - len(running)
                 due = await self.store.downloads.due(room, after=after) if room > 0 else []
                 for item in due:
-                    if not await self.budget.enter(stop):
+                    if not await self.budget.enter(stop, in_flight):
                         break
                     after, attempted = item.id, attempted + 1
                     running.add(asyncio.create_task(self._download(item), name=f"rcinbox.download.{item.id}"))
                 if not running or (stop is not None and stop.is_set()):
                     break
-                finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running -= finished
                 for task in finished:
                     task.result()  # the store itself failed (a full disk): the round is retried
         finally:
