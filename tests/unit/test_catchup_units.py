@@ -5,7 +5,7 @@ the ``safety.max_age`` rule and the ``too-old`` decision, ``InboundMessage.age``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -344,4 +344,69 @@ async def test_a_long_catch_up_logs_its_progress_and_a_summary(caplog: pytest.Lo
         "catch-up: 1,000 of 2,400 archived (200/s), 1,400 remaining (ext 101)",
         "catch-up: 2,000 of 2,400 archived (200/s), 400 remaining (ext 101)",
         "ext 101: FSync caught up 2,400 new of 2,400 inbound text(s) in 12.5 s (192/s)",
+    ]
+
+
+class BigCatchUp:
+    extension_id = EXT
+
+    async def run_once(self) -> SyncReport:
+        return SyncReport(EXT, "ISync", 5000, 5000, 5000)
+
+
+class ScriptedBacklog:
+    """The store's counts by state, one answer per call, from a script."""
+
+    def __init__(self, *answers: dict[str, int]) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, datetime]] = []
+
+    async def intake_states(self, source: str, since: datetime) -> dict[str, int]:
+        self.asked.append((source, since))
+        return self.answers.pop(0)
+
+
+async def settled(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until ``condition()`` holds (scheduling, not time)."""
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the tasks did not get there")
+
+
+async def test_a_large_catch_up_is_followed_until_every_text_is_handled(
+    board: StatusBoard, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5,000 texts archived at once: every 5 s a line says how many are handled (decided and
+    answered, or parked) and what remains, until none does; then a summary, and no more lines."""
+    clock = FakeClock(NOW)
+    backlog = ScriptedBacklog(
+        {"archived": 3000, "decided": 400, "done": 1600},
+        {"decided": 200, "done": 4790, "failed": 10},
+        {"done": 4990, "failed": 10},
+    )
+    loop = CatchUpLoop(
+        [BigCatchUp()],  # type: ignore[list-item]
+        board,
+        policy=CatchUpPolicy(interval=3600),
+        clock=clock,
+        backlog=backlog,
+    )
+    caplog.set_level("INFO", logger="rcinbox.catchup")
+    async for _ in run_loop(loop):
+        board.update(connected=True, subscription_active=True, subscriptions_created=1)
+        await loop_rounds(loop, 1)
+        for k in range(1, 4):
+            await settled(lambda: clock.sleeping == 2)  # the loop's next round, the follower's next line
+            clock.advance(5)
+            await settled(lambda k=k: len(backlog.asked) == k)
+        await settled(lambda: clock.sleeping == 1)  # the follower is done: only the loop sleeps
+    assert [source for source, _ in backlog.asked] == ["sync"] * 3
+    assert {since for _, since in backlog.asked} == {NOW}  # what this round archived
+    assert [r.getMessage() for r in caplog.records if r.name == "rcinbox.catchup"] == [
+        "catch-up: 1,600 of 5,000 texts handled (320/s), 3,400 remaining "
+        "(3,000 to decide, 400 replies to send)",
+        "catch-up: 4,800 of 5,000 texts handled (480/s), 200 remaining (0 to decide, 200 replies to send)",
+        "catch-up: all 5,000 texts handled in 15 s (333/s)",
     ]

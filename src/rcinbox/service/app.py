@@ -150,6 +150,7 @@ class Service:
                 receiver.board,
                 policy=tuning.catchup,
                 clock=clock,
+                backlog=store,
             )
             app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))

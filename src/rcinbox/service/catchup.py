@@ -12,8 +12,9 @@ duplicate the store's unique constraint drops, so each text is archived and answ
 saw it first. The records are archived :data:`BATCH` at a time, each batch in one transaction
 (``pipeline.accept_many()``). A long catch-up says how far it got every :data:`PROGRESS_EVERY`
 seconds ("catch-up: 2,400 of 5,000 archived (480/s), 2,600 remaining"), and every sync ends with a
-summary line (how many were new, in how long). The token is stored only after every record was
-accepted: a crash half-way re-reads.
+summary line (how many were new, in how long). After a round that found many texts, their handling
+(decisions, replies) is followed in the log until it is over (:mod:`rcinbox.service.backlog`). The
+token is stored only after every record was accepted: a crash half-way re-reads.
 
 On the very first run (no token stored yet), texts created before this process started are
 archived but never answered (``before-first-start``): they came before rcinbox was installed, and a
@@ -52,6 +53,7 @@ from rcinbox.backoff import Backoff
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
+from rcinbox.service.backlog import FOLLOW_AT_LEAST, Backlog, BacklogFollower
 from rcinbox.timestamps import maybe_time
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
@@ -310,8 +312,10 @@ class CatchUpLoop:
         *,
         policy: CatchUpPolicy | None = None,
         clock: Clock = SYSTEM,
+        backlog: Backlog | None = None,  # None: a large catch-up's handling is not followed
     ) -> None:
         self.catchups = list(catchups)
+        self.backlog = backlog
         self.clock = clock  # the periodic round and the retries wait on it
         self.board = board
         self.policy = policy or CatchUpPolicy()
@@ -319,6 +323,8 @@ class CatchUpLoop:
         self.changes = Changes()  # notified after every round
         self._lock = asyncio.Lock()
         self._disk_full = False  # the last round failed because the store's disk is full
+        self._stop: asyncio.Event | None = None  # set while :meth:`run` runs
+        self._follower: asyncio.Task[None] | None = None
 
     @classmethod
     def for_extensions(
@@ -331,18 +337,22 @@ class CatchUpLoop:
         *,
         policy: CatchUpPolicy | None = None,
         clock: Clock = SYSTEM,
+        backlog: Backlog | None = None,
     ) -> CatchUpLoop:
         policy = policy or CatchUpPolicy()
         catchups = [CatchUp(api, kv, intake, ext, policy=policy, clock=clock) for ext in extension_ids]
-        return cls(catchups, board, policy=policy, clock=clock)
+        return cls(catchups, board, policy=policy, clock=clock, backlog=backlog)
 
     async def catch_up(self, trigger: Trigger = "manual") -> bool:
         """One round over every extension (one at a time); ``True`` when every sync succeeded."""
         async with self._lock:
             ok, self._disk_full = True, False
+            since, accepted = self.clock.now(), 0
             for catchup in self.catchups:
                 try:
-                    self.reports.append(await catchup.run_once())
+                    report = await catchup.run_once()
+                    self.reports.append(report)
+                    accepted += report.accepted
                 except Exception as exc:  # one extension's failure must not stop the others
                     ok, self._disk_full = False, self._disk_full or isinstance(exc, StoreFull)
                     log.warning(
@@ -352,10 +362,30 @@ class CatchUpLoop:
                         f"{type(exc).__name__}: {exc}",
                         extra={"action": "catchup.error"},
                     )
+            if accepted >= FOLLOW_AT_LEAST:
+                self._follow(since)
             self.changes.notify()
             return ok
 
+    def _follow(self, since: datetime) -> None:
+        """Log the handling of what the round archived (while :meth:`run` runs; one at a time:
+        a follower already running counts the new texts too)."""
+        if self.backlog is None or self._stop is None or (self._follower and not self._follower.done()):
+            return
+        follower = BacklogFollower(self.backlog, self.clock, since)
+        self._follower = asyncio.create_task(follower.run(self._stop), name="rcinbox.catchup.backlog")
+
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        try:
+            await self._run(stop)
+        finally:
+            self._stop = None
+            if self._follower is not None:
+                self._follower.cancel()
+                await asyncio.gather(self._follower, return_exceptions=True)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         seen: int | None = None  # subscriptions_created at the last "subscribed" round
         covered = self.board.status.unstored  # refused notifications the last round started after
         failures = 0

@@ -1,4 +1,5 @@
-"""Many messages archived in one transaction (the catch-up's intake: thousands of texts at once).
+"""Many messages archived in one transaction (the catch-up's intake: thousands of texts at once),
+and how far their handling got (:func:`intake_states`).
 
 :func:`insert_new` inserts the ``messages`` rows of a batch that are not archived yet, with one
 multi-row ``INSERT`` in one transaction, and says which ones were new. Deduplication stays the
@@ -11,12 +12,13 @@ its messages one at a time instead (:class:`~rcinbox.store.engine.Duplicate`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rcinbox.store.engine import transaction
+from rcinbox.store.engine import reading, transaction
 from rcinbox.store.schema import messages
 
 CHUNK = 200  # rows per statement (bound parameters stay far below SQLite's limit)
@@ -50,3 +52,14 @@ async def insert_new(engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> 
         for start in range(0, len(fresh), CHUNK):
             await conn.execute(insert(messages), list(fresh[start : start + CHUNK]))
     return new
+
+
+async def intake_states(engine: AsyncEngine, source: str, since: datetime) -> dict[str, int]:
+    """Per state, how many messages from ``source`` were archived since ``since``."""
+    query = (
+        select(messages.c.state, func.count())
+        .where(messages.c.source == source, messages.c.received_at >= since)
+        .group_by(messages.c.state)
+    )
+    async with reading(engine) as conn:
+        return {str(state): int(count) for state, count in (await conn.execute(query)).all()}

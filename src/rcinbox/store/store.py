@@ -106,6 +106,10 @@ class Store:
         except Duplicate:
             return [await self.accept(msg) for msg in msgs]
 
+    async def intake_states(self, source: str, since: datetime) -> dict[str, int]:
+        """Per state, the messages from ``source`` (``sync``: a catch-up) archived since ``since``."""
+        return await batch.intake_states(self.engine, source, since)
+
     async def due_messages(self, limit: int = 100) -> list[int]:
         """Messages still to process whose retry time (if any) has come, fairly: each sender's
         oldest first, round-robin across senders (a flood from one sender does not hold up the
