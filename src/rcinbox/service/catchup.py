@@ -9,12 +9,10 @@ successful sync (at most ``fallback_limit`` back). Each inbound SMS record becom
 :class:`~rcinbox.events.InboundMessage` (source ``"sync"``, envelope ``timestamp`` = the sync's
 ``syncTime``) and goes through ``pipeline.accept()``: what a transport already delivered is a
 duplicate the store's unique constraint drops, so each text is archived and answered once, whoever
-saw it first. The records are archived :data:`BATCH` at a time, each batch in one transaction
-(``pipeline.accept_many()``). A long catch-up says how far it got every :data:`PROGRESS_EVERY`
-seconds ("catch-up: 2,400 of 5,000 archived (480/s), 2,600 remaining"), and every sync ends with a
-summary line (how many were new, in how long). After a round that found many texts, their handling
-(decisions, replies) is followed in the log until it is over (:mod:`rcinbox.service.backlog`). The
-token is stored only after every record was accepted: a crash half-way re-reads.
+saw it first. Records are archived :data:`BATCH` per transaction (``pipeline.accept_many()``); the
+log says how far a long one got, and a large catch-up's handling is followed until it is over
+(:mod:`rcinbox.service.backlog`). The token is stored only after every record was accepted: a crash
+half-way re-reads.
 
 On the very first run (no token stored yet), texts created before this process started are
 archived but never answered (``before-first-start``): they came before rcinbox was installed, and a
@@ -53,7 +51,7 @@ from rcinbox.backoff import Backoff
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
-from rcinbox.service.backlog import FOLLOW_AT_LEAST, Backlog, BacklogFollower
+from rcinbox.service.backlog import Backlog, Following, Progress
 from rcinbox.timestamps import maybe_time
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
@@ -68,7 +66,6 @@ _IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
 
 RETRY = Backoff(base_delay=5.0, multiplier=3.0, max_delay=900.0)
 BATCH = 500  # records archived per transaction
-PROGRESS_EVERY = 5.0  # seconds between progress lines during a long catch-up
 SyncType = Literal["FSync", "ISync"]
 Trigger = Literal["subscribed", "unstored", "periodic", "retry", "manual"]
 
@@ -97,13 +94,10 @@ class SyncApi(Protocol):
 
 
 class Intake(Protocol):
-    """The pipeline's entry point: persist (deduplicated by the store); ``True`` if it was new."""
+    """The pipeline's entry point: persist a batch in one transaction (deduplicated by the store);
+    how many were new."""
 
-    async def accept(self, msg: InboundMessage) -> bool: ...
-
-    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
-        """Persist a batch (one transaction); how many were new."""
-        ...
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -217,18 +211,8 @@ class CatchUp:
             ]
             accepted += await self.intake.accept_many(msgs)
             progress.advance(len(batch))
-        report = SyncReport(self.extension_id, sync_type, len(records), len(inbound), accepted, fell_back)
-        log.info(
-            "ext %s: %s caught up %s new of %s inbound text(s) in %.1f s (%s/s)",
-            self.extension_id,
-            sync_type,
-            f"{accepted:,}",
-            f"{len(inbound):,}",
-            progress.elapsed(),
-            f"{progress.rate():,.0f}",
-            extra={"action": "catchup.synced"},
-        )
-        return report
+        progress.finish(sync_type, accepted)
+        return SyncReport(self.extension_id, sync_type, len(records), len(inbound), accepted, fell_back)
 
     def _message(
         self, record: MessageRecord, extension_id: str, account_id: str, stamp: str, first_ever: bool
@@ -257,42 +241,6 @@ class CatchUp:
             await self.kv.kv_put(SYNCED_KEY.format(ext=self.extension_id), sync_time)
 
 
-class Progress:
-    """How far one sync's archiving got: a line every :data:`PROGRESS_EVERY` seconds (on the
-    clock) while it lasts, "catch-up: 2,400 of 5,000 archived (480/s), 2,600 remaining"."""
-
-    def __init__(self, extension_id: str, total: int, clock: Clock) -> None:
-        self.extension_id = extension_id
-        self.total = total
-        self.clock = clock
-        self.done = 0
-        self.started = self.last_line = clock.monotonic()
-
-    def elapsed(self) -> float:
-        return self.clock.monotonic() - self.started
-
-    def rate(self) -> float:
-        """Records archived per second so far (0 before the first)."""
-        elapsed = self.elapsed()
-        return self.done / elapsed if elapsed > 0 else 0.0
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = self.clock.monotonic()
-        if now - self.last_line < PROGRESS_EVERY or self.done >= self.total:
-            return  # the summary line reports the end
-        self.last_line = now
-        log.info(
-            "catch-up: %s of %s archived (%s/s), %s remaining (ext %s)",
-            f"{self.done:,}",
-            f"{self.total:,}",
-            f"{self.rate():,.0f}",
-            f"{self.total - self.done:,}",
-            self.extension_id,
-            extra={"action": "catchup.progress"},
-        )
-
-
 def _is_inbound_sms(record: MessageRecord) -> bool:
     return record.direction == "Inbound" and record.type == "SMS" and record.availability in (None, "Alive")
 
@@ -315,7 +263,7 @@ class CatchUpLoop:
         backlog: Backlog | None = None,  # None: a large catch-up's handling is not followed
     ) -> None:
         self.catchups = list(catchups)
-        self.backlog = backlog
+        self.following = Following(backlog, clock)
         self.clock = clock  # the periodic round and the retries wait on it
         self.board = board
         self.policy = policy or CatchUpPolicy()
@@ -323,8 +271,6 @@ class CatchUpLoop:
         self.changes = Changes()  # notified after every round
         self._lock = asyncio.Lock()
         self._disk_full = False  # the last round failed because the store's disk is full
-        self._stop: asyncio.Event | None = None  # set while :meth:`run` runs
-        self._follower: asyncio.Task[None] | None = None
 
     @classmethod
     def for_extensions(
@@ -362,28 +308,13 @@ class CatchUpLoop:
                         f"{type(exc).__name__}: {exc}",
                         extra={"action": "catchup.error"},
                     )
-            if accepted >= FOLLOW_AT_LEAST:
-                self._follow(since)
+            self.following.round_archived(accepted, since)
             self.changes.notify()
             return ok
 
-    def _follow(self, since: datetime) -> None:
-        """Log the handling of what the round archived (while :meth:`run` runs; one at a time:
-        a follower already running counts the new texts too)."""
-        if self.backlog is None or self._stop is None or (self._follower and not self._follower.done()):
-            return
-        follower = BacklogFollower(self.backlog, self.clock, since)
-        self._follower = asyncio.create_task(follower.run(self._stop), name="rcinbox.catchup.backlog")
-
     async def run(self, stop: asyncio.Event) -> None:
-        self._stop = stop
-        try:
+        async with self.following.during(stop):
             await self._run(stop)
-        finally:
-            self._stop = None
-            if self._follower is not None:
-                self._follower.cancel()
-                await asyncio.gather(self._follower, return_exceptions=True)
 
     async def _run(self, stop: asyncio.Event) -> None:
         seen: int | None = None  # subscriptions_created at the last "subscribed" round

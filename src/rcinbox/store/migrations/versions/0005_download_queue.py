@@ -17,7 +17,7 @@ Revises: 0004
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ messages = sa.table(
     sa.column("id", sa.Integer),
     sa.column("state", sa.String),
     sa.column("announced", sa.JSON),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
 )
 attachments = sa.table(
     "attachments",
@@ -54,19 +55,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_error", sa.Text))
     op.create_index("ix_attachments_state_due", "attachments", ["state", "next_attempt_at"])
     conn = op.get_bind()
-    now = datetime.now(UTC)
-    if conn.dialect.name == "sqlite":  # the store keeps naive UTC there, aware UTC elsewhere
-        now = now.replace(tzinfo=None)
     known = {
         (pk, att)
         for pk, att in conn.execute(sa.select(attachments.c.message_pk, attachments.c.attachment_id))
     }
     missing = []
-    query = sa.select(messages.c.id, messages.c.announced).where(messages.c.state != "received")
-    for pk, announced in conn.execute(query):
+    columns = messages.c.id, messages.c.announced, messages.c.updated_at  # queued when last updated
+    for pk, announced, updated in conn.execute(sa.select(*columns).where(messages.c.state != "received")):
         for ref in announced if isinstance(announced, list) else []:
             if isinstance(ref, Mapping) and (pk, ref.get("id")) not in known:
-                missing.append(_row(pk, ref, now))
+                missing.append(_row(pk, ref, updated))
     if missing:
         conn.execute(sa.insert(attachments), missing)
 
