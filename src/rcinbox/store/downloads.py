@@ -114,12 +114,6 @@ class DownloadQueue:
         async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(query))
 
-    async def pending(self) -> int:
-        """How many downloads are still pending (due now or later)."""
-        query = select(func.count()).select_from(attachments).where(attachments.c.state == "pending")
-        async with reading(self.engine) as conn:
-            return int(await conn.scalar(query) or 0)
-
     async def finish(self, row_id: int, record: AttachmentRecord) -> bool:
         """Record the outcome (``stored`` or ``refused``) of a pending download; ``False`` if the
         row was no longer pending."""
