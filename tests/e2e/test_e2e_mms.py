@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, cli_messages, replies, reply_for
@@ -53,6 +54,7 @@ async def test_messages_json_points_at_each_archived_file_and_shows_the_reply_se
     async with e2e.running() as live:
         sent = await live.text("The diagram", sender=CHARLIE, attachments=[("image/png", DIAGRAM, "d.png")])
         outcome = await live.outcome(sent)
+        await live.attachments(sent)  # downloaded after the decision
     assert outcome.reason == "replied"
     [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
     [diagram] = entry["attachments"]
@@ -110,3 +112,33 @@ async def test_an_attachment_over_the_10_mb_cap_is_refused_and_the_rest_archived
     assert refused.reason is not None and refused.reason.startswith("too-large")
     assert (stored.state, stored.sha256) == ("stored", hashlib.sha256(DIAGRAM).hexdigest())
     assert files_under(e2e.data_dir / "attachments") == {e2e.data_dir / str(stored.path)}  # no partial file
+
+
+async def test_an_mms_is_answered_before_its_attachment_is_in(e2e: Harness) -> None:
+    """The decision never waits for a download: with the attachment's first download refused
+    (403), the sender is answered at once and ``rcinbox messages`` shows the file downloading; the
+    download is retried after its backoff and the bytes end up stored with their checksum."""
+    await e2e.faults({"http": [{"method": "GET", "path": "^.*/content/", "status": 403, "count": 1}]})
+    async with e2e.running() as live:
+        sent = await live.text(
+            "Photo of the damage", sender=CHARLIE, attachments=[("image/png", DIAGRAM, None)]
+        )
+        outcome = await live.outcome(sent)
+        pk = (await live.stored(sent)).pk
+
+        async def refused_once() -> bool:
+            return any(r.last_error for r in (await live.service.store.attachments(pk)).values())
+
+        await live.service.pipeline.downloads.changes.until(refused_once, 10)
+        [waiting] = (await live.service.store.attachments(pk)).values()
+        [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+        e2e.clock.advance(timedelta(minutes=5))  # past the download's backoff
+        live.service.pipeline.downloads.wake()
+        [record] = (await live.attachments(sent)).values()
+    assert outcome.reason == "replied"
+    assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
+    assert (waiting.state, waiting.path) == ("pending", None)
+    assert waiting.last_error is not None and waiting.last_error.startswith("Forbidden")
+    assert [(a["state"], a["sha256"]) for a in entry["attachments"]] == [("pending", None)]
+    assert (record.state, record.sha256) == ("stored", hashlib.sha256(DIAGRAM).hexdigest())
+    assert (e2e.data_dir / str(record.path)).read_bytes() == DIAGRAM

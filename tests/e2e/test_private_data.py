@@ -24,7 +24,7 @@ from rcinbox.cli.main import app
 from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
 from rcinbox.service.app import Service
-from rcinbox.service.attachments import AttachmentFetcher
+from rcinbox.service.downloads import Downloads
 from rcinbox.settings import FIELDS
 from rcinbox.store import Store
 
@@ -110,10 +110,10 @@ async def test_attachments_are_private_and_written_off_the_event_loop(tmp_path: 
         assert await store.accept(msg)
         stored = await store.find_message(EXT, "700")
         assert stored is not None
+        await store.downloads.archive(stored.pk, stored.announced)
         with LoopFileWrites() as on_loop:
-            [record] = await AttachmentFetcher(store, fake, tmp_path / "data").fetch_all(
-                stored, msg.attachments
-            )
+            assert await Downloads(store, fake, tmp_path / "data").drain() == 1
+        [record] = (await store.attachments(stored.pk)).values()
     assert record.state == "stored"
     target = tmp_path / "data" / str(record.path)
     assert target.read_bytes() == PNG

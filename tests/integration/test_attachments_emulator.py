@@ -1,4 +1,4 @@
-"""The attachment fetcher against the emulator: an MMS's bytes stored with their SHA-256 (the
+"""The attachment downloads against the emulator: an MMS's bytes stored with their SHA-256 (the
 scripted cases: tests/unit/test_attachments.py)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
 from rcinbox.events import InboundMessage
-from rcinbox.service.attachments import AttachmentFetcher
+from rcinbox.service.downloads import Downloads
 from rcinbox.store import Store
 
 
@@ -26,10 +26,10 @@ async def test_mms_bytes_and_sha256_from_the_emulator(
     assert await store.accept(msg)
     stored = await store.find_message(msg.extension_id, message_id)
     assert stored is not None
+    assert await store.downloads.archive(stored.pk, stored.announced) == 1  # queued, as the pipeline does
     async with emulator_client(emu, tmp_path) as client:
-        (record,) = await AttachmentFetcher(store, client, tmp_path / "data").fetch_all(
-            stored, msg.attachments
-        )
+        assert await Downloads(store, client, tmp_path / "data", pacer=client.pacer).drain() == 1
+    (record,) = (await store.attachments(stored.pk)).values()
     assert record.state == "stored", record.reason
     assert record.sha256 == hashlib.sha256(photo).hexdigest()
     assert (tmp_path / "data" / str(record.path)).read_bytes() == photo

@@ -36,6 +36,7 @@ async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClien
         assert await pipeline.accept(InboundMessage.from_notification(notification, "websocket")) is False
         assert await pipeline.drain() == 1
         assert await outbox.drain() == 1
+        assert await pipeline.downloads.drain() == 1  # after the decision, on its own queue
         (entry,) = await store.recent()
         (attachment,) = (await store.attachments(entry.pk)).values()
     assert (entry.action, entry.reason, entry.reply_state, entry.attachments) == (

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,8 +67,13 @@ class ScriptedApi:
 class Intake:
     def __init__(self) -> None:
         self.seen: dict[str, InboundMessage] = {}
+        self.batches: list[int] = []  # the size of every batch accepted
 
     async def accept(self, msg: InboundMessage) -> bool:
         new = msg.message_id not in self.seen
         self.seen.setdefault(msg.message_id, msg)
         return new
+
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
+        self.batches.append(len(msgs))
+        return sum([await self.accept(msg) for msg in msgs])

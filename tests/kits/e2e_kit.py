@@ -280,8 +280,18 @@ class Live:
     async def reasons(self, *sent: Sent) -> list[str]:
         return [(await self.outcome(s)).reason for s in sent]
 
-    async def attachments(self, sent: Sent) -> dict[str, AttachmentRecord]:
-        return await self.service.store.attachments((await self.stored(sent)).pk)
+    async def attachments(self, sent: Sent, within: float = WITHIN) -> dict[str, AttachmentRecord]:
+        """The message's attachments once none is ``pending`` any more: they are downloaded after
+        the decision, on their own queue."""
+        store = self.service.store
+        pk = (await self.stored(sent)).pk
+
+        async def settled() -> bool:
+            records = await store.attachments(pk)
+            return bool(records) and all(r.state != "pending" for r in records.values())
+
+        await self.service.pipeline.downloads.changes.until(settled, within)
+        return await store.attachments(pk)
 
 
 def cli_messages(data_dir: Path, limit: int = 50) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ the ``safety.max_age`` rule and the ``too-old`` decision, ``InboundMessage.age``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -316,3 +316,97 @@ async def test_stop_abandons_a_round_in_progress(board: StatusBoard) -> None:
     stop.set()
     await asyncio.wait_for(task, 1)
     assert (stuck.runs, list(loop.reports)) == (1, [])
+
+
+class SlowIntake(Intake):
+    """Archives each batch in 2.5 s on the test clock (a busy machine): no real waiting."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
+        self.clock.advance(2.5)
+        return await super().accept_many(msgs)
+
+
+async def test_a_long_catch_up_logs_its_progress_and_a_summary(caplog: pytest.LogCaptureFixture) -> None:
+    """2,400 texts archived 500 at a time (one transaction each), 2.5 s a batch: a progress line
+    every 5 s (count, rate, what remains), then the summary with the rate."""
+    clock = FakeClock(NOW)
+    texts = [record(k, 30, **{"from": {"phoneNumber": f"+1415555{k:04d}"}}) for k in range(1, 2401)]
+    api, kv, intake = ScriptedApi(answer(texts)), MemoryKv(), SlowIntake(clock)
+    caplog.set_level("INFO", logger="rcinbox.catchup")
+    report = await CatchUp(api, kv, intake, EXT, clock=clock).run_once()
+    assert (report.inbound, report.accepted) == (2400, 2400)
+    assert intake.batches == [500, 500, 500, 500, 400]
+    assert [r.getMessage() for r in caplog.records] == [
+        "catch-up: 1,000 of 2,400 archived (200/s), 1,400 remaining (ext 101)",
+        "catch-up: 2,000 of 2,400 archived (200/s), 400 remaining (ext 101)",
+        "ext 101: FSync caught up 2,400 new of 2,400 inbound text(s) in 12.5 s (192/s)",
+    ]
+
+
+class BigCatchUp:
+    extension_id = EXT
+
+    async def run_once(self) -> SyncReport:
+        return SyncReport(EXT, "ISync", 5000, 5000, 5000)
+
+
+class ScriptedBacklog:
+    """The store's counts by state, one answer per call, from a script."""
+
+    def __init__(self, *answers: dict[str, int]) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, datetime]] = []
+
+    async def intake_states(self, source: str, since: datetime) -> dict[str, int]:
+        self.asked.append((source, since))
+        return self.answers.pop(0)
+
+
+async def settled(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until ``condition()`` holds (scheduling, not time)."""
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the tasks did not get there")
+
+
+async def test_a_large_catch_up_is_followed_until_every_text_is_handled(
+    board: StatusBoard, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5,000 texts archived at once: every 5 s a line says how many are handled (decided and
+    answered, or parked) and what remains, until none does; then a summary, and no more lines."""
+    clock = FakeClock(NOW)
+    backlog = ScriptedBacklog(
+        {"archived": 3000, "decided": 400, "done": 1600},
+        {"decided": 200, "done": 4790, "failed": 10},
+        {"done": 4990, "failed": 10},
+    )
+    loop = CatchUpLoop(
+        [BigCatchUp()],  # type: ignore[list-item]
+        board,
+        policy=CatchUpPolicy(interval=3600),
+        clock=clock,
+        backlog=backlog,
+    )
+    caplog.set_level("INFO", logger="rcinbox.catchup")
+    async for _ in run_loop(loop):
+        board.update(connected=True, subscription_active=True, subscriptions_created=1)
+        await loop_rounds(loop, 1)
+        for k in range(1, 4):
+            await settled(lambda: clock.sleeping == 2)  # the loop's next round, the follower's next line
+            clock.advance(5)
+            await settled(lambda k=k: len(backlog.asked) == k)
+        await settled(lambda: clock.sleeping == 1)  # the follower is done: only the loop sleeps
+    assert [source for source, _ in backlog.asked] == ["sync"] * 3
+    assert {since for _, since in backlog.asked} == {NOW}  # what this round archived
+    assert [r.getMessage() for r in caplog.records if r.name == "rcinbox.catchup"] == [
+        "catch-up: 1,600 of 5,000 texts handled (320/s), 3,400 remaining "
+        "(3,000 to decide, 400 replies to send)",
+        "catch-up: 4,800 of 5,000 texts handled (480/s), 200 remaining (0 to decide, 200 replies to send)",
+        "catch-up: all 5,000 texts handled in 15 s (333/s)",
+    ]

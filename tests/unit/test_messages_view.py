@@ -125,13 +125,24 @@ def test_an_unknown_time_zone_is_one_line(tmp_path: Path) -> None:
 
 
 async def with_files_and_a_sent_reply(database: Path) -> None:
-    """Charlie's message gets a second, refused attachment, and its reply is sent."""
+    """Charlie's message gets a refused attachment, one still downloading (its last attempt
+    failed) and one given up on, and its reply is sent."""
     await fill(database)
     async with await Store.open(f"sqlite+aiosqlite:///{database}") as store:
         charlie = await store.find_message(EXT, "1001")
         assert charlie is not None
         await store.record_attachment(
             AttachmentRecord(charlie.pk, "78", "video/mp4", "http://emu/78", "refused", reason="too-large")
+        )
+        error = "ServerError: HTTP 503 CMN-211: unavailable"
+        await store.record_attachment(
+            AttachmentRecord(charlie.pk, "79", "image/gif", "http://emu/79", "pending", last_error=error)
+        )
+        gave_up = f"gave up after 8 attempts: {error}"
+        await store.record_attachment(
+            AttachmentRecord(
+                charlie.pk, "80", "image/gif", "http://emu/80", "failed", reason=gave_up, last_error=gave_up
+            )
         )
         [reply] = await store.outbox.due()
         assert await store.outbox.claim(reply.id) is not None
@@ -154,6 +165,7 @@ def test_json_lists_each_attachment_and_the_reply_as_sent(tmp_path: Path) -> Non
             "size": 70,
             "sha256": "ab" * 32,
             "reason": None,
+            "lastError": None,
         },
         {
             "id": "78",
@@ -163,8 +175,31 @@ def test_json_lists_each_attachment_and_the_reply_as_sent(tmp_path: Path) -> Non
             "size": None,
             "sha256": None,
             "reason": "too-large",
+            "lastError": None,
+        },
+        {
+            "id": "79",
+            "state": "pending",
+            "path": None,
+            "contentType": "image/gif",
+            "size": None,
+            "sha256": None,
+            "reason": None,
+            "lastError": "ServerError: HTTP 503 CMN-211: unavailable",
+        },
+        {
+            "id": "80",
+            "state": "failed",
+            "path": None,
+            "contentType": "image/gif",
+            "size": None,
+            "sha256": None,
+            "reason": "gave up after 8 attempts: ServerError: HTTP 503 CMN-211: unavailable",
+            "lastError": "gave up after 8 attempts: ServerError: HTTP 503 CMN-211: unavailable",
         },
     ]
+    table = messages("--data-dir", str(data), env={"COLUMNS": "200"})
+    assert "(+1 attachment, 1 downloading, 1 refused, 1 failed)" in table.output
     assert (charlie["replyState"], charlie["replyText"]) == ("sent", "Auto-reply: Hi Charlie, I'm away.")
     others = [entry["replyText"] for entry in json.loads(result.output) if entry["messageId"] != "1001"]
     assert others == [None, None]  # no reply

@@ -28,8 +28,9 @@ from rcinbox.events import AttachmentRef, InboundMessage
 from rcinbox.store import Store, migrate
 from rcinbox.store.schema import metadata
 
-# the columns the migrations added at the end of a 0.1.0 table: messages 0002 + 0003, the rest 0004
-ADDED = {"messages": 3, "decisions": 4, "opt_outs": 2, "outbox": 2}
+# the columns the migrations added at the end of a 0.1.0 table: messages 0002 + 0003, attachments
+# 0005, the rest 0004
+ADDED = {"messages": 3, "attachments": 3, "decisions": 4, "opt_outs": 2, "outbox": 2}
 NO_SETTINGS: dict[str, str | None] = {
     "RC_APP_CLIENT_ID": None,
     "RC_APP_CLIENT_SECRET": None,
@@ -77,6 +78,8 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     assert {row[-2:] for row in after["opt_outs"]} <= {(None, None)}
     assert {row[-2:] for row in after["outbox"]} <= {("reply", None)}
     assert after["outbox"] and after["opt_outs"]  # the 0.1.0 archive has rows there to keep
+    # 0005: old outcomes are final: no attempt, nothing due, no error
+    assert [row[-3:] for row in after["attachments"]] == [(0, None, None)]
     # the marker rcinbox 0.1.0 put in the catch-up's envelope became the column (raw left as it was)
     assert [row[-3] for row in after["messages"]] == [1, 0, 0, 0]
     # the announced attachments and the envelope's timestamp were parsed from raw into columns
@@ -100,6 +103,38 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     async with await Store.open(url(path)):  # a second open is a no-op
         pass
     assert dump(path) == after
+
+
+async def test_an_archived_message_without_its_attachment_rows_gets_queued_downloads(
+    tmp_path: Path,
+) -> None:
+    """0005: a message past ``received`` whose announced attachment has no row gets a ``pending``
+    download (the worker fetches it); one intake found malformed is refused at once."""
+    path = v0_archive(tmp_path / "data")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM attachments")
+        row = list(conn.execute("SELECT * FROM messages WHERE id = 4").fetchone())
+        envelope = json.loads(row[14])
+        bad = {"id": "7", "type": "MmsAttachment", "contentType": "image/png"}  # no uri
+        envelope["body"] = {**envelope["body"], "id": "1005", "attachments": [bad]}
+        row[0], row[2], row[14] = 5, "1005", json.dumps(envelope)
+        conn.execute(f"INSERT INTO messages VALUES ({', '.join('?' * len(row))})", row)
+    conn.close()
+    async with await Store.open(url(path)) as store:
+        (due,) = await store.downloads.due()
+        photo = await store.attachments(4)
+        malformed = await store.attachments(5)
+    assert (due.message_pk, due.message_id, due.ref) == (
+        4,
+        "1004",
+        AttachmentRef("5001", PHOTO["uri"], "image/jpeg", 3),
+    )
+    assert photo["5001"].state == "pending"
+    assert (malformed["7"].state, malformed["7"].reason) == (
+        "refused",
+        "malformed: body.attachments[0].uri is missing or not a string",
+    )
 
 
 async def test_old_rows_get_the_announced_refs_the_code_parses_at_intake(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from rcinbox.platform.retry import RetryPolicy
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline, PipelineOptions
 from rcinbox.store import Store
-from rcinbox.store.schema import messages
+from rcinbox.store.schema import attachments, messages
 from rcinbox.waiting import Changes, wait_any
 
 FAST = PipelineOptions(retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, jitter=0))
@@ -141,7 +141,10 @@ async def test_worker_wakes_on_accept_and_stops_promptly(store: Store, tmp_path:
     await asyncio.wait_for(asyncio.gather(*workers), 2)
 
 
-async def test_failing_step_retries_without_blocking_others(store: Store, tmp_path: Path) -> None:
+async def test_a_failing_download_holds_up_no_decision_and_is_retried(store: Store, tmp_path: Path) -> None:
+    """Attachments are downloaded after the decision, on their own queue: an MMS whose download
+    fails is decided (and answered) like the text after it; the download is retried later and
+    its bytes end up stored with their checksum."""
     fake = FakePlatform()
     uri = media_uri(EXT, "400", "1")
     fake.media[uri] = (200, b"GIF89a", "image/gif")
@@ -150,25 +153,22 @@ async def test_failing_step_retries_without_blocking_others(store: Store, tmp_pa
     att = {"id": "1", "type": "MmsAttachment", "uri": uri, "contentType": "image/gif"}
     await pipeline.accept(inbound(message_id="400", attachments=[att]))
     await pipeline.accept(inbound(message_id="401", sender="+14155550111"))
-    await pipeline.drain()
+    assert await pipeline.drain() == 2
+    assert fake.streamed == []  # nothing downloaded before deciding
     first, second = sorted(await store.recent(), key=lambda e: e.message_id)
-    assert (first.state, first.action) == ("received", None)
-    assert first.last_error == "ServerError: HTTP 503 CMN-211: unavailable"
+    assert (first.state, first.action, first.last_error) == ("decided", "reply", None)
     assert (second.state, second.action) == ("decided", "reply")
-    stop = asyncio.Event()
-    worker = asyncio.create_task(pipeline.run(stop))  # the retry is scheduled ~10 ms later
-
-    async def decided() -> bool:
-        return await store.decision(first.pk) is not None
-
-    await pipeline.changes.until(decided, 5)
-    assert fake.streamed.count(uri) == 2
-    stop.set()
-    await asyncio.wait_for(worker, 2)
-    done = await store.message(first.pk)
-    assert (done.state, done.attempts) == ("decided", 1)
+    assert [(f.state, f.sha256) for f in first.files] == [("pending", None)]
+    assert await pipeline.downloads.drain() == 1
+    (pending,) = (await store.attachments(first.pk)).values()
+    assert (pending.state, pending.last_error) == ("pending", "ServerError: HTTP 503 CMN-211: unavailable")
+    async with store.engine.begin() as conn:  # its backoff (5 s) has passed
+        await conn.execute(update(attachments).values(next_attempt_at=None))
+    assert await pipeline.downloads.drain() == 1
     (attachment,) = (await store.attachments(first.pk)).values()
-    assert attachment.sha256 == hashlib.sha256(b"GIF89a").hexdigest()
+    assert (attachment.state, attachment.sha256) == ("stored", hashlib.sha256(b"GIF89a").hexdigest())
+    assert fake.streamed == [uri, uri]
+    assert (await store.message(first.pk)).attempts == 0  # the message itself never failed
 
 
 async def test_poison_message_is_parked_visibly(store: Store, tmp_path: Path) -> None:
@@ -263,6 +263,7 @@ async def test_the_worker_processes_the_message_parsed_at_intake_not_its_raw_pay
     async with store.engine.begin() as conn:
         await conn.execute(update(messages).where(messages.c.message_id == "600").values(raw={"body": 7}))
     assert await pipeline.drain() == 1
+    assert await pipeline.downloads.drain() == 1  # the malformed one is refused when queued
     (entry,) = await store.recent()
     assert (entry.state, entry.action, entry.reason, entry.last_error) == (
         "decided",

@@ -114,6 +114,46 @@ async def test_due_messages_retry_and_park(store: Store, clock: FakeClock) -> No
     assert await store.due_messages() == [pk1]
 
 
+async def test_due_messages_take_turns_across_senders(store: Store, clock: FakeClock) -> None:
+    """A flood from one sender does not hold up another: each sender's oldest pending message
+    first (round-robin), then their next ones, one sender's messages in their order."""
+    flood, other, third = "+14155550111", "+14155550122", "+14155550133"
+    for k in range(1, 6):
+        await store.accept(msg(message_id=f"f{k}", sender=flood))
+    await store.accept(msg(message_id="o1", sender=other))
+    await store.accept(msg(message_id="o2", sender=other))
+    await store.accept(msg(message_id="t1", sender=third))
+    ids = {(await store.message(pk)).message_id: pk for pk in await store.due_messages()}
+    order = [(await store.message(pk)).message_id for pk in await store.due_messages()]
+    assert order == ["f1", "o1", "t1", "f2", "o2", "f3", "f4", "f5"]
+    assert [(await store.message(pk)).message_id for pk in await store.due_messages(limit=3)] == [
+        "f1",
+        "o1",
+        "t1",
+    ]
+    await store.message_failed(ids["f1"], "boom", clock.now() + timedelta(seconds=30))  # not due
+    await store.advance(ids["o1"], "archived")
+    order = [(await store.message(pk)).message_id for pk in await store.due_messages()]
+    assert order == ["f2", "o1", "t1", "f3", "o2", "f4", "f5"]
+
+
+async def test_accept_many_archives_a_batch_once(store: Store) -> None:
+    """A catch-up's batch in one transaction: new ones inserted, those already archived (or twice
+    in the batch) reported as duplicates; then each is processed like any other message."""
+    assert await store.accept(msg(message_id="2"))
+    batch = [msg(message_id=m, sender=f"+1415555010{m}") for m in ("1", "2", "3", "3", "4")]
+    assert await store.accept_many(batch) == [True, False, True, False, True]
+    assert await store.accept_many([]) == []
+    stored = [await store.message(pk) for pk in await store.due_messages()]
+    assert sorted(s.message_id for s in stored) == ["1", "2", "3", "4"]
+    three = await store.find_message(EXT, "3")
+    assert three is not None and (three.sender, three.state, three.text) == (
+        "+14155550103",
+        "received",
+        "Hi there",
+    )
+
+
 async def test_attachment_outcome_recorded_once(store: Store) -> None:
     await store.accept(msg(message_id="5"))
     (pk,) = await store.due_messages()

@@ -255,7 +255,8 @@ class _Progress:
 async def settle(
     service: Service, http: httpx.AsyncClient, extension_id: str, number: int, step: Step, message_id: str
 ) -> Outcome:
-    """Wait for the decision on ``message_id`` and, for a reply, for its send; collect what happened.
+    """Wait for the decision on ``message_id``, for its reply's send and for its attachments'
+    downloads; collect what happened.
 
     Event-driven: the pipeline's and the outbox's ``changes`` signal every step they take.
     """
@@ -278,10 +279,15 @@ async def settle(
             row is None or row.state not in ("queued", "sending") for row in (seen.row, seen.escalation)
         )
 
+    async def downloaded() -> bool:  # attachments come in after the decision, on their own queue
+        assert seen.pk is not None
+        return all(a.state != "pending" for a in (await store.attachments(seen.pk)).values())
+
     try:
         await service.pipeline.changes.until(decided, STEP_WITHIN)
         if seen.decision is not None:  # its reply and escalation, if any, sent
             await service.outbox.changes.until(sent, STEP_WITHIN)
+            await service.pipeline.downloads.changes.until(downloaded, STEP_WITHIN)
     except TimeoutError:
         log.warning("message %s: not settled within %.0fs", message_id, STEP_WITHIN)
         return outcome

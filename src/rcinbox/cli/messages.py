@@ -11,8 +11,10 @@ that intent's own, and whether an escalation was queued; JSON adds ``intent``, `
 Times are shown with the year and the time zone, in :func:`display_zone`: ``--timezone`` when
 given, else the vacation's time zone of the rules file (the owner's), else this machine's. JSON
 keeps ``createdAt`` in UTC (ISO 8601), lists every attachment (its absolute ``path`` under the
-data directory, ``contentType``, ``size``, ``sha256``; a refused one with its ``reason``) and the
-reply text as it was sent (``replyText``, ``null`` until it was).
+data directory, ``contentType``, ``size``, ``sha256``; a refused or failed one with its
+``reason``; one still downloading is ``pending``, with ``lastError`` once an attempt failed) and
+the reply text as it was sent (``replyText``, ``null`` until it was). The table notes attachments
+still downloading ("1 downloading") and those given up on ("1 failed").
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ def attachment_json(record: AttachmentRecord, data_dir: Path) -> dict[str, Any]:
         "size": record.size,
         "sha256": record.sha256,
         "reason": record.reason,
+        "lastError": record.last_error,
     }
 
 
@@ -255,9 +258,10 @@ def _cells(entry: ArchiveEntry, zone: tzinfo | None) -> Row:
 def _text(entry: ArchiveEntry) -> str:
     text = _safe(_flat(entry.text)) if entry.text.strip() else "[dim](no text)[/dim]"
     stored = sum(1 for record in entry.files if record.state == "stored") or entry.attachments
-    refused = sum(1 for record in entry.files if record.state == "refused")
     notes = [f"+{stored} attachment{'s' if stored > 1 else ''}"] if stored else []
-    notes += [f"{refused} refused"] if refused else []
+    for state, shown in (("pending", "downloading"), ("refused", "refused"), ("failed", "failed")):
+        count = sum(1 for record in entry.files if record.state == state)
+        notes += [f"{count} {shown}"] if count else []
     return text + (f"\n[dim]({', '.join(notes)})[/dim]" if notes else "")
 
 

@@ -137,6 +137,7 @@ class Pacer:
         self.waits = waits or Waits()
         self._groups: dict[Group, _GroupState] = {}
         self._tickets = itertools.count(1)
+        self._changed = asyncio.Event()  # see changed()
 
     def state(self, group: Group) -> _GroupState:
         if group not in self._groups:
@@ -210,7 +211,10 @@ class Pacer:
                 await self.clock.wait(waiter.turn, at_most=None if delay == inf else delay)
 
     def _kick(self, st: _GroupState) -> None:
-        """Let the first request in line look again (its turn, or room, may have come)."""
+        """Let the first request in line look again (its turn, or room, may have come), and
+        whoever waits on :meth:`changed`."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
         if st.sends:
             st.sends[0].turn.set()
         elif st.background:
@@ -268,6 +272,13 @@ class Pacer:
         st.penalty_until = max(st.penalty_until, self._clock() + seconds)
         log.warning("rate limited in %s group: pausing it for %.1f s", group, seconds)
         self._kick(st)
+
+    # -- a hook for callers that pace themselves against a group (the attachment downloads) --
+
+    def changed(self) -> asyncio.Event:
+        """An event set at the next change of any group (a booking, an answer, a 429): a caller
+        that waits for room from outside takes it before checking, then waits on it."""
+        return self._changed
 
     def _observe(self, hint: Group, headers: Mapping[str, str], status: int | None, left: int | None) -> None:
         """Learn the limits; book what the server counts beyond ours as other clients' requests.

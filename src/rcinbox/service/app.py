@@ -5,14 +5,14 @@ startup fails halfway: the rules (refused at start when invalid), the data direc
 second service on the same directory is refused: :mod:`rcinbox.datalock`), the local HTTP address
 (bound before any login, so a taken port is reported at once), the store, the classifier of the
 rules' ``[smart]`` backend (loaded in a thread; see :mod:`rcinbox.service.understanding` for a
-backend that fails to load, and reloaded when the rules change it), the platform client (JWT
-login or the saved session), the contact books, the sender credentials of other users'
-extensions (:mod:`rcinbox.service.senders`), the outbox, the pipeline, the transport
+backend that fails to load, and reloaded when the rules change it), the platform client (JWT login
+or the saved session), the contact books, the sender credentials of other users' extensions
+(:mod:`rcinbox.service.senders`), the outbox, the attachment downloads, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
 ``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
-outbox sender, transport, message-sync catch-up, rules reloader) as named tasks of one ``TaskGroup``
-until ``stop``; at ``stop`` it cuts short every wait for RingCentral's budget (nothing is in flight
-then).
+outbox sender, attachment downloads, transport, message-sync catch-up, rules reloader) as named
+tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short every wait for RingCentral's
+budget (nothing is in flight then).
 :func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``, and while
 the service is still starting (logging in, waiting for the budget, retrying) they cancel the start.
 """
@@ -39,6 +39,7 @@ from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
 from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
+from rcinbox.service.downloads import Downloads
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.service.senders import open_senders
@@ -127,6 +128,8 @@ class Service:
             understanding = Understanding(tuning.classifier or classifier_for)
             await understanding.ensure(rules.current().smart)  # in a thread; a failure falls back
             outbox = Outbox(store, client, senders=senders, rules=rules.current)
+            # the Medium budget is shared: downloads take at most half of it, replies the rest
+            downloads = Downloads(store, client, settings.data_dir, pacer=client.pacer)
             pipeline = Pipeline(
                 store,
                 client,
@@ -136,6 +139,7 @@ class Service:
                 outbox=outbox,
                 senders=senders,
                 understanding=understanding,
+                downloads=downloads,
             )
             receiver, routes = await _transport(settings, tuning, client, store, pipeline)
             catchup = CatchUpLoop.for_extensions(
@@ -146,6 +150,7 @@ class Service:
                 receiver.board,
                 policy=tuning.catchup,
                 clock=clock,
+                backlog=store,
             )
             app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
@@ -161,6 +166,7 @@ class Service:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.pipeline.run(stop), name="rcinbox.pipeline")
             tasks.create_task(self.outbox.run(stop), name="rcinbox.outbox")
+            tasks.create_task(self.pipeline.downloads.run(stop), name="rcinbox.downloads")
             tasks.create_task(self.receiver.run(stop), name=f"rcinbox.transport.{self.settings.transport}")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
             tasks.create_task(self.catchup.run(stop), name="rcinbox.catchup")

@@ -1,5 +1,7 @@
-"""MMS attachment download: streamed, size-capped, checksummed, host-checked, atomic, idempotent.
+"""MMS attachment download: streamed, size-capped, checksummed, host-checked, atomic.
 
+The download worker (:mod:`rcinbox.service.downloads`) hands :meth:`AttachmentFetcher.fetch` one
+queued download at a time (:class:`~rcinbox.store.PendingDownload`, after the message was decided).
 Each ``MmsAttachment`` of a message is fetched with the platform client's authenticated
 ``stream(uri)`` and written to ``DATA_DIR/attachments/<extension id>/<message id>/<name>.<ext>``:
 
@@ -16,12 +18,12 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
 - bytes go to a temporary file in the target directory, are fsynced, then renamed into place;
   SHA-256 is computed while streaming; chunks are written from a worker thread (the event loop
   never waits on the disk); directories are created 0700 and files 0600 (:mod:`rcinbox.private`);
-- an attachment whose outcome is already recorded is skipped, so re-running a message is a no-op.
+- the worker records each outcome once (the queued row changes only while ``pending``).
 
-Permanent failures (a malformed entry, foreign host, too large, 404 and other 4xx) are recorded
-as ``refused`` with the reason; transient ones (network, 5xx, 429, 401) and configuration
-problems (403, OAuth) propagate, so the pipeline retries the message later and parks it
-visibly if it never works.
+Permanent failures (a malformed entry, foreign host, too large, 404 and other 4xx) come back as a
+``refused`` record with the reason; transient ones (network, 5xx, 429, 401) and configuration
+problems (403, OAuth) propagate, so the worker retries the download later and parks it visibly
+(``failed``) if it never works.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import IO, Protocol
@@ -50,9 +51,8 @@ from rcinbox.errors import (
     ServerError,
     Unauthorized,
 )
-from rcinbox.events import AttachmentRef
 from rcinbox.private import open_private, private_dir
-from rcinbox.store import AttachmentRecord, Store, StoredMessage
+from rcinbox.store import AttachmentRecord, PendingDownload
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -131,29 +131,16 @@ def host_allowed(uri: str, allowed: frozenset[str]) -> bool:
 
 
 class AttachmentFetcher:
-    def __init__(
-        self, store: Store, client: Downloader, data_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES
-    ) -> None:
-        self.store = store
+    def __init__(self, client: Downloader, data_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.client = client
         self.root = Path(data_dir) / "attachments"
         self.max_bytes = max_bytes
 
-    async def fetch_all(
-        self, message: StoredMessage, refs: Sequence[AttachmentRef]
-    ) -> list[AttachmentRecord]:
-        """Download every attachment not yet recorded; return all outcomes for the message."""
-        done = await self.store.attachments(message.pk)
-        for ref in refs:
-            if ref.id not in done:
-                record = await self.fetch(message, ref)
-                await self.store.record_attachment(record)
-        return list((await self.store.attachments(message.pk)).values())
-
-    async def fetch(self, message: StoredMessage, ref: AttachmentRef) -> AttachmentRecord:
+    async def fetch(self, item: PendingDownload) -> AttachmentRecord:
         """Download one attachment; permanent refusals come back as a ``refused`` record."""
-        relative = Path(message.extension_id, message.message_id, f"{safe_name(ref.id)}")
-        base = AttachmentRecord(message.pk, ref.id, ref.content_type, ref.uri, "refused", size=ref.size)
+        ref = item.ref
+        relative = Path(item.extension_id, item.message_id, f"{safe_name(ref.id)}")
+        base = AttachmentRecord(item.message_pk, ref.id, ref.content_type, ref.uri, "refused", size=ref.size)
         if ref.problem is not None:  # never fetched: there is nothing sound to fetch
             return dataclasses.replace(base, uri=ref.uri[:2000], reason=f"malformed: {ref.problem}")
         try:
@@ -163,7 +150,7 @@ class AttachmentFetcher:
             log.warning(
                 "attachment %s of message %s refused: %s",
                 ref.id[:64],
-                message.message_id,
+                item.message_id,
                 refused.reason,
                 extra={"action": "attachment.refused"},
             )
@@ -184,7 +171,7 @@ class AttachmentFetcher:
         except DownloadRefused as exc:
             raise Refused(f"foreign-host: {exc}") from exc
         except (ServerError, RateLimited, Unauthorized, Forbidden, AuthError):
-            raise  # transient, or a configuration problem: the message is retried (then parked)
+            raise  # transient, or a configuration problem: the download is retried (then parked)
         except PlatformError as exc:
             raise Refused(f"http-{exc.status}: {exc.error_code}") from exc
         return AttachmentRecord(

@@ -9,7 +9,10 @@ successful sync (at most ``fallback_limit`` back). Each inbound SMS record becom
 :class:`~rcinbox.events.InboundMessage` (source ``"sync"``, envelope ``timestamp`` = the sync's
 ``syncTime``) and goes through ``pipeline.accept()``: what a transport already delivered is a
 duplicate the store's unique constraint drops, so each text is archived and answered once, whoever
-saw it first. The token is stored only after every record was accepted: a crash half-way re-reads.
+saw it first. Records are archived :data:`BATCH` per transaction (``pipeline.accept_many()``); the
+log says how far a long one got, and a large catch-up's handling is followed until it is over
+(:mod:`rcinbox.service.backlog`). The token is stored only after every record was accepted: a crash
+half-way re-reads.
 
 On the very first run (no token stored yet), texts created before this process started are
 archived but never answered (``before-first-start``): they came before rcinbox was installed, and a
@@ -48,6 +51,7 @@ from rcinbox.backoff import Backoff
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
+from rcinbox.service.backlog import Backlog, Following, Progress
 from rcinbox.timestamps import maybe_time
 from rcinbox.transports import KeyValue
 from rcinbox.transports.status import StatusBoard, TransportStatus
@@ -61,6 +65,7 @@ SYNCED_KEY = "catchup.{ext}.sync_time"  # syncTime of the last successful sync (
 _IDS = re.compile(r"/account/([^/?]+)/extension/([^/?]+)/")
 
 RETRY = Backoff(base_delay=5.0, multiplier=3.0, max_delay=900.0)
+BATCH = 500  # records archived per transaction
 SyncType = Literal["FSync", "ISync"]
 Trigger = Literal["subscribed", "unstored", "periodic", "retry", "manual"]
 
@@ -89,9 +94,10 @@ class SyncApi(Protocol):
 
 
 class Intake(Protocol):
-    """The pipeline's entry point: persist (deduplicated by the store); ``True`` if it was new."""
+    """The pipeline's entry point: persist a batch in one transaction (deduplicated by the store);
+    how many were new."""
 
-    async def accept(self, msg: InboundMessage) -> bool: ...
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -194,27 +200,31 @@ class CatchUp:
         account_id, extension_id = self._ids(result)
         records = result.records
         inbound = [r for r in records if _is_inbound_sms(r)]
+        progress = Progress(self.extension_id, len(inbound), self.clock)
         accepted = 0
-        for record in inbound:
-            try:
-                early = first_ever and _before(record, self.started)
-                msg = InboundMessage.from_record(
-                    record.raw, extension_id, account_id, timestamp=stamp, before_first_start=early
-                )
-            except ValueError as exc:
-                log.warning("ext %s: skipped an unreadable record: %s", self.extension_id, exc)
-                continue
-            accepted += bool(await self.intake.accept(msg))
-        report = SyncReport(self.extension_id, sync_type, len(records), len(inbound), accepted, fell_back)
-        log.info(
-            "ext %s: %s caught up %d new of %d inbound text(s)",
-            self.extension_id,
-            sync_type,
-            accepted,
-            len(inbound),
-            extra={"action": "catchup.synced"},
-        )
-        return report
+        for start in range(0, len(inbound), BATCH):
+            batch = inbound[start : start + BATCH]
+            msgs = [
+                msg
+                for record in batch
+                if (msg := self._message(record, extension_id, account_id, stamp, first_ever)) is not None
+            ]
+            accepted += await self.intake.accept_many(msgs)
+            progress.advance(len(batch))
+        progress.finish(sync_type, accepted)
+        return SyncReport(self.extension_id, sync_type, len(records), len(inbound), accepted, fell_back)
+
+    def _message(
+        self, record: MessageRecord, extension_id: str, account_id: str, stamp: str, first_ever: bool
+    ) -> InboundMessage | None:
+        try:
+            early = first_ever and _before(record, self.started)
+            return InboundMessage.from_record(
+                record.raw, extension_id, account_id, timestamp=stamp, before_first_start=early
+            )
+        except ValueError as exc:
+            log.warning("ext %s: skipped an unreadable record: %s", self.extension_id, exc)
+            return None
 
     def _ids(self, result: MessageSync) -> tuple[str, str]:
         """(account id, extension id): real ids from the answer's ``uri`` (``~`` resolved)."""
@@ -250,8 +260,10 @@ class CatchUpLoop:
         *,
         policy: CatchUpPolicy | None = None,
         clock: Clock = SYSTEM,
+        backlog: Backlog | None = None,  # None: a large catch-up's handling is not followed
     ) -> None:
         self.catchups = list(catchups)
+        self.following = Following(backlog, clock)
         self.clock = clock  # the periodic round and the retries wait on it
         self.board = board
         self.policy = policy or CatchUpPolicy()
@@ -271,18 +283,22 @@ class CatchUpLoop:
         *,
         policy: CatchUpPolicy | None = None,
         clock: Clock = SYSTEM,
+        backlog: Backlog | None = None,
     ) -> CatchUpLoop:
         policy = policy or CatchUpPolicy()
         catchups = [CatchUp(api, kv, intake, ext, policy=policy, clock=clock) for ext in extension_ids]
-        return cls(catchups, board, policy=policy, clock=clock)
+        return cls(catchups, board, policy=policy, clock=clock, backlog=backlog)
 
     async def catch_up(self, trigger: Trigger = "manual") -> bool:
         """One round over every extension (one at a time); ``True`` when every sync succeeded."""
         async with self._lock:
             ok, self._disk_full = True, False
+            since, accepted = self.clock.now(), 0
             for catchup in self.catchups:
                 try:
-                    self.reports.append(await catchup.run_once())
+                    report = await catchup.run_once()
+                    self.reports.append(report)
+                    accepted += report.accepted
                 except Exception as exc:  # one extension's failure must not stop the others
                     ok, self._disk_full = False, self._disk_full or isinstance(exc, StoreFull)
                     log.warning(
@@ -292,10 +308,15 @@ class CatchUpLoop:
                         f"{type(exc).__name__}: {exc}",
                         extra={"action": "catchup.error"},
                     )
+            self.following.round_archived(accepted, since)
             self.changes.notify()
             return ok
 
     async def run(self, stop: asyncio.Event) -> None:
+        async with self.following.during(stop):
+            await self._run(stop)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         seen: int | None = None  # subscriptions_created at the last "subscribed" round
         covered = self.board.status.unstored  # refused notifications the last round started after
         failures = 0

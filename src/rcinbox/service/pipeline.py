@@ -8,7 +8,10 @@ from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the anno
 included) and never re-reads ``raw``, which is kept for the archive. Each message goes through
 idempotent steps:
 
-1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``;
+1. ``received`` → ``archived``: a message with MMS attachments gets a pending download per
+   attachment in the same transaction (:meth:`DownloadQueue.archive
+   <rcinbox.store.downloads.DownloadQueue.archive>`) and the download worker is woken
+   (:mod:`rcinbox.service.downloads`); the decision never waits for the files;
 2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
    state, replies ledger — the last reply per handle and the last escalation about the sender,
    one query —, what the text asks by the rules' classifier
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,7 +46,8 @@ from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Decision, Facts, decide
 from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.recheck import counts_as_contact
-from rcinbox.service.attachments import AttachmentFetcher, Downloader
+from rcinbox.service.attachments import Downloader
+from rcinbox.service.downloads import Downloads
 from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.service.understanding import Understanding
 from rcinbox.store import DecisionRecord, EscalationRecord, Store, StoredMessage
@@ -106,6 +110,7 @@ class Pipeline:
         options: PipelineOptions | None = None,
         senders: SendingRights | None = None,  # None: every extension can be answered
         understanding: Understanding | None = None,  # None: texts are not classified
+        downloads: Downloads | None = None,  # None: a worker of its own (not run: tests drain it)
     ) -> None:
         self.understanding = understanding
         self.store = store
@@ -115,7 +120,7 @@ class Pipeline:
         self.outbox = outbox
         self.options = options or PipelineOptions()
         self.clock = store.clock  # one clock: the store compares due times with it
-        self.fetcher = AttachmentFetcher(store, client, data_dir)
+        self.downloads = downloads or Downloads(store, client, data_dir)
         self.numbers = NumberBook(client, list(contact_books), self.clock, self.options.company_numbers)
         self._wake = asyncio.Event()
         self.changes = Changes()  # notified after every accept and processing step
@@ -138,6 +143,24 @@ class Pipeline:
             self._wake.set()
             self.changes.notify()
         return new
+
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
+        """Persist a batch in one transaction (a catch-up), wake the worker; how many were new."""
+        new = await self.store.accept_many(msgs)
+        for msg, fresh in zip(msgs, new, strict=True):
+            log.debug(
+                "accepted %s from %s via %s%s",
+                msg.message_id,
+                msg.sender.phone_number,
+                msg.source,
+                "" if fresh else " (duplicate)",
+                extra={"action": "message.accepted" if fresh else "message.duplicate"},
+            )
+        count = sum(new)
+        if count:
+            self._wake.set()
+            self.changes.notify()
+        return count
 
     def wake(self) -> None:
         self._wake.set()
@@ -171,8 +194,11 @@ class Pipeline:
     async def _steps(self, stored: StoredMessage) -> None:
         msg = stored.inbound()  # parsed once at intake: the columns, never ``raw`` again
         if stored.state == "received":
-            await self.fetcher.fetch_all(stored, msg.attachments)
-            await self.store.advance(stored.pk, "archived")
+            if msg.attachments:  # queued for the download worker: the decision does not wait
+                if await self.store.downloads.archive(stored.pk, msg.attachments):
+                    self.downloads.wake()
+            else:
+                await self.store.advance(stored.pk, "archived")
         await self._decide(stored.pk, msg)
 
     async def _decide(self, pk: int, msg: InboundMessage) -> None:

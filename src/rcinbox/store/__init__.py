@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rcinbox.store.chain import ChainReport
+    from rcinbox.store.downloads import DownloadQueue
     from rcinbox.store.outbox_queue import Claim, OutboxQueue
     from rcinbox.store.records import (
         Action,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         OutboxKind,
         OutboxRow,
         OutboxState,
+        PendingDownload,
         SenderHistory,
         StoredMessage,
     )
@@ -37,6 +39,7 @@ __all__ = [
     "ChainReport",
     "Claim",
     "DecisionRecord",
+    "DownloadQueue",
     "EscalationRecord",
     "MessageState",
     "OptState",
@@ -44,12 +47,19 @@ __all__ = [
     "OutboxQueue",
     "OutboxRow",
     "OutboxState",
+    "PendingDownload",
     "SenderHistory",
     "Store",
     "StoredMessage",
 ]
 
-_HOME = {"ChainReport": "chain", "Claim": "outbox_queue", "OutboxQueue": "outbox_queue", "Store": "store"}
+_HOME = {
+    "ChainReport": "chain",
+    "Claim": "outbox_queue",
+    "DownloadQueue": "downloads",
+    "OutboxQueue": "outbox_queue",
+    "Store": "store",
+}
 
 
 def __getattr__(name: str) -> Any:

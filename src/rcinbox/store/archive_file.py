@@ -37,7 +37,7 @@ ORDER BY m.id DESC
 LIMIT ?
 """
 FILES = """
-SELECT message_pk, attachment_id, content_type, uri, state, size, sha256, path, reason
+SELECT message_pk, attachment_id, content_type, uri, state, size, sha256, path, reason, last_error
 FROM attachments WHERE message_pk IN ({marks}) ORDER BY id
 """
 

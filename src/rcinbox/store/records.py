@@ -11,7 +11,7 @@ from rcinbox.events import AttachmentRef, InboundMessage, Party, Source
 
 MessageState = Literal["received", "archived", "decided", "done", "failed"]
 PENDING_STATES: tuple[MessageState, ...] = ("received", "archived")
-AttachmentState = Literal["stored", "refused"]
+AttachmentState = Literal["pending", "stored", "refused", "failed"]  # pending: downloading
 OutboxState = Literal["queued", "sending", "sent", "failed", "unknown"]
 OptState = Literal["opted_out", "opted_in"]
 OutboxKind = Literal["reply", "escalation"]
@@ -112,6 +112,19 @@ class AttachmentRecord:
     sha256: str | None = None
     path: str | None = None  # relative to DATA_DIR
     reason: str | None = None
+    last_error: str | None = None  # pending: why the last attempt failed (it is retried)
+
+
+@dataclass(frozen=True)
+class PendingDownload:
+    """An attachment whose download is queued (``attachments`` row in state ``pending``)."""
+
+    id: int  # the attachments row
+    message_pk: int
+    extension_id: str
+    message_id: str
+    ref: AttachmentRef  # as announced (its ``note`` kept in the row's ``reason``)
+    attempts: int
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ Tables and the invariants the database itself enforces:
   message_id)`` is *the* deduplication (a redelivered notification cannot insert twice).
   ``state``: received → archived → decided → done, or failed (parked, ``last_error`` says why).
 - ``attachments``: one row per MMS attachment and message, ``UNIQUE(message_pk, attachment_id)``;
-  ``state`` stored (with sha256/path/size) or refused (with ``reason``).
+  ``state`` pending (its download is queued: ``attempts``, ``next_attempt_at``, ``last_error``;
+  migration 0005) → stored (with sha256/path/size) or refused (with ``reason``), or failed (parked
+  after the download's last attempt, ``reason`` says why).
 - ``decisions``: the decision record, ``UNIQUE(message_pk)`` (exactly one decision per message),
   with the facts it was taken on, hash-chained for tamper evidence (:mod:`rcinbox.store.chain`).
 - ``outbox``: automated texts, ``UNIQUE(message_pk, kind)`` (at most one reply and one escalation
@@ -137,11 +139,15 @@ attachments = Table(
     Column("size", BigInteger),
     Column("sha256", String(64)),
     Column("path", Text),  # relative to DATA_DIR, chosen by rcinbox
-    Column("state", String(16), nullable=False),  # stored | refused
+    Column("state", String(16), nullable=False),  # pending | stored | refused | failed
     Column("reason", Text),
     Column("uri", Text, nullable=False),
-    Column("stored_at", UtcDateTime, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),  # queued, then when the outcome was recorded
+    Column("attempts", Integer, nullable=False, server_default="0"),  # migration 0005: the download queue
+    Column("next_attempt_at", UtcDateTime),  # a pending download's retry time (NULL: due now)
+    Column("last_error", Text),  # why the last attempt failed (pending) or the download gave up (failed)
     UniqueConstraint("message_pk", "attachment_id", name="uq_attachments_message_attachment"),
+    Index("ix_attachments_state_due", "state", "next_attempt_at"),
 )
 
 decisions = Table(

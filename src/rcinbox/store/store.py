@@ -3,7 +3,8 @@
 Messages, attachments, decisions, opt-outs, the replies ledger and small key/values live here.
 Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbers.same_key`:
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
-are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
+are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``),
+the attachment downloads' in :mod:`rcinbox.store.downloads` (``store.downloads``).
 Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
 violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
 outbox reply and the escalation in one transaction (:mod:`rcinbox.store.concluding`), so a
@@ -12,6 +13,7 @@ crash leaves either all of them or none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
@@ -21,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.store import archive, chain, concluding, ledger, migrate
+from rcinbox.store import archive, batch, chain, concluding, ledger, migrate
 from rcinbox.store.chain import ChainReport
+from rcinbox.store.downloads import DownloadQueue
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.records import (
@@ -46,6 +49,7 @@ class Store:
         self.engine = engine
         self.clock = clock
         self.outbox = OutboxQueue(engine, clock)
+        self.downloads = DownloadQueue(engine, clock)
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -92,17 +96,36 @@ class Store:
             return False
         return True
 
+    async def accept_many(self, msgs: Sequence[InboundMessage]) -> list[bool]:
+        """Archive a batch of messages in one transaction (:mod:`rcinbox.store.batch`); per message,
+        ``True`` if it was new. Should another writer archive one of them meanwhile, they are
+        archived one at a time instead (each deduplicated as :meth:`accept` does)."""
+        now = self.clock.now()
+        try:
+            return await batch.insert_new(self.engine, [_message_values(msg, now) for msg in msgs])
+        except Duplicate:
+            return [await self.accept(msg) for msg in msgs]
+
+    async def intake_states(self, source: str, since: datetime) -> dict[str, int]:
+        """Per state, the messages from ``source`` (``sync``: a catch-up) archived since ``since``."""
+        return await batch.intake_states(self.engine, source, since)
+
     async def due_messages(self, limit: int = 100) -> list[int]:
-        """Messages still to process whose retry time (if any) has come, oldest first."""
-        query = (
-            select(messages.c.id)
+        """Messages still to process whose retry time (if any) has come, fairly: each sender's
+        oldest first, round-robin across senders (a flood from one sender does not hold up the
+        others), then the oldest first; one sender's messages stay in their order."""
+        due = (
+            select(
+                messages.c.id,
+                func.row_number().over(partition_by=messages.c.sender, order_by=messages.c.id).label("turn"),
+            )
             .where(
                 _pending(),
                 or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock.now()),
             )
-            .order_by(messages.c.id)
-            .limit(limit)
+            .subquery()
         )
+        query = select(due.c.id).order_by(due.c.turn, due.c.id).limit(limit)
         async with reading(self.engine) as conn:
             return list((await conn.scalars(query)).all())
 
