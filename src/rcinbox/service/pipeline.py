@@ -38,17 +38,19 @@ from typing import Any, Protocol
 
 from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
+from rcinbox.numbers import same_key
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Decision, Facts, decide
 from rcinbox.rules.optout import classify_keyword
 from rcinbox.rules.recheck import counts_as_contact
 from rcinbox.service.attachments import AttachmentFetcher, Downloader
+from rcinbox.service.lanes import drain_lanes
 from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.service.understanding import Understanding
 from rcinbox.store import DecisionRecord, EscalationRecord, Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
+from rcinbox.waiting import Changes, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -89,7 +91,8 @@ class SendingRights(Protocol):
 class PipelineOptions:
     retry: RetryPolicy = PROCESSING_RETRY  # attempts = how many failures park a message
     contacts_max_age: timedelta | None = timedelta(minutes=1)  # None: load once, never refresh
-    batch: int = 50
+    batch: int = 50  # messages read at a time
+    concurrency: int = 16  # messages decided at once (one at a time per sender)
     company_numbers: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -126,7 +129,7 @@ class Pipeline:
     async def accept(self, msg: InboundMessage) -> bool:
         """Persist ``msg`` (dedupe by constraint) and wake the worker; ``True`` if it was new."""
         new = await self.store.accept(msg)
-        log.info(
+        log.debug(  # one line per message already comes with its decision
             "accepted %s from %s via %s%s",
             msg.message_id,
             msg.sender.phone_number,
@@ -147,16 +150,30 @@ class Pipeline:
         await run_rounds("pipeline", log, lambda: self._round(stop), self._wake, stop, self.clock)
 
     async def _round(self, stop: asyncio.Event) -> float | None:
-        await self.drain(stop)
+        await self.drain(stop, arrivals=self._wake)
         return seconds_until(await self.store.next_message_due(), self.clock.now())
 
-    async def drain(self, stop: asyncio.Event | None = None) -> int:
-        """Process every message that is due now; returns how many were processed."""
-        return await drain_due(lambda: self.store.due_messages(self.options.batch), self.process, stop)
+    async def drain(self, stop: asyncio.Event | None = None, arrivals: asyncio.Event | None = None) -> int:
+        """Process every message that is due now, up to ``options.concurrency`` at a time and one
+        after another per sender (:mod:`rcinbox.service.lanes`); returns how many were processed."""
+
+        async def due(after: StoredMessage | None) -> list[StoredMessage]:
+            return await self.store.due(self.options.batch, after.pk if after is not None else 0)
+
+        return await drain_lanes(
+            due,
+            lambda stored: same_key(stored.sender),
+            self._process,
+            width=self.options.concurrency,
+            stop=stop,
+            arrivals=arrivals,
+        )
 
     async def process(self, pk: int) -> None:
         """Run the remaining steps for one message; failures are recorded, never raised."""
-        stored = await self.store.message(pk)
+        await self._process(await self.store.message(pk))
+
+    async def _process(self, stored: StoredMessage) -> None:
         if stored.state not in PENDING_STATES:
             return
         try:
@@ -170,16 +187,16 @@ class Pipeline:
 
     async def _steps(self, stored: StoredMessage) -> None:
         msg = stored.inbound()  # parsed once at intake: the columns, never ``raw`` again
-        if stored.state == "received":
+        if stored.state == "received" and msg.attachments:  # without any: straight to the decision
             await self.fetcher.fetch_all(stored, msg.attachments)
             await self.store.advance(stored.pk, "archived")
-        await self._decide(stored.pk, msg)
+        await self._decide(stored, msg)
 
-    async def _decide(self, pk: int, msg: InboundMessage) -> None:
+    async def _decide(self, stored: StoredMessage, msg: InboundMessage) -> None:
         rules = self.rules()
-        facts = await self.gather(pk, msg, rules)
+        facts = await self.gather(stored.pk, msg, rules)
         decision = decide(facts, rules)
-        concluded = await self.store.conclude(pk, _record(decision, facts, rules))
+        concluded = await self.store.conclude(stored.pk, _record(decision, facts, rules), stored)
         log.info(
             "message %s from %s: %s (%s)",
             msg.message_id,
@@ -197,12 +214,13 @@ class Pipeline:
             self.outbox.wake()
 
     async def gather(self, pk: int, msg: InboundMessage, rules: Rules) -> Facts:
-        """Everything :func:`decide` needs about ``msg``, from the platform caches and the store."""
+        """Everything :func:`decide` needs about ``msg``, from the platform caches and the store
+        (one read: :meth:`Store.decision_facts`)."""
         now = self.clock.now()
         sender = msg.sender.phone_number
         numbers = await self.numbers.for_extension(msg.extension_id)
         contact = await self._contact(msg.extension_id, sender)
-        history = await self.store.history(sender)
+        known = await self.store.decision_facts(pk, sender, now - rules.loop_fuse.per)
         understanding = self.understanding
         classification = (
             None if understanding is None else await understanding.classify(rules.smart, msg.text)
@@ -215,12 +233,12 @@ class Pipeline:
             contact_name=contact.first_name if contact else None,
             contact_last_name=contact.last_name if contact else None,
             is_contact=contact is not None,
-            opted_out=await self.store.opted_out(sender),
-            last_replies=MappingProxyType(dict(history.last_replies)),
-            escalated_at=history.escalated_at,
+            opted_out=known.opted_out,
+            last_replies=MappingProxyType(dict(known.history.last_replies)),
+            escalated_at=known.history.escalated_at,
             classification=classification,
-            replied_to_message=await self.store.has_reply(pk),
-            automated_count_24h=await self.store.automated_count(sender, now - rules.loop_fuse.per),
+            replied_to_message=known.replied_to_message,
+            automated_count_24h=known.automated_count,
             can_send=self.senders is None or self.senders.can_send(msg.extension_id),
             age=msg.age,
             before_first_start=msg.before_first_start,

@@ -4,31 +4,35 @@ Messages, attachments, decisions, opt-outs, the replies ledger and small key/val
 Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbers.same_key`:
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
 are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``).
-Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
-violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
+Deduplication is the database's job: :meth:`Store.accept` inserts (``ON CONFLICT DO NOTHING``,
+concurrent accepts committed together: :mod:`rcinbox.store.intake`) and answers ``False`` for a
+message already there; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
 outbox reply and the escalation in one transaction (:mod:`rcinbox.store.concluding`), so a
 crash leaves either all of them or none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
 from rcinbox.store import archive, chain, concluding, ledger, migrate
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
+from rcinbox.store.intake import Intake
 from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.records import (
     PENDING_STATES,
     ArchiveEntry,
     AttachmentRecord,
+    DecisionFacts,
     DecisionRecord,
     MessageState,
     SenderHistory,
@@ -46,6 +50,7 @@ class Store:
         self.engine = engine
         self.clock = clock
         self.outbox = OutboxQueue(engine, clock)
+        self.intake = Intake(engine)
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -71,6 +76,7 @@ class Store:
         return cls(engine, clock)
 
     async def close(self) -> None:
+        await self.intake.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:
@@ -84,27 +90,30 @@ class Store:
     # -- messages ---------------------------------------------------------------------------
 
     async def accept(self, msg: InboundMessage) -> bool:
-        """Archive a new message (state ``received``); ``False`` if it was already there."""
-        try:
-            async with transaction(self.engine) as conn:
-                await conn.execute(insert(messages).values(**_message_values(msg, self.clock.now())))
-        except Duplicate:
-            return False
-        return True
+        """Archive a new message (state ``received``): ``True`` once it is committed, ``False`` if it
+        was already there. Concurrent calls share a transaction (:mod:`rcinbox.store.intake`)."""
+        return await self.intake.accept(_message_values(msg, self.clock.now()))
 
     async def due_messages(self, limit: int = 100) -> list[int]:
         """Messages still to process whose retry time (if any) has come, oldest first."""
-        query = (
-            select(messages.c.id)
-            .where(
-                _pending(),
-                or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock.now()),
-            )
-            .order_by(messages.c.id)
-            .limit(limit)
-        )
+        query = select(messages.c.id).where(self._due()).order_by(messages.c.id).limit(limit)
         async with reading(self.engine) as conn:
             return list((await conn.scalars(query)).all())
+
+    async def due(self, limit: int = 100, after: int = 0) -> list[StoredMessage]:
+        """:meth:`due_messages` with their rows, those after message ``after`` only."""
+        query = (
+            select(messages).where(self._due(), messages.c.id > after).order_by(messages.c.id).limit(limit)
+        )
+        async with reading(self.engine) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_stored(row) for row in rows]
+
+    def _due(self) -> Any:
+        return and_(
+            _pending(),
+            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock.now()),
+        )
 
     async def next_message_due(self) -> datetime | None:
         """The earliest scheduled retry among pending messages (``None``: nothing scheduled)."""
@@ -165,15 +174,17 @@ class Store:
 
     # -- decisions (one transaction) --------------------------------------------------------
 
-    async def conclude(self, pk: int, decision: DecisionRecord) -> bool:
+    async def conclude(self, pk: int, decision: DecisionRecord, message: StoredMessage | None = None) -> bool:
         """Record ``decision``, apply an opt-out/opt-in and enqueue the reply, atomically.
 
-        Returns ``False`` (and changes nothing) when the message already has a decision.
+        Returns ``False`` (and changes nothing) when the message already has a decision. A caller
+        that holds the message (``message``, read from the store: its columns never change after
+        intake) saves reading it again.
         """
         now = self.clock.now()
         try:
             async with transaction(self.engine) as conn:
-                msg = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
+                msg = await self._concluding(conn, pk) if message is None else _as_row(message)
                 await chain.append(conn, concluding.decision_values(pk, decision, now), msg["raw"], now)
                 if decision.action in ("opt-out", "opt-in"):
                     await concluding.apply_opt(conn, msg, decision)
@@ -190,6 +201,10 @@ class Store:
         except Duplicate:
             return False
         return True
+
+    @staticmethod
+    async def _concluding(conn: AsyncConnection, pk: int) -> Any:
+        return (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
 
     async def decision(self, pk: int) -> DecisionRecord | None:
         async with reading(self.engine) as conn:
@@ -229,6 +244,11 @@ class Store:
     async def history(self, sender: str) -> SenderHistory:
         """The last reply to ``sender`` per handle and the last escalation about them (one query)."""
         return await ledger.history(self.engine, sender)
+
+    async def decision_facts(self, pk: int, sender: str, since: datetime) -> DecisionFacts:
+        """What a decision about message ``pk`` from ``sender`` needs from the ledger, in one read:
+        opt-out state, history, whether the message has a reply, automated texts since ``since``."""
+        return await ledger.decision_facts(self.engine, pk, sender, since)
 
     async def automated_count(self, counterpart: str, since: datetime) -> int:
         """Automated texts to ``counterpart`` (any handle, escalations too) sent or queued since ``since``."""
@@ -282,6 +302,18 @@ def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
         "state": "received",
         "attempts": 0,
         "updated_at": now,
+    }
+
+
+def _as_row(message: StoredMessage) -> Mapping[str, Any]:
+    """The columns :meth:`Store.conclude`'s writes read, from a message already read."""
+    return {
+        "id": message.pk,
+        "extension_id": message.extension_id,
+        "sender": message.sender,
+        "text": message.text,
+        "created_at": message.created_at,
+        "raw": message.raw,
     }
 
 
