@@ -4,9 +4,8 @@
   a busy timeout and ``BEGIN IMMEDIATE`` for writing transactions (so concurrent writers wait for
   the lock instead of failing on upgrade; reads use a plain ``BEGIN`` and never hold the write
   lock), at most :data:`POOL_SIZE` connections, and one writer at a time in the process
-  (:func:`transaction` waits its turn on an asyncio lock before it begins, so writers queue in
-  order instead of meeting SQLite's busy handler, whose sleeps were the long tail of a write); for
-  PostgreSQL nothing special (concurrent writers are its job).
+  (:func:`transaction` waits its turn before it begins, the intake's first: :mod:`rcinbox.store.turns`);
+  for PostgreSQL nothing special (concurrent writers are its job).
 - :func:`transaction` / :func:`reading`: connections whose driver errors come out as
   :class:`Duplicate` (a unique constraint refused the write: deduplication),
   :class:`~rcinbox.errors.StoreFull` (the disk is full) or :class:`~rcinbox.errors.StoreError`
@@ -42,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rcinbox.errors import StoreError, StoreFull
 from rcinbox.private import private_dir, private_file, tighten
+from rcinbox.store.turns import WriterTurn
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -51,8 +51,8 @@ WAL_SIZE_LIMIT = 512 * 1024  # bytes the WAL file is cut back to whenever SQLite
 READ_ONLY = "rcinbox_read_only"  # execution option set by :func:`reading`
 POOL_SIZE = 5  # SQLite connections (each an aiosqlite thread): one writer at a time, a few readers
 
-# SQLite: the writer's turn per engine, with the event loop it belongs to (an asyncio lock is one loop's).
-_WRITERS: weakref.WeakKeyDictionary[AsyncEngine, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+# SQLite: the writing turn per engine, with the event loop it belongs to (its futures are that loop's).
+_TURNS: weakref.WeakKeyDictionary[AsyncEngine, tuple[asyncio.AbstractEventLoop, WriterTurn]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -99,13 +99,13 @@ def _reason(exc: SQLAlchemyError) -> str:
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def transaction(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """One read-write transaction, committed when the block ends without an error. A full disk
     rolls it back, gives the WAL's space back (:func:`checkpoint`) and raises ``StoreFull``.
-    On SQLite it first waits for the process's other writers (:func:`writer_turn`); never open
-    one inside another."""
+    On SQLite it first waits for its turn among the process's writers (:func:`writer_turn`;
+    ``urgent``: before the others); never open one inside another."""
     try:
-        async with writer_turn(engine):
+        async with writer_turn(engine, urgent=urgent):
             with translated():
                 async with engine.begin() as conn:
                     yield conn
@@ -115,18 +115,18 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def writer_turn(engine: AsyncEngine) -> AsyncIterator[None]:
-    """SQLite: hold the process's one writing turn for the block (first come, first served;
+async def writer_turn(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[None]:
+    """SQLite: hold the process's one writing turn for the block (:mod:`rcinbox.store.turns`;
     taken before a pooled connection, so a writer waiting for it holds none). PostgreSQL: no wait."""
     if engine.dialect.name != "sqlite":
         yield
         return
     loop = asyncio.get_running_loop()
-    owner, lock = _WRITERS.get(engine, (None, None))
-    if owner is not loop or lock is None:
-        lock = asyncio.Lock()
-        _WRITERS[engine] = (loop, lock)
-    async with lock:
+    owner, turn = _TURNS.get(engine, (None, None))
+    if owner is not loop or turn is None:
+        turn = WriterTurn()
+        _TURNS[engine] = (loop, turn)
+    async with turn.held(urgent=urgent):
         yield
 
 

@@ -14,7 +14,8 @@ message is written at once, and under load the batches grow by themselves.
 - A full disk (:class:`~rcinbox.errors.StoreFull`) reaches every caller of the batch as itself.
   Any other store error (:class:`~rcinbox.errors.StoreError`) fails the batch only until each of
   its rows has been tried alone: a row the database refuses fails its own caller, never the others.
-- The writer waits for its turn like every writer (:func:`rcinbox.store.engine.transaction`).
+- The writer waits for its turn among the store's writers, but before every other kind
+  (:mod:`rcinbox.store.turns`): a transport is waiting to acknowledge.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class Intake:
         return {waiting.key: waiting.key in inserted for waiting in rows}
 
     async def _insert(self, rows: list[Mapping[str, Any]]) -> set[Key]:
-        async with transaction(self.engine) as conn:
+        async with transaction(self.engine, urgent=True) as conn:
             result = await conn.execute(self._insert_statement(conn.dialect.name), rows)
             inserted = {(row[0], row[1]) for row in result.all()}
         self.transactions += 1
