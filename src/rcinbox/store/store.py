@@ -7,8 +7,8 @@ are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outb
 Deduplication is the database's job: :meth:`Store.accept` inserts (``ON CONFLICT DO NOTHING``,
 concurrent accepts committed together: :mod:`rcinbox.store.intake`) and answers ``False`` for a
 message already there; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
-outbox reply and the escalation in one transaction (:mod:`rcinbox.store.concluding`), so a
-crash leaves either all of them or none.
+outbox reply and the escalation in one transaction (concurrent conclusions together:
+:mod:`rcinbox.store.conclusions`), so a crash leaves either all of them or none.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.store import archive, chain, concluding, ledger, migrate
+from rcinbox.store import archive, chain, ledger, migrate
 from rcinbox.store.chain import ChainReport
+from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.intake import Intake
 from rcinbox.store.outbox_queue import OutboxQueue
@@ -51,6 +52,7 @@ class Store:
         self.clock = clock
         self.outbox = OutboxQueue(engine, clock)
         self.intake = Intake(engine)
+        self.conclusions = Conclusions(engine, clock)  # concurrent decisions share a transaction
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -77,6 +79,7 @@ class Store:
 
     async def close(self) -> None:
         await self.intake.close()
+        await self.conclusions.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:
@@ -181,30 +184,8 @@ class Store:
         that holds the message (``message``, read from the store: its columns never change after
         intake) saves reading it again.
         """
-        now = self.clock.now()
-        try:
-            async with transaction(self.engine) as conn:
-                msg = await self._concluding(conn, pk) if message is None else _as_row(message)
-                await chain.append(conn, concluding.decision_values(pk, decision, now), msg["raw"], now)
-                if decision.action in ("opt-out", "opt-in"):
-                    await concluding.apply_opt(conn, msg, decision)
-                if decision.action == "reply":
-                    await concluding.enqueue_reply(conn, msg, decision, now)
-                await concluding.enqueue_escalation(conn, msg, decision, now)
-                queued = decision.action == "reply" or decision.escalation is not None
-                state: MessageState = "decided" if queued else "done"
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id == pk)
-                    .values(state=state, next_attempt_at=None, last_error=None, updated_at=now)
-                )
-        except Duplicate:
-            return False
-        return True
-
-    @staticmethod
-    async def _concluding(conn: AsyncConnection, pk: int) -> Any:
-        return (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
+        row = None if message is None else _as_row(message)
+        return await self.conclusions.submit(Conclusion(pk, decision, row))
 
     async def decision(self, pk: int) -> DecisionRecord | None:
         async with reading(self.engine) as conn:
