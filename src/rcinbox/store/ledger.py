@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, exists, func, or_, select, true
+from sqlalchemy import BindParameter, Select, and_, bindparam, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.numbers import same_key
@@ -45,24 +45,11 @@ async def history(engine: AsyncEngine, sender: str) -> SenderHistory:
 
 
 async def decision_facts(engine: AsyncEngine, pk: int, sender: str, since: datetime) -> DecisionFacts:
-    """One statement: the opt-out state of ``sender``, their history (:func:`history`), whether
-    message ``pk`` already has a reply, and the automated texts to them since ``since``. The
-    per-sender values come on every row, beside the history's rows (at least one row: an outer
-    join of the one-row values to the history)."""
-    key = same_key(sender)
-    values = select(
-        select(opt_outs.c.state).where(opt_outs.c.number == key).scalar_subquery().label("opt_state"),
-        exists().where(outbox.c.message_pk == pk, outbox.c.kind == "reply").label("replied"),
-        select(func.count())
-        .select_from(outbox)
-        .where(outbox.c.to_number == key, outbox.c.state.in_(LEDGER_STATES), ledger_time() >= since)
-        .scalar_subquery()
-        .label("automated"),
-    ).subquery("facts")
-    history_rows = _history(key).subquery("history")
-    query = select(values, history_rows).select_from(values.outerjoin(history_rows, true()))
+    """One statement (:data:`_FACTS`): the opt-out state of ``sender``, their history
+    (:func:`history`), whether message ``pk`` already has a reply, and the automated texts to them
+    since ``since``."""
     async with reading(engine) as conn:
-        rows = (await conn.execute(query)).all()
+        rows = (await conn.execute(_FACTS, {"key": same_key(sender), "pk": pk, "since": since})).all()
     first = rows[0]
     return DecisionFacts(
         opted_out=first.opt_state == "opted_out",
@@ -72,7 +59,7 @@ async def decision_facts(engine: AsyncEngine, pk: int, sender: str, since: datet
     )
 
 
-def _history(key: str) -> Select[Any]:
+def _history(key: str | BindParameter[str]) -> Select[Any]:
     return (
         select(outbox.c.kind, outbox.c.handle, func.max(ledger_time()).label("last"))
         .where(
@@ -101,3 +88,29 @@ async def automated_count(engine: AsyncEngine, counterpart: str, since: datetime
     )
     async with reading(engine) as conn:
         return int(await conn.scalar(query) or 0)
+
+
+def _facts() -> Select[Any]:
+    """What :func:`decision_facts` reads, built once (parameters ``key``, ``pk``, ``since``): the
+    per-sender values come on every row beside the history's rows, at least one row (an outer join
+    of the one-row values to the history)."""
+    key = bindparam("key", type_=outbox.c.to_number.type)
+    since = bindparam("since", type_=outbox.c.queued_at.type)
+    values = select(
+        select(opt_outs.c.state).where(opt_outs.c.number == key).scalar_subquery().label("opt_state"),
+        exists()
+        .where(
+            outbox.c.message_pk == bindparam("pk", type_=outbox.c.message_pk.type), outbox.c.kind == "reply"
+        )
+        .label("replied"),
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.to_number == key, outbox.c.state.in_(LEDGER_STATES), ledger_time() >= since)
+        .scalar_subquery()
+        .label("automated"),
+    ).subquery("facts")
+    history_rows = _history(key).subquery("history")
+    return select(values, history_rows).select_from(values.outerjoin(history_rows, true()))
+
+
+_FACTS = _facts()
