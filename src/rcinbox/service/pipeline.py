@@ -3,18 +3,21 @@
 :meth:`Pipeline.accept` inserts the message (deduplicated by the database) and wakes the
 worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is the worker: at
 start it processes everything still pending (crash recovery), then waits for a wake-up, the
-next scheduled retry or ``stop``. A message is parsed once, at the edge: the worker rebuilds it
+next scheduled retry or ``stop``. It decides up to ``concurrency`` messages at once, one after
+another per sender (:mod:`rcinbox.service.lanes`). A message is parsed once, at the edge: the worker rebuilds it
 from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the announced attachments
 included) and never re-reads ``raw``, which is kept for the archive. Each message goes through
 idempotent steps:
 
-1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``;
-2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
-   state, replies ledger — the last reply per handle and the last escalation about the sender,
-   one query —, what the text asks by the rules' classifier
+1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``
+   (a message without attachments goes straight on);
+2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, and from the
+   store in one statement — :meth:`Store.decision_facts` — opt-out state, the last reply per handle
+   and the last escalation about the sender, a reply to this message, the automated texts for the
+   loop fuse; what the text asks by the rules' classifier
    (:class:`~rcinbox.service.understanding.Understanding`), whether a credential may send for the
    extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
-3. one transaction (:meth:`Store.conclude`): the decision record (with the intent, confidence,
+3. one transaction (:meth:`Store.conclude`, shared with concurrent decisions): the decision record (with the intent, confidence,
    backend and reply kind), the opt-out/opt-in (with the words and, for a fuzzy opt-out, the
    confidence), the outbox reply and escalation → ``decided`` (pending) or ``done``; the outbox is
    woken.
