@@ -4,10 +4,10 @@
 worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is the worker: at
 start it processes everything still pending (crash recovery), then waits for a wake-up, the
 next scheduled retry or ``stop``. It decides up to ``concurrency`` messages at once, one after
-another per sender (:mod:`rcinbox.service.lanes`). A message is parsed once, at the edge: the worker rebuilds it
-from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the announced attachments
-included) and never re-reads ``raw``, which is kept for the archive. Each message goes through
-idempotent steps:
+another per sender (:mod:`rcinbox.service.lanes`). A message is parsed once, at the edge: the
+worker rebuilds it from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the
+announced attachments included) and never re-reads ``raw``, which is kept for the archive. Each
+message goes through idempotent steps:
 
 1. ``received`` → download the MMS attachments (:mod:`rcinbox.service.attachments`) → ``archived``
    (a message without attachments goes straight on);
@@ -17,10 +17,10 @@ idempotent steps:
    loop fuse; what the text asks by the rules' classifier
    (:class:`~rcinbox.service.understanding.Understanding`), whether a credential may send for the
    extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
-3. one transaction (:meth:`Store.conclude`, shared with concurrent decisions): the decision record (with the intent, confidence,
-   backend and reply kind), the opt-out/opt-in (with the words and, for a fuzzy opt-out, the
-   confidence), the outbox reply and escalation → ``decided`` (pending) or ``done``; the outbox is
-   woken.
+3. one transaction (:meth:`Store.conclude`, shared with concurrent decisions): the decision
+   record (with the intent, confidence, backend and reply kind), the opt-out/opt-in (with the words
+   and, for a fuzzy opt-out, the confidence), the outbox reply and escalation → ``decided``
+   (pending) or ``done``; the outbox is woken.
 
 A failing step records ``last_error`` and is retried with backoff without holding up other
 messages; after ``max attempts`` the message is parked visibly (state ``failed``). A full disk
