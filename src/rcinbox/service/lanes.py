@@ -4,7 +4,9 @@
 per key, in arrival order), and up to ``width`` lanes run at once. Messages from one sender are
 therefore decided strictly one after another, in order, so each decision sees the one before it
 (the reply it queued, the opt-out it recorded); different senders' messages are decided side by
-side, so a slow one (a platform call, a retry) does not hold up the others.
+side, so a slow one (a platform call, a retry) does not hold up the others. While ``narrow()`` says so
+(the pipeline: while transports wait for the intake to store what they received), the lanes go one
+at a time, leaving the event loop to the acknowledgements, which have a deadline; decisions have none.
 
 Items are read in pages, oldest first, each page after the last item already taken (``due(after)``),
 so every item is handled at most once per drain; the drain ends when nothing more is due and every
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Generic, TypeVar
 
 from rcinbox.waiting import wait_any
@@ -26,10 +29,16 @@ T = TypeVar("T")
 
 class _Lanes(Generic[T]):
     def __init__(
-        self, handle: Callable[[T], Awaitable[None]], width: int, stop: asyncio.Event | None
+        self,
+        handle: Callable[[T], Awaitable[None]],
+        width: int,
+        stop: asyncio.Event | None,
+        narrow: Callable[[], bool] | None = None,
     ) -> None:
         self.handle = handle
         self.slots = asyncio.Semaphore(width)
+        self.narrow = narrow
+        self.single = asyncio.Lock()  # the one lane that may go on while ``narrow()`` says so
         self.stop = stop
         self.queues: dict[Hashable, deque[T]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -56,7 +65,7 @@ class _Lanes(Generic[T]):
         queue = self.queues[key]
         try:
             while queue and not self.halted():
-                async with self.slots:
+                async with self.slots, self._alone_if_narrow():
                     if self.halted():
                         break
                     self.started += 1
@@ -72,6 +81,9 @@ class _Lanes(Generic[T]):
             self.waiting -= len(queue)  # halted: the rest is left for the next drain
             del self.queues[key]
             self.progress.set()
+
+    def _alone_if_narrow(self) -> AbstractAsyncContextManager[object]:
+        return self.single if self.narrow is not None and self.narrow() else nullcontext()
 
     async def until_fewer_than(self, count: int, arrivals: asyncio.Event | None = None) -> None:
         """Wait until fewer than ``count`` items are waiting (or ``arrivals`` is set)."""
@@ -96,12 +108,14 @@ async def drain_lanes(
     width: int,
     stop: asyncio.Event | None = None,
     arrivals: asyncio.Event | None = None,
+    narrow: Callable[[], bool] | None = None,
 ) -> int:
     """Handle what ``due(after)`` lists (oldest first, after the item ``after``; ``None``: from the
     start), up to ``width`` items at once, one at a time per ``key``; returns how many were handled.
     ``arrivals`` (cleared here before each read) says new items may have come: the next page is
-    read then instead of only when a lane has room."""
-    lanes: _Lanes[T] = _Lanes(handle, width, stop)
+    read then instead of only when a lane has room. While ``narrow()`` is true, an item starts only
+    when no other item that started meanwhile is running: one at a time."""
+    lanes: _Lanes[T] = _Lanes(handle, width, stop, narrow)
     last: T | None = None
     try:
         while not lanes.halted():

@@ -170,6 +170,7 @@ class Pipeline:
             width=self.options.concurrency,
             stop=stop,
             arrivals=arrivals,
+            narrow=lambda: self.store.intake.busy,  # acknowledgements first
         )
 
     async def process(self, pk: int) -> None:

@@ -52,6 +52,11 @@ class GroupCommit(Generic[Item, Result]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self._queue)} waiting, {self.transactions} batches)"
 
+    @property
+    def busy(self) -> bool:
+        """Callers are waiting (their items queued or being written)."""
+        return bool(self._queue) or (self._writer is not None and not self._writer.done())
+
     async def submit(self, item: Item) -> Result:
         """Queue ``item`` and wait for its outcome (raised when it is an error)."""
         waiting: _Waiting[Item, Result] = _Waiting(item, asyncio.get_running_loop().create_future())
