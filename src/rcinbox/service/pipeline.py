@@ -57,6 +57,7 @@ from rcinbox.waiting import Changes, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
+CROWD = 4  # deliveries waiting to be stored at once: decisions go one at a time meanwhile
 PROCESSING_RETRY = RetryPolicy(attempts=8, base_delay=5.0, multiplier=3.0, max_delay=3600.0)
 
 
@@ -170,7 +171,7 @@ class Pipeline:
             width=self.options.concurrency,
             stop=stop,
             arrivals=arrivals,
-            narrow=lambda: self.store.intake.busy,  # acknowledgements first
+            narrow=lambda: self.store.intake.waiting >= CROWD,  # acknowledgements first
         )
 
     async def process(self, pk: int) -> None:

@@ -48,14 +48,15 @@ class GroupCommit(Generic[Item, Result]):
         self.transactions = 0  # batches written (what tests and the curious look at)
         self._queue: list[_Waiting[Item, Result]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._writing = 0  # items of the batch being written
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self._queue)} waiting, {self.transactions} batches)"
 
     @property
-    def busy(self) -> bool:
-        """Callers are waiting (their items queued or being written)."""
-        return bool(self._queue) or (self._writer is not None and not self._writer.done())
+    def waiting(self) -> int:
+        """How many callers wait for their outcome (their items queued or being written)."""
+        return len(self._queue) + self._writing
 
     async def submit(self, item: Item) -> Result:
         """Queue ``item`` and wait for its outcome (raised when it is an error)."""
@@ -77,6 +78,7 @@ class GroupCommit(Generic[Item, Result]):
     async def _write_all(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            self._writing = len(batch)
             try:
                 outcomes = await self.write([waiting.item for waiting in batch])
             except BaseException as exc:  # cancelled, or a bug: no caller may wait forever
@@ -85,6 +87,8 @@ class GroupCommit(Generic[Item, Result]):
                     waiting.settle(failure)
                 self._queue = []
                 raise
+            finally:
+                self._writing = 0
             for waiting, outcome in zip(batch, outcomes, strict=True):
                 waiting.settle(outcome)
 
