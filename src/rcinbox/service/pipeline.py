@@ -133,7 +133,8 @@ class Pipeline:
     async def accept(self, msg: InboundMessage) -> bool:
         """Persist ``msg`` (dedupe by constraint) and wake the worker; ``True`` if it was new."""
         new = await self.store.accept(msg)
-        log.debug(  # one line per message already comes with its decision
+        log.log(  # a new one: its decision is the line to read; a duplicate is worth one at INFO
+            logging.DEBUG if new else logging.INFO,
             "accepted %s from %s via %s%s",
             msg.message_id,
             msg.sender.phone_number,
