@@ -67,3 +67,10 @@ async def test_a_failure_halts_the_drain_and_is_raised() -> None:
         await drain_lanes(recorder.due, lambda item: item[1], recorder.handle, width=2)
     assert len(recorder.order) < 39  # nothing new started after the failure
     assert recorder.running == 0  # those in progress finished
+
+
+async def test_one_senders_backlog_leaves_the_free_lanes_to_the_others() -> None:
+    recorder = Recorder([*((i, "flood") for i in range(30)), (30, "other")])
+    await drain_lanes(recorder.due, lambda item: item[1], recorder.handle, width=2)
+    assert recorder.order.index((30, "other")) < 10  # not behind the whole flood
+    assert [i for i, k in recorder.order if k == "flood"] == list(range(30))

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 from rcinbox.waiting import wait_any
 
 T = TypeVar("T")
+HELD = 1000  # items read and waiting in the lanes at most (a backlog stays in the store)
 
 
 class _Lanes(Generic[T]):
@@ -85,6 +86,13 @@ class _Lanes(Generic[T]):
     def _alone_if_narrow(self) -> AbstractAsyncContextManager[object]:
         return self.single if self.narrow is not None and self.narrow() else nullcontext()
 
+    async def until_room(self, width: int) -> None:
+        """Wait until fewer than ``width`` lanes run and fewer than :data:`HELD` items wait: one
+        sender's backlog does not keep the next page (other senders) out of the free lanes."""
+        while (len(self.queues) >= width or self.waiting >= HELD) and self.tasks:
+            self.progress.clear()
+            await wait_any(self.progress)
+
     async def until_fewer_than(self, count: int, arrivals: asyncio.Event | None = None) -> None:
         """Wait until fewer than ``count`` items are waiting (or ``arrivals`` is set)."""
         while self.waiting >= count and self.tasks:
@@ -126,7 +134,7 @@ async def drain_lanes(
                 lanes.add(key(item), item)
             if page:
                 last = page[-1]
-                await lanes.until_fewer_than(width)  # room for the next page
+                await lanes.until_room(width)  # a lane free for the next page's senders
             elif lanes.waiting:
                 await lanes.until_fewer_than(1, arrivals)  # all done, or something new came
             else:
