@@ -158,7 +158,8 @@ async def test_stopped_before_the_decision_decides_and_replies_after_restart(e2e
         await until_failed_once(live, sent)
         stored = await live.stored(sent)
         decision = await live.store.decision(stored.pk)
-    assert (stored.state, stored.text, decision) == ("archived", "Are you there?", None)
+    # no attachments: it stays "received" until its decision (no separate "archived" step)
+    assert (stored.state, stored.text, decision) == ("received", "Are you there?", None)
     assert stored.last_error is not None and "RateLimited" in stored.last_error
     await e2e.clear_faults()
     e2e.clock.advance(timedelta(hours=2))  # the rate limit's hour is over

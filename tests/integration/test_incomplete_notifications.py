@@ -5,6 +5,7 @@ notification envelopes at all are refused. The first sync ever answers no text f
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
@@ -104,9 +105,12 @@ async def test_the_webhook_stores_them_and_refuses_only_non_envelopes() -> None:
 async def test_the_websocket_hands_them_to_the_pipeline() -> None:
     sink = RecordingSink()
     transport = WebSocketTransport(None, sink, [])  # type: ignore[arg-type]  # no connection needed
+    storing = asyncio.create_task(transport._storing.run())
     for env in (anonymous(), bad_attachment()):
         env["event"] = f"/restapi/v1.0/account/1/extension/{EXT}/message-store/instant?type=SMS"
-        await transport._notification(copy.deepcopy(env))
+        await transport._notification(copy.deepcopy(env), {})
+    await transport._storing.settle(storing)
+    storing.cancel()
     assert [(m.message_id, m.sender.phone_number, len(m.attachments)) for m in sink.messages] == [
         ("900", "", 0),
         ("901", "+14155550100", 3),

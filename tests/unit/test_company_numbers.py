@@ -15,8 +15,10 @@ from rcinbox.errors import RulesError
 from rcinbox.events import InboundMessage
 from rcinbox.platform.pacing import Pacer, group_for
 from rcinbox.rules.config import parse_rules
+from rcinbox.service.own_numbers import NumberBook
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.store import Store
+from rcinbox.wire import PhoneNumber
 
 COMPANY = VACATION_TOML + '\n[contacts]\ncompany_numbers = ["(800) 555-0199", "+1 650 555 0177"]\n'
 
@@ -66,3 +68,35 @@ def test_the_directory_is_paced_as_medium_and_an_answer_naming_another_group_unb
     }
     pacer.release("Light", ticket, headers)
     assert pacer.wait_time("Medium") == 0.0  # not "probing alone" forever
+
+
+class GatedNumbers(FakePlatform):
+    """Counts the number lists asked for; each answer waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.asked: list[str] = []
+        self.first = asyncio.Event()
+
+    async def phone_numbers(self, ext: str = "~") -> tuple[PhoneNumber, ...]:
+        self.asked.append(ext)
+        self.first.set()
+        await self.gate.wait()
+        return await super().phone_numbers(ext)
+
+    async def account_numbers(self) -> tuple[PhoneNumber, ...]:
+        self.asked.append("account")
+        await self.gate.wait()
+        return await super().account_numbers()
+
+
+async def test_messages_decided_at_once_fetch_each_number_list_once() -> None:
+    fake = GatedNumbers()
+    book = NumberBook(fake, ["62264425016"], FakeClock())
+    asking = [asyncio.create_task(book.for_extension("62264425016")) for _ in range(16)]
+    await asyncio.wait_for(fake.first.wait(), 5)  # the first one is fetching; the others wait for it
+    fake.gate.set()
+    answers = await asyncio.gather(*asking)
+    assert sorted(fake.asked) == ["62264425016", "account"]
+    assert len({answer.owner for answer in answers}) == 1

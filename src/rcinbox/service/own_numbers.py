@@ -13,6 +13,7 @@ errors; a refusal to list other numbers (403, 404…) is tolerated and remembere
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ class NumberBook:
         self.configured = frozenset(company_numbers)
         self.max_age = max_age
         self._cache: dict[str, _Cached] = {}
+        self._fetching: dict[str, asyncio.Lock] = {}  # one fetch per list at a time (lanes ask at once)
 
     async def for_extension(self, extension_id: str) -> Numbers:
         own = await self._records(extension_id, tolerate=False)
@@ -88,9 +90,22 @@ class NumberBook:
         return Numbers(owner=frozenset(_numbers(own)), company=frozenset(company))
 
     async def _records(self, key: str, *, tolerate: bool) -> tuple[PhoneNumber, ...]:
+        cached = self._fresh(key)
+        if cached is not None:
+            return cached
+        async with self._fetching.setdefault(key, asyncio.Lock()):
+            cached = self._fresh(key)  # fetched meanwhile by whoever held the lock
+            if cached is not None:
+                return cached
+            return await self._refresh(key, tolerate=tolerate)
+
+    def _fresh(self, key: str) -> tuple[PhoneNumber, ...] | None:
         cached = self._cache.get(key)
         if cached is not None and self.clock.now() - cached.at < self.max_age:
             return cached.records
+        return None
+
+    async def _refresh(self, key: str, *, tolerate: bool) -> tuple[PhoneNumber, ...]:
         try:
             records = tuple(await self._fetch(key))
         except (ServerError, RateLimited, Unauthorized):

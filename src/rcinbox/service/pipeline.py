@@ -3,24 +3,27 @@
 :meth:`Pipeline.accept` inserts the message (deduplicated by the database) and wakes the
 worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is the worker: at
 start it processes everything still pending (crash recovery), then waits for a wake-up, the
-next scheduled retry or ``stop``. A message is parsed once, at the edge: the worker rebuilds it
-from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the announced attachments
-included) and never re-reads ``raw``, which is kept for the archive. Each message goes through
-idempotent steps:
+next scheduled retry or ``stop``. It decides up to ``concurrency`` messages at once, one after
+another per sender (:mod:`rcinbox.service.lanes`). A message is parsed once, at the edge: the
+worker rebuilds it from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the
+announced attachments included) and never re-reads ``raw``, which is kept for the archive. Each
+message goes through idempotent steps:
 
 1. ``received`` → ``archived``: a message with MMS attachments gets a pending download per
    attachment in the same transaction (:meth:`DownloadQueue.archive
    <rcinbox.store.downloads.DownloadQueue.archive>`) and the download worker is woken
-   (:mod:`rcinbox.service.downloads`); the decision never waits for the files;
-2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, opt-out
-   state, replies ledger — the last reply per handle and the last escalation about the sender,
-   one query —, what the text asks by the rules' classifier
+   (:mod:`rcinbox.service.downloads`); the decision never waits for the files (a message without
+   attachments goes straight on);
+2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, and from the
+   store in one statement — :meth:`Store.decision_facts` — opt-out state, the last reply per handle
+   and the last escalation about the sender, a reply to this message, the automated texts for the
+   loop fuse; what the text asks by the rules' classifier
    (:class:`~rcinbox.service.understanding.Understanding`), whether a credential may send for the
    extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
-3. one transaction (:meth:`Store.conclude`): the decision record (with the intent, confidence,
-   backend and reply kind), the opt-out/opt-in (with the words and, for a fuzzy opt-out, the
-   confidence), the outbox reply and escalation → ``decided`` (pending) or ``done``; the outbox is
-   woken.
+3. one transaction (:meth:`Store.conclude`, shared with concurrent decisions): the decision
+   record (with the intent, confidence, backend and reply kind), the opt-out/opt-in (with the words
+   and, for a fuzzy opt-out, the confidence), the outbox reply and escalation → ``decided``
+   (pending) or ``done``; the outbox is woken.
 
 A failing step records ``last_error`` and is retried with backoff without holding up other
 messages; after ``max attempts`` the message is parked visibly (state ``failed``). A full disk
@@ -34,28 +37,30 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Protocol
 
 from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
+from rcinbox.numbers import same_key
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
-from rcinbox.rules.decide import Decision, Facts, decide
-from rcinbox.rules.optout import classify_keyword
-from rcinbox.rules.recheck import counts_as_contact
+from rcinbox.rules.decide import Facts, decide
 from rcinbox.service.attachments import Downloader
+from rcinbox.service.decision_record import decision_record
 from rcinbox.service.downloads import Downloads
+from rcinbox.service.lanes import drain_lanes
 from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.service.understanding import Understanding
-from rcinbox.store import DecisionRecord, EscalationRecord, Store, StoredMessage
+from rcinbox.store import Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.waiting import Changes, drain_due, run_rounds, seconds_until
+from rcinbox.waiting import Changes, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
+CROWD = 4  # deliveries waiting to be stored at once: decisions go one at a time meanwhile
 PROCESSING_RETRY = RetryPolicy(attempts=8, base_delay=5.0, multiplier=3.0, max_delay=3600.0)
 
 
@@ -93,7 +98,8 @@ class SendingRights(Protocol):
 class PipelineOptions:
     retry: RetryPolicy = PROCESSING_RETRY  # attempts = how many failures park a message
     contacts_max_age: timedelta | None = timedelta(minutes=1)  # None: load once, never refresh
-    batch: int = 50
+    batch: int = 50  # messages read at a time
+    concurrency: int = 16  # messages decided at once (one at a time per sender)
     company_numbers: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -131,7 +137,8 @@ class Pipeline:
     async def accept(self, msg: InboundMessage) -> bool:
         """Persist ``msg`` (dedupe by constraint) and wake the worker; ``True`` if it was new."""
         new = await self.store.accept(msg)
-        log.info(
+        log.log(  # a new one: its decision is the line to read; a duplicate is worth one at INFO
+            logging.DEBUG if new else logging.INFO,
             "accepted %s from %s via %s%s",
             msg.message_id,
             msg.sender.phone_number,
@@ -170,16 +177,31 @@ class Pipeline:
         await run_rounds("pipeline", log, lambda: self._round(stop), self._wake, stop, self.clock)
 
     async def _round(self, stop: asyncio.Event) -> float | None:
-        await self.drain(stop)
+        await self.drain(stop, arrivals=self._wake)
         return seconds_until(await self.store.next_message_due(), self.clock.now())
 
-    async def drain(self, stop: asyncio.Event | None = None) -> int:
-        """Process every message that is due now; returns how many were processed."""
-        return await drain_due(lambda: self.store.due_messages(self.options.batch), self.process, stop)
+    async def drain(self, stop: asyncio.Event | None = None, arrivals: asyncio.Event | None = None) -> int:
+        """Process every message that is due now, up to ``options.concurrency`` at a time and one
+        after another per sender (:mod:`rcinbox.service.lanes`); returns how many were processed."""
+
+        async def due(after: StoredMessage | None) -> list[StoredMessage]:
+            return await self.store.due(self.options.batch, after.pk if after is not None else 0)
+
+        return await drain_lanes(
+            due,
+            lambda stored: same_key(stored.sender),
+            self._process,
+            width=self.options.concurrency,
+            stop=stop,
+            arrivals=arrivals,
+            narrow=lambda: self.store.intake.waiting >= CROWD,  # acknowledgements first
+        )
 
     async def process(self, pk: int) -> None:
         """Run the remaining steps for one message; failures are recorded, never raised."""
-        stored = await self.store.message(pk)
+        await self._process(await self.store.message(pk))
+
+    async def _process(self, stored: StoredMessage) -> None:
         if stored.state not in PENDING_STATES:
             return
         try:
@@ -193,19 +215,18 @@ class Pipeline:
 
     async def _steps(self, stored: StoredMessage) -> None:
         msg = stored.inbound()  # parsed once at intake: the columns, never ``raw`` again
-        if stored.state == "received":
-            if msg.attachments:  # queued for the download worker: the decision does not wait
-                if await self.store.downloads.archive(stored.pk, msg.attachments):
-                    self.downloads.wake()
-            else:
-                await self.store.advance(stored.pk, "archived")
-        await self._decide(stored.pk, msg)
+        # Attachments are queued for the download worker (the decision does not wait for them); a
+        # message without any goes straight to the decision.
+        received_mms = stored.state == "received" and msg.attachments
+        if received_mms and await self.store.downloads.archive(stored.pk, msg.attachments):
+            self.downloads.wake()
+        await self._decide(stored, msg)
 
-    async def _decide(self, pk: int, msg: InboundMessage) -> None:
+    async def _decide(self, stored: StoredMessage, msg: InboundMessage) -> None:
         rules = self.rules()
-        facts = await self.gather(pk, msg, rules)
+        facts = await self.gather(stored.pk, msg, rules)
         decision = decide(facts, rules)
-        concluded = await self.store.conclude(pk, _record(decision, facts, rules))
+        concluded = await self.store.conclude(stored.pk, decision_record(decision, facts, rules), stored)
         log.info(
             "message %s from %s: %s (%s)",
             msg.message_id,
@@ -223,12 +244,13 @@ class Pipeline:
             self.outbox.wake()
 
     async def gather(self, pk: int, msg: InboundMessage, rules: Rules) -> Facts:
-        """Everything :func:`decide` needs about ``msg``, from the platform caches and the store."""
+        """Everything :func:`decide` needs about ``msg``, from the platform caches and the store
+        (one read: :meth:`Store.decision_facts`)."""
         now = self.clock.now()
         sender = msg.sender.phone_number
         numbers = await self.numbers.for_extension(msg.extension_id)
         contact = await self._contact(msg.extension_id, sender)
-        history = await self.store.history(sender)
+        known = await self.store.decision_facts(pk, sender, now - rules.loop_fuse.per)
         understanding = self.understanding
         classification = (
             None if understanding is None else await understanding.classify(rules.smart, msg.text)
@@ -241,12 +263,12 @@ class Pipeline:
             contact_name=contact.first_name if contact else None,
             contact_last_name=contact.last_name if contact else None,
             is_contact=contact is not None,
-            opted_out=await self.store.opted_out(sender),
-            last_replies=MappingProxyType(dict(history.last_replies)),
-            escalated_at=history.escalated_at,
+            opted_out=known.opted_out,
+            last_replies=MappingProxyType(dict(known.history.last_replies)),
+            escalated_at=known.history.escalated_at,
             classification=classification,
-            replied_to_message=await self.store.has_reply(pk),
-            automated_count_24h=await self.store.automated_count(sender, now - rules.loop_fuse.per),
+            replied_to_message=known.replied_to_message,
+            automated_count_24h=known.automated_count,
             can_send=self.senders is None or self.senders.can_send(msg.extension_id),
             age=msg.age,
             before_first_start=msg.before_first_start,
@@ -282,105 +304,3 @@ class Pipeline:
     async def _park(self, stored: StoredMessage, reason: str) -> None:
         await self.store.message_failed(stored.pk, reason, None)
         log.error("message %s parked: %s", stored.message_id, reason, extra={"action": "message.parked"})
-
-
-def _record(decision: Decision, facts: Facts, rules: Rules) -> DecisionRecord:
-    classified = facts.classification is not None or decision.intent is not None
-    return DecisionRecord(
-        action=decision.action,
-        reason=decision.reason,
-        handle=decision.handle,
-        facts=_facts_json(facts, rules),
-        reply_text=decision.reply_text,
-        reply_from=decision.reply_from,
-        reply_to=decision.reply_to,
-        decided_at=facts.now,
-        intent=_intent(decision, facts, rules),
-        confidence=_confidence(decision, facts),
-        backend=decision.backend or (facts.classification.backend if facts.classification else None),
-        reply_kind=decision.reply_kind if classified and decision.action == "reply" else None,
-        escalation=_escalation(decision, facts),
-        opt_confidence=_opt_confidence(decision, facts),
-    )
-
-
-def _intent(decision: Decision, facts: Facts, rules: Rules) -> str | None:
-    """The intent acted on: the decision's, else the classification's as ``min_confidence`` chooses."""
-    if decision.intent is not None:
-        return decision.intent
-    c = facts.classification
-    return None if c is None else c.chosen(rules.smart.min_confidence)
-
-
-def _confidence(decision: Decision, facts: Facts) -> float | None:
-    if decision.confidence is not None:
-        return decision.confidence
-    return None if facts.classification is None else facts.classification.confidence
-
-
-def _opt_confidence(decision: Decision, facts: Facts) -> float | None:
-    """An opt-out the classifier recognised keeps its confidence; an exact keyword none."""
-    if decision.action != "opt-out" or classify_keyword(facts.message.text) == "stop":
-        return None
-    return _confidence(decision, facts)
-
-
-def _escalation(decision: Decision, facts: Facts) -> EscalationRecord | None:
-    escalation = decision.escalation
-    if escalation is None:
-        return None
-    return EscalationRecord(
-        text=escalation.text,
-        from_number=escalation.from_number,
-        to_number=escalation.to_number,
-        handle=escalation.handle,
-        about=facts.message.sender.phone_number,
-    )
-
-
-def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
-    """The facts and rule settings a decision was taken on, for the decision record."""
-    vacation = rules.vacation
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "now": iso(facts.now),
-        "owner_numbers": sorted(facts.owner_numbers),
-        "company_numbers": sorted(facts.company_numbers),
-        "is_contact": counts_as_contact(facts.message.sender.phone_number, facts.is_contact, rules),
-        "contact_name": facts.contact_name,
-        "opted_out": facts.opted_out,
-        "last_replies": {handle: iso(at) for handle, at in sorted(facts.last_replies.items())},
-        "escalated_at": iso(facts.escalated_at),
-        "classification": None
-        if facts.classification is None
-        else {
-            "intent": facts.classification.intent,
-            "confidence": facts.classification.confidence,
-            "backend": facts.classification.backend,
-        },
-        "replied_to_message": facts.replied_to_message,
-        "automated_count": facts.automated_count_24h,
-        "can_send": facts.can_send,
-        "age_s": None if facts.age is None else facts.age.total_seconds(),
-        "before_first_start": facts.before_first_start,
-        "vacation": {
-            "enabled": vacation.enabled,
-            "start": iso(vacation.start),
-            "end": iso(vacation.end),
-            "audience": vacation.audience,
-            "repeat_after_s": None
-            if vacation.repeat_after is None
-            else vacation.repeat_after.total_seconds(),
-        },
-        "loop_fuse": {"count": rules.loop_fuse.count, "per_s": rules.loop_fuse.per.total_seconds()},
-        "max_age_s": rules.max_age.total_seconds(),
-        "smart": {
-            "enabled": rules.smart.enabled,
-            "classifier": rules.smart.classifier,
-            "min_confidence": rules.smart.min_confidence,
-            "escalate_to": rules.smart.escalate_to,
-        },
-    }

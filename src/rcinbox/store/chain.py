@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,16 +61,30 @@ async def ensure_genesis(conn: AsyncConnection, now: datetime) -> None:
         await conn.execute(insert(kv).values(key=HEAD_KEY, value=GENESIS, updated_at=now))
 
 
+_HEAD = select(kv.c.value).where(kv.c.key == HEAD_KEY).with_for_update()
+_MOVE_HEAD = update(kv).where(kv.c.key == HEAD_KEY)
+
+
 async def append(
     conn: AsyncConnection, values: dict[str, Any], raw: Mapping[str, Any], now: datetime
 ) -> None:
     """Insert one decision row, chained to the current head, and move the head."""
-    head_query = select(kv.c.value).where(kv.c.key == HEAD_KEY).with_for_update()
-    prev = await conn.scalar(head_query) or GENESIS
-    row = {**values, "message_sha256": message_digest(raw), "prev_hash": prev}
-    row["hash"] = link(prev, row)
-    await conn.execute(insert(decisions).values(**row))
-    await conn.execute(update(kv).where(kv.c.key == HEAD_KEY).values(value=row["hash"], updated_at=now))
+    await extend(conn, [(values, raw)], now)
+
+
+async def extend(
+    conn: AsyncConnection, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], now: datetime
+) -> None:
+    """Insert decision rows (each its values and its message's ``raw``), in order, each chained to
+    the one before, the first to the current head; then move the head once."""
+    prev = await conn.scalar(_HEAD) or GENESIS
+    rows = []
+    for values, raw in entries:
+        row = {**values, "message_sha256": message_digest(raw), "prev_hash": prev}
+        prev = row["hash"] = link(prev, row)
+        rows.append(row)
+    await conn.execute(insert(decisions), rows)
+    await conn.execute(_MOVE_HEAD, {"value": prev, "updated_at": now})
 
 
 async def verify(conn: AsyncConnection) -> ChainReport:

@@ -3,7 +3,9 @@
 - :func:`create_engine`: the async engine; for SQLite (aiosqlite) WAL journal, foreign keys,
   a busy timeout and ``BEGIN IMMEDIATE`` for writing transactions (so concurrent writers wait for
   the lock instead of failing on upgrade; reads use a plain ``BEGIN`` and never hold the write
-  lock); for PostgreSQL nothing special.
+  lock), at most :data:`POOL_SIZE` connections, and one writer at a time in the process
+  (:func:`transaction` waits its turn before it begins, the intake's first: :mod:`rcinbox.store.turns`);
+  for PostgreSQL nothing special (concurrent writers are its job).
 - :func:`transaction` / :func:`reading`: connections whose driver errors come out as
   :class:`Duplicate` (a unique constraint refused the write: deduplication),
   :class:`~rcinbox.errors.StoreFull` (the disk is full) or :class:`~rcinbox.errors.StoreError`
@@ -23,7 +25,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from importlib import import_module
@@ -37,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rcinbox.errors import StoreError, StoreFull
 from rcinbox.private import private_dir, private_file, tighten
+from rcinbox.store.turns import WriterTurn
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -44,6 +49,12 @@ BUSY_TIMEOUT_MS = 10_000
 WAL_AUTOCHECKPOINT_PAGES = 100  # ~400 KB of WAL, then SQLite copies it into the database
 WAL_SIZE_LIMIT = 512 * 1024  # bytes the WAL file is cut back to whenever SQLite restarts it
 READ_ONLY = "rcinbox_read_only"  # execution option set by :func:`reading`
+POOL_SIZE = 5  # SQLite connections (each an aiosqlite thread): one writer at a time, a few readers
+
+# SQLite: the writing turn per engine, with the event loop it belongs to (its futures are that loop's).
+_TURNS: weakref.WeakKeyDictionary[AsyncEngine, tuple[asyncio.AbstractEventLoop, WriterTurn]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Duplicate(Exception):
@@ -88,16 +99,35 @@ def _reason(exc: SQLAlchemyError) -> str:
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def transaction(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """One read-write transaction, committed when the block ends without an error. A full disk
-    rolls it back, gives the WAL's space back (:func:`checkpoint`) and raises ``StoreFull``."""
+    rolls it back, gives the WAL's space back (:func:`checkpoint`) and raises ``StoreFull``.
+    On SQLite it first waits for its turn among the process's writers (:func:`writer_turn`;
+    ``urgent``: before the others); never open one inside another."""
     try:
-        with translated():
-            async with engine.begin() as conn:
-                yield conn
+        async with writer_turn(engine, urgent=urgent):
+            with translated():
+                async with engine.begin() as conn:
+                    yield conn
     except StoreFull:
         await checkpoint(engine)
         raise
+
+
+@asynccontextmanager
+async def writer_turn(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[None]:
+    """SQLite: hold the process's one writing turn for the block (:mod:`rcinbox.store.turns`;
+    taken before a pooled connection, so a writer waiting for it holds none). PostgreSQL: no wait."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    owner, turn = _TURNS.get(engine, (None, None))
+    if owner is not loop or turn is None:
+        turn = WriterTurn()
+        _TURNS[engine] = (loop, turn)
+    async with turn.held(urgent=urgent):
+        yield
 
 
 @asynccontextmanager
@@ -143,7 +173,8 @@ def create_engine(url: str) -> AsyncEngine:
             private_dir(path.parent)
             private_file(path)  # SQLite gives the -wal/-shm files the database file's mode
             tighten(*sqlite_companions(path))
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        pool = {"pool_size": POOL_SIZE, "max_overflow": 0} if database not in ("", ":memory:") else {}
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **pool)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True)

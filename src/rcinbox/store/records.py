@@ -167,6 +167,16 @@ class SenderHistory:
 
 
 @dataclass(frozen=True)
+class DecisionFacts:
+    """What the store knows for one decision (:meth:`Store.decision_facts`), read at one moment."""
+
+    opted_out: bool  # the sender's latest STOP/START was a STOP
+    history: SenderHistory
+    replied_to_message: bool  # this message already has a reply in the outbox
+    automated_count: int  # automated texts to the sender (any handle, escalations too) since ``since``
+
+
+@dataclass(frozen=True)
 class OutboxRow:
     id: int
     message_pk: int

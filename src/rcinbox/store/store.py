@@ -5,15 +5,16 @@ Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbe
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
 are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``),
 the attachment downloads' in :mod:`rcinbox.store.downloads` (``store.downloads``).
-Deduplication is the database's job: :meth:`Store.accept` inserts and maps the unique
-violation to ``False``; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
-outbox reply and the escalation in one transaction (:mod:`rcinbox.store.concluding`), so a
-crash leaves either all of them or none.
+Deduplication is the database's job: :meth:`Store.accept` inserts (``ON CONFLICT DO NOTHING``,
+concurrent accepts committed together: :mod:`rcinbox.store.intake`) and answers ``False`` for a
+message already there; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
+outbox reply and the escalation in one transaction (concurrent conclusions together:
+:mod:`rcinbox.store.conclusions`), so a crash leaves either all of them or none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
@@ -23,15 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.store import archive, batch, chain, concluding, ledger, migrate
+from rcinbox.store import archive, batch, chain, ledger, migrate
 from rcinbox.store.chain import ChainReport
+from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.downloads import DownloadQueue
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
+from rcinbox.store.intake import Intake
 from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.records import (
     PENDING_STATES,
     ArchiveEntry,
     AttachmentRecord,
+    DecisionFacts,
     DecisionRecord,
     MessageState,
     SenderHistory,
@@ -50,6 +54,8 @@ class Store:
         self.clock = clock
         self.outbox = OutboxQueue(engine, clock)
         self.downloads = DownloadQueue(engine, clock)
+        self.intake = Intake(engine)
+        self.conclusions = Conclusions(engine, clock)  # concurrent decisions share a transaction
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -75,6 +81,8 @@ class Store:
         return cls(engine, clock)
 
     async def close(self) -> None:
+        await self.intake.close()
+        await self.conclusions.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:
@@ -88,13 +96,9 @@ class Store:
     # -- messages ---------------------------------------------------------------------------
 
     async def accept(self, msg: InboundMessage) -> bool:
-        """Archive a new message (state ``received``); ``False`` if it was already there."""
-        try:
-            async with transaction(self.engine) as conn:
-                await conn.execute(insert(messages).values(**_message_values(msg, self.clock.now())))
-        except Duplicate:
-            return False
-        return True
+        """Archive a new message (state ``received``): ``True`` once it is committed, ``False`` if it
+        was already there. Concurrent calls share a transaction (:mod:`rcinbox.store.intake`)."""
+        return await self.intake.accept(_message_values(msg, self.clock.now()))
 
     async def accept_many(self, msgs: Sequence[InboundMessage]) -> list[bool]:
         """Archive a batch of messages in one transaction (:mod:`rcinbox.store.batch`); per message,
@@ -119,15 +123,27 @@ class Store:
                 messages.c.id,
                 func.row_number().over(partition_by=messages.c.sender, order_by=messages.c.id).label("turn"),
             )
-            .where(
-                _pending(),
-                or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock.now()),
-            )
+            .where(self._due())
             .subquery()
         )
         query = select(due.c.id).order_by(due.c.turn, due.c.id).limit(limit)
         async with reading(self.engine) as conn:
             return list((await conn.scalars(query)).all())
+
+    async def due(self, limit: int = 100, after: int = 0) -> list[StoredMessage]:
+        """:meth:`due_messages` with their rows, those after message ``after`` only."""
+        query = (
+            select(messages).where(self._due(), messages.c.id > after).order_by(messages.c.id).limit(limit)
+        )
+        async with reading(self.engine) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_stored(row) for row in rows]
+
+    def _due(self) -> Any:
+        return and_(
+            _pending(),
+            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= self.clock.now()),
+        )
 
     async def next_message_due(self) -> datetime | None:
         """The earliest scheduled retry among pending messages (``None``: nothing scheduled)."""
@@ -188,31 +204,15 @@ class Store:
 
     # -- decisions (one transaction) --------------------------------------------------------
 
-    async def conclude(self, pk: int, decision: DecisionRecord) -> bool:
+    async def conclude(self, pk: int, decision: DecisionRecord, message: StoredMessage | None = None) -> bool:
         """Record ``decision``, apply an opt-out/opt-in and enqueue the reply, atomically.
 
-        Returns ``False`` (and changes nothing) when the message already has a decision.
+        Returns ``False`` (and changes nothing) when the message already has a decision. A caller
+        that holds the message (``message``, read from the store: its columns never change after
+        intake) saves reading it again.
         """
-        now = self.clock.now()
-        try:
-            async with transaction(self.engine) as conn:
-                msg = (await conn.execute(select(messages).where(messages.c.id == pk))).mappings().one()
-                await chain.append(conn, concluding.decision_values(pk, decision, now), msg["raw"], now)
-                if decision.action in ("opt-out", "opt-in"):
-                    await concluding.apply_opt(conn, msg, decision)
-                if decision.action == "reply":
-                    await concluding.enqueue_reply(conn, msg, decision, now)
-                await concluding.enqueue_escalation(conn, msg, decision, now)
-                queued = decision.action == "reply" or decision.escalation is not None
-                state: MessageState = "decided" if queued else "done"
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id == pk)
-                    .values(state=state, next_attempt_at=None, last_error=None, updated_at=now)
-                )
-        except Duplicate:
-            return False
-        return True
+        row = None if message is None else _as_row(message)
+        return await self.conclusions.submit(Conclusion(pk, decision, row))
 
     async def decision(self, pk: int) -> DecisionRecord | None:
         async with reading(self.engine) as conn:
@@ -252,6 +252,11 @@ class Store:
     async def history(self, sender: str) -> SenderHistory:
         """The last reply to ``sender`` per handle and the last escalation about them (one query)."""
         return await ledger.history(self.engine, sender)
+
+    async def decision_facts(self, pk: int, sender: str, since: datetime) -> DecisionFacts:
+        """What a decision about message ``pk`` from ``sender`` needs from the ledger, in one read:
+        opt-out state, history, whether the message has a reply, automated texts since ``since``."""
+        return await ledger.decision_facts(self.engine, pk, sender, since)
 
     async def automated_count(self, counterpart: str, since: datetime) -> int:
         """Automated texts to ``counterpart`` (any handle, escalations too) sent or queued since ``since``."""
@@ -305,6 +310,18 @@ def _message_values(msg: InboundMessage, now: datetime) -> dict[str, Any]:
         "state": "received",
         "attempts": 0,
         "updated_at": now,
+    }
+
+
+def _as_row(message: StoredMessage) -> Mapping[str, Any]:
+    """The columns :meth:`Store.conclude`'s writes read, from a message already read."""
+    return {
+        "id": message.pk,
+        "extension_id": message.extension_id,
+        "sender": message.sender,
+        "text": message.text,
+        "created_at": message.created_at,
+        "raw": message.raw,
     }
 
 

@@ -6,8 +6,9 @@ One connection at a time:
     POST /restapi/oauth/wstoken → connect ``{uri}?access_token=…[&wsc=…]`` → read ``ConnectionDetails``
     (nothing is sent before it) → subscribe with a ``ClientRequest`` unless the session was
     recovered → read frames: each ``ServerNotification`` becomes an :class:`InboundMessage`, handed
-    to ``sink.accept()``; the next frame is read only after ``accept()`` returned → ``Heartbeat``
-    well before the idle timeout.
+    to ``sink.accept()`` together with the others received meanwhile (:mod:`rcinbox.transports.storing`:
+    in order, each handled only once stored, a dropped connection's all stored before reconnecting)
+    → ``Heartbeat`` well before the idle timeout.
 
 A frame that cannot be read (not JSON, nested absurdly deep, not a notification rcinbox can
 store) is logged in one line and skipped; the connection carries on. Any drop (network, ``Error``
@@ -39,6 +40,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
 from rcinbox.transports import Sink, WsTokenSource, instant_message
 from rcinbox.transports.status import StatusBoard
+from rcinbox.transports.storing import Storing
 from rcinbox.waiting import wait_any
 
 log = logging.getLogger("rcinbox.transport")
@@ -151,6 +153,7 @@ class WebSocketTransport:
         self._clock = clock  # the time of the last notification (status)
         self._established = False
         self._stop = asyncio.Event()
+        self._storing = Storing(sink, self._deliver, self._lost)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
@@ -186,10 +189,13 @@ class WebSocketTransport:
                 tasks.create_task(self._heartbeat(link, details), name="rcinbox.ws.heartbeat")
                 tasks.create_task(self._close_on_stop(link, stop), name="rcinbox.ws.stop")
                 tasks.create_task(self._start(link, details, recover), name="rcinbox.ws.subscribe")
+                storer = tasks.create_task(self._storing.run(), name="rcinbox.ws.store")
                 try:
                     await self._read(link)
                 finally:
                     link.close("reader ended")
+                    await self._storing.settle(storer)  # what it delivered is stored before reconnecting
+                    storer.cancel()
 
     async def _handshake(self, ws: ClientConnection) -> dict[str, Any]:
         """Wait for ``ConnectionDetails`` (or an ``Error``) before sending anything."""
@@ -240,6 +246,9 @@ class WebSocketTransport:
                 except ValueError as exc:  # one line, and the connection carries on
                     log.warning("ignored a frame that is not WSG JSON: %s", exc, extra={"action": "ws.junk"})
                     continue
+                if meta.get("type") == "ServerNotification":
+                    await self._notification(body, meta)
+                    continue
                 await self._handle(link, meta, body)
                 self._track_wsc(meta)
         except ConnectionClosed as exc:
@@ -249,9 +258,7 @@ class WebSocketTransport:
 
     async def _handle(self, link: _Link, meta: dict[str, Any], body: Any) -> None:
         kind = meta.get("type")
-        if kind == "ServerNotification":
-            await self._notification(body)
-        elif kind == "ClientRequest":
+        if kind == "ClientRequest":
             link.resolve(meta, body)
         elif kind == "Error" and not link.resolve(meta, body):
             code = body.get("errorCode") if isinstance(body, dict) else None
@@ -259,18 +266,25 @@ class WebSocketTransport:
             if code in RECONNECT_CODES:
                 await link.ws.close()
 
-    async def _notification(self, envelope: Any) -> None:
+    async def _notification(self, envelope: Any, meta: dict[str, Any]) -> None:
         if not isinstance(envelope, dict):
+            self._track_wsc(meta)
             return
         try:
             message = instant_message(envelope, "websocket")
         except ValueError as exc:
             log.warning("ignored an unreadable notification: %s", exc, extra={"action": "ws.junk"})
+            self._track_wsc(meta)
             return
         if message is None:
+            self._track_wsc(meta)
             return
-        await self._deliver(message)
-        self.board.update(last_event_at=self._clock.now())
+
+        def stored() -> None:
+            self._track_wsc(meta)
+            self.board.update(last_event_at=self._clock.now())
+
+        await self._storing.put(message, stored)
 
     async def _deliver(self, message: InboundMessage) -> None:
         """Hand one message to the sink; the frame counts as handled only once this returns."""
@@ -287,6 +301,10 @@ class WebSocketTransport:
                 log.error("accept failed (%s); retrying in %.1f s", _describe(exc), delay)
                 if await wait_any(self._stop, at_most=delay):
                     raise TransportError("stopped before the message was accepted") from exc
+
+    def _lost(self) -> None:
+        """Received messages were dropped unstored (the connection's tasks failed): catch up."""
+        self.board.update(unstored=self.board.status.unstored + 1)
 
     def _track_wsc(self, meta: Mapping[str, Any]) -> None:
         wsc = Wsc.from_meta(meta)
