@@ -137,15 +137,7 @@ class Pipeline:
     async def accept(self, msg: InboundMessage) -> bool:
         """Persist ``msg`` (dedupe by constraint) and wake the worker; ``True`` if it was new."""
         new = await self.store.accept(msg)
-        log.log(  # a new one: its decision is the line to read; a duplicate is worth one at INFO
-            logging.DEBUG if new else logging.INFO,
-            "accepted %s from %s via %s%s",
-            msg.message_id,
-            msg.sender.phone_number,
-            msg.source,
-            "" if new else " (duplicate)",
-            extra={"action": "message.accepted" if new else "message.duplicate"},
-        )
+        _log_accepted(msg, new, duplicate=logging.INFO)  # a duplicate delivery is worth one at INFO
         if new:
             self._wake.set()
             self.changes.notify()
@@ -155,14 +147,7 @@ class Pipeline:
         """Persist a batch in one transaction (a catch-up), wake the worker; how many were new."""
         new = await self.store.accept_many(msgs)
         for msg, fresh in zip(msgs, new, strict=True):
-            log.debug(
-                "accepted %s from %s via %s%s",
-                msg.message_id,
-                msg.sender.phone_number,
-                msg.source,
-                "" if fresh else " (duplicate)",
-                extra={"action": "message.accepted" if fresh else "message.duplicate"},
-            )
+            _log_accepted(msg, fresh, duplicate=logging.DEBUG)  # a catch-up finds many it had
         count = sum(new)
         if count:
             self._wake.set()
@@ -304,3 +289,16 @@ class Pipeline:
     async def _park(self, stored: StoredMessage, reason: str) -> None:
         await self.store.message_failed(stored.pk, reason, None)
         log.error("message %s parked: %s", stored.message_id, reason, extra={"action": "message.parked"})
+
+
+def _log_accepted(msg: InboundMessage, new: bool, *, duplicate: int) -> None:
+    """The intake line: DEBUG for a new message (its decision is the line to read)."""
+    log.log(
+        logging.DEBUG if new else duplicate,
+        "accepted %s from %s via %s%s",
+        msg.message_id,
+        msg.sender.phone_number,
+        msg.source,
+        "" if new else " (duplicate)",
+        extra={"action": "message.accepted" if new else "message.duplicate"},
+    )
