@@ -65,7 +65,7 @@ async def opt_out(store: Store, number: str) -> None:
     """``number`` texts STOP (recorded as the pipeline records it)."""
     stop = InboundMessage.from_notification(envelope(message_id="99", sender=number, text="STOP"), "sync")
     assert await store.accept(stop)
-    [pk] = await store.due_messages()
+    [pk] = [m.pk for m in await store.due()]
     assert await store.conclude(pk, DecisionRecord("opt-out", "opt-out", "vacation", {}))
 
 
@@ -125,20 +125,20 @@ async def test_opt_outs_and_the_ledger_match_numbers_however_written(store: Stor
         envelope(message_id="10", sender="(415) 555-0100", text="STOP"), "webhook"
     )
     assert await store.accept(msg)
-    [pk] = await store.due_messages()
+    [pk] = [m.pk for m in await store.due()]
     suppress = DecisionRecord("opt-out", "opt-out", "vacation", {})
     assert await store.conclude(pk, suppress)
     assert await store.opted_out("+14155550100") is True
     assert await store.opted_out("415.555.0100") is True
     short = InboundMessage.from_notification(envelope(message_id="11", sender="+12345", text="STOP"), "sync")
     assert await store.accept(short)
-    [pk] = await store.due_messages()
+    [pk] = [m.pk for m in await store.due()]
     assert await store.conclude(pk, suppress)
     assert await store.opted_out("12345") is True
 
     other = InboundMessage.from_notification(envelope(message_id="12", sender="415-555-0177"), "webhook")
     assert await store.accept(other)
-    [pk] = await store.due_messages()
+    [pk] = [m.pk for m in await store.due()]
     reply = DecisionRecord(
         "reply", "replied", "vacation", {}, reply_text="Away", reply_from=OWNER, reply_to="415-555-0177"
     )

@@ -198,7 +198,7 @@ async def test_poison_message_is_parked_visibly(store: Store, tmp_path: Path) ->
         "gave up after 3 attempts: ServerError: HTTP 500 CMN-201: Service temporarily unavailable"
     )
     assert await store.decision(stored.pk) is None
-    assert await store.due_messages() == []
+    assert [m.pk for m in await store.due()] == []
 
 
 async def test_numbers_of_other_extensions_and_configured_ones_are_company_numbers(

@@ -96,45 +96,22 @@ async def test_concurrent_duplicate_accepts_insert_once(store: Store) -> None:
     assert sorted(results) == [False, False, False, False, True]
 
 
-async def test_due_messages_retry_and_park(store: Store, clock: FakeClock) -> None:
+async def test_due_retry_and_park(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="1"))
     await store.accept(msg(message_id="2"))
-    pk1, pk2 = await store.due_messages()
+    pk1, pk2 = [m.pk for m in await store.due()]
     await store.message_failed(pk1, "boom", clock.now() + timedelta(seconds=30))
-    assert await store.due_messages() == [pk2]
+    assert [m.pk for m in await store.due()] == [pk2]
     assert await store.next_message_due() == clock.now() + timedelta(seconds=30)
     clock.advance(timedelta(seconds=30))
-    assert await store.due_messages() == [pk1, pk2]
+    assert [m.pk for m in await store.due()] == [pk1, pk2]
     await store.message_failed(pk2, "poison", None)
     parked = await store.message(pk2)
     assert (parked.state, parked.attempts, parked.last_error) == ("failed", 1, "poison")
-    assert await store.due_messages() == [pk1]
+    assert [m.pk for m in await store.due()] == [pk1]
     await store.advance(pk1, "archived")
     assert (await store.message(pk1)).state == "archived"
-    assert await store.due_messages() == [pk1]
-
-
-async def test_due_messages_take_turns_across_senders(store: Store, clock: FakeClock) -> None:
-    """A flood from one sender does not hold up another: each sender's oldest pending message
-    first (round-robin), then their next ones, one sender's messages in their order."""
-    flood, other, third = "+14155550111", "+14155550122", "+14155550133"
-    for k in range(1, 6):
-        await store.accept(msg(message_id=f"f{k}", sender=flood))
-    await store.accept(msg(message_id="o1", sender=other))
-    await store.accept(msg(message_id="o2", sender=other))
-    await store.accept(msg(message_id="t1", sender=third))
-    ids = {(await store.message(pk)).message_id: pk for pk in await store.due_messages()}
-    order = [(await store.message(pk)).message_id for pk in await store.due_messages()]
-    assert order == ["f1", "o1", "t1", "f2", "o2", "f3", "f4", "f5"]
-    assert [(await store.message(pk)).message_id for pk in await store.due_messages(limit=3)] == [
-        "f1",
-        "o1",
-        "t1",
-    ]
-    await store.message_failed(ids["f1"], "boom", clock.now() + timedelta(seconds=30))  # not due
-    await store.advance(ids["o1"], "archived")
-    order = [(await store.message(pk)).message_id for pk in await store.due_messages()]
-    assert order == ["f2", "o1", "t1", "f3", "o2", "f4", "f5"]
+    assert [m.pk for m in await store.due()] == [pk1]
 
 
 async def test_accept_many_archives_a_batch_once(store: Store) -> None:
@@ -144,7 +121,7 @@ async def test_accept_many_archives_a_batch_once(store: Store) -> None:
     batch = [msg(message_id=m, sender=f"+1415555010{m}") for m in ("1", "2", "3", "3", "4")]
     assert await store.accept_many(batch) == [True, False, True, False, True]
     assert await store.accept_many([]) == []
-    stored = [await store.message(pk) for pk in await store.due_messages()]
+    stored = [await store.message(pk) for pk in [m.pk for m in await store.due()]]
     assert sorted(s.message_id for s in stored) == ["1", "2", "3", "4"]
     three = await store.find_message(EXT, "3")
     assert three is not None and (three.sender, three.state, three.text) == (
@@ -156,7 +133,7 @@ async def test_accept_many_archives_a_batch_once(store: Store) -> None:
 
 async def test_attachment_outcome_recorded_once(store: Store) -> None:
     await store.accept(msg(message_id="5"))
-    (pk,) = await store.due_messages()
+    (pk,) = [m.pk for m in await store.due()]
     record = AttachmentRecord(
         pk, "9", "image/png", "https://x/9", "stored", 3, "ab" * 32, "attachments/a.png"
     )
@@ -167,7 +144,7 @@ async def test_attachment_outcome_recorded_once(store: Store) -> None:
 
 async def test_conclude_reply_is_atomic_and_unique(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="7"))
-    (pk,) = await store.due_messages()
+    (pk,) = [m.pk for m in await store.due()]
     assert await store.conclude(pk, reply()) is True
     assert await store.conclude(pk, reply("second")) is False
     decision = await store.decision(pk)
@@ -186,12 +163,12 @@ async def test_conclude_reply_is_atomic_and_unique(store: Store, clock: FakeCloc
         OWNER,
     )
     assert (await store.message(pk)).state == "decided"
-    assert await store.due_messages() == []
+    assert [m.pk for m in await store.due()] == []
 
 
 async def test_broken_reply_decision_leaves_nothing(store: Store) -> None:
     await store.accept(msg(message_id="8"))
-    (pk,) = await store.due_messages()
+    (pk,) = [m.pk for m in await store.due()]
     bad = DecisionRecord(action="reply", reason="replied", handle="vacation", facts={}, reply_text="x")
     with pytest.raises(ValueError, match="reply_from"):
         await store.conclude(pk, bad)
@@ -203,7 +180,7 @@ async def test_opt_out_upsert_newest_wins(store: Store) -> None:
     await store.accept(msg(message_id="20", text="STOP", created="2026-11-27T10:00:00Z"))
     await store.accept(msg(message_id="21", text="START", created="2026-11-27T10:05:00Z"))
     await store.accept(msg(message_id="22", text="stop!", created="2026-11-27T10:01:00Z"))
-    stop, start, late_stop = await store.due_messages()
+    stop, start, late_stop = [m.pk for m in await store.due()]
     suppress = {"reason": "opt-out", "handle": "vacation", "facts": {}}
     assert await store.conclude(stop, DecisionRecord(action="opt-out", **suppress)) is True  # type: ignore[arg-type]
     assert await store.opted_out(CHARLIE) is True
@@ -223,7 +200,7 @@ async def test_ledger_queries(store: Store, clock: FakeClock) -> None:
     start = clock.now()
     for i in range(3):
         await store.accept(msg(message_id=f"3{i}"))
-    pks = await store.due_messages()
+    pks = [m.pk for m in await store.due()]
     await store.conclude(pks[0], reply())
     clock.advance(timedelta(hours=1))
     await store.conclude(pks[1], reply())
@@ -247,7 +224,7 @@ async def test_ledger_queries(store: Store, clock: FakeClock) -> None:
 
 async def test_outbox_claim_and_recovery(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="40"))
-    (pk,) = await store.due_messages()
+    (pk,) = [m.pk for m in await store.due()]
     await store.conclude(pk, reply())
     (row,) = await store.outbox.due()
     claim = await store.outbox.claim(row.id)
@@ -279,7 +256,7 @@ async def test_state_survives_reopen(tmp_path: Path, clock: FakeClock) -> None:
         assert await first.accept(msg(message_id="50"))
     async with await Store.open(url, clock=clock) as second:
         assert await second.accept(msg(message_id="50")) is False
-        assert len(await second.due_messages()) == 1
+        assert len(await second.due()) == 1
 
 
 async def test_naive_datetimes_are_refused(store: Store) -> None:
@@ -296,7 +273,7 @@ async def test_driver_errors_become_store_errors(tmp_path: Path) -> None:
 async def test_decision_record_is_a_verifiable_hash_chain(store: Store) -> None:
     for i, body in enumerate(["STOP", "hello", "START"]):
         await store.accept(msg(message_id=f"6{i}", text=body))
-    stop, hello, start = await store.due_messages()
+    stop, hello, start = [m.pk for m in await store.due()]
     await store.conclude(
         stop, DecisionRecord(action="opt-out", reason="opt-out", handle="vacation", facts={})
     )
@@ -371,7 +348,7 @@ def test_schema_and_upserts_render_for_postgresql() -> None:
 
 async def test_an_expired_lease_makes_the_row_due_for_reconciliation(store: Store, clock: FakeClock) -> None:
     await store.accept(msg(message_id="41"))
-    (pk,) = await store.due_messages()
+    (pk,) = [m.pk for m in await store.due()]
     await store.conclude(pk, reply())
     (row,) = await store.outbox.due()
     assert await store.outbox.claim(row.id, timedelta(seconds=30)) is not None

@@ -79,7 +79,7 @@ async def test_decision_facts_equal_the_separate_reads(store: Store, clock: Fake
     start = clock.now()
     for i in range(8):
         await store.accept(msg(str(i), sender=CHARLIE if i % 2 == 0 else OTHER))
-    pks = await store.due_messages()
+    pks = [m.pk for m in await store.due()]
     states = []
 
     async def snapshot() -> None:
@@ -111,7 +111,7 @@ async def test_decision_facts_equal_the_separate_reads(store: Store, clock: Fake
 async def test_concurrent_conclusions_share_a_transaction_and_chain_in_order(store: Store) -> None:
     for i in range(30):
         await store.accept(msg(str(i), sender=f"+1415555{i:04d}"))
-    pks = await store.due_messages()
+    pks = [m.pk for m in await store.due()]
     before = store.conclusions.transactions
     results = await asyncio.gather(
         *(store.conclude(pk, reply(to=f"+1415555{i:04d}")) for i, pk in enumerate(pks)),
@@ -129,7 +129,7 @@ async def test_concurrent_conclusions_share_a_transaction_and_chain_in_order(sto
 async def test_a_conclusion_the_database_refuses_fails_alone(store: Store) -> None:
     for i in range(3):
         await store.accept(msg(str(i), sender=f"+1415555{i:04d}"))
-    pks = await store.due_messages()
+    pks = [m.pk for m in await store.due()]
     unstorable = dataclasses.replace(reply(to="+14155550001"), reply_text="lone \ud800")
     results = await asyncio.gather(
         store.conclude(pks[0], reply(to="+14155550000")),

@@ -41,7 +41,7 @@ async def test_concurrent_accepts_share_few_transactions_and_each_is_new_once(st
     assert results == [True] * 200
     assert seen_committed == [True] * 200
     assert store.intake.transactions - before <= 3  # one batch (a second and third at most)
-    assert len(await store.due_messages(limit=500)) == 200
+    assert len(await store.due(limit=500)) == 200
 
 
 async def test_a_lone_accept_is_written_at_once(store: Store) -> None:
@@ -54,7 +54,7 @@ async def test_duplicates_in_one_batch_and_across_batches(store: Store) -> None:
     assert first == [True, True, False, True, False, False]
     again = await asyncio.gather(*(store.accept(message(mid)) for mid in ("3", "4", "1", "4")))
     assert again == [False, True, False, False]
-    assert len(await store.due_messages()) == 4
+    assert len(await store.due()) == 4
 
 
 async def test_a_full_disk_reaches_every_waiting_caller(tmp_path: Path) -> None:

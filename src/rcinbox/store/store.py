@@ -114,24 +114,9 @@ class Store:
         """Per state, the messages from ``source`` (``sync``: a catch-up) archived since ``since``."""
         return await batch.intake_states(self.engine, source, since)
 
-    async def due_messages(self, limit: int = 100) -> list[int]:
-        """Messages still to process whose retry time (if any) has come, fairly: each sender's
-        oldest first, round-robin across senders (a flood from one sender does not hold up the
-        others), then the oldest first; one sender's messages stay in their order."""
-        due = (
-            select(
-                messages.c.id,
-                func.row_number().over(partition_by=messages.c.sender, order_by=messages.c.id).label("turn"),
-            )
-            .where(self._due())
-            .subquery()
-        )
-        query = select(due.c.id).order_by(due.c.turn, due.c.id).limit(limit)
-        async with reading(self.engine) as conn:
-            return list((await conn.scalars(query)).all())
-
     async def due(self, limit: int = 100, after: int = 0) -> list[StoredMessage]:
-        """:meth:`due_messages` with their rows, those after message ``after`` only."""
+        """Messages still to process whose retry time (if any) has come, oldest first, those after
+        message ``after`` only (the decision lanes keep each sender's messages in order)."""
         query = (
             select(messages).where(self._due(), messages.c.id > after).order_by(messages.c.id).limit(limit)
         )
