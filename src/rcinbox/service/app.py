@@ -8,11 +8,12 @@ rules' ``[smart]`` backend (loaded in a thread; see :mod:`rcinbox.service.unders
 backend that fails to load, and reloaded when the rules change it), the platform client (JWT login
 or the saved session), the contact books, the sender credentials of other users' extensions
 (:mod:`rcinbox.service.senders`), the outbox, the attachment downloads, the pipeline, the transport
-(WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
-``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
-outbox sender, attachment downloads, transport, message-sync catch-up, rules reloader) as named
-tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short every wait for RingCentral's
-budget (nothing is in flight then).
+(WebSocket, or WebHook endpoint + subscription manager), the dashboard (:mod:`rcinbox.dashboard`:
+its password and session key from the kv table) and the local HTTP server (``/healthz``,
+``/readyz``, the webhook path, the dashboard's pages). :meth:`Service.run` runs the background
+loops (pipeline worker, outbox sender, attachment downloads, transport, message-sync catch-up,
+rules reloader) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short
+every wait for RingCentral's budget (nothing is in flight then).
 :func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``, and while
 the service is still starting (logging in, waiting for the budget, retrying) they cancel the start.
 """
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from rcinbox.clock import SYSTEM, Clock
+from rcinbox.dashboard import Publisher, open_dashboard
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -39,6 +41,7 @@ from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
 from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
+from rcinbox.service.dashboard_status import Parts, announce, status_source
 from rcinbox.service.downloads import Downloads
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
@@ -152,8 +155,29 @@ class Service:
                 clock=clock,
                 backlog=store,
             )
-            app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
+            checks = readiness(client, receiver.board)
+            publisher = Publisher()  # the dashboard's live feed: the pipeline and outbox publish
+            pipeline.notice = outbox.notice = publisher.publish
+            parts = Parts(
+                rules=rules.current,
+                transport=lambda: receiver.board.status,
+                not_ready=lambda: [reason for check in checks if (reason := check()) is not None],
+                waits=waits.current,
+                reports=lambda: catchup.reports,
+            )
+            snapshot = status_source(parts, client.auth, store.engine, list(books), clock)
+            dashboard = await open_dashboard(
+                store,
+                settings.admin_password,
+                list(books),
+                snapshot,
+                publisher,
+                announce=announce,
+                clock=clock,
+            )
+            app = build_app(checks, [*routes, *dashboard.routes()], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
+            stack.callback(publisher.close)  # first at stop: the open /events streams end
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
             log.info(
