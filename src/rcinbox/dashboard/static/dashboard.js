@@ -22,9 +22,13 @@
     state.textContent = text;
   }
 
-  function clock(iso) {
-    var d = new Date(iso);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  function clock(iso) {  // HH:MM in the owner's time zone, as the server writes the page
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    try {
+      return new Date(iso).toLocaleTimeString("en-GB", Object.assign({ timeZone: feed.dataset.tz }, options));
+    } catch (e) {
+      return new Date(iso).toLocaleTimeString("en-GB", options);
+    }
   }
 
   function item(a) {
