@@ -5,6 +5,7 @@ carries the session's CSRF token; every answer forbids framing and caching."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ class Dashboard:
         address = request.client.host if request.client else "unknown"
         wait = self.limiter.retry_after(address)
         if wait is not None:
-            context = {"next": target, "retry": span(max(wait, 1.0)), "error": None}
+            context = {"next": target, "retry": span(max(math.ceil(wait / 60) * 60, 60)), "error": None}
             response = self._page(request, session, "signin.html", context, status=429)
             response.headers["Retry-After"] = str(max(int(wait + 0.999), 1))
             return response
