@@ -1,4 +1,4 @@
-"""The owner's web dashboard, on the service's own HTTP server (docs/dashboard.md).
+"""The owner's web dashboard, on the service's own HTTP server (README, "Dashboard").
 
 A layer between the service and the rooms: the service builds it with :func:`open_dashboard` and
 mounts :meth:`Dashboard.routes`; the dashboard never imports the service: it gets what it shows
