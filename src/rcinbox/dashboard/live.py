@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from rcinbox.waiting import Changes
+
 ActivityKind = Literal["received", "decided", "answered", "caught-up"]
 QUEUE_SIZE = 100  # activities a client may fall behind before the oldest are dropped
 RECENT = 20
@@ -79,6 +81,7 @@ class Publisher:
         self.recent: deque[Activity] = deque(maxlen=RECENT)
         self._subscribers: set[Subscriber] = set()
         self.closed = False
+        self.changes = Changes()  # a subscriber came or went (tests wait on it)
 
     def __repr__(self) -> str:
         return f"Publisher({len(self._subscribers)} subscribers)"
@@ -99,10 +102,12 @@ class Publisher:
         subscriber = Subscriber(self.queue_size)
         subscriber.closed = self.closed
         self._subscribers.add(subscriber)
+        self.changes.notify()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        self.changes.notify()
 
     def close(self) -> None:
         self.closed = True
