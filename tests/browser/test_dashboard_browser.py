@@ -143,6 +143,9 @@ def test_a_generated_password_is_shown_once_and_signs_in(context: BrowserContext
         expect(page.locator("#vacation")).to_be_visible()
         logged = [line for line in first.service.lines if shown in line]
         assert logged == [f"  Sign in with: {shown}"]  # on the console once, in no log line
+        first.service.wait_for(
+            r"INFO  rcinbox.service: dashboard on http://\S+/ \(sign in with the password shown above\)"
+        )
     with running_service(tmp_path, password=None) as again:
         page.goto(f"{again.url}/")
         expect(page.locator("#vacation")).to_be_visible()  # the session outlived the restart

@@ -45,4 +45,13 @@ async def open_dashboard(
     credentials = await load_credentials(kv, configured, announce)
     sessions = Sessions(credentials.session_key, credentials.password, clock, credentials.signed_out)
     limiter = SignInLimiter(clock)
-    return Dashboard(snapshot, tuple(extensions), sessions, credentials.password, publisher, kv, limiter)
+    return Dashboard(
+        snapshot,
+        tuple(extensions),
+        sessions,
+        credentials.password,
+        publisher,
+        kv,
+        limiter,
+        credentials.source,
+    )

@@ -50,6 +50,7 @@ class Dashboard:
     publisher: Publisher
     kv: KeyValue
     limiter: SignInLimiter
+    password_source: str = "environment"  # "environment", "stored" or "generated" (credentials.py)
 
     def __post_init__(self) -> None:
         env = jinja2.Environment(

@@ -60,6 +60,11 @@ from rcinbox.waiting import Changes
 log = logging.getLogger("rcinbox.service")
 
 RULES_CHECK_INTERVAL = 2.0  # seconds between stats of the rules file
+PASSWORD_HINTS = {
+    "environment": "sign in with RCINBOX_ADMIN_PASSWORD",
+    "stored": "sign in with the password shown at the first start, or set RCINBOX_ADMIN_PASSWORD",
+    "generated": "sign in with the password shown above",
+}
 
 
 class Receiver(Protocol):
@@ -178,6 +183,7 @@ class Service:
             app = build_app(checks, [*routes, *dashboard.routes()], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
             stack.callback(publisher.close)  # first at stop: the open /events streams end
+            log.info("dashboard on %s/ (%s)", http.url, PASSWORD_HINTS[dashboard.password_source])
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
             log.info(

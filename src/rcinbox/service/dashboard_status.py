@@ -4,7 +4,7 @@ its expiry, the last notification), the platform session (token validity, next r
 for RingCentral's budget, the catch-up's last syncs and the archive (texts received today).
 
 :func:`status_source` returns the callable the dashboard asks on each page view; :func:`announce`
-writes a generated admin password on the console once (not through logging: never into a log file).
+writes a generated admin password on the console once (standard output, not through logging).
 """
 
 from __future__ import annotations
@@ -110,11 +110,12 @@ def _catchups(reports: Sequence[SyncReport], extension_id: str | None) -> tuple[
 
 
 def announce(password: str) -> None:
-    """The generated admin password, once, on the console (stderr, not the log)."""
-    sys.stderr.write(
+    """The generated admin password, once, on the console: standard output, apart from the log
+    (standard error), so a log kept in a file never holds it."""
+    sys.stdout.write(
         "\n  rcinbox dashboard: no RCINBOX_ADMIN_PASSWORD is set, so one was generated.\n"
         f"  Sign in with: {password}\n"
         "  It is shown only this once (only its hash is kept);\n"
         "  set RCINBOX_ADMIN_PASSWORD to choose your own.\n\n"
     )
-    sys.stderr.flush()
+    sys.stdout.flush()
