@@ -25,7 +25,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +86,8 @@ class Tuning:
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
     # How a classifier is built for the rules' [smart] backend; None: rcinbox.intents' own.
     classifier: ClassifierFactory | None = None
+    # Who is told a generated dashboard password (None: the console, once); the demo shows it itself.
+    announce: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -177,7 +179,7 @@ class Service:
                 list(books),
                 snapshot,
                 publisher,
-                announce=announce,
+                announce=tuning.announce or announce,
                 clock=clock,
             )
             app = build_app(checks, [*routes, *dashboard.routes()], waiting=waits.current)
