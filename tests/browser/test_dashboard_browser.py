@@ -96,6 +96,9 @@ def test_an_inbound_text_appears_live_without_a_reload(context: BrowserContext, 
     expect(page.locator("#feed .feed-answered").first).to_contain_text("Auto-reply: Hi Charlie")
     expect(page.locator("#received-today")).to_have_text(str(before + 1))
     assert page.evaluate("window.__same_page") is True  # no reload happened
+    expect(page.locator("#last-inbound")).to_have_text(f"just now from {CHARLIE}")
+    page.set_viewport_size({"width": 375, "height": 812})  # the narrowest phone: nothing scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shoot(page, "status")
 
 

@@ -15,6 +15,7 @@
   var empty = document.getElementById("feed-empty");
   var today = document.getElementById("received-today");
   var last = document.getElementById("last-inbound");
+  var lastEvent = document.getElementById("last-event");
   var labels = { received: "received", decided: "decided", answered: "answered", "caught-up": "caught up" };
 
   function setState(name, text) {
@@ -64,6 +65,7 @@
     if (a.kind === "received") {
       if (today) today.textContent = String(Number(today.textContent) + 1);
       if (last) last.textContent = "just now from " + a.counterpart;
+      if (lastEvent) lastEvent.textContent = "just now";
     }
   });
 })();
