@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from rcinbox.clock import SYSTEM, Clock
-from rcinbox.dashboard import Publisher, open_dashboard
+from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -125,6 +125,8 @@ class Service:
             sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             store = await Store.open(settings.database_url, clock=clock)
             stack.push_async_callback(store.close)
+            # the dashboard's password (a generated one shown now, before any login line) and session key
+            credentials = await load_credentials(store, settings.admin_password, tuning.announce or announce)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
             client = await stack.enter_async_context(
                 PlatformClient.from_settings(settings, waits=waits, clock=clock)
@@ -173,15 +175,7 @@ class Service:
                 reports=lambda: catchup.reports,
             )
             snapshot = status_source(parts, client.auth, store.engine, list(books), clock)
-            dashboard = await open_dashboard(
-                store,
-                settings.admin_password,
-                list(books),
-                snapshot,
-                publisher,
-                announce=tuning.announce or announce,
-                clock=clock,
-            )
+            dashboard = dashboard_for(credentials, store, list(books), snapshot, publisher, clock=clock)
             app = build_app(checks, [*routes, *dashboard.routes()], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
             stack.callback(publisher.close)  # first at stop: the open /events streams end
