@@ -6,7 +6,7 @@ SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
 BENCH_JS := bench/js
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps check pytest
+test: install-dev sdk-deps bench-deps chromium check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -42,6 +42,11 @@ bench-deps: $(BENCH_JS)/node_modules/.ok
 $(BENCH_JS)/node_modules/.ok: $(BENCH_JS)/package.json $(BENCH_JS)/package-lock.json
 	cd $(BENCH_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## The dashboard's browser tests drive Debian's chromium (Playwright's own browsers are not needed);
+## installed with apt-get when missing (as root, as CI runs).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 

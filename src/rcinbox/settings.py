@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from rcinbox.errors import ConfigError, UnknownSetting
+from rcinbox.passwords import PasswordHash, parse_admin_password
 
 Transport = Literal["websocket", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -118,13 +119,14 @@ FIELDS: tuple[Field, ...] = (
         secret=True,
         metavar="ID=JWT,...",
     ),
+    Field("log_level", "RCINBOX_LOG_LEVEL", "--log-level", "Log level.", "INFO", choices=get_args(LogLevel)),
     Field(
-        "log_level",
-        "RCINBOX_LOG_LEVEL",
-        "--log-level",
-        "Log level.",
-        "INFO",
-        choices=get_args(LogLevel),
+        "admin_password",
+        "RCINBOX_ADMIN_PASSWORD",
+        "--admin-password",
+        "Web dashboard password (hashed at once); unset: one is generated at first start and shown once.",
+        "",
+        secret=True,
     ),
 )
 BY_ENV: Mapping[str, Field] = {f.env: f for f in FIELDS}
@@ -171,6 +173,7 @@ class Settings:
     extensions: tuple[str, ...] = ()  # () = the JWT user
     sender_jwts: SenderJwts = SenderJwts()
     log_level: LogLevel = "INFO"
+    admin_password: PasswordHash | None = None  # the dashboard's; only its hash is kept
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -194,11 +197,7 @@ class Settings:
             )
 
     def __repr__(self) -> str:
-        parts = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            shown = _shown(BY_NAME[f.name], value)
-            parts.append(f"{f.name}={shown}")
+        parts = [f"{f.name}={_shown(BY_NAME[f.name], getattr(self, f.name))}" for f in fields(self)]
         return f"Settings({', '.join(parts)})"
 
     __str__ = __repr__
@@ -393,4 +392,5 @@ PARSERS: Mapping[str, Callable[[str, str], Any]] = {
     "extensions": _extensions,
     "sender_jwts": _sender_jwts,
     "log_level": _choice(get_args(LogLevel), upper=True),
+    "admin_password": parse_admin_password,
 }

@@ -140,7 +140,7 @@ def test_secret_flags_warn_that_they_are_visible_in_ps() -> None:
     assert result.exit_code == 0
     text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
     secret_flags = [f.flag for f in FIELDS if f.secret]
-    assert secret_flags == ["--client-secret", "--jwt", "--sender-jwts"]
+    assert secret_flags == ["--client-secret", "--jwt", "--sender-jwts", "--admin-password"]
     for field in FIELDS:
         start = text.index(field.flag + " ")
         end = text.index(f"Env: {field.env}.", start)

@@ -167,6 +167,9 @@ async def test_renewed_before_expiry(hook: Hook) -> None:
         [record] = await hook.subscriptions()
     assert renewed.subscription_id == first.subscription_id == record.id
     assert seconds_left(record, SYSTEM.now()) > 3
+    assert (
+        renewed.subscription_expires_at == record.expiration_time
+    )  # the renewed one's, as the dashboard shows
     assert renewed.subscriptions_created == 1
 
 

@@ -59,7 +59,9 @@ async def test_receives_an_injected_message(ws: Ws) -> None:
         "websocket",
         str(ws.emu.world.extensions[0].id),
     )
-    assert ready.subscription_id in {s.id for s in ws.emu.world.subscriptions.values()}
+    [subscription] = [s for s in ws.emu.world.subscriptions.values() if s.id == ready.subscription_id]
+    assert ready.subscription_expires_at is not None  # the dashboard shows when it expires
+    assert ready.subscription_expires_at.timestamp() == pytest.approx(subscription.expires_at, abs=0.01)
     assert transport.board.status.last_event_at is not None
     assert (transport.board.status.connects, ws.api.ws_tokens) == (1, 1)
 

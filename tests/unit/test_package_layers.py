@@ -27,6 +27,7 @@ FOUNDATION = (
     "clock",
     "private",
     "datalock",
+    "passwords",
 )
 
 RCINBOX = Layers(
@@ -35,6 +36,7 @@ RCINBOX = Layers(
         ("__main__",),  # python -m rcinbox
         ("cli",),  # the command and what it shows; starts an emulator for the demo
         RUNNING,
+        ("dashboard",),  # the web dashboard: the service mounts it; it never imports the service
         ROOMS,
         FOUNDATION,
     ),

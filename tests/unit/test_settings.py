@@ -187,7 +187,7 @@ def test_fields_table_describes_every_setting() -> None:
     assert by_env["RC_SERVER_URL"].default == "https://platform.ringcentral.com"
     assert by_env["RCINBOX_TRANSPORT"].choices == ("websocket", "webhook")
     secrets = {f.env for f in FIELDS if f.secret}
-    assert secrets == {"RC_APP_CLIENT_SECRET", "RC_USER_JWT", "RCINBOX_SENDER_JWTS"}
+    assert secrets == {"RC_APP_CLIENT_SECRET", "RC_USER_JWT", "RCINBOX_SENDER_JWTS", "RCINBOX_ADMIN_PASSWORD"}
     assert all(f.help and f.flag.startswith("--") for f in FIELDS)
     assert (
         by_env["RCINBOX_PORT"].describe() == "Port of the local HTTP server. [env RCINBOX_PORT; default 8080]"

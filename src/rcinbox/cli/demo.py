@@ -122,10 +122,11 @@ async def _demo(
 ) -> list[Outcome]:
     rules = data_dir / "rcinbox.toml"
     rules.write_text(demo_rules(SYSTEM.now()), encoding="utf-8")
+    passwords: list[str] = []  # the dashboard's, generated for this run: shown under the table
     async with serve(options.host) as emulator:
         settings = demo_settings(emulator, options, data_dir, rules)
         async with (
-            Service.open(settings, Tuning()) as service,
+            Service.open(settings, Tuning(announce=passwords.append)) as service,
             httpx.AsyncClient(base_url=emulator.url, timeout=10, trust_env=False) as http,
         ):
             with stop_on_signals(stop):
@@ -135,6 +136,10 @@ async def _demo(
                     outcomes = await _alongside(runner, play)
                     console.print(table(outcomes, console.width))
                     _explain(console, emulator, service, settings, outcomes, live=not options.once)
+                    if passwords and not options.once:
+                        console.print(
+                            f"Dashboard: {service.http.url}/  (password {passwords[0]})", soft_wrap=True
+                        )
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)
                         if serving is not None:

@@ -8,11 +8,12 @@ rules' ``[smart]`` backend (loaded in a thread; see :mod:`rcinbox.service.unders
 backend that fails to load, and reloaded when the rules change it), the platform client (JWT login
 or the saved session), the contact books, the sender credentials of other users' extensions
 (:mod:`rcinbox.service.senders`), the outbox, the attachment downloads, the pipeline, the transport
-(WebSocket, or WebHook endpoint + subscription manager) and the local HTTP server (``/healthz``,
-``/readyz``, the webhook path). :meth:`Service.run` runs the background loops (pipeline worker,
-outbox sender, attachment downloads, transport, message-sync catch-up, rules reloader) as named
-tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short every wait for RingCentral's
-budget (nothing is in flight then).
+(WebSocket, or WebHook endpoint + subscription manager), the dashboard (:mod:`rcinbox.dashboard`:
+its password and session key from the kv table) and the local HTTP server (``/healthz``,
+``/readyz``, the webhook path, the dashboard's pages). :meth:`Service.run` runs the background
+loops (pipeline worker, outbox sender, attachment downloads, transport, message-sync catch-up,
+rules reloader) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short
+every wait for RingCentral's budget (nothing is in flight then).
 :func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``, and while
 the service is still starting (logging in, waiting for the budget, retrying) they cancel the start.
 """
@@ -24,7 +25,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from rcinbox.clock import SYSTEM, Clock
+from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -39,6 +41,7 @@ from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
 from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
+from rcinbox.service.dashboard_status import Parts, announce, status_source
 from rcinbox.service.downloads import Downloads
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
@@ -57,6 +60,11 @@ from rcinbox.waiting import Changes
 log = logging.getLogger("rcinbox.service")
 
 RULES_CHECK_INTERVAL = 2.0  # seconds between stats of the rules file
+PASSWORD_HINTS = {
+    "environment": "sign in with RCINBOX_ADMIN_PASSWORD",
+    "stored": "sign in with the password shown at the first start, or set RCINBOX_ADMIN_PASSWORD",
+    "generated": "sign in with the password shown above",
+}
 
 
 class Receiver(Protocol):
@@ -78,6 +86,8 @@ class Tuning:
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
     # How a classifier is built for the rules' [smart] backend; None: rcinbox.intents' own.
     classifier: ClassifierFactory | None = None
+    # Who is told a generated dashboard password (None: the console, once); the demo shows it itself.
+    announce: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -115,6 +125,8 @@ class Service:
             sock = stack.enter_context(contextlib.closing(bind(settings.host, settings.port)))
             store = await Store.open(settings.database_url, clock=clock)
             stack.push_async_callback(store.close)
+            # the dashboard's password (a generated one shown now, before any login line) and session key
+            credentials = await load_credentials(store, settings.admin_password, tuning.announce or announce)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
             client = await stack.enter_async_context(
                 PlatformClient.from_settings(settings, waits=waits, clock=clock)
@@ -152,8 +164,22 @@ class Service:
                 clock=clock,
                 backlog=store,
             )
-            app = build_app(readiness(client, receiver.board), routes, waiting=waits.current)
+            checks = readiness(client, receiver.board)
+            publisher = Publisher()  # the dashboard's live feed: the pipeline and outbox publish
+            pipeline.notice = outbox.notice = publisher.publish
+            parts = Parts(
+                rules=rules.current,
+                transport=lambda: receiver.board.status,
+                not_ready=lambda: [reason for check in checks if (reason := check()) is not None],
+                waits=waits.current,
+                reports=lambda: catchup.reports,
+            )
+            snapshot = status_source(parts, client.auth, store.engine, list(books), clock)
+            dashboard = dashboard_for(credentials, store, list(books), snapshot, publisher, clock=clock)
+            app = build_app(checks, [*routes, *dashboard.routes()], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
+            stack.callback(publisher.close)  # first at stop: the open /events streams end
+            log.info("dashboard on %s/ (%s)", http.url, PASSWORD_HINTS[dashboard.password_source])
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
             log.info(

@@ -52,6 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rcinbox.dashboard.live import Activity, Notice, ignore
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
@@ -100,6 +101,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._recover = False  # reconcile the rows left in flight before the next round
         self.changes = Changes()  # notified after every delivery attempt
+        self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
         self.flights = Flights(self.options.in_flight, landed=self._wake.set)
 
     def __repr__(self) -> str:
@@ -256,6 +258,9 @@ class Outbox:
 
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
+        self.notice(
+            Activity("answered", row.extension_id, self.clock.now(), row.to_number, row.text, row.kind)
+        )
         log.info(
             "%s %d to %s %s (platform id %s)",
             row.kind,

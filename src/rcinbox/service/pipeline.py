@@ -42,6 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
+from rcinbox.dashboard.live import Activity, Notice, ignore
 from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.numbers import same_key
@@ -130,6 +131,7 @@ class Pipeline:
         self.numbers = NumberBook(client, list(contact_books), self.clock, self.options.company_numbers)
         self._wake = asyncio.Event()
         self.changes = Changes()  # notified after every accept and processing step
+        self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
 
     def __repr__(self) -> str:
         return f"Pipeline({self.store!r})"
@@ -141,6 +143,9 @@ class Pipeline:
         if new:
             self._wake.set()
             self.changes.notify()
+            self.notice(
+                Activity("received", msg.extension_id, self.clock.now(), msg.sender.phone_number, msg.text)
+            )
         return new
 
     async def accept_many(self, msgs: Sequence[InboundMessage]) -> int:
@@ -152,6 +157,9 @@ class Pipeline:
         if count:
             self._wake.set()
             self.changes.notify()
+            self.notice(
+                Activity("caught-up", msgs[0].extension_id, self.clock.now(), detail=f"{count} text(s)")
+            )
         return count
 
     def wake(self) -> None:
@@ -225,6 +233,11 @@ class Pipeline:
                 "intent": decision.intent,
             },
         )
+        if concluded:
+            what = f"{decision.action} ({decision.reason})"
+            self.notice(
+                Activity("decided", msg.extension_id, self.clock.now(), msg.sender.phone_number, detail=what)
+            )
         if concluded and (decision.action == "reply" or decision.escalation) and self.outbox is not None:
             self.outbox.wake()
 

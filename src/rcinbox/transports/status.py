@@ -25,6 +25,7 @@ class TransportStatus:
     connected: bool = False
     subscription_id: str | None = None
     subscription_active: bool = False
+    subscription_expires_at: datetime | None = None  # as the platform last said
     last_event_at: datetime | None = None
     reason: str = "starting"
     connects: int = 0  # successful connections (WebSocket) / subscriptions created (WebHook)

@@ -138,7 +138,13 @@ class WebhookSubscription:
             info = await self._create()
         elif seconds_left(info, self._clock.now()) <= self.policy.renew_margin:
             info = await self._renew(info)
-        self.board.update(connected=True, subscription_active=True, subscription_id=info.id, reason="")
+        self.board.update(
+            connected=True,
+            subscription_active=True,
+            subscription_id=info.id,
+            subscription_expires_at=info.expiration_time,
+            reason="",
+        )
         return info
 
     async def _adopt(self) -> None:

@@ -38,6 +38,7 @@ from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import RateLimited, TransportError
 from rcinbox.events import InboundMessage
 from rcinbox.payload import decode
+from rcinbox.timestamps import maybe_time
 from rcinbox.transports import Sink, WsTokenSource, instant_message
 from rcinbox.transports.status import StatusBoard
 from rcinbox.transports.storing import Storing
@@ -235,7 +236,10 @@ class WebSocketTransport:
         if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
             raise TransportError("subscription answer without an id")
         log.info("subscribed %s for %d filter(s)", answer["id"], len(self._filters))
-        self.board.update(subscriptions_created=self.board.status.subscriptions_created + 1)
+        self.board.update(
+            subscriptions_created=self.board.status.subscriptions_created + 1,
+            subscription_expires_at=maybe_time(answer.get("expirationTime")),
+        )
         return str(answer["id"])
 
     async def _read(self, link: _Link) -> None:

@@ -1,0 +1,66 @@
+"""What the dashboard signs in with, kept in the archive's ``kv`` table: the admin password's hash
+and the session key.
+
+``RCINBOX_ADMIN_PASSWORD`` (already a hash in :class:`~rcinbox.settings.Settings`) wins. Without
+it, the hash stored at an earlier start is used; at the very first start a password is generated,
+handed to ``announce`` once (the service writes it on the console, never into the log) and only
+its hash is stored. The session key (random, 32 bytes) is created once and kept, so a session
+survives a restart; the ids signed out are kept too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from rcinbox.dashboard.auth import new_key
+from rcinbox.passwords import PasswordHash, generate_password
+
+PASSWORD_KEY = "dashboard.password"
+SESSION_KEY = "dashboard.session_key"
+SIGNED_OUT_KEY = "dashboard.signed_out"
+
+
+class KeyValue(Protocol):
+    async def kv_get(self, key: str) -> str | None: ...
+
+    async def kv_put(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    password: PasswordHash
+    session_key: bytes
+    signed_out: dict[str, float]
+    source: str  # "environment", "stored" or "generated"
+
+    def __repr__(self) -> str:
+        return f"Credentials(source={self.source!r})"
+
+
+async def load_credentials(
+    kv: KeyValue, configured: PasswordHash | None, announce: Callable[[str], None]
+) -> Credentials:
+    password, source = configured, "environment"
+    if password is None:
+        stored = await kv.kv_get(PASSWORD_KEY)
+        if stored:
+            password, source = PasswordHash.decode(stored), "stored"
+        else:
+            plain = generate_password()
+            password, source = PasswordHash.of(plain), "generated"
+            await kv.kv_put(PASSWORD_KEY, password.encode())
+            announce(plain)
+    key_hex = await kv.kv_get(SESSION_KEY)
+    if not key_hex:
+        key_hex = new_key().hex()
+        await kv.kv_put(SESSION_KEY, key_hex)
+    raw = await kv.kv_get(SIGNED_OUT_KEY)
+    signed_out = {str(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
+    return Credentials(password, bytes.fromhex(key_hex), signed_out, source)
+
+
+async def save_signed_out(kv: KeyValue, signed_out: dict[str, float]) -> None:
+    await kv.kv_put(SIGNED_OUT_KEY, json.dumps(signed_out))
