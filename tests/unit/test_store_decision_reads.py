@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pipeline_fakes import CHARLIE, OWNER, envelope
+from pipeline_fakes import CHARLIE, EXT, OWNER, envelope
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import StoreError
@@ -19,6 +19,7 @@ from rcinbox.events import InboundMessage
 from rcinbox.store import DecisionRecord, EscalationRecord, Store
 
 OTHER = "+14155550199"
+BLAIR_EXT, BLAIR = "62264426016", "+16505550102"  # a second extension (a super admin's other user)
 
 
 @pytest.fixture
@@ -32,8 +33,10 @@ async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
         yield opened
 
 
-def msg(mid: str, sender: str = CHARLIE, text: str = "hello") -> InboundMessage:
-    return InboundMessage.from_notification(envelope(message_id=mid, sender=sender, text=text), "webhook")
+def msg(mid: str, sender: str = CHARLIE, text: str = "hello", ext: str = EXT) -> InboundMessage:
+    to = (OWNER,) if ext == EXT else (BLAIR,)
+    notification = envelope(message_id=mid, sender=sender, text=text, ext=ext, to=to)
+    return InboundMessage.from_notification(notification, "webhook")
 
 
 def reply(to: str = CHARLIE, handle: str = "vacation") -> DecisionRecord:
@@ -54,7 +57,7 @@ def suppress(action: str = "suppress", **changes: object) -> DecisionRecord:
 
 
 async def separately(store: Store, pk: int, sender: str, since: datetime) -> tuple[object, ...]:
-    history = await store.history(sender)
+    history = await store.history(sender, EXT)
     return (
         await store.opted_out(sender),
         dict(history.last_replies),
@@ -65,7 +68,7 @@ async def separately(store: Store, pk: int, sender: str, since: datetime) -> tup
 
 
 async def together(store: Store, pk: int, sender: str, since: datetime) -> tuple[object, ...]:
-    facts = await store.decision_facts(pk, sender, since)
+    facts = await store.decision_facts(pk, sender, EXT, since)
     return (
         facts.opted_out,
         dict(facts.history.last_replies),
@@ -106,6 +109,35 @@ async def test_decision_facts_equal_the_separate_reads(store: Store, clock: Fake
     await snapshot()  # a failed reply no longer counts
     assert any(state[0] for state in states) and any(state[3] for state in states)
     assert any(state[2] is not None for state in states) and {len(state[1]) for state in states} >= {0, 1, 2}  # type: ignore[arg-type]
+
+
+async def test_repeat_tracking_is_per_extension_and_the_loop_fuse_counts_every_extension(
+    store: Store, clock: FakeClock
+) -> None:
+    since = clock.now()
+    await store.accept(msg("a1"))  # Charlie texts Alex's extension...
+    await store.accept(msg("b1", ext=BLAIR_EXT))  # ... and Blair's
+    await store.accept(msg("b2", ext=BLAIR_EXT))
+    alex_pk, blair_pk, blair_next = await store.due_messages()
+    escalation = EscalationRecord(
+        text="see", from_number=OWNER, to_number="+16505550123", handle="e", about=CHARLIE
+    )
+    alexs_reply = dataclasses.replace(reply(handle="vacation:same"), escalation=escalation)
+    assert await store.conclude(alex_pk, alexs_reply) is True
+    alex = await store.decision_facts(alex_pk, CHARLIE, EXT, since)
+    blair = await store.decision_facts(blair_pk, CHARLIE, BLAIR_EXT, since)
+    assert (dict(alex.history.last_replies), alex.history.escalated_at) == ({"vacation:same": since}, since)
+    assert (dict(blair.history.last_replies), blair.history.escalated_at) == ({}, None)  # Alex's, not Blair's
+    assert (alex.automated_count, blair.automated_count) == (1, 1)  # the reply to Charlie counts for both
+    assert await store.last_reply_at(CHARLIE, "vacation:same", BLAIR_EXT) is None
+    assert await store.last_reply_at(CHARLIE, "vacation:same") == since  # any extension
+    blairs_reply = dataclasses.replace(reply(handle="vacation:same"), reply_from=BLAIR)
+    assert await store.conclude(blair_pk, blairs_reply, None) is True
+    later = await store.decision_facts(blair_next, CHARLIE, BLAIR_EXT, since)
+    assert dict(later.history.last_replies) == {"vacation:same": since}
+    assert later.automated_count == 2
+    assert (await store.history(CHARLIE, EXT)).last_replies == {"vacation:same": since}
+    assert await store.automated_count(CHARLIE, since) == 2
 
 
 async def test_concurrent_conclusions_share_a_transaction_and_chain_in_order(store: Store) -> None:

@@ -1,4 +1,5 @@
-"""Segment budget: warnings about the vacation message, shown at start and on every reload.
+"""Segment budget: warnings about the vacation message (the file's and each extension's own), shown
+at start and on every reload.
 
 The message is rendered with worst-case realistic values (a long first and last name, the real
 return date) and checked the way it will be sent: typographic quotes and dashes are transliterated
@@ -32,7 +33,18 @@ _TAG = re.compile(r"^\W*(?:auto(?:matic|mated)?[\s-]?(?:reply|response|message)|
 
 
 def budget_warnings(rules: Rules) -> list[str]:
-    """Human-readable warnings about the vacation message (empty when it is fine or disabled)."""
+    """Human-readable warnings about the vacation message (empty when it is fine or disabled), the
+    file's and then each extension's whose own differ (``extensions."<id>": …``)."""
+    defaults = _warnings(rules)
+    warnings = list(defaults)
+    for extension_id in sorted(rules.extensions):
+        own = _warnings(rules.for_extension(extension_id))
+        if own != defaults:
+            warnings += [f'extensions."{extension_id}": {warning}' for warning in own]
+    return warnings
+
+
+def _warnings(rules: Rules) -> list[str]:
     vacation = rules.vacation
     if not vacation.enabled or not vacation.message.strip():
         return []

@@ -19,6 +19,12 @@ File format (every table and key is optional; a missing file means "vacation off
     [safety]
     loop_fuse = "3/24h"                  # at most 3 automated texts per counterpart per 24 h (max 10)
     max_age = "1h"                       # a text older than this when rcinbox gets it is not answered
+    [extensions."62264426016".vacation]  # one extension's own: its keys over the defaults above
+    message = "Auto-reply: Blair is away until {return_date}."
+
+The tables above are the file's defaults; an ``[extensions."<extension id>"]`` section gives one
+extension its own ``vacation`` and ``smart`` keys, key by key (:mod:`rcinbox.rules.extensions`);
+:meth:`Rules.for_extension` is what holds for an extension.
 
 Validation is strict because a typo must never silently disable a safety rule: unknown tables and
 keys, wrong types, an end not after its start, a local time that does not exist (DST gap), an unknown
@@ -34,85 +40,43 @@ Lines are found by :mod:`rcinbox.rules.lines`; reloading is
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcinbox.errors import RulesError
 from rcinbox.numbers import to_e164
+from rcinbox.rules.extensions import Section, sections
 from rcinbox.rules.lines import find_line, syntax_error
-from rcinbox.rules.smart_config import KEYS as SMART_KEYS
+from rcinbox.rules.model import KEYS, ContactsRules, ExtensionRules, LoopFuse, Rules, Vacation
 from rcinbox.rules.smart_config import Smart, parse_smart
 from rcinbox.rules.template import TemplateError, placeholders
 from rcinbox.rules.values import worst_case_values
 
-__all__ = ["ContactsRules", "LoopFuse", "Rules", "Smart", "Vacation", "load_rules", "parse_rules"]
+__all__ = [
+    "ContactsRules",
+    "ExtensionRules",
+    "LoopFuse",
+    "Rules",
+    "Smart",
+    "Vacation",
+    "load_rules",
+    "parse_rules",
+]
 
-Audience = Literal["contacts", "everyone"]
 BUILTIN_PLACEHOLDERS = ("first_name", "last_name", "name", "return_date", "return_time")
 MIN_REPEAT = timedelta(hours=1)
-DEFAULT_REPEAT = timedelta(days=7)
 MAX_FUSE_COUNT = 10
-DEFAULT_MAX_AGE = timedelta(hours=1)
 MIN_MAX_AGE = timedelta(minutes=5)  # below this, a normal WebSocket recovery replay would count as late
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 _INTERVAL = re.compile(r"(\d+)\s*([wdhm])")
 _FUSE = re.compile(r"(\d+)\s*/\s*(\d+)\s*([wdhm])")
-_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"vacation", "contacts", "safety", "smart"}),
-    "vacation": frozenset(
-        {"enabled", "start", "end", "timezone", "message", "audience", "repeat_after", "values"}
-    ),
-    "contacts": frozenset({"allowlist", "blocklist", "company_numbers"}),
-    "safety": frozenset({"loop_fuse", "max_age"}),
-    **SMART_KEYS,
-}
-
-
-@dataclass(frozen=True)
-class Vacation:
-    enabled: bool = False
-    start: datetime | None = None  # aware
-    end: datetime | None = None  # aware, exclusive
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    message: str = ""
-    audience: Audience = "contacts"
-    repeat_after: timedelta | None = DEFAULT_REPEAT  # None = once per vacation window
-    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    def active(self, now: datetime) -> bool:
-        """Enabled and ``start <= now < end``."""
-        if not self.enabled or self.start is None or self.end is None:
-            return False
-        return self.start <= now < self.end
-
-
-@dataclass(frozen=True)
-class ContactsRules:
-    allowlist: frozenset[str] = frozenset()  # E.164
-    blocklist: frozenset[str] = frozenset()  # E.164
-    company_numbers: frozenset[str] = frozenset()  # E.164: colleagues, the main number… never answered
-
-
-@dataclass(frozen=True)
-class LoopFuse:
-    count: int = 3
-    per: timedelta = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Rules:
-    vacation: Vacation = field(default_factory=Vacation)
-    smart: Smart = field(default_factory=Smart)
-    contacts: ContactsRules = field(default_factory=ContactsRules)
-    loop_fuse: LoopFuse = field(default_factory=LoopFuse)
-    max_age: timedelta = DEFAULT_MAX_AGE  # older when it reached rcinbox (e.g. caught up): "too-old"
 
 
 def load_rules(path: Path | str) -> Rules:
@@ -144,15 +108,31 @@ def parse_rules(data: bytes | str, path: Path | str = "rcinbox.toml") -> Rules:
 class _Parser:
     """Validation of a parsed document, with the text at hand to find lines."""
 
-    def __init__(self, text: str, path: Path) -> None:
+    def __init__(self, text: str, path: Path, section: Section | None = None) -> None:
         self.text = text
         self.path = path
+        self.section = section  # validating an extension's effective rules: errors name it
 
     def fail(self, table: str, key: str | None, reason: str, value: str | None = None) -> RulesError:
+        if self.section is not None:
+            line = self.section.line(self.text, table, key, value)
+            return RulesError(self.path, line, f"{self.section.label}: {reason}")
         return RulesError(self.path, find_line(self.text, table, key, value), reason)
 
     def rules(self, doc: Mapping[str, Any]) -> Rules:
+        """The file's defaults, and each ``[extensions."<id>"]`` section over them (validated alike)."""
         self.check_keys("", doc)
+        defaults = {name: value for name, value in doc.items() if name != "extensions"}
+        rules = self.defaults(defaults)
+        extensions = {
+            section.extension_id: ExtensionRules(
+                _Parser(self.text, self.path, section).defaults(section.over(defaults)), section.overrides()
+            )
+            for section in sections(doc, self.text, self.path)
+        }
+        return dataclasses.replace(rules, extensions=MappingProxyType(extensions)) if extensions else rules
+
+    def defaults(self, doc: Mapping[str, Any]) -> Rules:
         vacation = self.table(doc, "vacation")
         contacts = self.table(doc, "contacts")
         safety = self.table(doc, "safety")
@@ -183,8 +163,8 @@ class _Parser:
 
     def check_keys(self, table: str, value: Mapping[str, Any]) -> None:
         for key in value:
-            if key not in _KEYS[table]:
-                known = ", ".join(sorted(_KEYS[table]))
+            if key not in KEYS[table]:
+                known = ", ".join(sorted(KEYS[table]))
                 where = f"[{table}]" if table else "the top level"
                 name = f"{table}.{key}" if table else key
                 raise self.fail(table, key, f"unknown key {name!r} in {where} (known: {known})")

@@ -51,3 +51,15 @@ def find_line(text: str, table: str, key: str | None, value: str | None = None) 
             if needle in lines[number - 1] or value in lines[number - 1]:
                 return number
     return key_line or header_line
+
+
+def first_header(text: str, prefix: str) -> int | None:
+    """1-based line of the first ``[table]`` header at or under ``prefix`` (``[prefix.…]``), else
+    ``None``: where a table written only through its sub-tables begins."""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            name = header.group(1).replace('"', "").replace(" ", "")
+            if name == prefix or name.startswith(f"{prefix}."):
+                return number
+    return None

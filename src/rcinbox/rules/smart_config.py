@@ -10,6 +10,7 @@ every mistake is a :class:`~rcinbox.errors.RulesError` naming the line and the r
     urgent = "Auto-reply: I'm away until {return_date}. Urgent? Call {backup_name} at {backup_number}."
     [smart.escalate]
     to = "+16505550123"         # urgent texts from contacts are forwarded, once per sender per window
+                                # ("": none, e.g. in an extension's section, see rules.extensions)
 
 Beyond the types: a reply for an intent that has none (``opt_out`` is never answered; ``other`` is
 answered by ``vacation.message``), a placeholder with no value, a reply longer than one SMS segment
@@ -162,7 +163,7 @@ def _escalate(raw: Mapping[str, Any], fail: Fail, blocklist: frozenset[str]) -> 
                 "smart.escalate", key, f"unknown key 'smart.escalate.{key}' in [smart.escalate] (known: to)"
             )
     to = table.get("to")
-    if to is None:
+    if to is None or to == "":  # "": none (an extension turning off the file's escalation)
         return None
     e164 = to_e164(to) if isinstance(to, str) else None
     if e164 is None:

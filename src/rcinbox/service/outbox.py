@@ -18,7 +18,8 @@ sender's next text gets no second reply; otherwise ``failed``.
 
 Right before each send the row is checked again against the current rules and its age (a retry
 can push a reply hours past its decision) by :func:`rcinbox.rules.recheck.recheck`, the same rules
-:func:`~rcinbox.rules.decide.decide` applies. It fails, with the reason first in ``last_error``
+:func:`~rcinbox.rules.decide.decide` applies (those of the extension that received the text). It
+fails, with the reason first in ``last_error``
 (``rcinbox messages`` shows it), when: the counterpart opted out after it was queued
 (``opted-out``); it was queued longer ago than ``safety.max_age`` (``expired``); the vacation was
 switched off (``vacation-off``) or ``now`` is outside the window (``outside-window``); the
@@ -248,7 +249,7 @@ class Outbox:
         if opted_out is None:
             opted_out = await self.store.opted_out(row.to_number)
         now = self.clock.now()
-        rules = self.rules() if self.rules is not None else None
+        rules = self.rules().for_extension(row.extension_id) if self.rules is not None else None
         if row.kind == "escalation":
             return recheck_escalation(
                 QueuedEscalation(row.to_number, now - row.queued_at, now, opted_out), rules

@@ -16,10 +16,12 @@ message goes through idempotent steps:
    attachments goes straight on);
 2. gather :class:`~rcinbox.rules.decide.Facts` (owner/company numbers, address book, and from the
    store in one statement — :meth:`Store.decision_facts` — opt-out state, the last reply per handle
-   and the last escalation about the sender, a reply to this message, the automated texts for the
-   loop fuse; what the text asks by the rules' classifier
+   and the last escalation about the sender from this extension, a reply to this message, the
+   automated texts from every extension for the loop fuse; what the text asks by the rules' classifier
    (:class:`~rcinbox.service.understanding.Understanding`), whether a credential may send for the
-   extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`;
+   extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`
+   with the rules of the message's extension (:meth:`Rules.for_extension
+   <rcinbox.rules.config.Rules.for_extension>`);
 3. one transaction (:meth:`Store.conclude`, shared with concurrent decisions): the decision
    record (with the intent, confidence, backend and reply kind), the opt-out/opt-in (with the words
    and, for a fuzzy opt-out, the confidence), the outbox reply and escalation → ``decided``
@@ -216,7 +218,7 @@ class Pipeline:
         await self._decide(stored, msg)
 
     async def _decide(self, stored: StoredMessage, msg: InboundMessage) -> None:
-        rules = self.rules()
+        rules = self.rules().for_extension(msg.extension_id)  # its own section over the defaults
         facts = await self.gather(stored.pk, msg, rules)
         decision = decide(facts, rules)
         concluded = await self.store.conclude(stored.pk, decision_record(decision, facts, rules), stored)
@@ -248,7 +250,7 @@ class Pipeline:
         sender = msg.sender.phone_number
         numbers = await self.numbers.for_extension(msg.extension_id)
         contact = await self._contact(msg.extension_id, sender)
-        known = await self.store.decision_facts(pk, sender, now - rules.loop_fuse.per)
+        known = await self.store.decision_facts(pk, sender, msg.extension_id, now - rules.loop_fuse.per)
         understanding = self.understanding
         classification = (
             None if understanding is None else await understanding.classify(rules.smart, msg.text)

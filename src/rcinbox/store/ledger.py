@@ -1,6 +1,11 @@
 """The ledger reads: opt-out state and the automated texts already sent (or queued) that concern
 a counterpart. Keyed by :func:`rcinbox.numbers.same_key` on read as on write.
 
+Repeat tracking is per (extension, sender): the last reply per handle and the last escalation are
+those of one extension (``outbox.extension_id``, the extension that received the text), so a
+contact who texts two users who are both away gets each user's own reply. The loop fuse's count
+(:func:`automated_count`) is every automated text to the counterpart, whichever extension sent it.
+
 :func:`decision_facts` is what the pipeline reads for a decision: all of them in one statement; the
 single-purpose reads below stay for the outbox's re-checks and the tests."""
 
@@ -26,30 +31,38 @@ async def opted_out(engine: AsyncEngine, number: str) -> bool:
     return state == "opted_out"
 
 
-async def last_reply_at(engine: AsyncEngine, counterpart: str, handle: str) -> datetime | None:
+async def last_reply_at(
+    engine: AsyncEngine, counterpart: str, handle: str, extension_id: str | None = None
+) -> datetime | None:
+    """The last reply with ``handle`` to ``counterpart`` (from ``extension_id``; ``None``: any)."""
     query = select(func.max(ledger_time())).where(
         outbox.c.to_number == same_key(counterpart),
         outbox.c.kind == "reply",
         outbox.c.handle == handle,
         outbox.c.state.in_(LEDGER_STATES),
+        true() if extension_id is None else outbox.c.extension_id == extension_id,
     )
     async with reading(engine) as conn:
         return cast(datetime | None, await conn.scalar(query))
 
 
-async def history(engine: AsyncEngine, sender: str) -> SenderHistory:
-    """One query: the last reply to ``sender`` per handle, and the last escalation about them."""
+async def history(engine: AsyncEngine, sender: str, extension_id: str | None = None) -> SenderHistory:
+    """One query: the last reply to ``sender`` per handle, and the last escalation about them,
+    from ``extension_id`` (``None``: from any extension)."""
     async with reading(engine) as conn:
-        rows = (await conn.execute(_history(same_key(sender)))).all()
+        rows = (await conn.execute(_history(same_key(sender), extension_id))).all()
     return _sender_history(rows)
 
 
-async def decision_facts(engine: AsyncEngine, pk: int, sender: str, since: datetime) -> DecisionFacts:
-    """One statement (:data:`_FACTS`): the opt-out state of ``sender``, their history
-    (:func:`history`), whether message ``pk`` already has a reply, and the automated texts to them
-    since ``since``."""
+async def decision_facts(
+    engine: AsyncEngine, pk: int, sender: str, extension_id: str, since: datetime
+) -> DecisionFacts:
+    """One statement (:data:`_FACTS`): the opt-out state of ``sender``, their history with
+    ``extension_id`` (:func:`history`), whether message ``pk`` already has a reply, and the
+    automated texts to them since ``since`` (from every extension: the loop fuse)."""
+    values = {"key": same_key(sender), "pk": pk, "since": since, "extension": extension_id}
     async with reading(engine) as conn:
-        rows = (await conn.execute(_FACTS, {"key": same_key(sender), "pk": pk, "since": since})).all()
+        rows = (await conn.execute(_FACTS, values)).all()
     first = rows[0]
     return DecisionFacts(
         opted_out=first.opt_state == "opted_out",
@@ -59,11 +72,12 @@ async def decision_facts(engine: AsyncEngine, pk: int, sender: str, since: datet
     )
 
 
-def _history(key: str | BindParameter[str]) -> Select[Any]:
+def _history(key: str | BindParameter[str], extension: str | BindParameter[str] | None) -> Select[Any]:
     return (
         select(outbox.c.kind, outbox.c.handle, func.max(ledger_time()).label("last"))
         .where(
             outbox.c.state.in_(LEDGER_STATES),
+            true() if extension is None else outbox.c.extension_id == extension,
             or_(
                 and_(outbox.c.to_number == key, outbox.c.kind == "reply"),
                 and_(outbox.c.about == key, outbox.c.kind == "escalation"),
@@ -91,7 +105,8 @@ async def automated_count(engine: AsyncEngine, counterpart: str, since: datetime
 
 
 def _facts() -> Select[Any]:
-    """What :func:`decision_facts` reads, built once (parameters ``key``, ``pk``, ``since``): the
+    """What :func:`decision_facts` reads, built once (parameters ``key``, ``pk``, ``since``,
+    ``extension``): the
     per-sender values come on every row beside the history's rows, at least one row (an outer join
     of the one-row values to the history)."""
     key = bindparam("key", type_=outbox.c.to_number.type)
@@ -109,7 +124,8 @@ def _facts() -> Select[Any]:
         .scalar_subquery()
         .label("automated"),
     ).subquery("facts")
-    history_rows = _history(key).subquery("history")
+    extension = bindparam("extension", type_=outbox.c.extension_id.type)
+    history_rows = _history(key, extension).subquery("history")
     return select(values, history_rows).select_from(values.outerjoin(history_rows, true()))
 
 

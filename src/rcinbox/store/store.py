@@ -230,18 +230,23 @@ class Store:
     async def opted_out(self, number: str) -> bool:
         return await ledger.opted_out(self.engine, number)
 
-    async def last_reply_at(self, counterpart: str, handle: str) -> datetime | None:
-        """When the last automated reply under ``handle`` went (or was queued) to ``counterpart``."""
-        return await ledger.last_reply_at(self.engine, counterpart, handle)
+    async def last_reply_at(
+        self, counterpart: str, handle: str, extension_id: str | None = None
+    ) -> datetime | None:
+        """When the last automated reply under ``handle`` went (or was queued) to ``counterpart``
+        from ``extension_id`` (``None``: from any extension)."""
+        return await ledger.last_reply_at(self.engine, counterpart, handle, extension_id)
 
-    async def history(self, sender: str) -> SenderHistory:
-        """The last reply to ``sender`` per handle and the last escalation about them (one query)."""
-        return await ledger.history(self.engine, sender)
+    async def history(self, sender: str, extension_id: str | None = None) -> SenderHistory:
+        """The last reply to ``sender`` per handle and the last escalation about them (one query),
+        from ``extension_id`` (``None``: from any extension)."""
+        return await ledger.history(self.engine, sender, extension_id)
 
-    async def decision_facts(self, pk: int, sender: str, since: datetime) -> DecisionFacts:
-        """What a decision about message ``pk`` from ``sender`` needs from the ledger, in one read:
-        opt-out state, history, whether the message has a reply, automated texts since ``since``."""
-        return await ledger.decision_facts(self.engine, pk, sender, since)
+    async def decision_facts(self, pk: int, sender: str, extension_id: str, since: datetime) -> DecisionFacts:
+        """What a decision about message ``pk`` from ``sender`` to ``extension_id`` needs from the
+        ledger, in one read: opt-out state, the history with that extension, whether the message
+        has a reply, automated texts since ``since`` (from every extension: the loop fuse)."""
+        return await ledger.decision_facts(self.engine, pk, sender, extension_id, since)
 
     async def automated_count(self, counterpart: str, since: datetime) -> int:
         """Automated texts to ``counterpart`` (any handle, escalations too) sent or queued since ``since``."""
