@@ -57,12 +57,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    event,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.schema import DDL
 from sqlalchemy.types import TypeDecorator
@@ -273,7 +273,14 @@ SEARCH_DDL = (
     INSERT INTO messages_fts (rowid, number, name, text)
     SELECT id, number, name, text FROM messages_search WHERE id = new.id; END""",
 )
-SEARCH_TABLES = ("messages_fts", "messages_fts_data", "messages_fts_idx", "messages_fts_docsize", "messages_fts_config")
+SEARCH_TABLES = (
+    "messages_fts",
+    "messages_fts_data",
+    "messages_fts_idx",
+    "messages_fts_docsize",
+    "messages_fts_config",
+)
 
 for _statement in SEARCH_DDL:
-    event.listen(metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+    event.listen(metadata, "after_create", ddl.execute_if(dialect="sqlite"))
