@@ -40,7 +40,9 @@ async def text_in(
 ) -> int:
     """An inbound text archived at ``at`` (default: the store's clock); its message pk."""
     created = (at or store.clock.now()).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    body = envelope(text=text, sender=sender, sender_name=name, ext=ext, created=created, attachments=attachments)
+    body = envelope(
+        text=text, sender=sender, sender_name=name, ext=ext, created=created, attachments=attachments
+    )
     message = InboundMessage.from_notification(body, "webhook")
     assert await store.accept(message)
     found = await store.find_message(ext, message.message_id)

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from dashboard_kit import (
     DANA,
     EXT2,
@@ -120,7 +119,9 @@ async def test_a_thread_has_each_text_with_its_decision_reply_escalation_and_att
     first, second, third = page.items
     assert first.decision is not None and first.decision.reason == "replied"
     assert first.reply is not None and (first.reply.state, first.reply.text) == ("sent", "Away until Monday")
-    assert [(f.attachment_id, f.content_type, f.path, f.size, f.sha256, f.state) for f in first.attachments] == [
+    assert [
+        (f.attachment_id, f.content_type, f.path, f.size, f.sha256, f.state) for f in first.attachments
+    ] == [
         ("a1", "image/jpeg", "attachments/a1.jpg", 3, "ab" * 32, "stored"),
         ("a2", "application/pdf", "attachments/a2.jpg", 3, "ab" * 32, "stored"),
     ]

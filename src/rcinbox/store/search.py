@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, column, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Float, Integer, column, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnClause
 
@@ -84,6 +84,11 @@ async def search(
         return Results(query, Page((), number, size, False), 0)
     if engine.dialect.name != "sqlite":
         raise StoreError("searching the archive needs SQLite (its FTS5 index)")
+    where: list[ColumnElement[bool]] = [_FTS.op("MATCH")(fts_query)]
+    if extension_id is not None:
+        where.append(messages.c.extension_id == extension_id)
+    found = _fts.join(messages, messages.c.id == _fts.c.rowid)
+    counted = select(func.count()).select_from(found).where(*where).scalar_subquery()
     snippet = func.snippet(_FTS, 2, MARK_START, MARK_END, "…", SNIPPET_WORDS)
     statement = (
         select(
@@ -94,16 +99,14 @@ async def search(
             messages.c.created_at,
             snippet.label("snippet"),
             _fts.c.rank,
-            func.count().over().label("total"),
+            counted.label("total"),
         )
-        .select_from(_fts.join(messages, messages.c.id == _fts.c.rowid))
-        .where(_FTS.op("MATCH")(fts_query))
+        .select_from(found)
+        .where(*where)
         .order_by(_fts.c.rank, messages.c.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    if extension_id is not None:
-        statement = statement.where(messages.c.extension_id == extension_id)
     async with reading(engine) as conn:
         rows = (await conn.execute(statement)).mappings().all()
     hits = [_hit(row) for row in rows]
