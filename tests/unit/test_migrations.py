@@ -277,7 +277,9 @@ def test_a_fresh_archive_is_what_the_migrations_build(tmp_path: Path) -> None:
     engine.dispose()
     fresh, migrated = schema_of(tmp_path / "fresh.db"), schema_of(tmp_path / "migrated.db")
     assert {"alembic_version", "messages", "outbox", "ix_outbox_ledger"} <= {name for name, _ in fresh}
-    assert {"messages_fts", "messages_search", "messages_fts_insert", "opt_out_lifts"} <= {n for n, _ in fresh}
+    assert {"messages_fts", "messages_search", "messages_fts_insert", "opt_out_lifts"} <= {
+        n for n, _ in fresh
+    }
     assert fresh == migrated
     assert dump(tmp_path / "fresh.db")["alembic_version"] == [(migrate.head(),)]
 
