@@ -138,7 +138,8 @@ messages = Table(
     Column("handed_over_at", UtcDateTime),  # migration 0003
     UniqueConstraint("extension_id", "message_id", name="uq_messages_extension_message"),
     Index("ix_messages_state_due", "state", "next_attempt_at"),
-    Index("ix_messages_sender", "sender"),
+    Index("ix_messages_sender_created", "sender", "created_at"),  # migration 0006 (was: sender)
+    Index("ix_messages_received_at", "received_at"),  # migration 0006: today's counts
 )
 
 attachments = Table(
@@ -182,6 +183,7 @@ decisions = Table(
     Column("confidence", Float),
     Column("backend", String(16)),
     Column("reply_kind", String(16)),  # which reply was chosen: "vacation" or an intent's
+    Index("ix_decisions_decided_at", "decided_at"),  # migration 0006: today's counts
 )
 
 outbox = Table(

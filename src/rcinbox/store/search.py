@@ -12,7 +12,7 @@ syntax through:
 - anything else: every word, each quoted (so ``AND``, ``"`` or ``*`` mean nothing), the last one
   as a prefix (a word being typed), all of them required, in any column.
 
-Results are ranked by FTS5's bm25 (then newest first), each with a snippet of the text around the
+Results are ranked by FTS5's bm25, each with a snippet of the text around the
 words found, in one statement per page with the number of matches.
 """
 
@@ -88,7 +88,8 @@ async def search(
     if extension_id is not None:
         where.append(messages.c.extension_id == extension_id)
     found = _fts.join(messages, messages.c.id == _fts.c.rowid)
-    counted = select(func.count()).select_from(found).where(*where).scalar_subquery()
+    counting = select(func.count()).where(*where)  # the index alone, unless filtered by extension
+    counted = counting.select_from(_fts if extension_id is None else found).scalar_subquery()
     snippet = func.snippet(_FTS, 2, MARK_START, MARK_END, "…", SNIPPET_WORDS)
     statement = (
         select(
@@ -103,7 +104,7 @@ async def search(
         )
         .select_from(found)
         .where(*where)
-        .order_by(_fts.c.rank, messages.c.id.desc())
+        .order_by(_fts.c.rank)  # rank alone: FTS5 sorts by it itself (another key sorts every match)
         .limit(limit)
         .offset(offset)
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Subquery
 
@@ -119,49 +119,64 @@ async def conversations(
 
 
 def _conversations(extension_id: str | None, limit: int, offset: int) -> Select[Any]:
-    texts = _texts(extension_id).subquery("texts")
-    who = texts.c.counterpart
-    latest = (texts.c.at.desc(), texts.c.outbound.desc(), texts.c.message_pk.desc())
-    ranked = select(
-        texts,
-        func.row_number().over(partition_by=who, order_by=latest).label("turn"),
-        func.sum(1 - texts.c.outbound).over(partition_by=who).label("texts"),
-    ).subquery("ranked")
+    """Per counterpart: their last inbound text's time and count (grouped on the index of
+    ``(sender, created_at)``), their last sent reply's time; the page of the latest; then, for the
+    page's rows only, the texts themselves, the names and the opt-out state."""
+    ours = [] if extension_id is None else [messages.c.extension_id == extension_id]
+    inbound = (
+        select(
+            messages.c.sender.label("counterpart"),
+            func.max(messages.c.created_at).label("in_at"),
+            func.count().label("texts"),
+        )
+        .where(*ours)
+        .group_by(messages.c.sender)
+        .subquery("inbound")
+    )
+    outbound = (
+        select(messages.c.sender.label("counterpart"), func.max(_SENT_AT).label("out_at"))
+        .join(messages, messages.c.id == outbox.c.message_pk)
+        .where(*_SENT_REPLY, *ours)
+        .group_by(messages.c.sender)
+        .subquery("outbound")
+    )
+    latest = case((outbound.c.out_at > inbound.c.in_at, outbound.c.out_at), else_=inbound.c.in_at)
     page = (
-        select(ranked)
-        .where(ranked.c.turn == 1)
-        .order_by(ranked.c.at.desc(), ranked.c.counterpart)
+        select(inbound, outbound.c.out_at, latest.label("at"))
+        .outerjoin(outbound, outbound.c.counterpart == inbound.c.counterpart)
+        .order_by(latest.desc(), inbound.c.counterpart)
         .limit(limit)
         .offset(offset)
         .subquery("page")
     )
-    return (
-        select(page, opt_outs.c.state.label("opt_state"))
-        .add_columns(_sender_name(page.c.counterpart), _contact_name(page.c.counterpart))
-        .outerjoin(opt_outs, opt_outs.c.number == page.c.counterpart)
-        .order_by(page.c.at.desc(), page.c.counterpart)
+    who = page.c.counterpart
+    last_in = (
+        select(messages.c.text)
+        .where(messages.c.sender == who, *ours)
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-
-
-def _texts(extension_id: str | None) -> Any:
-    """Every text with its counterpart: the inbound ones, and the replies sent (to their sender)."""
-    inbound = select(
-        messages.c.sender.label("counterpart"),
-        messages.c.created_at.label("at"),
-        literal(0).label("outbound"),
-        messages.c.text,
-        messages.c.id.label("message_pk"),
-    )
-    sent_at = func.coalesce(outbox.c.sent_at, outbox.c.queued_at, type_=UtcDateTime)
-    replies = (
-        select(messages.c.sender, sent_at, literal(1), outbox.c.text, messages.c.id)
+    last_out = (
+        select(outbox.c.text)
         .join(messages, messages.c.id == outbox.c.message_pk)
-        .where(outbox.c.kind == "reply", outbox.c.state == "sent")
+        .where(messages.c.sender == who, *_SENT_REPLY, *ours)
+        .order_by(_SENT_AT.desc(), outbox.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    if extension_id is not None:
-        inbound = inbound.where(messages.c.extension_id == extension_id)
-        replies = replies.where(messages.c.extension_id == extension_id)
-    return union_all(inbound, replies)
+    return (
+        select(
+            page, opt_outs.c.state.label("opt_state"), last_in.label("in_text"), last_out.label("out_text")
+        )
+        .add_columns(_sender_name(who), _contact_name(who))
+        .outerjoin(opt_outs, opt_outs.c.number == who)
+        .order_by(page.c.at.desc(), who)
+    )
+
+
+_SENT_AT = func.coalesce(outbox.c.sent_at, outbox.c.queued_at, type_=UtcDateTime)
+_SENT_REPLY = (outbox.c.kind == "reply", outbox.c.state == "sent")
 
 
 def _sender_name(counterpart: Any) -> Any:
@@ -190,14 +205,15 @@ def _contact_name(counterpart: Any) -> Any:
 
 
 def _conversation(row: Any) -> Conversation:
+    outbound = row["out_at"] is not None and row["out_at"] > row["in_at"]
     return Conversation(
         counterpart=row["counterpart"],
         contact_name=(row["contact_name"] or "").strip() or None,
         sender_name=row["sender_name"],
         texts=int(row["texts"] or 0),
-        last_text=row["text"],
+        last_text=row["out_text"] if outbound else row["in_text"],
         last_at=row["at"],
-        last_direction="outbound" if row["outbound"] else "inbound",
+        last_direction="outbound" if outbound else "inbound",
         opted_out=row["opt_state"] == "opted_out",
     )
 

@@ -9,6 +9,9 @@ opt-outs.
   rcinbox; a test compares a migrated archive with a fresh one, statement for statement). Another
   database gets no index (the search is SQLite's).
 - ``opt_out_lifts``: who lifted which opt-out, when and why (never deleted).
+- The index on ``messages.sender`` becomes one on ``(sender, created_at)``: the conversations'
+  "last text per counterpart" reads it alone (the queries by sender use it as before). Indexes
+  on ``messages.received_at`` and ``decisions.decided_at``: today's counts read one day's rows.
 
 Revision ID: 0006
 Revises: 0005
@@ -59,6 +62,10 @@ SEARCH_DROP = (
 
 
 def upgrade() -> None:
+    op.drop_index("ix_messages_sender", "messages")
+    op.create_index("ix_messages_sender_created", "messages", ["sender", "created_at"])
+    op.create_index("ix_messages_received_at", "messages", ["received_at"])
+    op.create_index("ix_decisions_decided_at", "decisions", ["decided_at"])
     op.create_table(
         "opt_out_lifts",
         sa.Column("id", PK, primary_key=True, autoincrement=True),
@@ -85,3 +92,7 @@ def downgrade() -> None:
             op.execute(statement)
     op.drop_index("ix_opt_out_lifts_number", "opt_out_lifts")
     op.drop_table("opt_out_lifts")
+    op.drop_index("ix_decisions_decided_at", "decisions")
+    op.drop_index("ix_messages_received_at", "messages")
+    op.drop_index("ix_messages_sender_created", "messages")
+    op.create_index("ix_messages_sender", "messages", ["sender"])
