@@ -14,6 +14,7 @@ SCENARIOS: tuple[str, ...] = (
     "attachments",
     "catchup",
     "footprint",
+    "dashboard",
 )
 
 

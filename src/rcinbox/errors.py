@@ -18,6 +18,7 @@
      ├── DownloadRefused             a media URI points outside the configured platform's hosts
      ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
      ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
+     ├── NotOptedOut                 an opt-out to lift that is not there (the number has not opted out)
      ├── ClassifierError             the intent classifier cannot be loaded (extra missing, model file absent)
      │    └── ModelChecksumError     the model (or tokenizer) file is not the one rcinbox pins
      └── StoreError                  the database failed
@@ -86,6 +87,10 @@ class SchemaError(StoreError):
     """The archive's schema version does not fit this code: newer than it knows (a newer rcinbox
     wrote it), or older for a command that only reads. The message says which versions and what to
     run; nothing was changed."""
+
+
+class NotOptedOut(RcinboxError):
+    """An opt-out to lift that is not there: the number has not opted out (or it was lifted already)."""
 
 
 class StoreFull(StoreError):

@@ -74,6 +74,8 @@ async def test_duplicate_notification_gives_one_row_one_decision_one_reply(
     assert decision.facts["owner_numbers"] == ["+16505550000", OWNER, "+16505550101"]
     assert decision.facts["company_numbers"] == ["+16505550000"]
     assert decision.facts["is_contact"] is True
+    # the address book's name as the dashboard shows it (store/views.py reads it from here)
+    assert (decision.facts["contact_name"], decision.facts["contact_last_name"]) == ("Charlie", "Williams")
 
 
 async def test_every_decision_is_recorded_with_its_reason(store: Store, tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def _facts_json(facts: Facts, rules: Rules) -> dict[str, Any]:
         "company_numbers": sorted(facts.company_numbers),
         "is_contact": counts_as_contact(facts.message.sender.phone_number, facts.is_contact, rules),
         "contact_name": facts.contact_name,
+        "contact_last_name": facts.contact_last_name,
         "opted_out": facts.opted_out,
         "last_replies": {handle: iso(at) for handle, at in sorted(facts.last_replies.items())},
         "escalated_at": iso(facts.escalated_at),

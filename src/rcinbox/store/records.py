@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from rcinbox.events import AttachmentRef, InboundMessage, Party, Source
 
@@ -16,6 +16,7 @@ OutboxState = Literal["queued", "sending", "sent", "failed", "unknown"]
 OptState = Literal["opted_out", "opted_in"]
 OutboxKind = Literal["reply", "escalation"]
 Action = Literal["reply", "suppress", "opt-out", "opt-in"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -259,3 +260,29 @@ def archive_entry(row: Any, files: tuple[AttachmentRecord, ...]) -> ArchiveEntry
         escalation_to=row["escalation_to"],
         escalation_state=row["escalation_state"],
     )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list the dashboard shows (``number`` from 1), read in one statement;
+    ``has_more``: a next page exists (the statement read one row beyond this page)."""
+
+    items: tuple[T, ...]
+    number: int
+    size: int
+    has_more: bool
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+def page_window(number: int, size: int) -> tuple[int, int]:
+    """``LIMIT`` and ``OFFSET`` for page ``number``: one row more than the page, to tell ``has_more``."""
+    if number < 1 or size < 1:
+        raise ValueError(f"page {number} of size {size}: both count from 1")
+    return size + 1, (number - 1) * size
+
+
+def paged(rows: Sequence[T], number: int, size: int) -> Page[T]:
+    return Page(tuple(rows[:size]), number, size, len(rows) > size)

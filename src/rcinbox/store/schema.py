@@ -17,7 +17,17 @@ Tables and the invariants the database itself enforces:
   counterpart, keyed by ``same_key``, and handle) that ``repeat_after`` and the loop fuse read.
 - ``opt_outs``: per number, the latest STOP/START (opted_out | opted_in), with the words and, for a
   fuzzy opt-out the classifier recognised, its confidence.
+- ``opt_out_lifts``: the history of opt-outs the owner lifted (migration 0006): the opt-out as it
+  stood (when, the words), who lifted it, when and why. Lifting sets the ``opt_outs`` row to
+  ``opted_in`` (keyword ``lifted``), so the consent checks allow replies again; a later STOP opts
+  out again as any STOP does.
 - ``kv``: small service state (sync tokens, subscription ids, watermarks).
+
+On SQLite, the archive's full-text search index (migration 0006, :data:`SEARCH_DDL`): the view
+``messages_search`` (per message: the sender's number in the forms people type, the sender's
+name, the text), the FTS5 table ``messages_fts`` with that view as its external content, and
+triggers on ``messages`` that keep the index in step with every insert, update and delete
+(:mod:`rcinbox.store.search` reads it).
 
 The schema is versioned: every change to these tables comes with a migration in
 :mod:`rcinbox.store.migrations` (see :mod:`rcinbox.store.migrate`); a test compares this module
@@ -52,7 +62,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
+from sqlalchemy.schema import DDL
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -126,7 +138,8 @@ messages = Table(
     Column("handed_over_at", UtcDateTime),  # migration 0003
     UniqueConstraint("extension_id", "message_id", name="uq_messages_extension_message"),
     Index("ix_messages_state_due", "state", "next_attempt_at"),
-    Index("ix_messages_sender", "sender"),
+    Index("ix_messages_sender_created", "sender", "created_at"),  # migration 0006 (was: sender)
+    Index("ix_messages_received_at", "received_at"),  # migration 0006: today's counts
 )
 
 attachments = Table(
@@ -170,6 +183,7 @@ decisions = Table(
     Column("confidence", Float),
     Column("backend", String(16)),
     Column("reply_kind", String(16)),  # which reply was chosen: "vacation" or an intent's
+    Index("ix_decisions_decided_at", "decided_at"),  # migration 0006: today's counts
 )
 
 outbox = Table(
@@ -219,3 +233,56 @@ kv = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+opt_out_lifts = Table(  # migration 0006: the opt-outs the owner lifted, never deleted
+    "opt_out_lifts",
+    metadata,
+    _pk(),
+    Column("number", String(NUMBER), nullable=False),  # same_key, as opt_outs.number
+    Column("opted_out_at", UtcDateTime, nullable=False),  # the opt-out lifted: when, by which words
+    Column("keyword", String(64), nullable=False),
+    Column("words", Text),
+    Column("confidence", Float),
+    _message_fk(optional=True),  # the message that opted out
+    Column("lifted_by", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("lifted_at", UtcDateTime, nullable=False),
+    Index("ix_opt_out_lifts_number", "number", "lifted_at"),
+)
+
+# The full-text search index (SQLite only; migration 0006 runs the same statements). The view is
+# the index's external content: each message's number in the forms people type (all its digits,
+# the last 10, 7 and 4: "+1 650-555-0100", "6505550100" and "555-0100" all find it), its sender's
+# name and its text. The triggers read the view, so the number's forms are written once, here.
+SEARCH_DDL = (
+    """CREATE VIEW messages_search (id, number, name, text) AS SELECT id,
+    CASE WHEN ltrim(sender, '+') <> '' AND ltrim(sender, '+') NOT GLOB '*[^0-9]*'
+    THEN ltrim(sender, '+') || ' ' || substr(ltrim(sender, '+'), -10) || ' ' ||
+    substr(ltrim(sender, '+'), -7) || ' ' || substr(ltrim(sender, '+'), -4)
+    ELSE sender END, coalesce(sender_name, ''), text FROM messages""",
+    """CREATE VIRTUAL TABLE messages_fts USING fts5(number, name, text,
+    content='messages_search', content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, number, name, text)
+    SELECT id, number, name, text FROM messages_search WHERE id = new.id; END""",
+    """CREATE TRIGGER messages_fts_delete BEFORE DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, number, name, text)
+    SELECT 'delete', id, number, name, text FROM messages_search WHERE id = old.id; END""",
+    """CREATE TRIGGER messages_fts_unindex BEFORE UPDATE OF sender, sender_name, text ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, number, name, text)
+    SELECT 'delete', id, number, name, text FROM messages_search WHERE id = old.id; END""",
+    """CREATE TRIGGER messages_fts_reindex AFTER UPDATE OF sender, sender_name, text ON messages BEGIN
+    INSERT INTO messages_fts (rowid, number, name, text)
+    SELECT id, number, name, text FROM messages_search WHERE id = new.id; END""",
+)
+SEARCH_TABLES = (
+    "messages_fts",
+    "messages_fts_data",
+    "messages_fts_idx",
+    "messages_fts_docsize",
+    "messages_fts_config",
+)
+
+for _statement in SEARCH_DDL:
+    ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+    event.listen(metadata, "after_create", ddl.execute_if(dialect="sqlite"))

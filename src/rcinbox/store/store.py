@@ -4,7 +4,9 @@ Messages, attachments, decisions, opt-outs, the replies ledger and small key/val
 Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbers.same_key`:
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
 are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``),
-the attachment downloads' in :mod:`rcinbox.store.downloads` (``store.downloads``).
+the attachment downloads' in :mod:`rcinbox.store.downloads` (``store.downloads``), the dashboard's
+reads (conversations, a thread, search, today's counts, opt-outs and lifting one) in
+:mod:`rcinbox.store.reads`.
 Deduplication is the database's job: :meth:`Store.accept` inserts (``ON CONFLICT DO NOTHING``,
 concurrent accepts committed together: :mod:`rcinbox.store.intake`) and answers ``False`` for a
 message already there; :meth:`Store.conclude` records the decision, the opt-out/opt-in, the
@@ -31,6 +33,7 @@ from rcinbox.store.downloads import DownloadQueue
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.intake import Intake
 from rcinbox.store.outbox_queue import OutboxQueue
+from rcinbox.store.reads import DashboardReads
 from rcinbox.store.records import (
     PENDING_STATES,
     ArchiveEntry,
@@ -48,7 +51,7 @@ from rcinbox.store.records import (
 from rcinbox.store.schema import attachments, decisions, kv, messages, outbox
 
 
-class Store:
+class Store(DashboardReads):
     def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM) -> None:
         self.engine = engine
         self.clock = clock
