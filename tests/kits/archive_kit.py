@@ -1,100 +1,57 @@
-"""The archive as the dashboard reads it, filled through the store's own writes: texts in
-(:func:`text_in`), decisions (:func:`decide`, :func:`replied`, :func:`suppressed`), replies sent
-(:func:`send`), attachments' outcomes (:func:`stored_file`)."""
+"""Archives for the schema-version tests: one as rcinbox 0.1.0 left it (``fixtures/archive_v0.sql``,
+made by ``fixtures/make_archive_v0.py`` with that release's code), one a newer rcinbox wrote, and a
+dump of every row as SQLite stores it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from pipeline_fakes import CHARLIE, EXT, OWNER, envelope
+from rcinbox.store import migrate
 
-from rcinbox.clock import FakeClock
-from rcinbox.events import InboundMessage
-from rcinbox.store import AttachmentRecord, DecisionRecord, EscalationRecord, Store
+V0 = Path(__file__).parent / "fixtures" / "archive_v0.sql"  # made by make_archive_v0.py, see there
 
-START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-DANA = "+14155550111"
-EXT2 = "62264425099"
+TABLES = ("messages", "attachments", "decisions", "outbox", "opt_outs", "kv")
 
 
-@asynccontextmanager
-async def opened(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    """A fresh archive on ``clock`` (each test module's ``store`` fixture)."""
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.db", clock=clock) as store:
-        yield store
+def v0_archive(data_dir: Path) -> Path:
+    """``data_dir/rcinbox.db`` as rcinbox 0.1.0 left it: four texts (the first found by the first
+    catch-up, with the marker in its envelope), three decisions, a sent reply, an opt-out."""
+    data_dir.mkdir(parents=True)
+    path = data_dir / "rcinbox.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V0.read_text(encoding="utf-8"))
+    conn.close()
+    return path
 
 
-async def text_in(
-    store: Store,
-    text: str = "Hi there",
-    *,
-    sender: str = CHARLIE,
-    name: str | None = None,
-    ext: str = EXT,
-    at: datetime | None = None,
-    attachments: list[dict[str, Any]] | None = None,
-) -> int:
-    """An inbound text archived at ``at`` (default: the store's clock); its message pk."""
-    created = (at or store.clock.now()).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    body = envelope(
-        text=text, sender=sender, sender_name=name, ext=ext, created=created, attachments=attachments
+def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, as SQLite stores it (text byte for byte), and the version."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in TABLES}
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        rows["alembic_version"] = (
+            conn.execute("SELECT * FROM alembic_version").fetchall() if "alembic_version" in tables else []
+        )
+        return rows
+    finally:
+        conn.close()
+
+
+def newer_archive(data_dir: Path) -> Path:
+    """An archive a future rcinbox (schema version 0999) wrote."""
+    path = v0_archive(data_dir)
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0999')")
+    conn.close()
+    return path
+
+
+def refusal(path: Path) -> str:
+    return (
+        f"the archive in {path} is at schema version 0999, newer than this rcinbox knows "
+        f"(up to {migrate.head()}): a newer rcinbox wrote it; upgrade rcinbox to use it"
     )
-    message = InboundMessage.from_notification(body, "webhook")
-    assert await store.accept(message)
-    found = await store.find_message(ext, message.message_id)
-    assert found is not None
-    return found.pk
-
-
-async def decide(store: Store, pk: int, record: DecisionRecord) -> None:
-    assert await store.conclude(pk, record)
-
-
-def replied(
-    to: str = CHARLIE, text: str = "Away until Monday", *, contact: str | None = None, last: str | None = None
-) -> DecisionRecord:
-    return DecisionRecord(
-        action="reply",
-        reason="replied",
-        handle="vacation",
-        facts={"contact_name": contact, "contact_last_name": last},
-        reply_text=text,
-        reply_from=OWNER,
-        reply_to=to,
-        reply_kind="vacation",
-    )
-
-
-def suppressed(reason: str, *, action: str = "suppress", **facts: Any) -> DecisionRecord:
-    return DecisionRecord(action=action, reason=reason, handle="vacation", facts=facts)  # type: ignore[arg-type]
-
-
-def escalated(about: str = CHARLIE, to: str = "+16505550199") -> DecisionRecord:
-    escalation = EscalationRecord("Charlie texted: urgent", OWNER, to, "esc", about)
-    return DecisionRecord(
-        action="suppress", reason="already-replied", handle="vacation", facts={}, escalation=escalation
-    )
-
-
-async def send(store: Store, pk: int, kind: str = "reply") -> None:
-    row = await store.outbox.for_message(pk, kind)  # type: ignore[arg-type]
-    assert row is not None and await store.outbox.claim(row.id) is not None
-    await store.outbox.mark_sent(row.id, f"sent-{row.id}")
-
-
-async def stored_file(store: Store, pk: int, attachment_id: str, content_type: str = "image/jpeg") -> None:
-    record = AttachmentRecord(
-        message_pk=pk,
-        attachment_id=attachment_id,
-        content_type=content_type,
-        uri=f"https://media.ringcentral.com/{attachment_id}",
-        state="stored",
-        size=3,
-        sha256="ab" * 32,
-        path=f"attachments/{attachment_id}.jpg",
-    )
-    assert await store.record_attachment(record)

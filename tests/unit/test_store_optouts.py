@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from archive_kit import DANA, START, decide, opened, replied, suppressed, text_in
 from pipeline_fakes import CHARLIE
+from views_kit import DANA, START, decide, opened, replied, suppressed, text_in
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import NotOptedOut

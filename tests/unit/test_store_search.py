@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from archive_kit import DANA, EXT2, START, opened, text_in, v0_archive
+from archive_kit import v0_archive
 from pipeline_fakes import CHARLIE, EXT
 from sqlalchemy import delete, text, update
+from views_kit import DANA, EXT2, START, opened, text_in
 
 from rcinbox.clock import FakeClock
 from rcinbox.store import Store

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from archive_kit import DANA, EXT2, decide, opened, replied, send, suppressed, text_in
+from views_kit import DANA, EXT2, decide, opened, replied, send, suppressed, text_in
 
 from rcinbox.clock import FakeClock
 from rcinbox.store import Store

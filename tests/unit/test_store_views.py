@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from archive_kit import (
+from pipeline_fakes import CHARLIE, EXT
+from views_kit import (
     DANA,
     EXT2,
     START,
@@ -22,7 +23,6 @@ from archive_kit import (
     suppressed,
     text_in,
 )
-from pipeline_fakes import CHARLIE, EXT
 
 from rcinbox.clock import FakeClock
 from rcinbox.store import Store
