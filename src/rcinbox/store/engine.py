@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rcinbox.errors import StoreError, StoreFull
 from rcinbox.private import private_dir, private_file, tighten
+from rcinbox.store import sqlite_driver
 from rcinbox.store.turns import WriterTurn
 
 log = logging.getLogger("rcinbox.pipeline")
@@ -174,7 +175,12 @@ def create_engine(url: str) -> AsyncEngine:
             private_file(path)  # SQLite gives the -wal/-shm files the database file's mode
             tighten(*sqlite_companions(path))
         pool = {"pool_size": POOL_SIZE, "max_overflow": 0} if database not in ("", ":memory:") else {}
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **pool)
+        engine = create_async_engine(
+            url,
+            module=sqlite_driver.dbapi(),  # one hand-off to the driver's thread per statement
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+            **pool,
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
@@ -205,8 +211,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers take the lock up front (no failed upgrade later); readers never block writers.
+        # The BEGIN goes to the driver's thread with the transaction's first statement.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        driver: sqlite_driver.Connection = connection.connection.dbapi_connection
+        driver.begin_with_next("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:
