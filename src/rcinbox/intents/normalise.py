@@ -210,16 +210,20 @@ _RUN = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHE = re.compile(r"[’'`´]")
 _MARKS = re.compile(r"([?!])[?!]*")
 _NON_WORD = re.compile(r"[^a-z0-9_?! ]+")
+_SPELT = frozenset(SPELLINGS)
 
 
 def normalise(text: str) -> str:
     """The canonical spelling of ``text`` (see the module's docstring); ``""`` for an empty text."""
-    plain = _fold(_emoji_to_words(text))
-    plain = _MARKS.sub(lambda m: f" {m.group(1)} ", _APOSTROPHE.sub("", plain))
-    tokens: list[str] = []
-    for word in _NON_WORD.sub(" ", plain).split():
-        tokens.extend(SPELLINGS.get(_squeeze(word), _squeeze(word)).split())
-    return " ".join(tokens)
+    # ASCII has no emoji, nothing to decompose and no accent: steps 1 and 2 are only lower case
+    plain = text.lower() if text.isascii() else _fold(_emoji_to_words(text))
+    plain = _APOSTROPHE.sub("", plain)
+    words = _NON_WORD.sub(" ", _MARKS.sub(r" \1 ", plain)).split()
+    if _RUN.search(plain):  # spaces only ever split a run: no run here, none in any word
+        words = [_squeeze(word) for word in words]
+    if not _SPELT.isdisjoint(words):
+        return " ".join(SPELLINGS.get(word, word) for word in words)
+    return " ".join(words)
 
 
 def tokens(text: str) -> list[str]:

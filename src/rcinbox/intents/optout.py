@@ -49,6 +49,7 @@ _KEY_WORDS = (
     "mandarme",
     "enviarme",
 )
+_KEY_SET = frozenset(_KEY_WORDS)
 _CLAUSE = re.compile(r"[.,;:!?\n]+")
 _FILLER = frozenset(
     [
@@ -200,13 +201,15 @@ def canonical(word: str) -> str:
     """The opt-out key word ``word`` misspells (one letter off, or two swapped), else ``word``."""
     if word in _STOP_SPELLINGS:
         return "stop"
-    if len(word) < 6:
+    if len(word) < 6 or word in _KEY_SET:
         return word
     for key in _KEY_WORDS:
-        if word == key:
-            return word
-    for key in _KEY_WORDS:
-        if abs(len(key) - len(word)) <= 1 and _one_edit(word, key):
+        # one edit (six letters or more) keeps the first letter or the last: a cheap test first
+        if (
+            abs(len(key) - len(word)) <= 1
+            and (key[0] == word[0] or key[-1] == word[-1])
+            and _one_edit(word, key)
+        ):
             return key
     return word
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rcinbox.intent import INTENTS, Backend, Classification, Intent
 from rcinbox.intents.normalise import normalise
@@ -43,18 +44,40 @@ class Calibration:
         return _sigmoid(self.bias + self.w_top * top + self.w_margin * margin)
 
 
+class Groups:
+    """The labelled examples' positions grouped by intent (in :data:`INTENTS` order), worked out
+    once for a classifier's lifetime instead of on every text."""
+
+    def __init__(self, labels: Sequence[Intent]) -> None:
+        self.size = len(labels)
+        members: dict[Intent, list[int]] = {i: [] for i in INTENTS}
+        for index, label in enumerate(labels):
+            members[label].append(index)
+        self.members = [(i, tuple(m)) for i, m in members.items() if m]
+        # itemgetter with one position gives a value, not a tuple: those groups are read by hand
+        self._pick = [(i, itemgetter(*m) if len(m) > 1 else None, m[0]) for i, m in self.members]
+
+    def scores(self, sims: Sequence[float], skip: int = -1) -> dict[Intent, float]:
+        """Per intent, the mean of its ``K`` highest similarities (example ``skip`` left out)."""
+        if len(sims) != self.size:
+            raise ValueError(f"{len(sims)} similarities for {self.size} labelled examples")
+        scores: dict[Intent, float] = {}
+        if skip >= 0:
+            for intent, members in self.members:
+                values = [sims[m] for m in members if m != skip]
+                if values:
+                    best = sorted(values, reverse=True)[:K]
+                    scores[intent] = sum(best) / len(best)
+            return scores
+        for intent, pick, only in self._pick:
+            best = sorted(pick(sims), reverse=True)[:K] if pick is not None else [sims[only]]
+            scores[intent] = sum(best) / len(best)
+        return scores
+
+
 def intent_scores(sims: Sequence[float], labels: Sequence[Intent], skip: int = -1) -> dict[Intent, float]:
     """Per intent, the mean of its ``K`` highest similarities (example ``skip`` left out)."""
-    by_intent: dict[Intent, list[float]] = {i: [] for i in INTENTS}
-    for index, (sim, label) in enumerate(zip(sims, labels, strict=True)):
-        if index != skip:
-            by_intent[label].append(sim)
-    scores: dict[Intent, float] = {}
-    for intent, values in by_intent.items():
-        if values:
-            best = sorted(values, reverse=True)[:K]
-            scores[intent] = sum(best) / len(best)
-    return scores
+    return Groups(labels).scores(sims, skip)
 
 
 def top_two(scores: dict[Intent, float], exclude: Intent | None = None) -> tuple[Intent, float, float]:
@@ -86,19 +109,24 @@ def fit_calibration(rows: Sequence[tuple[float, float, bool]]) -> Calibration:
 
 def leave_one_out(rows_of_sims: Iterable[Sequence[float]], labels: Sequence[Intent]) -> Calibration:
     """Calibrate on the labelled set: every example scored against all the others."""
-    rows = []
+    rows, groups = [], Groups(labels)
     for index, sims in enumerate(rows_of_sims):
-        intent, top, margin = top_two(intent_scores(sims, labels, skip=index))
+        intent, top, margin = top_two(groups.scores(sims, skip=index))
         rows.append((top, margin, intent == labels[index]))
     return fit_calibration(rows)
 
 
 def decide(
-    text: str, scores: dict[Intent, float], calibration: Calibration, backend: Backend
+    text: str,
+    scores: dict[Intent, float],
+    calibration: Calibration,
+    backend: Backend,
+    normalised: str | None = None,
 ) -> Classification:
     """The classification of ``text`` from its scores, with the opt-out evidence applied; a text
-    with no words at all (an MMS with only a picture) is ``other``."""
-    if not normalise(text):
+    with no words at all (an MMS with only a picture) is ``other``. ``normalised`` is
+    ``normalise(text)`` when the caller has it already."""
+    if not (normalise(text) if normalised is None else normalised):
         return Classification("other", 1.0, backend)
     evidence = opt_out_evidence(text)
     if evidence == "explicit":
