@@ -118,7 +118,7 @@ async def test_repeat_tracking_is_per_extension_and_the_loop_fuse_counts_every_e
     await store.accept(msg("a1"))  # Charlie texts Alex's extension...
     await store.accept(msg("b1", ext=BLAIR_EXT))  # ... and Blair's
     await store.accept(msg("b2", ext=BLAIR_EXT))
-    alex_pk, blair_pk, blair_next = await store.due_messages()
+    alex_pk, blair_pk, blair_next = [m.pk for m in await store.due()]
     escalation = EscalationRecord(
         text="see", from_number=OWNER, to_number="+16505550123", handle="e", about=CHARLIE
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pipeline_fakes import CHARLIE
+from pipeline_fakes import CHARLIE, EXT
 from views_kit import DANA, START, decide, opened, replied, suppressed, text_in
 
 from rcinbox.clock import FakeClock
@@ -78,7 +78,7 @@ async def test_a_lift_is_recorded_and_replies_are_allowed_again(store: Store, cl
         clock.now(),
     )
     assert not await store.opted_out(CHARLIE)
-    facts = await store.decision_facts(stopped, CHARLIE, START)
+    facts = await store.decision_facts(stopped, CHARLIE, EXT, START)
     assert not facts.opted_out
     assert (await store.opt_outs()).items == ()
     assert (await store.opt_out_lifts()).items == (lift,)
