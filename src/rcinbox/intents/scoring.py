@@ -19,17 +19,18 @@ below ``OPT_OUT_CERTAIN`` (borderline).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
 from rcinbox.intent import INTENTS, Backend, Classification, Intent
 from rcinbox.intents.normalise import normalise
-from rcinbox.intents.optout import CUE_CEILING, EXPLICIT_CONFIDENCE, opt_out_evidence
+from rcinbox.intents.optout import CUE_CEILING, EXPLICIT_CONFIDENCE, Evidence, opt_out_evidence
 
 K = 3
 _NEWTON_STEPS = 25
 _RIDGE = 1e-3
+_PEAK_MARGIN = 1.0 + 1e-9
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class Groups:
         for index, label in enumerate(labels):
             members[label].append(index)
         self.members = [(i, tuple(m)) for i, m in members.items() if m]
-        # itemgetter with one position gives a value, not a tuple: those groups are read by hand
-        self._pick = [(i, itemgetter(*m) if len(m) > 1 else None, m[0]) for i, m in self.members]
+        # a group's similarities: a slice when its examples are consecutive, else one by one
+        self._pick = [(i, _picker(m)) for i, m in self.members]
 
     def scores(self, sims: Sequence[float], skip: int = -1) -> dict[Intent, float]:
         """Per intent, the mean of its ``K`` highest similarities (example ``skip`` left out)."""
@@ -69,10 +70,43 @@ class Groups:
                     best = sorted(values, reverse=True)[:K]
                     scores[intent] = sum(best) / len(best)
             return scores
-        for intent, pick, only in self._pick:
-            best = sorted(pick(sims), reverse=True)[:K] if pick is not None else [sims[only]]
+        for intent, pick in self._pick:
+            best = sorted(pick(sims), reverse=True)[:K]
             scores[intent] = sum(best) / len(best)
         return scores
+
+    def leading(self, sims: Sequence[float], exclude: Intent | None = None) -> dict[Intent, float]:
+        """The scores :func:`top_two` needs from :meth:`scores` (``exclude`` left out): the intents
+        that can rank first or second, each exactly as :meth:`scores` has it. Another intent's
+        score is at most its best similarity: once two exact scores are above that, it is skipped."""
+        peaks = sorted(
+            (
+                (max(values), intent, values)
+                for intent, pick in self._pick
+                if intent != exclude
+                for values in [pick(sims)]
+            ),
+            key=itemgetter(0),
+            reverse=True,
+        )
+        scores: dict[Intent, float] = {}
+        second = -math.inf  # the second best score found so far
+        for peak, intent, values in peaks:
+            # a mean of floats may round a hair above their largest: a margin far beyond that
+            if peak * _PEAK_MARGIN < second:
+                break
+            best = sorted(values, reverse=True)[:K]
+            scores[intent] = sum(best) / len(best)
+            if len(scores) >= 2:
+                second = sorted(scores.values())[-2]
+        return scores
+
+
+def _picker(members: tuple[int, ...]) -> Callable[[Sequence[float]], Sequence[float]]:
+    """What reads a group's similarities: a slice when its examples are consecutive."""
+    if members[-1] - members[0] == len(members) - 1:
+        return itemgetter(slice(members[0], members[-1] + 1))
+    return itemgetter(*members)  # two or more, so a tuple
 
 
 def intent_scores(sims: Sequence[float], labels: Sequence[Intent], skip: int = -1) -> dict[Intent, float]:
@@ -117,22 +151,36 @@ def leave_one_out(rows_of_sims: Iterable[Sequence[float]], labels: Sequence[Inte
 
 
 def decide(
-    text: str,
-    scores: dict[Intent, float],
-    calibration: Calibration,
-    backend: Backend,
-    normalised: str | None = None,
+    text: str, scores: dict[Intent, float], calibration: Calibration, backend: Backend
 ) -> Classification:
     """The classification of ``text`` from its scores, with the opt-out evidence applied; a text
-    with no words at all (an MMS with only a picture) is ``other``. ``normalised`` is
-    ``normalise(text)`` when the caller has it already."""
+    with no words at all (an MMS with only a picture) is ``other``."""
+    first = opening(text, backend)
+    return first if isinstance(first, Classification) else conclude(scores, first, calibration, backend)
+
+
+def opening(text: str, backend: Backend, normalised: str | None = None) -> Classification | Evidence:
+    """The first half of :func:`decide`, before any score: the classification itself when no score
+    can change it (no words: ``other``; an explicit opt-out), else the opt-out evidence.
+    ``normalised`` is ``normalise(text)`` when the caller has it already."""
     if not (normalise(text) if normalised is None else normalised):
         return Classification("other", 1.0, backend)
     evidence = opt_out_evidence(text)
     if evidence == "explicit":
         return Classification("opt_out", EXPLICIT_CONFIDENCE, backend)
-    exclude: Intent | None = "opt_out" if evidence in ("guarded", "none") else None
-    intent, top, margin = top_two(scores, exclude)
+    return evidence
+
+
+def ruled_out(evidence: Evidence) -> Intent | None:
+    """The intent the evidence rules out: ``opt_out`` when a guarded or absent opt-out word."""
+    return "opt_out" if evidence in ("guarded", "none") else None
+
+
+def conclude(
+    scores: dict[Intent, float], evidence: Evidence, calibration: Calibration, backend: Backend
+) -> Classification:
+    """The second half of :func:`decide`: the best intent the evidence allows, calibrated."""
+    intent, top, margin = top_two(scores, ruled_out(evidence))
     confidence = calibration.confidence(top, margin)
     if intent == "opt_out":
         confidence = min(confidence, CUE_CEILING)
