@@ -91,3 +91,23 @@ def test_the_emulator_synopsis_and_table_list_every_flag() -> None:
         flag = shown[0]
         assert flag in synopsis.group(1), f"{flag} missing from the emulator synopsis"
         assert re.search(rf"^\| [^|]*`{flag}", text, re.M), f"{flag} missing from the emulator flag table"
+
+
+def test_the_rules_per_extension_example_holds_what_it_says(tmp_path: Path) -> None:
+    text = section("Reply rules")
+    block = re.search(r"### Rules per extension\n.*?```toml\n(.*?)```", text, re.S)
+    assert block is not None
+    shown = tmp_path / "readme.toml"
+    example = (ROOT / "examples" / "rcinbox.toml").read_text(encoding="utf-8")
+    shown.write_text(example + block.group(1), encoding="utf-8")
+    rules = load_rules(shown)
+    blair, defaults = rules.for_extension("62264426016"), rules.for_extension("62264425016")
+    assert defaults == load_rules(ROOT / "examples" / "rcinbox.toml")
+    assert (blair.vacation.enabled, blair.vacation.timezone, blair.vacation.repeat_after) == (
+        defaults.vacation.enabled,
+        defaults.vacation.timezone,
+        defaults.vacation.repeat_after,
+    )
+    assert blair.vacation.message.startswith("Auto-reply: Hi {first_name}, Blair is away")
+    assert blair.vacation.audience == "everyone" and blair.vacation.values["backup_number"] == "+16505550177"
+    assert set(blair.smart.replies) == {"urgent"}
