@@ -53,7 +53,8 @@ text whose reply was already sent, that the loop fuse holds back or whose reply 
     at ``smart.min_confidence`` whose reply is ``""`` in ``[smart.replies]`` → ``"no-reply-needed"``;
     an intent with a reply gets that reply, anything else the vacation message.
 12. **Repeat**: this very message was already answered → ``"already-replied"``; the last reply to
-    this sender with the chosen reply's handle (``facts.last_replies``) is younger than
+    this sender from this extension with the chosen reply's handle (``facts.last_replies``: the
+    pipeline reads them per extension and sender) is younger than
     ``repeat_after`` (or, for ``"once"``, falls inside the current window) → ``"already-replied"``.
     Each reply has its own handle (:mod:`rcinbox.rules.smart`), like Sieve's ``:handle`` per
     response, derived from its text and the window: editing it or moving the window starts repeat
