@@ -89,6 +89,13 @@ def test_a_new_text_appears_in_the_open_thread_without_a_reload(
     expect(page.locator(".bubble-in", has_text="I found the keys")).to_be_visible()
     expect(page.locator(".bubble-reply", has_text="Auto-reply: Hi Dana")).to_have_count(1)
     assert page.evaluate("window.__same_page") is True  # no reload happened
+    page.get_by_role("link", name="All conversations").click()
+    with page.expect_response(lambda r: "/events" in r.url):
+        page.reload()
+    page.evaluate("window.__same_page = true")
+    text_in(stack, DANA, "One more thing: bring the ladder")
+    expect(page.locator(".conversation", has_text="Dana Lopez")).to_contain_text("bring the ladder")
+    assert page.evaluate("window.__same_page") is True  # the list followed, no reload
 
 
 def test_an_opt_out_is_lifted_with_a_reason(context: BrowserContext, stack: Stack) -> None:

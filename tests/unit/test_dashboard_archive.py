@@ -14,7 +14,19 @@ from pipeline_fakes import CHARLIE, EXT
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from test_dashboard_pages import Site
-from views_kit import DANA, EXT2, START, decide, opened, replied, send, stored_file, suppressed, text_in
+from views_kit import (
+    DANA,
+    EXT2,
+    START,
+    decide,
+    escalated,
+    opened,
+    replied,
+    send,
+    stored_file,
+    suppressed,
+    text_in,
+)
 
 from rcinbox.clock import FakeClock
 from rcinbox.dashboard.archive import ArchivePages
@@ -79,11 +91,14 @@ def test_a_thread_marks_texts_replies_and_says_each_decision(archive: Archive) -
     run(archive, send(archive.store, pk))  # type: ignore[arg-type]
     other = run(archive, text_in(archive.store, "Again?", at=START))
     run(archive, decide(archive.store, other, suppressed("not-a-contact")))  # type: ignore[arg-type]
+    urgent = run(archive, text_in(archive.store, "Urgent: the pipe burst", at=START))
+    run(archive, decide(archive.store, urgent, escalated()))  # type: ignore[arg-type]
     archive.site.sign_in()
     page = archive.client.get(f"/conversations/{CHARLIE}")
     assert "Are you open?" in page.text and "Auto-reply" in page.text and "Away until Monday" in page.text
     assert "replied with the vacation message" in page.text
     assert "not in your contacts (replies go to contacts only)" in page.text
+    assert "Escalation to +16505550199" in page.text and "Charlie texted: urgent" in page.text
 
 
 def test_a_recorded_image_is_served_inline_and_a_file_as_a_download(archive: Archive) -> None:
