@@ -10,6 +10,7 @@ activity publisher the pipeline feeds, the store's kv table).
   live.py         Activity and the Publisher behind ``/events`` (server-sent events)
   status.py       StatusSnapshot: the status page's one typed snapshot
   pages.py        the routes; templates/ (Jinja2) and static/ (CSS, a little JS)
+  scrape.py       ``/metrics``, closed like the pages (or the admin password as Basic/bearer)
 """
 
 from __future__ import annotations
