@@ -37,7 +37,7 @@ from rcinbox.transports.status import TransportStatus
 
 # The library's one process-wide switch: no ``*_created`` series beside every counter and histogram
 # (the time each series appeared; Prometheus would store each as a gauge of its own, for nothing).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the Prometheus text format generate_latest writes
 KINDS = ("reply", "escalation")
