@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from rcinbox.clock import FakeClock
+from rcinbox.errors import StoreError
 from rcinbox.observe import NOBODY
 from rcinbox.service.metrics import Metrics
 from rcinbox.transports.status import TransportStatus
@@ -102,6 +104,21 @@ async def test_the_outbox_and_the_transport_are_read_at_each_scrape() -> None:
     assert (
         value(s, "rcinbox_transport_subscription_expiry_timestamp_seconds", transport="websocket") == expiry
     )
+
+
+async def test_an_outbox_that_cannot_be_read_leaves_only_its_gauges_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    m = Metrics(FakeClock(AT))
+
+    async def failing() -> dict[str, tuple[int, datetime]]:
+        raise StoreError("database is locked")
+
+    m.read_from(failing, lambda: TransportStatus("webhook"))
+    s = await scrape(m)
+    assert value(s, "rcinbox_outbox_depth", kind="reply") is None
+    assert value(s, "rcinbox_transport_up", transport="webhook") == 0
+    assert "metrics: the outbox could not be read: StoreError: database is locked" in caplog.text
 
 
 async def test_two_services_in_one_process_keep_their_own_counts() -> None:

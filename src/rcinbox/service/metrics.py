@@ -15,6 +15,7 @@ reasons, kinds, outcomes, throttling groups and HTTP status codes, each from a s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 
@@ -34,6 +35,8 @@ from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import SOURCES
 from rcinbox.observe import Observer, Outcome, Renewal, RenewalOutcome
 from rcinbox.transports.status import TransportStatus
+
+log = logging.getLogger("rcinbox.service")
 
 # The library's one process-wide switch: no ``*_created`` series beside every counter and histogram
 # (the time each series appeared; Prometheus would store each as a gauge of its own, for nothing).
@@ -137,8 +140,13 @@ class Metrics(Observer):
         self._state.transport = transport
 
     async def render(self) -> bytes:
-        """The registry in Prometheus's text format, the outbox read from the store first."""
-        self._state.depth = await self._depth() if self._depth is not None else {}
+        """The registry in Prometheus's text format, the outbox read from the store first (an
+        outbox that cannot be read now is left out of this scrape, and said once in the log)."""
+        try:
+            self._state.depth = await self._depth() if self._depth is not None else {}
+        except Exception as exc:  # the store is busy or failing: the rest of the metrics still tell
+            self._state.depth = None
+            log.warning("metrics: the outbox could not be read: %s", f"{type(exc).__name__}: {exc}")
         return generate_latest(self.registry)
 
     # -- Observer --------------------------------------------------------------------------------
@@ -175,7 +183,7 @@ class _State:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.depth: dict[str, tuple[int, datetime]] = {}
+        self.depth: dict[str, tuple[int, datetime]] | None = {}  # None: unreadable this time
         self.transport: TransportState | None = None
 
     def collect(self) -> Iterator[Metric]:
@@ -184,6 +192,8 @@ class _State:
             yield from _transport(self.transport())
 
     def _outbox(self) -> Iterator[Metric]:
+        if self.depth is None:
+            return
         depth = GaugeMetricFamily(
             "rcinbox_outbox_depth", "Outbox rows not finished yet (queued or in flight).", labels=["kind"]
         )
