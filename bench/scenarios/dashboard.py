@@ -8,7 +8,9 @@ dashboard calls it, in-process: one unmeasured call, then the median wall time o
 - search: a word every text holds ("saturday": 100,000 matches, all ranked), a number in a
   person's format ("+1 415-555-1234": a few texts), a rare word beside common ones;
 - the conversations' first page (one row per counterpart: every text grouped), one thread, and
-  today's counts.
+  today's counts;
+- the same reads of one extension (the archive's only one, so every text still counts): the
+  conversations, the searches and today's counts with ``extension_id``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def run(quick: bool) -> Scenario:
 
 
 async def _measure(path: Path, times: int) -> dict[str, list[float]]:
+    ext = await _extension(path)
     reads: dict[str, Callable[[Store], Awaitable[Any]]] = {
         'search "saturday" (every text)': lambda s: s.search("saturday", size=20),
         'search "+1 415-555-1234"': lambda s: s.search("+1 415-555-1234", size=20),
@@ -64,6 +67,15 @@ async def _measure(path: Path, times: int) -> dict[str, list[float]]:
         "conversations, page 20": lambda s: s.conversations(page=20, size=50),
         "thread, page 1": lambda s: s.thread("+14155551234", size=50),
         "today's counts": lambda s: s.day_counts(ZoneInfo("America/New_York")),
+        'search "saturday", one extension': lambda s: s.search("saturday", extension_id=ext, size=20),
+        'search "+1 415-555-1234", one extension': lambda s: s.search(
+            "+1 415-555-1234", extension_id=ext, size=20
+        ),
+        "conversations, page 1, one extension": lambda s: s.conversations(extension_id=ext, size=50),
+        "thread, page 1, one extension": lambda s: s.thread("+14155551234", extension_id=ext, size=50),
+        "today's counts, one extension": lambda s: s.day_counts(
+            ZoneInfo("America/New_York"), extension_id=ext
+        ),
     }
     took: dict[str, list[float]] = {}
     async with await Store.open(f"sqlite+aiosqlite:///{path}", upgrade=False) as store:
@@ -75,3 +87,10 @@ async def _measure(path: Path, times: int) -> dict[str, list[float]]:
                 await read(store)
                 took[name].append(1000 * (time.perf_counter() - started))
     return took
+
+
+async def _extension(path: Path) -> str:
+    async with await Store.open(f"sqlite+aiosqlite:///{path}", upgrade=False) as store:
+        page = await store.conversations(size=1)
+        thread = await store.thread(page.items[0].counterpart, size=1)
+    return thread.items[0].message.extension_id

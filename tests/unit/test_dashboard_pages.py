@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,7 @@ from rcinbox.dashboard.status import (
 )
 from rcinbox.passwords import PasswordHash
 from rcinbox.rules.config import Vacation
+from rcinbox.store.status import DayCounts
 
 NOW = datetime(2026, 12, 21, 15, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
@@ -53,11 +55,22 @@ def snapshot_for(vacation: Vacation, asked: list[str | None]) -> object:
             vacation=VacationStatus.of(vacation, NOW),
             connection=ConnectionStatus("websocket", True, True, None, "", None, 0),
             token=TokenStatus(True, NOW, NOW),
-            inbox=InboxStatus(3, NOW, "+14155550100", 0),
+            inbox=InboxStatus(TODAY, NOW, "+14155550100", 0),
         )
 
     return snapshot
 
+
+TODAY = DayCounts(
+    NOW.date(),
+    NOW,
+    NOW,
+    received=3,
+    replied=1,
+    suppressed=MappingProxyType({"not-a-contact": 2}),
+    opted_out=0,
+    opted_in=0,
+)
 
 WINDOW = Vacation(
     enabled=True,
@@ -135,7 +148,10 @@ def test_the_right_password_signs_in_and_shows_the_banner_in_the_owners_time_zon
     assert "Vacation reply is ON" in page.text
     assert "Sun 20 Dec 2026, 00:00" in page.text and "Mon 04 Jan 2027, 08:00" in page.text
     assert "America/New_York" in page.text
-    assert 'id="received-today">3<' in page.text
+    assert 'id="received-today">3<' in page.text and 'id="replied-today">1<' in page.text
+    assert "<strong>2</strong> not in your contacts (replies go to contacts only)" in page.text
+    today = site.client.get("/status?fragment=today")  # what the live page fetches on each activity
+    assert 'id="received-today">3<' in today.text and "<html" not in today.text
 
 
 @pytest.mark.parametrize(
@@ -204,12 +220,12 @@ def test_the_switcher_shows_one_extension_and_ignores_unknown_ones() -> None:
     assert '<label for="ext">' in page.text
 
 
-def test_one_extension_has_no_switcher_and_unbuilt_pages_are_not_in_the_nav(site: Site) -> None:
+def test_one_extension_has_no_switcher_and_the_nav_names_the_pages(site: Site) -> None:
     site.sign_in()
     page = site.client.get("/")
     assert 'id="ext"' not in page.text
     nav = page.text.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
-    assert re.findall(r">([^<]+)</a>", nav) == ["Status"]
+    assert re.findall(r">([^<]+)</a>", nav) == ["Status", "Conversations", "Search", "Opt-outs"]
 
 
 def test_a_message_text_is_escaped(site: Site) -> None:

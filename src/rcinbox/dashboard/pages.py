@@ -23,7 +23,7 @@ from rcinbox.dashboard.auth import COOKIE, Session, Sessions, SignInLimiter
 from rcinbox.dashboard.credentials import KeyValue, save_signed_out
 from rcinbox.dashboard.live import Publisher, TooManySubscribers, stream
 from rcinbox.dashboard.status import StatusSnapshot
-from rcinbox.dashboard.views import ago, span, when
+from rcinbox.dashboard.views import ago, reason_words, span, when
 from rcinbox.passwords import PasswordHash
 
 HERE = Path(__file__).parent
@@ -58,7 +58,7 @@ class Dashboard:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
-        env.globals.update(product=PRODUCT, when=when, ago=ago, span=span)
+        env.globals.update(product=PRODUCT, when=when, ago=ago, span=span, reason_words=reason_words)
         self.templates = Jinja2Templates(env=env)
 
     def routes(self) -> list[BaseRoute]:
@@ -86,7 +86,8 @@ class Dashboard:
         context["recent"] = [
             a for a in reversed(self.publisher.recent) if ext is None or a.extension_id == ext
         ]
-        return self._page(request, session, "status.html", context)
+        today = request.query_params.get("fragment") == "today"  # the live page's "Today" card
+        return self._page(request, session, "status_today.html" if today else "status.html", context)
 
     async def signin_form(self, request: Request) -> Response:
         session = self._session(request)

@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Literal
 
 from rcinbox.rules.config import Vacation
+from rcinbox.store.status import DayCounts
 
 VacationState = Literal["on", "scheduled", "ended", "off"]
 
@@ -71,7 +72,7 @@ class WaitStatus:
 
 @dataclass(frozen=True)
 class InboxStatus:
-    received_today: int  # since midnight in the owner's time zone
+    today: DayCounts  # since midnight in the owner's time zone (Store.day_counts)
     last_inbound_at: datetime | None
     last_sender: str | None
     to_handle: int  # received but not yet decided and answered

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+
+from rcinbox.store.explain import explain
+from rcinbox.store.records import DecisionRecord
 
 
 def when(moment: datetime | None, tz: tzinfo, *, with_zone: bool = False) -> str:
@@ -34,3 +37,11 @@ def span(seconds: float) -> str:
         hours, rest = divmod(seconds, 3600)
         return f"{hours:.0f} h {rest // 60:.0f} min" if rest >= 60 else f"{hours:.0f} h"
     return f"{seconds // 86400:.0f} days"
+
+
+def reason_words(reason: str) -> str:
+    """Why texts went unanswered, in words ("not in your contacts (replies go to contacts only)")."""
+    said = explain(
+        DecisionRecord("suppress", reason, "", {}), datetime(1970, 1, 1, tzinfo=UTC)
+    )  # no facts: no times
+    return said.removeprefix("no reply: ")

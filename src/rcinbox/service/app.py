@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
+from rcinbox.dashboard.archive import ArchivePages
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -174,9 +175,13 @@ class Service:
                 waits=waits.current,
                 reports=lambda: catchup.reports,
             )
-            snapshot = status_source(parts, client.auth, store.engine, list(books), clock)
+            snapshot = status_source(parts, client.auth, store, list(books), clock)
             dashboard = dashboard_for(credentials, store, list(books), snapshot, publisher, clock=clock)
-            app = build_app(checks, [*routes, *dashboard.routes()], waiting=waits.current)
+            archive = ArchivePages(
+                dashboard, store, settings.data_dir, lambda: rules.current().vacation.timezone
+            )
+            pages = [*dashboard.routes(), *archive.routes()]
+            app = build_app(checks, [*routes, *pages], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
             stack.callback(publisher.close)  # first at stop: the open /events streams end
             log.info("dashboard on %s/ (%s)", http.url, PASSWORD_HINTS[dashboard.password_source])

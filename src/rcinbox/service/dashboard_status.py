@@ -1,7 +1,8 @@
 """What the dashboard's status page shows, gathered from where the service knows it: the rules
 (the vacation window, hot-reloaded), the transport's status board (connection, subscription and
 its expiry, the last notification), the platform session (token validity, next renewal), the waits
-for RingCentral's budget, the catch-up's last syncs and the archive (texts received today).
+for RingCentral's budget, the catch-up's last syncs and the archive (today's counts in the rules'
+time zone: :meth:`rcinbox.store.Store.day_counts`).
 
 :func:`status_source` returns the callable the dashboard asks on each page view; :func:`announce`
 writes a generated admin password on the console once (standard output, not through logging).
@@ -14,8 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import Clock
 from rcinbox.dashboard.status import (
@@ -30,6 +29,7 @@ from rcinbox.dashboard.status import (
 from rcinbox.platform.tokenfile import Token
 from rcinbox.rules import Rules
 from rcinbox.service.catchup import SyncReport
+from rcinbox.store import Store
 from rcinbox.store.glance import glance
 from rcinbox.transports.status import TransportStatus
 
@@ -55,14 +55,14 @@ class Parts:
 
 
 def status_source(
-    parts: Parts, session: Session, engine: AsyncEngine, extensions: Sequence[str], clock: Clock
+    parts: Parts, session: Session, store: Store, extensions: Sequence[str], clock: Clock
 ) -> Callable[[str | None], Awaitable[StatusSnapshot]]:
     async def snapshot(extension_id: str | None) -> StatusSnapshot:
         now = clock.now()
         rules = parts.rules()
         tz = rules.vacation.timezone
-        midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-        seen = await glance(engine, midnight, extension_id)
+        today = await store.day_counts(tz, extension_id=extension_id, now=now)
+        seen = await glance(store.engine, extension_id)
         status = parts.transport()
         not_ready = tuple(parts.not_ready())
         return StatusSnapshot(
@@ -80,7 +80,7 @@ def status_source(
                 renewals=status.renewals,
             ),
             token=_token(session, clock),
-            inbox=InboxStatus(seen.received_since, seen.last_at, seen.last_sender, seen.to_handle),
+            inbox=InboxStatus(today, seen.last_at, seen.last_sender, seen.to_handle),
             catchup=_catchups(parts.reports(), extension_id),
             waits=tuple(
                 WaitStatus(str(w["group"]), str(w["request"]), w["seconds"], str(w["reason"]))

@@ -34,7 +34,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Table, event
+from sqlalchemy import Column, ColumnElement, Executable, Table, event, literal_column
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -215,6 +215,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         driver: sqlite_driver.Connection = connection.connection.dbapi_connection
         driver.begin_with_next("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def unindexed(column: Column[Any]) -> ColumnElement[Any]:
+    """``+table.column``: the same value, but SQLite will not look it up by an index. For a filter
+    that must not drive the query (a full-text match, a time range) when an index would start from
+    it: SQLite then runs the match once per row of that index instead of once in all."""
+    return literal_column(f"+{column.table.name}.{column.name}", column.type)
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

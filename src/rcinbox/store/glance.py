@@ -1,5 +1,5 @@
-"""A glance at the inbox for the dashboard's status page: texts received since a moment, the last
-one's time and sender, and how many are not handled yet (one extension, or all)."""
+"""A glance at the inbox for the dashboard's status page: the last text's time and sender, and how
+many are not handled yet (one extension, or all). Today's counts are :mod:`rcinbox.store.status`'s."""
 
 from __future__ import annotations
 
@@ -17,18 +17,14 @@ HANDLED = ("done", "failed")
 
 @dataclass(frozen=True)
 class Glance:
-    received_since: int
     last_at: datetime | None
     last_sender: str | None
     to_handle: int
 
 
-async def glance(engine: AsyncEngine, since: datetime, extension_id: str | None = None) -> Glance:
+async def glance(engine: AsyncEngine, extension_id: str | None = None) -> Glance:
     where = [messages.c.extension_id == extension_id] if extension_id else []
     async with reading(engine) as conn:
-        count = await conn.scalar(
-            select(func.count()).select_from(messages).where(messages.c.received_at >= since, *where)
-        )
         pending = await conn.scalar(
             select(func.count()).select_from(messages).where(messages.c.state.not_in(HANDLED), *where)
         )
@@ -40,4 +36,4 @@ async def glance(engine: AsyncEngine, since: datetime, extension_id: str | None 
                 .limit(1)
             )
         ).first()
-    return Glance(int(count or 0), last[0] if last else None, last[1] if last else None, int(pending or 0))
+    return Glance(last[0] if last else None, last[1] if last else None, int(pending or 0))

@@ -140,6 +140,7 @@ messages = Table(
     Index("ix_messages_state_due", "state", "next_attempt_at"),
     Index("ix_messages_sender_created", "sender", "created_at"),  # migration 0006 (was: sender)
     Index("ix_messages_received_at", "received_at"),  # migration 0006: today's counts
+    Index("ix_messages_extension_sender", "extension_id", "sender", "created_at"),  # migration 0007
 )
 
 attachments = Table(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnClause
 
 from rcinbox.errors import StoreError
-from rcinbox.store.engine import reading
+from rcinbox.store.engine import reading, unindexed
 from rcinbox.store.records import Page, page_window
 from rcinbox.store.schema import messages
 
@@ -85,8 +85,8 @@ async def search(
     if engine.dialect.name != "sqlite":
         raise StoreError("searching the archive needs SQLite (its FTS5 index)")
     where: list[ColumnElement[bool]] = [_FTS.op("MATCH")(fts_query)]
-    if extension_id is not None:
-        where.append(messages.c.extension_id == extension_id)
+    if extension_id is not None:  # checked per match: an index on it would run the match per text
+        where.append(unindexed(messages.c.extension_id) == extension_id)
     found = _fts.join(messages, messages.c.id == _fts.c.rowid)
     counting = select(func.count()).where(*where)  # the index alone, unless filtered by extension
     counted = counting.select_from(_fts if extension_id is None else found).scalar_subquery()

@@ -13,8 +13,7 @@
   if (!feed || !window.EventSource) return;
   var state = document.getElementById("live-state");
   var empty = document.getElementById("feed-empty");
-  var today = document.getElementById("received-today");
-  var last = document.getElementById("last-inbound");
+  var today = document.getElementById("today");
   var lastEvent = document.getElementById("last-event");
   var labels = { received: "received", decided: "decided", answered: "answered", "caught-up": "caught up" };
 
@@ -62,10 +61,11 @@
     feed.insertBefore(item(a), feed.firstChild);
     while (feed.children.length > 50) feed.removeChild(feed.lastChild);
     if (empty) empty.hidden = true;
-    if (a.kind === "received") {
-      if (today) today.textContent = String(Number(today.textContent) + 1);
-      if (last) last.textContent = "just now from " + a.counterpart;
-      if (lastEvent) lastEvent.textContent = "just now";
+    if (a.kind === "received" && lastEvent) lastEvent.textContent = "just now";
+    if (today && window.fetch) {  // today's counts, as the server counts them
+      fetch(today.dataset.live, { credentials: "same-origin" })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) { if (html !== null) today.innerHTML = html; });  // rendered and escaped there
     }
   });
 })();
