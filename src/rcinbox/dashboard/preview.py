@@ -27,6 +27,14 @@ class Preview:
     characters: int
     breakers: list[str]
 
+    @property
+    def sent_encoding(self) -> str:
+        return sms.encoding(self.sent)
+
+    @property
+    def sent_segments(self) -> int:
+        return sms.segments(self.sent)
+
     def highlighted(self) -> Markup:
         """``rendered`` as HTML with each GSM-7 breaker wrapped in ``<mark>``."""
         bad = set(self.breakers)

@@ -59,16 +59,19 @@ def load(path: Path) -> Loaded:
 
 
 def edit(text: str, table: str, values: Mapping[str, Value | None], extension: str | None = None) -> str:
-    """``text`` with ``[table]`` (or ``[extensions."<id>".table]``) keys set; None removes a key.
+    """``text`` with ``[table]`` (or ``[extensions."<id>".table]``; dotted for a sub-table, e.g.
+    ``smart.replies``) keys set; None removes a key.
 
     Comments, order and layout of everything else stay as they were (tomlkit round trip)."""
     doc = tomlkit.parse(text)
-    if extension is None:
-        target = _table(doc, table)
-    else:
+    parent: tomlkit.TOMLDocument | Table = doc
+    if extension is not None:
         extensions = _table(doc, "extensions", super_table=True)
-        ext = _table(extensions, extension, super_table=True, quoted=True)
-        target = _table(ext, table)
+        parent = _table(extensions, extension, super_table=True, quoted=True)
+    *outer, last = table.split(".")  # "smart.replies": [smart.replies], [smart] only a header's part
+    for name in outer:
+        parent = _table(parent, name, super_table=True)
+    target = _table(parent, last)
     for key, value in values.items():
         if value is None:
             if key in target:
