@@ -174,19 +174,19 @@ class OutOfOfficePages:
         contacts = await self._contacts(editor.ext)
         chosen = str(form.get("contact") or "") if form is not None else ""
         contact = next((c for c in contacts if c.number == chosen), contacts[0])
-        of = str(form.get("preview_of") or "message") if form is not None else "message"
-        of = of if of in REPLY_INTENTS else "message"
+        asked = form.get("preview_of") if form is not None else None
+        intent = next((i for i in REPLY_INTENTS if i == asked), None)  # None: the vacation message
         rules, problem = self._rules_after(editor, values)
         template = rules.vacation.message
-        if of != "message":
-            template = rules.smart.replies.get(of) or template  # no reply set: the vacation message
+        if intent is not None:
+            template = rules.smart.replies.get(intent) or template  # no reply set: the vacation message
         shown: Preview = preview(rules, template, contact.first, contact.last)
         return {
             "preview": shown,
             "problem": problem,
             "contacts": contacts,
             "contact": contact,
-            "preview_of": of,
+            "preview_of": intent or "message",
             "intent_labels": INTENT_LABELS,
         }
 

@@ -47,7 +47,7 @@ def repeat_text(repeat: timedelta | None) -> str:
     if repeat is None:
         return "once"
     seconds = int(repeat.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600)):
+    for unit, size in (("d", 86400), ("h", 3600)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds // 60}m"
@@ -117,7 +117,11 @@ class Changes:
     errors: dict[str, str] = field(default_factory=dict)
 
     def apply(self, text: str, ext: str | None) -> str:
-        for table, values in (("vacation", self.vacation), ("smart", self.smart), ("smart.replies", self.replies)):
+        for table, values in (
+            ("vacation", self.vacation),
+            ("smart", self.smart),
+            ("smart.replies", self.replies),
+        ):
             if values:
                 text = edit(text, table, values, ext)
         return text
@@ -128,7 +132,7 @@ def changes(editor: Editor, form: Mapping[str, str]) -> Changes:
     changed = {name for name in ALL_FIELDS if form.get(name, "") != editor.shown[name]}
     parsed = parse_form(form, extension=editor.ext is not None)
     out = Changes(errors=dict(parsed.errors))
-    out.vacation = {name: parsed.values[name] for name in FIELDS if name in changed}
+    out.vacation = {n: parsed.values[n] for n in FIELDS if n in changed and n in parsed.values}
     if SMART_ENABLED in changed:
         out.smart["enabled"] = form.get(SMART_ENABLED) == "on"
     for intent in REPLY_INTENTS:
