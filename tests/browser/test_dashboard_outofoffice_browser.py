@@ -13,8 +13,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
-from dashboard_kit import CHARLIE, PHONE, TIMEZONE, Stack
-from playwright.sync_api import BrowserContext, expect
+from dashboard_kit import CHARLIE, DESKTOP, PHONE, TIMEZONE, Stack
+from playwright.sync_api import Browser, BrowserContext, expect
 from test_dashboard_browser import shoot, sign_in
 from test_dashboard_pages_browser import DANA, text_in
 
@@ -88,3 +88,33 @@ def test_the_owner_edits_the_vacation_previews_saves_and_turns_it_off(
     quiet = text_in(stack, DANA, "Are you back yet?")
     stack.service.wait_for(rf"message {quiet} from \S+: suppress \(vacation-off\)")
     assert outbound(stack, DANA) == []
+
+
+def test_without_javascript_the_preview_button_and_field_errors_work(browser: Browser, stack: Stack) -> None:
+    context = browser.new_context(base_url=stack.url, viewport=DESKTOP, java_script_enabled=False)  # type: ignore[arg-type]
+    context.set_default_timeout(20_000)
+    rules = stack.data_dir.parent / "rcinbox.toml"
+    try:
+        page = context.new_page()
+        sign_in(page)
+        page.goto("/out-of-office")
+        message = page.get_by_label("Message")
+        message.fill("Auto-reply: Hi {first_name}, I’m away until {return_date}.")
+        page.get_by_role("button", name="Preview").click()  # the server renders it
+        expect(page.locator("#preview-encoding")).to_have_text("UCS-2")
+        expect(page.locator("#preview-text mark.gsm-breaker")).to_have_text("’")
+        expect(page.locator("#preview-sent")).to_contain_text("Sent as GSM-7 (1 segment)")
+        expect(message).to_have_value("Auto-reply: Hi {first_name}, I’m away until {return_date}.")
+        before = rules.read_text()
+        repeat = page.get_by_label("Reply to the same person again after")
+        repeat.fill("30m")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("alert")).to_contain_text("Nothing was saved: 1 field to fix")
+        expect(repeat).to_have_attribute("aria-invalid", "true")
+        expect(repeat).to_have_attribute("aria-describedby", "hint-repeat_after error-repeat_after")
+        expect(page.locator("#error-repeat_after")).to_contain_text("below the 1h minimum")
+        assert rules.read_text() == before  # nothing written
+        page.get_by_role("alert").get_by_role("link").click()  # the summary leads to the field
+        expect(page).to_have_url(re.compile(r"#f-repeat_after$"))
+    finally:
+        context.close()
