@@ -225,7 +225,13 @@ def test_one_extension_has_no_switcher_and_the_nav_names_the_pages(site: Site) -
     page = site.client.get("/")
     assert 'id="ext"' not in page.text
     nav = page.text.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
-    assert re.findall(r">([^<]+)</a>", nav) == ["Status", "Conversations", "Search", "Opt-outs"]
+    assert re.findall(r">([^<]+)</a>", nav) == [
+        "Status",
+        "Conversations",
+        "Search",
+        "Out of office",
+        "Opt-outs",
+    ]
 
 
 def test_a_message_text_is_escaped(site: Site) -> None:
