@@ -26,6 +26,7 @@ PAGES = {
     "thread": f"/conversations/{quote(CHARLIE, safe='')}",
     "search": "/search?q=invoice",
     "opt-outs": "/opt-outs",
+    "out-of-office": "/out-of-office",
 }
 
 

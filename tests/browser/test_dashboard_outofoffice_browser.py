@@ -13,10 +13,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
+from browser_kit import DANA, shoot, sign_in, text_in
 from dashboard_kit import CHARLIE, DESKTOP, PHONE, TIMEZONE, Stack
 from playwright.sync_api import Browser, BrowserContext, expect
-from test_dashboard_browser import shoot, sign_in
-from test_dashboard_pages_browser import DANA, text_in
 
 from rcinbox.rules.values import format_date
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashboard_site_kit import TODAY, Site
 from pipeline_fakes import CHARLIE, EXT
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from test_dashboard_pages import TODAY, Site
 from views_kit import EXT2, decide, opened, replied, text_in
 
 from rcinbox.clock import FakeClock
