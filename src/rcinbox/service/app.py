@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
 from rcinbox.dashboard.archive import ArchivePages
+from rcinbox.dashboard.outofoffice import OutOfOfficePages
 from rcinbox.dashboard.scrape import MetricsPage
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
@@ -187,6 +188,8 @@ class Service:
             archive = ArchivePages(
                 dashboard, store, settings.data_dir, lambda: rules.current().vacation.timezone
             )
+            # saving reloads the rules at once: the pipeline and the outbox read rules.current
+            outofoffice = OutOfOfficePages(archive, settings.rules, rules.current, rules.check)
             scrape = MetricsPage(
                 metrics.render,
                 CONTENT_TYPE,
@@ -195,7 +198,7 @@ class Service:
                 dashboard.limiter,
                 public=settings.metrics_public,
             )
-            pages = [*dashboard.routes(), *archive.routes(), *scrape.routes()]
+            pages = [*dashboard.routes(), *archive.routes(), *outofoffice.routes(), *scrape.routes()]
             app = build_app(checks, [*routes, *pages], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
             stack.callback(publisher.close)  # first at stop: the open /events streams end
