@@ -13,6 +13,7 @@ activity publisher the pipeline feeds, the store's kv table).
   archive.py      the conversations, threads, search and opt-outs
   outofoffice.py  the Out of office editor and "Turn off now" (outofoffice_state.py,
                   outofoffice_form.py, rules_file.py: the safe write; preview.py: the preview)
+  scrape.py       ``/metrics``, closed like the pages (or the admin password as Basic/bearer)
 """
 
 from __future__ import annotations
