@@ -13,7 +13,7 @@ UV_VERSION := 0.13.8
 COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
 	--python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium systemd-analyze clean
 
 ## rcinbox from the lock, then itself (editable, no dependency of its own: the lock has them all;
 ## `pip check` fails when pyproject.toml asks for something the lock lacks: run `make lock`).
@@ -48,6 +48,7 @@ $(BIN)/uv:
 
 ## The wheel (dist/rcinbox-VERSION-py3-none-any.whl) for `pipx install` (docs/operations.md).
 wheel: $(BIN)/rcinbox
+	rm -rf build
 	$(BIN)/pip wheel -q --no-deps -w dist .
 
 ## The main job on embedded defaults: the bundled emulator, SQLite, demo rules.
@@ -55,7 +56,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium check pytest
+test: install-dev sdk-deps bench-deps chromium systemd-analyze check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -76,6 +77,11 @@ $(BENCH_JS)/node_modules/.ok: $(BENCH_JS)/package.json $(BENCH_JS)/package-lock.
 ## installed with apt-get when missing (as root, as CI runs).
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
+
+## deploy/rcinbox.service is checked by systemd's own systemd-analyze (Debian's systemd package;
+## nothing is started): installed with apt-get when missing.
+systemd-analyze:
+	@command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q systemd; }
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
