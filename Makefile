@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
 BENCH_JS := bench/js
+AXE_JS := tests/browser/js
 # The lock files: exact versions with their hashes, resolved from pyproject.toml's ranges by uv
 # (`make lock`); runtime.lock for the service, dev.lock adds the extras dev, embeddings and postgres.
 LOCKS := requirements
@@ -13,7 +14,7 @@ UV_VERSION := 0.13.8
 COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
 	--python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium systemd-analyze clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium axe-deps systemd-analyze clean
 
 ## rcinbox from the lock, then itself (editable, no dependency of its own: the lock has them all;
 ## `pip check` fails when pyproject.toml asks for something the lock lacks: run `make lock`).
@@ -56,7 +57,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium systemd-analyze check pytest
+test: install-dev sdk-deps bench-deps chromium axe-deps systemd-analyze check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -83,6 +84,13 @@ chromium:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q systemd; }
 
+## axe-core, the accessibility engine the browser tests run on every page, pinned by its package-lock.json.
+axe-deps: $(AXE_JS)/node_modules/.ok
+
+$(AXE_JS)/node_modules/.ok: $(AXE_JS)/package.json $(AXE_JS)/package-lock.json
+	cd $(AXE_JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
 $(SDK_VENV)/.ok: tests/sdk/python/requirements.txt
@@ -107,4 +115,4 @@ pytest: install-dev
 	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/pytest -q -n auto
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) dist build $(JS_SDK)/node_modules $(BENCH_JS)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_VENV) dist build $(JS_SDK)/node_modules $(BENCH_JS)/node_modules $(AXE_JS)/node_modules .pytest_cache .mypy_cache .ruff_cache

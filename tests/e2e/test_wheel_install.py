@@ -94,15 +94,18 @@ def test_the_wheel_installs_into_an_empty_venv_and_runs_the_demo_without_the_rep
     demo = Process([rcinbox, "demo"], env, elsewhere)
     try:
         demo.wait_for(r"^9 of 9 decisions as expected$", DEMO_WITHIN)
-        dashboard = demo.wait_for(r"Dashboard: (http://127\.0\.0\.1:\d+)/  \(password (\S+)\)")
+        dashboard = demo.wait_for(r"Dashboard: (http://127\.0\.0\.1:\d+)(/\S*)  \(password (\S+)\)")
         demo.wait_for(r"Serving until Ctrl-C")
         with httpx.Client(base_url=dashboard.group(1), timeout=10, trust_env=False) as http:
             form = http.get("/signin")
             csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
             assert csrf is not None, form.text
-            signed_in = http.post("/signin", data={"csrf": csrf.group(1), "password": dashboard.group(2)})
+            password = dashboard.group(3)
+            signed_in = http.post("/signin", data={"csrf": csrf.group(1), "password": password})
             assert signed_in.status_code == 303  # the form parsed (python-multipart), the password taken
-            assert "Vacation reply is ON" in http.get("/").text
+            opened = http.get(dashboard.group(2)).text  # the printed address, from the templates
+            assert all(name in opened for name in ("Charlie", "Eli"))  # the script's counterparts
+            assert http.get("/out-of-office").status_code == 200
             css = http.get("/static/dashboard.css")
             assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         demo.popen.send_signal(signal.SIGINT)

@@ -10,10 +10,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from dashboard_site_kit import Site
 from pipeline_fakes import CHARLIE, EXT
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from test_dashboard_pages import Site
 from views_kit import (
     DANA,
     EXT2,

@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
 from rcinbox.dashboard.archive import ArchivePages
+from rcinbox.dashboard.outofoffice import OutOfOfficePages
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -180,7 +181,9 @@ class Service:
             archive = ArchivePages(
                 dashboard, store, settings.data_dir, lambda: rules.current().vacation.timezone
             )
-            pages = [*dashboard.routes(), *archive.routes()]
+            # saving reloads the rules at once: the pipeline and the outbox read rules.current
+            outofoffice = OutOfOfficePages(archive, settings.rules, rules.current, rules.check)
+            pages = [*dashboard.routes(), *archive.routes(), *outofoffice.routes()]
             app = build_app(checks, [*routes, *pages], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
             stack.callback(publisher.close)  # first at stop: the open /events streams end
