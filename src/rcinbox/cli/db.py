@@ -1,10 +1,12 @@
-"""``rcinbox db``: the archive's schema version (``current``) and bringing it to this code's (``upgrade``).
+"""``rcinbox db``: the archive's schema version (``current``), bringing it to this code's
+(``upgrade``), and an online copy of an SQLite archive (``backup``, :mod:`rcinbox.store.backup`).
 
 ``rcinbox run`` upgrades the archive at every start, so ``db upgrade`` is for doing it ahead of
 time (before the first start of a new release, or for ``rcinbox messages``, which only reads).
-Both read the same settings as ``rcinbox messages`` (no RingCentral credentials). ``upgrade``
+All read the same settings as ``rcinbox messages`` (no RingCentral credentials). ``upgrade``
 takes the data directory's lock, like the service: it never changes the schema under a running
-rcinbox. Imports are deferred to the commands, so ``rcinbox --help`` stays quick.
+rcinbox; ``backup`` takes none (it is made to run beside the service). Imports are deferred to
+the commands, so ``rcinbox --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
     from rcinbox.settings import Settings
 
 T = TypeVar("T")
-app = typer.Typer(no_args_is_help=True, help="The archive's schema version: show it, upgrade it.")
+app = typer.Typer(
+    no_args_is_help=True, help="The archive: its schema version (show, upgrade), an online backup."
+)
 DataDir = Annotated[
     str | None, typer.Option(help="Data directory (its rcinbox.db). Env: RCINBOX_DATA_DIR.", metavar="PATH")
 ]
@@ -85,6 +89,31 @@ def current(data_dir: DataDir = None, database_url: DatabaseUrl = None, env_file
         state = f"schema version {found.current}; `rcinbox db upgrade` brings it to {found.head}"
     stamped = " (made before versioning)" if found.before_versioning else ""
     typer.echo(f"{found.where}: {state}{stamped}")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="The backup's file (new: never overwritten).", metavar="DEST")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    env_file: EnvFile = None,
+) -> None:
+    """Copy the SQLite archive into DEST while rcinbox runs (SQLite's online backup: consistent)."""
+    from rcinbox.cli.messages import sqlite_file
+    from rcinbox.errors import StoreError
+    from rcinbox.store.backup import backup_sqlite
+
+    settings = _settings(env_file, data_dir, database_url)
+    source = sqlite_file(settings.database_url)
+    if source is None:
+        _fail(ValueError("only an SQLite archive is backed up here (PostgreSQL: pg_dump)"), 2)
+    try:
+        done = backup_sqlite(source, dest)
+    except StoreError as exc:
+        _fail(exc, 1)
+    typer.echo(
+        f"backed up the archive in {source} to {done.dest} ({done.messages} messages, {done.size:,} bytes)"
+    )
 
 
 async def _run(database_url: str, step: Callable[[AsyncEngine], Awaitable[T]]) -> T:
