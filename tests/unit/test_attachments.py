@@ -35,9 +35,9 @@ RETRY = RetryPolicy(attempts=3, base_delay=10.0, multiplier=2.0, max_delay=60.0,
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(store_url: str) -> AsyncIterator[Store]:
     """On a fake clock: a test moves it past a retry's backoff instead of waiting."""
-    async with await Store.open(db_url(tmp_path), clock=FakeClock(NOW)) as opened:
+    async with await Store.open(store_url, clock=FakeClock(NOW)) as opened:
         yield opened
 
 
