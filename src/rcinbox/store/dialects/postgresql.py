@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from importlib.util import find_spec
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, select
@@ -27,6 +28,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG as _REGCONFIG
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from rcinbox.errors import ConfigError
 from rcinbox.store.dialects import Parsed
 from rcinbox.store.schema import SEARCH_VECTOR, messages
 
@@ -41,6 +43,14 @@ serial_writes = False
 
 
 def create_engine(url: URL) -> AsyncEngine:
+    if url.get_driver_name() != "asyncpg":
+        raise ConfigError(
+            f"the database URL {url.render_as_string(hide_password=True)} names the driver "
+            f"{url.get_driver_name()!r}: rcinbox talks to PostgreSQL through asyncpg "
+            "(postgresql+asyncpg://user:password@host/database)"
+        )
+    if find_spec("asyncpg") is None:
+        raise ConfigError("PostgreSQL needs the asyncpg driver: pip install 'rcinbox[postgres]'")
     return create_async_engine(
         url,
         pool_size=POOL_SIZE,
