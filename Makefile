@@ -6,7 +6,7 @@ SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
 BENCH_JS := bench/js
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium postgresql clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/rcinbox: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(BIN)/rcinbox
-	$(BIN)/pip install -q -e '.[dev,embeddings]'
+	$(BIN)/pip install -q -e '.[dev,embeddings,postgres]'
 	touch $@
 
 install: $(BIN)/rcinbox
@@ -26,7 +26,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium check pytest
+test: install-dev sdk-deps bench-deps chromium postgresql check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -47,6 +47,11 @@ $(BENCH_JS)/node_modules/.ok: $(BENCH_JS)/package.json $(BENCH_JS)/package-lock.
 ## installed with apt-get when missing (as root, as CI runs).
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
+
+## The store's tests run on PostgreSQL too, in a throwaway cluster they start (tests/kits/pg_kit.py)
+## from Debian's server binaries; installed with apt-get when missing (as root, as CI runs).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
