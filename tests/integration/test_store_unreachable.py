@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 from webhook_receiver import free_port
 
 from rcinbox.cli.main import app
+from rcinbox.store import migrate
 
 SECRET = "hunter2-secret"
 PLATFORM = {  # settings `rcinbox run` needs before it opens the store (never reached)
@@ -57,3 +58,16 @@ def test_another_driver_is_refused_with_the_url_to_use(tmp_path: Path) -> None:
         "error: the database URL postgresql://rcinbox:***@localhost/archive names the driver 'psycopg': "
         "rcinbox talks to PostgreSQL through asyncpg (postgresql+asyncpg://user:password@host/database)\n"
     )
+
+
+@pytest.mark.empty_database
+def test_db_upgrade_and_current_on_postgresql_name_it_without_the_password(
+    tmp_path: Path, pg_cluster: Cluster, pg_database: str
+) -> None:
+    url = pg_database.replace("rcinbox@", f"rcinbox:{SECRET}@")  # trust: any password is accepted
+    shown = pg_database.replace("rcinbox@", "rcinbox:***@").replace("/tmp/", "%2Ftmp%2F")
+    upgraded = rcinbox(tmp_path, "db", "upgrade", url=url)
+    current = rcinbox(tmp_path, "db", "current", url=url)
+    assert (upgraded.exit_code, current.exit_code) == (0, 0)
+    assert upgraded.output == f"upgraded the archive in {shown} from no archive to {migrate.head()}\n"
+    assert current.output == f"{shown}: schema version {migrate.head()}, up to date\n"
