@@ -7,11 +7,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from archive_kit import v0_archive
 from pipeline_fakes import CHARLIE, EXT
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
 from views_kit import DANA, EXT2, START, opened, text_in
 
 from rcinbox.clock import FakeClock
@@ -137,3 +138,31 @@ async def test_migration_0006_indexes_an_existing_archive(tmp_path: Path) -> Non
             )
     assert texts == 4 and words == ["sent before the first start"]
     assert everything.total == 4
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgresql_searches_through_its_gin_index(store: Store) -> None:
+    """The query's expression is the index's (else every search reads every text)."""
+    from rcinbox.store.dialects.postgresql import search_rows
+    from rcinbox.store.search import parse
+
+    await text_in(store, "Is the café open on Saturday?", name="José Álvarez")
+    captured: list[tuple[str, Any]] = []
+    async with store.engine.connect() as conn:
+        await conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: make the planner show it
+
+        @event.listens_for(conn.sync_connection, "before_cursor_execute", retval=True)  # type: ignore[misc]
+        def explain(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> Any:
+            captured.append((statement, params))
+            return statement, params
+
+        for typed in ("saturday", "415 555"):
+            parsed = parse(typed)
+            assert parsed is not None
+            await search_rows(conn, parsed, None, 10, 0)
+        event.remove(conn.sync_connection, "before_cursor_execute", explain)
+        plans = []
+        for statement, params in captured:
+            rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", params)
+            plans.append("\n".join(row[0] for row in rows))
+    assert len(plans) == 2 and all("ix_messages_search" in plan for plan in plans), plans
