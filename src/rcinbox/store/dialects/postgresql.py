@@ -9,10 +9,11 @@ outgrow one SQLite file (``pip install 'rcinbox[postgres]'``).
   re-check their row's state).
 - A write refused for a full disk (``53100``): nothing to give back here (the server manages its
   WAL); the caller backs off and retries as on SQLite.
-- Search: a GIN index over :data:`VECTOR` (``messages_search_vector(sender, sender_name, text)``:
-  the number's forms, weight A; the name, B; the text, C; case and accents folded), built by
-  :data:`SEARCH_DDL` (a fresh database and migration 0008); ranked by ``ts_rank``, the snippet by
-  ``ts_headline``.
+- Search: a GIN index over ``messages.search_vector``, a stored generated column
+  (``messages_search_vector(sender, sender_name, text)``: the number's forms, weight A; the name,
+  B; the text, C; case and accents folded), built by :data:`~rcinbox.store.schema.PG_SEARCH_DDL`
+  (a fresh database and migration 0008); ranked by ``ts_rank`` over the stored vectors, the
+  snippet by ``ts_headline``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from collections.abc import Sequence
 from importlib.util import find_spec
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import REGCONFIG as _REGCONFIG
+from sqlalchemy.dialects.postgresql import TSVECTOR as _TSVECTOR
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from rcinbox.errors import ConfigError
 from rcinbox.store.dialects import Parsed
-from rcinbox.store.schema import SEARCH_VECTOR, messages
+from rcinbox.store.schema import SEARCH_COLUMN, messages
 
 POOL_SIZE = 10
 OVERFLOW = 10
@@ -96,7 +98,7 @@ async def search_rows(
     if text is None:
         return []
     query = func.to_tsquery(literal("simple").cast(_REGCONFIG), text)
-    vector = SEARCH_VECTOR(messages.c.sender, messages.c.sender_name, messages.c.text)
+    vector = literal_column(f"{messages.name}.{SEARCH_COLUMN}", _TSVECTOR)
     rank = func.ts_rank(vector, query)
     where: list[ColumnElement[bool]] = [vector.op("@@")(query)]
     if extension_id is not None:

@@ -1,7 +1,8 @@
 """The archive's full-text search on PostgreSQL: the function ``messages_search_vector(sender,
 sender_name, text)`` (the number's forms, weight A; the name, B; the text, C; accents and case
-folded) and a GIN index over it, ``ix_messages_search``. Building the index indexes the archive so
-far; PostgreSQL keeps it in step with every insert, update and delete. The statements are those of
+folded), the stored generated column ``messages.search_vector`` it computes, and a GIN index over
+that, ``ix_messages_search``. Adding the column computes it for the archive so far (the table is
+rewritten once); PostgreSQL keeps it in step with every insert and update. The statements are those of
 ``schema.PG_SEARCH_DDL`` (a migration imports nothing from rcinbox; a test compares a migrated
 archive with a fresh one). Nothing to do on SQLite (its FTS5 index is migration 0006's).
 
@@ -34,8 +35,9 @@ PG_SEARCH_DDL = (
         pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(coalesce(body, ''), 'NFD'),
             '[\u0300-\u036f]', '', 'g')) AS body) AS f
     $$""",
-    """CREATE INDEX ix_messages_search ON messages
-    USING gin (messages_search_vector(sender, sender_name, text))""",
+    """ALTER TABLE messages ADD COLUMN search_vector tsvector
+    GENERATED ALWAYS AS (messages_search_vector(sender, sender_name, text)) STORED""",
+    "CREATE INDEX ix_messages_search ON messages USING gin (search_vector)",
 )
 
 
@@ -48,4 +50,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_messages_search")
+        op.execute("ALTER TABLE messages DROP COLUMN search_vector")
         op.execute("DROP FUNCTION messages_search_vector(text, text, text)")
