@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 JS_SDK := tests/sdk/js
 BENCH_JS := bench/js
+AXE_JS := tests/browser/js
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium postgresql clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium axe-deps postgresql clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium postgresql check pytest
+test: install-dev sdk-deps bench-deps chromium axe-deps postgresql check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -53,6 +54,13 @@ chromium:
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 
+## axe-core, the accessibility engine the browser tests run on every page, pinned by its package-lock.json.
+axe-deps: $(AXE_JS)/node_modules/.ok
+
+$(AXE_JS)/node_modules/.ok: $(AXE_JS)/package.json $(AXE_JS)/package-lock.json
+	cd $(AXE_JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
 $(SDK_VENV)/.ok: tests/sdk/python/requirements.txt
@@ -77,4 +85,4 @@ pytest: install-dev
 	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/pytest -q -n auto
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) $(JS_SDK)/node_modules $(BENCH_JS)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_VENV) $(JS_SDK)/node_modules $(BENCH_JS)/node_modules $(AXE_JS)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -26,9 +26,11 @@ from urllib.parse import urlsplit
 
 from rcinbox.errors import ConfigError, UnknownSetting
 from rcinbox.passwords import PasswordHash, parse_admin_password
+from rcinbox.sender_jwts import NO_SENDER_JWTS, SenderJwts, parse_sender_jwts
 
 Transport = Literal["websocket", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 PRODUCTION_SERVER = "https://platform.ringcentral.com"
 DOTENV = Path(".env")  # read when present and no --env-file is given
 
@@ -121,6 +123,22 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("log_level", "RCINBOX_LOG_LEVEL", "--log-level", "Log level.", "INFO", choices=get_args(LogLevel)),
     Field(
+        "log_format",
+        "RCINBOX_LOG_FORMAT",
+        "--log-format",
+        "Log lines as text, or one JSON object per line (for a log collector).",
+        "text",
+        choices=get_args(LogFormat),
+    ),
+    Field(
+        "metrics_public",
+        "RCINBOX_METRICS_PUBLIC",
+        "--metrics-public",
+        "Serve /metrics without signing in (true/false); else the dashboard's session or password.",
+        "false",
+        metavar="BOOLEAN",
+    ),
+    Field(
         "admin_password",
         "RCINBOX_ADMIN_PASSWORD",
         "--admin-password",
@@ -132,27 +150,6 @@ FIELDS: tuple[Field, ...] = (
 BY_ENV: Mapping[str, Field] = {f.env: f for f in FIELDS}
 BY_NAME: Mapping[str, Field] = {f.name: f for f in FIELDS}
 REQUIRED = ("client_id", "client_secret", "jwt")
-
-
-@dataclass(frozen=True, repr=False)
-class SenderJwts:
-    """``RCINBOX_SENDER_JWTS``: extension id → the JWT of that extension's own user, which is what
-    may send SMS from its numbers. ``repr`` shows the extension ids only."""
-
-    pairs: tuple[tuple[str, str], ...] = ()
-
-    def get(self, extension_id: str) -> str | None:
-        return next((jwt for ext, jwt in self.pairs if ext == extension_id), None)
-
-    @property
-    def extensions(self) -> tuple[str, ...]:
-        return tuple(ext for ext, _ in self.pairs)
-
-    def __bool__(self) -> bool:
-        return bool(self.pairs)
-
-    def __repr__(self) -> str:
-        return f"SenderJwts({', '.join(f'{ext}=***' for ext in self.extensions)})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -171,8 +168,10 @@ class Settings:
     data_dir: Path = Path("rcinbox-data")
     rules: Path = Path("rcinbox.toml")
     extensions: tuple[str, ...] = ()  # () = the JWT user
-    sender_jwts: SenderJwts = SenderJwts()
+    sender_jwts: SenderJwts = NO_SENDER_JWTS
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+    metrics_public: bool = False  # /metrics without the dashboard's session or password
     admin_password: PasswordHash | None = None  # the dashboard's; only its hash is kept
 
     def __post_init__(self) -> None:
@@ -346,29 +345,19 @@ def _choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[str, str
     return parse
 
 
+def _boolean(name: str, text: str) -> bool:
+    value = text.lower()
+    if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise ConfigError(f"{name} must be true or false, got {text!r}")
+    return value in ("true", "1", "yes", "on")
+
+
 def _extensions(name: str, text: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in text.split(",") if part.strip())
     bad = [i for i in ids if not i.isdigit()]
     if bad:
         raise ConfigError(f"{name} must be comma-separated numeric extension ids, got {', '.join(bad)!s}")
     return tuple(dict.fromkeys(ids))
-
-
-def _sender_jwts(name: str, text: str) -> SenderJwts:
-    """``ext=JWT,ext=JWT``; an error names the variable and the entry's position, never its text."""
-    pairs: dict[str, str] = {}
-    for position, entry in enumerate((part.strip() for part in text.split(",")), start=1):
-        if not entry:
-            continue
-        ext, found, jwt = (side.strip() for side in entry.partition("="))
-        if not found or not jwt:
-            raise ConfigError(f"{name} entry {position} must be extensionId=JWT")
-        if not ext.isdigit():
-            raise ConfigError(f"{name} entry {position} must start with a numeric extension id")
-        if ext in pairs:
-            raise ConfigError(f"{name} gives extension {ext} twice")
-        pairs[ext] = jwt
-    return SenderJwts(tuple(pairs.items()))
 
 
 def _database_url(name: str, text: str) -> str:
@@ -390,7 +379,9 @@ PARSERS: Mapping[str, Callable[[str, str], Any]] = {
     "data_dir": _path,
     "rules": _path,
     "extensions": _extensions,
-    "sender_jwts": _sender_jwts,
+    "sender_jwts": parse_sender_jwts,
     "log_level": _choice(get_args(LogLevel), upper=True),
+    "log_format": _choice(get_args(LogFormat)),
+    "metrics_public": _boolean,
     "admin_password": parse_admin_password,
 }

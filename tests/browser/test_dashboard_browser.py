@@ -11,41 +11,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+from browser_kit import shoot, sign_in, submit_password
 from dashboard_kit import (
     ADMIN_PASSWORD,
     ALEX,
     CHARLIE,
-    DESKTOP,
-    PHONE,
-    SCREENSHOTS,
     TIMEZONE,
     Stack,
     running_service,
 )
-from playwright.sync_api import BrowserContext, Page, Response, expect
-
-
-def shoot(page: Page, name: str) -> None:
-    """``docs/screenshots/<name>-desktop.png`` and ``<name>-phone.png`` (the whole page)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(size)  # type: ignore[arg-type]
-        page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", full_page=True, animations="disabled")
-    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
-
-
-def submit_password(page: Page, password: str) -> Response:
-    page.get_by_label("Admin password").fill(password)
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/signin")) as sent:
-        page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    return sent.value
-
-
-def sign_in(page: Page, password: str = ADMIN_PASSWORD) -> None:
-    page.goto("/")
-    submit_password(page, password)
-    expect(page.get_by_role("heading", name="Status", exact=True)).to_be_visible()
+from playwright.sync_api import BrowserContext, expect
 
 
 def test_a_wrong_password_is_refused(context: BrowserContext) -> None:

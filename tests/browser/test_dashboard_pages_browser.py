@@ -7,49 +7,10 @@ docs/screenshots/ (the README shows them)."""
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
-from typing import Any
-from urllib.parse import quote
 
-import httpx
-from dashboard_kit import ADMIN_PASSWORD, ALEX, CHARLIE, PHONE, Stack
-from playwright.sync_api import BrowserContext, Page, expect
-from test_dashboard_browser import shoot, sign_in
-
-DANA = "+14155550101"  # one of Alex's contacts in the emulator
-ELI = "+14155550102"
-
-
-def png(width: int = 240, height: int = 150) -> bytes:
-    """A real (decodable) PNG: a blue rectangle."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x1f\x6f\xeb" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def text_in(stack: Stack, sender: str, text: str, **extra: Any) -> str:
-    """Someone texts Alex through the emulator; the message id."""
-    answer = httpx.post(
-        f"{stack.emulator_url}/_emulator/inbound", json={"from": sender, "to": ALEX, "text": text, **extra}
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["messageId"])
-
-
-def thread(page: Page, number: str) -> None:
-    page.goto(f"/conversations/{quote(number, safe='')}")
-    expect(page.get_by_role("heading", name=number, exact=True)).to_be_visible()
+from browser_kit import DANA, ELI, png, shoot, sign_in, text_in, thread
+from dashboard_kit import ADMIN_PASSWORD, CHARLIE, PHONE, Stack
+from playwright.sync_api import BrowserContext, expect
 
 
 def test_a_conversation_shows_an_mms_picture_inline(context: BrowserContext, stack: Stack) -> None:

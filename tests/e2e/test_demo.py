@@ -180,14 +180,24 @@ async def test_without_once_the_demo_keeps_serving_and_the_printed_curl_works(tm
         mine = [r for r in records if r["to"] == ["+14155550111"]]
     assert mine[0]["text"].startswith("Auto-reply: Hi, I'm out of the office until ")
     assert not task.done()
-    dashboard = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/  \(password (\S+)\)", out.getvalue())
+    dashboard = re.search(
+        r"Dashboard: (http://127\.0\.0\.1:\d+)(/conversations)  \(password (\S+)\)", out.getvalue()
+    )
     assert dashboard is not None, out.getvalue()
     async with httpx.AsyncClient(base_url=dashboard.group(1), timeout=5) as http:
-        form = await http.get("/signin")
+        asked = await http.get(dashboard.group(2))  # the printed address: sign in first, then back there
+        assert asked.status_code == 303 and asked.headers["location"].startswith("/signin?next=")
+        form = await http.get(asked.headers["location"])
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert csrf is not None
-        signed_in = await http.post("/signin", data={"csrf": csrf.group(1), "password": dashboard.group(2)})
-        assert signed_in.status_code == 303
+        nxt = re.search(r'name="next" value="([^"]+)"', form.text)
+        assert csrf is not None and nxt is not None
+        signed_in = await http.post(
+            "/signin", data={"csrf": csrf.group(1), "password": dashboard.group(3), "next": nxt.group(1)}
+        )
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/conversations"
+        opened = (await http.get("/conversations")).text
+        for name in ("Charlie", "Eli"):  # the scripted conversation's counterparts
+            assert name in opened
         assert "Vacation reply is ON" in (await http.get("/")).text
     stop.set()
     outcomes = await asyncio.wait_for(task, 20)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -205,16 +207,28 @@ def test_run_help_names_every_variable() -> None:
     assert missing == []
 
 
-def test_run_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "env", "line"),
+    [
+        (["--port", "http"], {}, "--port must be a port number 0-65535, got 'http'"),
+        ([], {"RCINBOX_LOG_FORMAT": "jsn"}, "RCINBOX_LOG_FORMAT must be one of text, json, got 'jsn'"),
+        ([], {"RCINBOX_METRICS_PUBLIC": "yep"}, "RCINBOX_METRICS_PUBLIC must be true or false, got 'yep'"),
+        (["--metrics-public", "maybe"], {}, "--metrics-public must be true or false, got 'maybe'"),
+    ],
+)
+def test_run_refuses_bad_settings_in_one_line(flags: list[str], env: dict[str, str], line: str) -> None:
     args = ["run", "--env-file", os.devnull, "--client-id", "a", "--client-secret", "b"]
-    result = CliRunner().invoke(app, [*args, "--jwt", "c", "--port", "http"], env={"RC_SERVER_URL": None})
+    result = CliRunner().invoke(app, [*args, "--jwt", "c", *flags], env={"RC_SERVER_URL": None, **env})
     assert result.exit_code == 2
-    assert result.output == "error: --port must be a port number 0-65535, got 'http'\n"
+    assert result.output == f"error: {line}\n"
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
-    emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path
+    emu: Running, http: httpx.AsyncClient, client: httpx.AsyncClient, tmp_path: Path, log_format: str
 ) -> None:
+    """The whole log of a run at DEBUG, in either format, holds no credential; in JSON every
+    line of it is one JSON object."""
     settings = settings_for(emu, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "RCINBOX_"))}
     env |= {
@@ -225,6 +239,7 @@ async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
         "RCINBOX_DATA_DIR": str(settings.data_dir),
         "RCINBOX_RULES": str(settings.rules),
         "RCINBOX_LOG_LEVEL": "DEBUG",
+        "RCINBOX_LOG_FORMAT": log_format,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rcinbox", "run", "--port", str(settings.port),
@@ -257,7 +272,15 @@ async def test_rcinbox_run_serves_until_sigint_and_logs_no_secret(
         *(t.token for t in emu.world.ws_tokens.values()),  # WebSocket tokens still on record
     ]
     assert [s for s in secrets if s in logs] == []
-    assert "SIGINT: stopping" in logs
+    if log_format == "text":
+        assert "SIGINT: stopping" in logs
+        return
+    entries = [json.loads(line) for line in logs.splitlines()]  # every line is one object
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in entries)
+    assert any(e["message"] == "SIGINT: stopping" and e["logger"] == "rcinbox.service" for e in entries)
+    decided = [e for e in entries if e.get("action") == "message.decided"]
+    assert [(e["decision"], e["reason"]) for e in decided] == [("reply", "replied")]
 
 
 async def _readyz(client: httpx.AsyncClient, port: int) -> int:

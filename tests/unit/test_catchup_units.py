@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from catchup_kit import NOW, Intake, ScriptedApi, answer, record
+from observer_kit import Recorder
 from pipeline_fakes import facts_for
 from transport_kit import MemoryKv
 
@@ -229,8 +230,18 @@ async def test_after_a_round_failed_on_a_full_disk_the_retry_comes_within_the_st
 
 async def test_catch_up_now_reports_failure() -> None:
     loop = CatchUpLoop([CountingCatchUp(failures=1)], StatusBoard("webhook"))  # type: ignore[list-item]
+    loop.observer = seen = Recorder()
     assert await loop.catch_up() is False
     assert await loop.catch_up() is True
+    assert seen.of("caught_up") == [("manual", False, 0), ("manual", True, 0)]  # the metrics
+
+
+async def test_each_round_tells_the_texts_it_archived(board: StatusBoard) -> None:
+    api = ScriptedApi(answer([record(1, 2), record(2, 3), record(3, 4, direction="Outbound")]))
+    loop = CatchUpLoop([catchup(api, MemoryKv(), Intake())], board)
+    loop.observer = seen = Recorder()
+    assert await loop.catch_up("subscribed") is True
+    assert seen.of("caught_up") == [("subscribed", True, 2)]
 
 
 def test_max_age_is_a_safety_rule_with_a_floor() -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from dashboard_site_kit import Site
 from pipeline_fakes import CHARLIE, EXT
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from store_kit import db_url
-from test_dashboard_pages import Site
 from views_kit import (
     DANA,
     EXT2,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from observer_kit import Recorder
 from outbox_kit import FAST, TEXT, queue_reply, run_until, state
 from pipeline_fakes import CHARLIE, EXT, OWNER, FakePlatform, envelope
 
@@ -15,8 +16,11 @@ from rcinbox.store import DecisionRecord, Store
 async def test_sends_and_marks_sent_with_the_platform_id(store: Store) -> None:
     fake = FakePlatform()
     row = await queue_reply(store, "1")
-    assert await Outbox(store, fake, options=FAST).drain() == 1
+    outbox = Outbox(store, fake, options=FAST)
+    outbox.observer = seen = Recorder()
+    assert await outbox.drain() == 1
     assert await state(store, row) == ("sent", 1, "9000", None)
+    assert seen.of("finished") == [("reply", "sent", "sent")]
     assert [(r["from"]["phoneNumber"], r["to"][0]["phoneNumber"], r["subject"]) for r in fake.sent] == [
         (OWNER, CHARLIE, TEXT)
     ]
@@ -36,7 +40,9 @@ async def test_refusals_fail_for_good(store: Store, error: PlatformError) -> Non
     fake.send_errors = [error]
     row = await queue_reply(store, "2")
     outbox = Outbox(store, fake, options=FAST)
+    outbox.observer = seen = Recorder()
     await outbox.drain()
+    assert seen.of("finished") == [("reply", "failed", "refused")]
     assert await state(store, row) == (
         "failed",
         1,
@@ -72,9 +78,11 @@ async def test_lost_response_is_not_sent_twice(store: Store) -> None:
     fake.lost_responses = 1
     row = await queue_reply(store, "4")
     outbox = Outbox(store, fake, options=FAST)
+    outbox.observer = seen = Recorder()
     await outbox.drain()
     assert len(fake.sent) == 1 and (await state(store, row))[0] == "sending"
     await run_until(outbox, store, row, "sent")
+    assert seen.of("finished") == [("reply", "sent", "reconciled")]
     assert fake.send_calls == 1
     assert (await state(store, row))[2] == "9000"
 
@@ -113,7 +121,10 @@ async def test_opted_out_after_queueing_gets_nothing(store: Store) -> None:
     stored = await store.find_message(EXT, "9")
     assert stored is not None
     await store.conclude(stored.pk, DecisionRecord("opt-out", "opt-out", "vacation", {}))
-    await Outbox(store, fake, options=FAST).drain()
+    outbox = Outbox(store, fake, options=FAST)
+    outbox.observer = seen = Recorder()
+    await outbox.drain()
+    assert seen.of("finished") == [("reply", "failed", "recheck")]
     assert await state(store, row) == (
         "failed",
         1,
@@ -127,7 +138,10 @@ async def test_gives_up_after_the_last_attempt(store: Store) -> None:
     fake = FakePlatform()
     fake.send_errors = [ServerError(500, "CMN-201", "boom") for _ in range(3)]
     row = await queue_reply(store, "10")
-    await run_until(Outbox(store, fake, options=FAST), store, row, "unknown")
+    outbox = Outbox(store, fake, options=FAST)
+    outbox.observer = seen = Recorder()
+    await run_until(outbox, store, row, "unknown")
+    assert seen.of("finished") == [("reply", "unknown", "gave-up")]
     assert await state(store, row) == (  # a 500 may have gone out: kept in the ledger
         "unknown",
         3,

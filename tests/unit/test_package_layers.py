@@ -28,6 +28,8 @@ FOUNDATION = (
     "private",
     "datalock",
     "passwords",
+    "observe",
+    "sender_jwts",
 )
 
 RCINBOX = Layers(

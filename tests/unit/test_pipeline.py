@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from observer_kit import Recorder
 from pipeline_fakes import (
     CHARLIE,
     EXT,
@@ -50,11 +51,15 @@ async def test_duplicate_notification_gives_one_row_one_decision_one_reply(
 ) -> None:
     fake = FakePlatform()
     pipeline = make_pipeline(store, fake, tmp_path)
+    pipeline.observer = seen = Recorder()
     assert await pipeline.accept(inbound(message_id="100", text="Are you around?")) is True
     assert await pipeline.accept(inbound(message_id="100", text="Are you around?")) is False
     assert await pipeline.drain() == 1
     assert await pipeline.accept(inbound(message_id="100")) is False  # after processing too
     assert await pipeline.drain() == 0
+    source = inbound(message_id="100").source
+    assert seen.of("received") == [(source, True), (source, False), (source, False)]  # the metrics
+    assert seen.of("decided") == [("reply", "replied")]
     assert pipeline.outbox is not None
     assert await pipeline.outbox.drain() == 1  # type: ignore[attr-defined]
     (entry,) = await store.recent()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -62,13 +64,15 @@ def test_credential_values_are_masked_and_their_names_kept(text: str, shown: str
     assert redact(text) == shown
 
 
-def test_no_secret_reaches_a_formatted_log_line() -> None:
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_no_secret_reaches_a_formatted_log_line(fmt: str) -> None:
     """Every line rcinbox writes goes through the formatter: a secret quoted by an error, an
-    exception's text or a URL is masked, and the error around it stays readable."""
+    exception's text or a URL is masked, and the error around it stays readable (in JSON too,
+    where the redaction is per string, and the line stays one JSON object)."""
     out = io.StringIO()
     root = logging.getLogger("rcinbox")
     saved = (root.handlers[:], root.level, root.propagate)
-    logs.setup("DEBUG", out)
+    logs.setup("DEBUG", out, fmt=fmt)
     log = logging.getLogger("rcinbox.test")
     try:
         log.warning("POST /restapi/oauth/token: ConnectError: All connection attempts failed")
@@ -83,6 +87,56 @@ def test_no_secret_reaches_a_formatted_log_line() -> None:
         root.handlers[:], root.propagate = saved[0], saved[2]
         root.setLevel(saved[1])
     text = out.getvalue()
+    if fmt == "json":
+        entries = [json.loads(line) for line in text.splitlines()]
+        assert len(entries) == 5
+        text = "\n".join(e["message"] + "\n" + e.get("exception", "") for e in entries)
     assert "ConnectError: All connection attempts failed" in text
     assert "ValueError: bad token response refresh_token=***" in text
     assert [s for s in (ACCESS, JWT, BASIC, "rcinbox-demo-client-secret") if s in text] == []
+
+
+def json_lines(*calls: tuple[int, str, dict[str, object]]) -> list[dict[str, object]]:
+    out = io.StringIO()
+    root = logging.getLogger("rcinbox")
+    saved = (root.handlers[:], root.level, root.propagate)
+    logs.setup("DEBUG", out, fmt="json")
+    try:
+        for level, message, extra in calls:
+            logging.getLogger("rcinbox.pipeline").log(level, message, extra=extra)
+    finally:
+        root.handlers[:], root.propagate = saved[0], saved[2]
+        root.setLevel(saved[1])
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_json_line_has_the_time_in_utc_the_level_the_logger_the_message_and_the_extras() -> None:
+    [entry] = json_lines(
+        (logging.INFO, "message 7 from +14155550100: reply (replied)", {"action": "message.decided", "n": 3})
+    )
+    assert entry == {
+        "time": entry["time"],
+        "level": "INFO",
+        "logger": "rcinbox.pipeline",
+        "message": "message 7 from +14155550100: reply (replied)",
+        "action": "message.decided",
+        "n": 3,
+    }
+    moment = datetime.fromisoformat(str(entry["time"]))
+    assert str(entry["time"]).endswith("Z") and moment.utcoffset() == timedelta(0)
+    assert abs((datetime.now(UTC) - moment).total_seconds()) < 60
+
+
+def test_json_extras_are_redacted_and_a_secret_named_extra_is_masked_whole() -> None:
+    url = "postgresql+asyncpg://rc:pa55-w0rd@db/rc"
+    [entry] = json_lines(
+        (
+            logging.WARNING,
+            f"connect to {url}",
+            {"url": f'{url}","x":"a@b', "token": "short", "headers": f"Authorization: Bearer {ACCESS}"},
+        )
+    )
+    assert entry["message"] == "connect to postgresql+asyncpg://rc:***@db/rc"
+    assert entry["token"] == "***"
+    assert entry["headers"] == "Authorization: Bearer ***"
+    assert "pa55-w0rd" not in json.dumps(entry) and ACCESS not in json.dumps(entry)

@@ -28,6 +28,7 @@ def test_defaults_match_the_issue() -> None:
     assert s.rules == Path("rcinbox.toml")
     assert s.extensions == ()
     assert s.log_level == "INFO"
+    assert (s.log_format, s.metrics_public) == ("text", False)
     assert s.token_file == Path("rcinbox-data/tokens.json")
 
 
@@ -43,6 +44,8 @@ def test_every_variable_is_parsed() -> None:
         "RCINBOX_RULES": "/etc/rcinbox.toml",
         "RCINBOX_EXTENSIONS": " 101, 102 ,101",
         "RCINBOX_LOG_LEVEL": "debug",
+        "RCINBOX_LOG_FORMAT": "JSON",
+        "RCINBOX_METRICS_PUBLIC": "True",
     }
     s = Settings.from_env(env, env_file=None)
     assert s.server_url == "http://127.0.0.1:8090"
@@ -54,6 +57,17 @@ def test_every_variable_is_parsed() -> None:
     assert s.rules == Path("/etc/rcinbox.toml")
     assert s.extensions == ("101", "102")
     assert s.log_level == "DEBUG"
+    assert (s.log_format, s.metrics_public) == ("json", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [("true", True), ("1", True), ("yes", True), ("false", False), ("0", False), ("off", False)],
+)
+def test_metrics_public_reads_the_usual_booleans(text: str, public: bool) -> None:
+    assert (
+        Settings.from_env({**CREDS, "RCINBOX_METRICS_PUBLIC": text}, env_file=None).metrics_public is public
+    )
 
 
 def test_precedence_env_file_then_environ_then_flags(tmp_path: Path) -> None:
@@ -116,6 +130,14 @@ def test_database_url_explicit_and_following_data_dir() -> None:
         (
             {"RCINBOX_LOG_LEVEL": "loud"},
             "RCINBOX_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (
+            {"RCINBOX_LOG_FORMAT": "jsno"},
+            "RCINBOX_LOG_FORMAT must be one of text, json, got 'jsno'",
+        ),
+        (
+            {"RCINBOX_METRICS_PUBLIC": "ture"},
+            "RCINBOX_METRICS_PUBLIC must be true or false, got 'ture'",
         ),
         (
             {"RCINBOX_EXTENSIONS": "101,~,abc"},

@@ -137,8 +137,9 @@ async def _demo(
                     console.print(table(outcomes, console.width))
                     _explain(console, emulator, service, settings, outcomes, live=not options.once)
                     if passwords and not options.once:
-                        console.print(
-                            f"Dashboard: {service.http.url}/  (password {passwords[0]})", soft_wrap=True
+                        console.print(  # opens on the script's conversations once signed in
+                            f"Dashboard: {service.http.url}/conversations  (password {passwords[0]})",
+                            soft_wrap=True,
                         )
                     if not options.once:
                         console.print("\nServing until Ctrl-C…", soft_wrap=True)

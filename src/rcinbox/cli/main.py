@@ -185,7 +185,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, fmt=settings.log_format)
     try:
         asyncio.run(run_until_signalled(settings))
     except (ConfigError, RulesError, SchemaError) as exc:  # SchemaError: a newer rcinbox's archive

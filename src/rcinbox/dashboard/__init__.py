@@ -10,6 +10,10 @@ activity publisher the pipeline feeds, the store's kv table).
   live.py         Activity and the Publisher behind ``/events`` (server-sent events)
   status.py       StatusSnapshot: the status page's one typed snapshot
   pages.py        the routes; templates/ (Jinja2) and static/ (CSS, a little JS)
+  archive.py      the conversations, threads, search and opt-outs
+  outofoffice.py  the Out of office editor and "Turn off now" (outofoffice_state.py,
+                  outofoffice_form.py, rules_file.py: the safe write; preview.py: the preview)
+  scrape.py       ``/metrics``, closed like the pages (or the admin password as Basic/bearer)
 """
 
 from __future__ import annotations

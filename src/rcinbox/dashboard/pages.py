@@ -59,6 +59,7 @@ class Dashboard:
             undefined=jinja2.StrictUndefined,
         )
         env.globals.update(product=PRODUCT, when=when, ago=ago, span=span, reason_words=reason_words)
+        env.filters["codepoint"] = lambda char: f"U+{ord(char):04X}"
         self.templates = Jinja2Templates(env=env)
 
     def routes(self) -> list[BaseRoute]:
@@ -83,6 +84,7 @@ class Dashboard:
         ext = chosen if chosen in self.extensions else None
         snap = await self.snapshot(ext)
         context: dict[str, Any] = {"snap": snap, "ext": ext, "extensions": self.extensions, "page": "status"}
+        context["off"] = request.query_params.get("off")  # "Turn off now" (outofoffice.py): done or failed
         context["recent"] = [
             a for a in reversed(self.publisher.recent) if ext is None or a.extension_id == ext
         ]

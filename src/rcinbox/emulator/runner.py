@@ -130,6 +130,7 @@ async def serve(
     config = uvicorn.Config(
         emulator.asgi(),
         log_level=log_level,
+        log_config=None,  # uvicorn's loggers write through rcinbox's handler (rcinbox.logs.setup)
         access_log=False,
         lifespan="on",
         ws_ping_interval=None,

@@ -24,7 +24,7 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import AuthError, InvalidGrant, error_from_response
+from rcinbox.observe import NOBODY, Observer, Renewal
 from rcinbox.platform.pacing import Pacer
 from rcinbox.platform.retry import DEFAULT_POLICY, RetryPolicy, send
 from rcinbox.platform.tokenfile import Token, TokenFile
@@ -83,8 +84,10 @@ class TokenManager:
         policy: RetryPolicy = DEFAULT_POLICY,
         clock: Clock = SYSTEM,
         on_renew: Callable[[Token], None] | None = None,
+        observer: Observer = NOBODY,  # the metrics: each refresh and login, and how it went
     ) -> None:
         self._http = http
+        self._observer = observer
         self._credentials = credentials
         self._file = TokenFile(token_file, credentials.fingerprint) if token_file else None
         self._pacer = pacer or Pacer(clock)
@@ -177,13 +180,14 @@ class TokenManager:
         if token is not None and token.refresh_token and token.refresh_expires_at > self._clock.time():
             try:
                 form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
-                new = await self._grant(form, policy)
+                new = await self._counted("refresh", self._grant(form, policy))
                 self.refreshes += 1
                 log.info("OAuth session refreshed (ext %s)", new.owner_id)
             except InvalidGrant as exc:
                 log.warning("refresh refused (%s); logging in again with the JWT", exc.error_code)
         if new is None:
-            new = await self._grant({"grant_type": JWT_GRANT, "assertion": self._credentials.jwt}, policy)
+            form = {"grant_type": JWT_GRANT, "assertion": self._credentials.jwt}
+            new = await self._counted("login", self._grant(form, policy))
             self.logins += 1
             log.info("logged in with the JWT (ext %s)", new.owner_id)
         self._token = new
@@ -195,6 +199,19 @@ class TokenManager:
         if self._on_renew is not None:
             self._on_renew(new)
         return new
+
+    async def _counted(self, how: Renewal, grant: Awaitable[Token]) -> Token:
+        """``grant``, told to the observer: ok, refused (``invalid_grant``) or failed."""
+        try:
+            token = await grant
+        except InvalidGrant:
+            self._observer.renewed(how, "refused")
+            raise
+        except Exception:
+            self._observer.renewed(how, "failed")
+            raise
+        self._observer.renewed(how, "ok")
+        return token
 
     async def _grant(self, form: Mapping[str, str], policy: RetryPolicy) -> Token:
         async def build() -> httpx.Request:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from rcinbox import __version__
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import DownloadRefused, PlatformError, error_from_response, transport_errors
+from rcinbox.observe import NOBODY, Observer
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
 from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, RetryPolicy, send
@@ -98,10 +99,12 @@ class PlatformClient:
         upkeep: bool = True,
         waits: Waits | None = None,
         clock: Clock = SYSTEM,
+        observer: Observer = NOBODY,
     ) -> AsyncIterator[PlatformClient]:
         """Open the HTTP client, log in (or reuse the saved session), and close it all on exit.
         ``waits``: where this client's waits for RingCentral's budget are shown (shared by a
-        process's clients); ``clock``: the session's and the pacer's time (:mod:`rcinbox.clock`)."""
+        process's clients); ``clock``: the session's and the pacer's time (:mod:`rcinbox.clock`);
+        ``observer``: told about the pacer's waits, 429s and the session's renewals (the metrics)."""
         async with httpx.AsyncClient(
             timeout=timeouts,
             transport=transport,
@@ -109,9 +112,15 @@ class PlatformClient:
             follow_redirects=False,
             headers={"User-Agent": f"rcinbox/{__version__}"},
         ) as http:
-            pacer = Pacer(clock, waits=waits)
+            pacer = Pacer(clock, waits=waits, observer=observer)
             auth = TokenManager(
-                http, credentials, token_file=token_file, pacer=pacer, policy=policy, clock=clock
+                http,
+                credentials,
+                token_file=token_file,
+                pacer=pacer,
+                policy=policy,
+                clock=clock,
+                observer=observer,
             )
             try:
                 await auth.start(background=upkeep)

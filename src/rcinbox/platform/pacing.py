@@ -42,6 +42,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from rcinbox.clock import SYSTEM, Clock
+from rcinbox.observe import NOBODY, Observer
 from rcinbox.platform.waits import Wait, Waits
 
 Group = Literal["Light", "Medium", "Heavy", "Auth"]
@@ -131,8 +132,11 @@ class _GroupState:
 class Pacer:
     """Per-group gate: ``ticket = await pacer.acquire(group)``, send, ``pacer.release(...)``."""
 
-    def __init__(self, clock: Clock = SYSTEM, waits: Waits | None = None) -> None:
+    def __init__(
+        self, clock: Clock = SYSTEM, waits: Waits | None = None, observer: Observer = NOBODY
+    ) -> None:
         self._clock = clock.monotonic
+        self.observer = observer  # the metrics: each wait (its group, how long) and each 429
         self.clock = clock  # its sleeps: a fake clock moved forward wakes the waits
         self.waits = waits or Waits()
         self._groups: dict[Group, _GroupState] = {}
@@ -179,11 +183,13 @@ class Pacer:
             return self._book(st)
         waiter = _Waiter(share)
         queue.append(waiter)
+        began = self._clock()
         try:
             await self._wait(group, waiter, request)
         finally:
             queue.remove(waiter)  # the head: O(1)
             self._kick(st)
+            self.observer.paced(group, self._clock() - began)
         return self._book(st)
 
     def _book(self, st: _GroupState) -> int:
@@ -270,6 +276,7 @@ class Pacer:
         """A 429: nothing of this group goes out for ``seconds``."""
         st = self.state(group)
         st.penalty_until = max(st.penalty_until, self._clock() + seconds)
+        self.observer.rate_limited(group)
         log.warning("rate limited in %s group: pausing it for %.1f s", group, seconds)
         self._kick(st)
 

@@ -9,8 +9,9 @@ backend that fails to load, and reloaded when the rules change it), the platform
 or the saved session), the contact books, the sender credentials of other users' extensions
 (:mod:`rcinbox.service.senders`), the outbox, the attachment downloads, the pipeline, the transport
 (WebSocket, or WebHook endpoint + subscription manager), the dashboard (:mod:`rcinbox.dashboard`:
-its password and session key from the kv table) and the local HTTP server (``/healthz``,
-``/readyz``, the webhook path, the dashboard's pages). :meth:`Service.run` runs the background
+its password and session key from the kv table), the metrics (:mod:`rcinbox.service.metrics`: every
+part above tells them what happens) and the local HTTP server (``/healthz``, ``/readyz``, the
+webhook path, the dashboard's pages, ``/metrics``). :meth:`Service.run` runs the background
 loops (pipeline worker, outbox sender, attachment downloads, transport, message-sync catch-up,
 rules reloader) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short
 every wait for RingCentral's budget (nothing is in flight then).
@@ -35,6 +36,8 @@ from starlette.routing import BaseRoute
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
 from rcinbox.dashboard.archive import ArchivePages
+from rcinbox.dashboard.outofoffice import OutOfOfficePages
+from rcinbox.dashboard.scrape import MetricsPage
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
@@ -44,6 +47,7 @@ from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
 from rcinbox.service.dashboard_status import Parts, announce, status_source
 from rcinbox.service.downloads import Downloads
+from rcinbox.service.metrics import CONTENT_TYPE, Metrics
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.service.senders import open_senders
@@ -104,6 +108,7 @@ class Service:
     http: Listening
     tuning: Tuning
     catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
+    metrics: Metrics = field(init=False)  # what every part counts, served at /metrics
     rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
@@ -129,13 +134,14 @@ class Service:
             # the dashboard's password (a generated one shown now, before any login line) and session key
             credentials = await load_credentials(store, settings.admin_password, tuning.announce or announce)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
+            metrics = Metrics(clock)  # every part tells it what happens (rcinbox.observe)
             client = await stack.enter_async_context(
-                PlatformClient.from_settings(settings, waits=waits, clock=clock)
+                PlatformClient.from_settings(settings, waits=waits, clock=clock, observer=metrics)
             )
             owner = client.auth.owner_id or "~"
             books = {ext: ContactBook(client, ext, clock=clock) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(
-                open_senders(settings, client, list(books), waits=waits, clock=clock)
+                open_senders(settings, client, list(books), waits=waits, clock=clock, observer=metrics)
             )
             # after the login, so a wrong server or credential is still the only line a user sees
             understanding = Understanding(tuning.classifier or classifier_for)
@@ -154,7 +160,7 @@ class Service:
                 understanding=understanding,
                 downloads=downloads,
             )
-            receiver, routes = await _transport(settings, tuning, client, store, pipeline)
+            receiver, routes = await _transport(settings, tuning, client, store, pipeline, metrics)
             catchup = CatchUpLoop.for_extensions(
                 client,
                 store,
@@ -168,6 +174,8 @@ class Service:
             checks = readiness(client, receiver.board)
             publisher = Publisher()  # the dashboard's live feed: the pipeline and outbox publish
             pipeline.notice = outbox.notice = publisher.publish
+            pipeline.observer = outbox.observer = catchup.observer = metrics
+            metrics.read_from(store.outbox.depth, lambda: receiver.board.status)
             parts = Parts(
                 rules=rules.current,
                 transport=lambda: receiver.board.status,
@@ -180,13 +188,24 @@ class Service:
             archive = ArchivePages(
                 dashboard, store, settings.data_dir, lambda: rules.current().vacation.timezone
             )
-            pages = [*dashboard.routes(), *archive.routes()]
+            # saving reloads the rules at once: the pipeline and the outbox read rules.current
+            outofoffice = OutOfOfficePages(archive, settings.rules, rules.current, rules.check)
+            scrape = MetricsPage(
+                metrics.render,
+                CONTENT_TYPE,
+                dashboard.sessions,
+                dashboard.password,
+                dashboard.limiter,
+                public=settings.metrics_public,
+            )
+            pages = [*dashboard.routes(), *archive.routes(), *outofoffice.routes(), *scrape.routes()]
             app = build_app(checks, [*routes, *pages], waiting=waits.current)
             http = await stack.enter_async_context(serve_on(app, sock))
             stack.callback(publisher.close)  # first at stop: the open /events streams end
             log.info("dashboard on %s/ (%s)", http.url, PASSWORD_HINTS[dashboard.password_source])
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
+            service.metrics = metrics
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
@@ -235,7 +254,12 @@ def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:
 
 
 async def _transport(
-    settings: Settings, tuning: Tuning, client: PlatformClient, store: Store, pipeline: Pipeline
+    settings: Settings,
+    tuning: Tuning,
+    client: PlatformClient,
+    store: Store,
+    pipeline: Pipeline,
+    metrics: Metrics,
 ) -> tuple[Receiver, list[BaseRoute]]:
     filters = instant_sms_filters(settings.extensions)
     if settings.transport == "websocket":
@@ -245,7 +269,7 @@ async def _transport(
         client, store, settings.webhook_url, filters, policy=tuning.webhook, clock=tuning.clock
     )
     await manager.load()
-    endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board, clock=tuning.clock)
+    endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board, clock=tuning.clock, observer=metrics)
     return manager, [endpoint.route(settings.webhook_path)]
 
 

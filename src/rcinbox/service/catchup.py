@@ -51,6 +51,7 @@ from rcinbox.backoff import Backoff
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.errors import PlatformError, StoreFull
 from rcinbox.events import InboundMessage
+from rcinbox.observe import NOBODY, Observer
 from rcinbox.service.backlog import Backlog, Following, Progress
 from rcinbox.timestamps import maybe_time
 from rcinbox.transports import KeyValue
@@ -271,6 +272,7 @@ class CatchUpLoop:
         self.changes = Changes()  # notified after every round
         self._lock = asyncio.Lock()
         self._disk_full = False  # the last round failed because the store's disk is full
+        self.observer: Observer = NOBODY  # the metrics (each round: its trigger, outcome, texts found)
 
     @classmethod
     def for_extensions(
@@ -309,6 +311,7 @@ class CatchUpLoop:
                         extra={"action": "catchup.error"},
                     )
             self.following.round_archived(accepted, since)
+            self.observer.caught_up(trigger, ok, accepted)
             self.changes.notify()
             return ok
 

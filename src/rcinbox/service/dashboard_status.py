@@ -60,6 +60,7 @@ def status_source(
     async def snapshot(extension_id: str | None) -> StatusSnapshot:
         now = clock.now()
         rules = parts.rules()
+        rules = rules.for_extension(extension_id) if extension_id is not None else rules
         tz = rules.vacation.timezone
         today = await store.day_counts(tz, extension_id=extension_id, now=now)
         seen = await glance(store.engine, extension_id)

@@ -55,6 +55,7 @@ from datetime import datetime, timedelta
 
 from rcinbox.dashboard.live import Activity, Notice, ignore
 from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
+from rcinbox.observe import NOBODY, Observer
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.recheck import QueuedEscalation, QueuedReply, recheck, recheck_escalation
@@ -103,6 +104,7 @@ class Outbox:
         self._recover = False  # reconcile the rows left in flight before the next round
         self.changes = Changes()  # notified after every delivery attempt
         self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
+        self.observer: Observer = NOBODY  # the metrics: how each row ended
         self.flights = Flights(self.options.in_flight, landed=self._wake.set)
 
     def __repr__(self) -> str:
@@ -201,7 +203,8 @@ class Outbox:
         row = claim.row
         client = self.sender_for(row.extension_id)
         if client is None:
-            await self._fail(row, f"{NO_SENDER}: no credential may send for extension {row.extension_id}")
+            why = f"{NO_SENDER}: no credential may send for extension {row.extension_id}"
+            await self._fail(row, why, NO_SENDER)
             return
         try:
             if claim.reconcile:
@@ -212,7 +215,7 @@ class Outbox:
             # Consent as read with the claim, a moment ago; again after a reconciliation's lookup.
             stale = await self.no_longer_wanted(row, None if claim.reconcile else claim.opted_out)
             if stale is not None:
-                await self._fail(row, stale)
+                await self._fail(row, stale, "recheck")
                 return
             sent = await client.send_sms(row.from_number, row.to_number, row.text, row.extension_id)
         except RateLimited as exc:
@@ -220,7 +223,7 @@ class Outbox:
         except _RETRYABLE as exc:
             await self._retry(row, exc, self.options.retry.delay(row.attempts))
         except PlatformError as exc:
-            await self._fail(row, f"refused: HTTP {exc.status} {exc.error_code}: {exc.message}")
+            await self._fail(row, f"refused: HTTP {exc.status} {exc.error_code}: {exc.message}", "refused")
         except Exception as exc:  # unexpected (bug, bad response): keep the row, try again later
             log.exception("outbox row %d: unexpected error", row.id, extra={"action": "outbox.error"})
             await self._retry(row, exc, self.options.retry.delay(row.attempts))
@@ -259,6 +262,7 @@ class Outbox:
 
     async def _sent(self, row: OutboxRow, platform_id: str, how: str) -> None:
         await self.store.outbox.mark_sent(row.id, platform_id)
+        self.observer.finished(row.kind, "sent", how)
         self.notice(
             Activity("answered", row.extension_id, self.clock.now(), row.to_number, row.text, row.kind)
         )
@@ -272,8 +276,9 @@ class Outbox:
             extra={"action": f"outbox.{how}"},
         )
 
-    async def _fail(self, row: OutboxRow, reason: str) -> None:
+    async def _fail(self, row: OutboxRow, reason: str, cause: str) -> None:
         await self.store.outbox.mark_failed(row.id, reason)
+        self.observer.finished(row.kind, "failed", cause)
         log.warning(
             "%s %d to %s failed: %s",
             row.kind,
@@ -311,9 +316,10 @@ class Outbox:
             return
         reason = f"gave up after {row.attempts} attempts: {error}"
         if isinstance(exc, _REFUSED_BEFORE_SENDING) or (isinstance(exc, TransportError) and not exc.sent):
-            await self._fail(row, reason)
+            await self._fail(row, reason, "gave-up")
             return
         await self.store.outbox.mark_unknown(row.id, f"outcome unknown: {reason}")
+        self.observer.finished(row.kind, "unknown", "gave-up")
         log.warning(
             "%s %d to %s: %s; its outcome is unknown (counted as sent)",
             row.kind,

@@ -48,6 +48,7 @@ from rcinbox.dashboard.live import Activity, Notice, ignore
 from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.numbers import same_key
+from rcinbox.observe import NOBODY, Observer
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.decide import Facts, decide
@@ -134,6 +135,7 @@ class Pipeline:
         self._wake = asyncio.Event()
         self.changes = Changes()  # notified after every accept and processing step
         self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
+        self.observer: Observer = NOBODY  # the metrics: texts received, decisions
 
     def __repr__(self) -> str:
         return f"Pipeline({self.store!r})"
@@ -142,6 +144,7 @@ class Pipeline:
         """Persist ``msg`` (dedupe by constraint) and wake the worker; ``True`` if it was new."""
         new = await self.store.accept(msg)
         _log_accepted(msg, new, duplicate=logging.INFO)  # a duplicate delivery is worth one at INFO
+        self.observer.received(msg.source, new)
         if new:
             self._wake.set()
             self.changes.notify()
@@ -155,6 +158,7 @@ class Pipeline:
         new = await self.store.accept_many(msgs)
         for msg, fresh in zip(msgs, new, strict=True):
             _log_accepted(msg, fresh, duplicate=logging.DEBUG)  # a catch-up finds many it had
+            self.observer.received(msg.source, fresh)
         count = sum(new)
         if count:
             self._wake.set()
@@ -236,6 +240,7 @@ class Pipeline:
             },
         )
         if concluded:
+            self.observer.decided(decision.action, decision.reason)
             what = f"{decision.action} ({decision.reason})"
             self.notice(
                 Activity("decided", msg.extension_id, self.clock.now(), msg.sender.phone_number, detail=what)

@@ -112,6 +112,7 @@ async def serve_on(app: Starlette, sock: socket.socket) -> AsyncIterator[Listeni
     config = uvicorn.Config(
         app,
         log_level="warning",
+        log_config=None,  # uvicorn's loggers write through rcinbox's handler and format (logs.setup)
         access_log=False,
         lifespan="off",
         server_header=False,  # keeps the webhook handshake answer small (RingCentral: ≤ 1024 bytes)

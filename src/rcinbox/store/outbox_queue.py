@@ -163,6 +163,18 @@ class OutboxQueue:
         async with reading(self.engine) as conn:
             return cast(datetime | None, await conn.scalar(_next_due_query(after)))
 
+    async def depth(self) -> dict[str, tuple[int, datetime]]:
+        """Per kind (``reply``, ``escalation``) with rows not finished yet (queued or in flight):
+        how many, and when the oldest of them was queued (the metrics read it at each scrape)."""
+        query = (
+            select(outbox.c.kind, func.count(), func.min(outbox.c.queued_at))
+            .where(outbox.c.state.in_(_ACTIVE))
+            .group_by(outbox.c.kind)
+        )
+        async with reading(self.engine) as conn:
+            rows = (await conn.execute(query)).all()
+        return {kind: (count, oldest) for kind, count, oldest in rows}
+
     async def get(self, row_id: int) -> OutboxRow | None:
         async with reading(self.engine) as conn:
             row = (await conn.execute(select(outbox).where(outbox.c.id == row_id))).mappings().one_or_none()

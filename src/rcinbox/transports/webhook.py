@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
+from rcinbox.observe import NOBODY, Observer
 from rcinbox.payload import decode
 from rcinbox.transports import Sink, instant_message
 from rcinbox.transports.status import StatusBoard
@@ -97,8 +98,10 @@ class WebhookEndpoint:
         board: StatusBoard | None = None,
         accept_budget: float = ACCEPT_BUDGET,
         clock: Clock = SYSTEM,
+        observer: Observer = NOBODY,  # the metrics: each answer's status and time
     ) -> None:
         self._sink = sink
+        self._observer = observer
         self._tokens = tokens
         self._board = board
         self._budget = accept_budget
@@ -108,6 +111,12 @@ class WebhookEndpoint:
         return Route(path or "/", self.handle, methods=["POST"], name="webhook")
 
     async def handle(self, request: Request) -> Response:
+        began = self._clock.monotonic()
+        response = await self._handle(request)
+        self._observer.webhook_answered(response.status_code, self._clock.monotonic() - began)
+        return response
+
+    async def _handle(self, request: Request) -> Response:
         validation = request.headers.get("validation-token")
         if validation is not None:
             log.info("answered the webhook validation handshake", extra={"action": "webhook.handshake"})

@@ -7,14 +7,19 @@
   if (!box || !window.EventSource || !window.fetch) return;
   var who = box.dataset.counterpart;
   var pending = false;
+  var again = false;  // an activity came while a fetch was on its way: fetch once more after it
 
   function refresh() {
-    if (pending) return;
+    if (pending) { again = true; return; }
     pending = true;
+    again = false;
     fetch(box.dataset.live, { credentials: "same-origin" })
       .then(function (answer) { return answer.ok ? answer.text() : null; })
       .then(function (html) { if (html !== null) box.innerHTML = html; })  // the server escaped it
-      .finally(function () { pending = false; });
+      .finally(function () {
+        pending = false;
+        if (again) refresh();
+      });
   }
 
   var source = new EventSource(box.dataset.events);
