@@ -14,7 +14,7 @@ UV_VERSION := 0.13.8
 COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
 	--python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium axe-deps systemd-analyze clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium axe-deps systemd-analyze postgresql clean
 
 ## rcinbox from the lock, then itself (editable, no dependency of its own: the lock has them all;
 ## `pip check` fails when pyproject.toml asks for something the lock lacks: run `make lock`).
@@ -57,7 +57,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium axe-deps systemd-analyze check pytest
+test: install-dev sdk-deps bench-deps chromium axe-deps systemd-analyze postgresql check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -83,6 +83,11 @@ chromium:
 ## nothing is started): installed with apt-get when missing.
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q systemd; }
+
+## The store's tests run on PostgreSQL too, in a throwaway cluster they start (tests/kits/pg_kit.py)
+## from Debian's server binaries; installed with apt-get when missing (as root, as CI runs).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 
 ## axe-core, the accessibility engine the browser tests run on every page, pinned by its package-lock.json.
 axe-deps: $(AXE_JS)/node_modules/.ok

@@ -20,6 +20,7 @@ from dashboard_site_kit import TODAY, Site
 from pipeline_fakes import CHARLIE, EXT
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from store_kit import db_url
 from views_kit import EXT2, decide, opened, replied, text_in
 
 from rcinbox.clock import FakeClock
@@ -121,7 +122,7 @@ class Ooo:
 @pytest.fixture
 def ooo(tmp_path: Path) -> Iterator[Ooo]:
     loop = asyncio.new_event_loop()
-    cm = opened(tmp_path, FakeClock(Site().clock.now()))
+    cm = opened(db_url(tmp_path), FakeClock(Site().clock.now()))
     store = loop.run_until_complete(cm.__aenter__())
     yield Ooo(tmp_path, store, loop.run_until_complete)
     loop.run_until_complete(cm.__aexit__(None, None, None))

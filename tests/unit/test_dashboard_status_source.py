@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from store_kit import db_url
 from views_kit import EXT2, opened
 
 from rcinbox.clock import FakeClock
@@ -50,7 +51,7 @@ async def test_an_extensions_snapshot_has_its_own_vacation(tmp_path: Path) -> No
         reports=tuple,
     )
     clock = FakeClock(NOW)
-    async with opened(tmp_path, clock) as store:
+    async with opened(db_url(tmp_path), clock) as store:
         snapshot = status_source(parts, NoSession(), store, ["62264425016", EXT2], clock)
         every = await snapshot(None)
         own = await snapshot(EXT2)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from archive_kit import v0_archive
 from pipeline_fakes import CHARLIE, EXT
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
 from views_kit import DANA, EXT2, START, opened, text_in
 
 from rcinbox.clock import FakeClock
@@ -26,8 +27,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with opened(tmp_path, clock) as store:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with opened(store_url, clock) as store:
         yield store
 
 
@@ -99,7 +100,7 @@ def test_snippet_marks_become_pieces() -> None:
     assert pieces("") == ()
 
 
-async def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> None:
+async def test_the_index_follows_inserts_updates_and_deletes(store: Store, backend: str) -> None:
     pk = await text_in(store, "original words", name="Old Name")
     async with store.engine.begin() as conn:
         await conn.execute(
@@ -116,10 +117,11 @@ async def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> No
     async with store.engine.begin() as conn:
         await conn.execute(delete(messages).where(messages.c.id == pk))
     assert await found(store, "edited") == []
-    async with store.engine.begin() as conn:  # the index agrees with its content, row for row
-        await conn.execute(
-            text("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
-        )
+    if backend == "sqlite":  # FTS5's index agrees with its content, row for row (PostgreSQL's is its own)
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+            )
 
 
 async def test_migration_0006_indexes_an_existing_archive(tmp_path: Path) -> None:
@@ -136,3 +138,31 @@ async def test_migration_0006_indexes_an_existing_archive(tmp_path: Path) -> Non
             )
     assert texts == 4 and words == ["sent before the first start"]
     assert everything.total == 4
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgresql_searches_through_its_gin_index(store: Store) -> None:
+    """The query's expression is the index's (else every search reads every text)."""
+    from rcinbox.store.dialects.postgresql import search_rows
+    from rcinbox.store.search import parse
+
+    await text_in(store, "Is the café open on Saturday?", name="José Álvarez")
+    captured: list[tuple[str, Any]] = []
+    async with store.engine.connect() as conn:
+        await conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: make the planner show it
+
+        @event.listens_for(conn.sync_connection, "before_cursor_execute", retval=True)  # type: ignore[misc]
+        def explain(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> Any:
+            captured.append((statement, params))
+            return statement, params
+
+        for typed in ("saturday", "415 555"):
+            parsed = parse(typed)
+            assert parsed is not None
+            await search_rows(conn, parsed, None, 10, 0)
+        event.remove(conn.sync_connection, "before_cursor_execute", explain)
+        plans = []
+        for statement, params in captured:
+            rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", params)
+            plans.append("\n".join(row[0] for row in rows))
+    assert len(plans) == 2 and all("ix_messages_search" in plan for plan in plans), plans
