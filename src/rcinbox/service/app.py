@@ -11,9 +11,10 @@ or the saved session), the contact books, the sender credentials of other users'
 (WebSocket, or WebHook endpoint + subscription manager), the dashboard (:mod:`rcinbox.dashboard`:
 its password and session key from the kv table) and the local HTTP server (``/healthz``,
 ``/readyz``, the webhook path, the dashboard's pages). :meth:`Service.run` runs the background
-loops (pipeline worker, outbox sender, attachment downloads, transport, message-sync catch-up,
-rules reloader) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short
-every wait for RingCentral's budget (nothing is in flight then).
+loops (pipeline worker, outbox sender, attachment downloads, rules reloader, and the leader's
+work: transport and message-sync catch-up, run while this process leads,
+:mod:`rcinbox.service.leadership`) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop``
+it cuts short every wait for RingCentral's budget (nothing is in flight then).
 :func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``, and while
 the service is still starting (logging in, waiting for the budget, retrying) they cancel the start.
 """
@@ -44,6 +45,7 @@ from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
 from rcinbox.service.dashboard_status import Parts, announce, status_source
 from rcinbox.service.downloads import Downloads
+from rcinbox.service.leadership import LeaderPolicy, Leadership
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.service.senders import open_senders
@@ -85,6 +87,7 @@ class Tuning:
     rules_check_interval: float = RULES_CHECK_INTERVAL
     clock: Clock = SYSTEM  # the one clock of every part (tests pass a FakeClock and move it)
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
+    leader: LeaderPolicy = field(default_factory=LeaderPolicy)
     # How a classifier is built for the rules' [smart] backend; None: rcinbox.intents' own.
     classifier: ClassifierFactory | None = None
     # Who is told a generated dashboard password (None: the console, once); the demo shows it itself.
@@ -104,6 +107,7 @@ class Service:
     http: Listening
     tuning: Tuning
     catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
+    leadership: Leadership = field(init=False)  # runs the leader's work while this replica leads
     rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
@@ -187,6 +191,7 @@ class Service:
             log.info("dashboard on %s/ (%s)", http.url, PASSWORD_HINTS[dashboard.password_source])
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
+            service.leadership = Leadership(store.lease(), policy=tuning.leader, clock=clock)
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
@@ -198,10 +203,16 @@ class Service:
             tasks.create_task(self.pipeline.run(stop), name="rcinbox.pipeline")
             tasks.create_task(self.outbox.run(stop), name="rcinbox.outbox")
             tasks.create_task(self.pipeline.downloads.run(stop), name="rcinbox.downloads")
-            tasks.create_task(self.receiver.run(stop), name=f"rcinbox.transport.{self.settings.transport}")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
-            tasks.create_task(self.catchup.run(stop), name="rcinbox.catchup")
+            tasks.create_task(self.leadership.run(stop, self._lead), name="rcinbox.leadership")
             tasks.create_task(self._interrupt_waits(stop), name="rcinbox.waits")
+
+    async def _lead(self, ended: asyncio.Event) -> None:
+        """The leader's work (one replica at a time; the only process on SQLite): the
+        subscription (the WebSocket, or the WebHook's renewal) and message-sync catch-up."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.receiver.run(ended), name=f"rcinbox.transport.{self.settings.transport}")
+            tasks.create_task(self.catchup.run(ended), name="rcinbox.catchup")
 
     async def _interrupt_waits(self, stop: asyncio.Event) -> None:
         """At ``stop``, a loop waiting for RingCentral's budget (up to a minute, or a 429's

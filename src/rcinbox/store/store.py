@@ -32,6 +32,7 @@ from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.downloads import DownloadQueue
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.intake import Intake
+from rcinbox.store.lease import AdvisoryLease, Lease, SoleLease
 from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.reads import DashboardReads
 from rcinbox.store.records import (
@@ -87,6 +88,11 @@ class Store(DashboardReads):
         await self.intake.close()
         await self.conclusions.close()
         await self.engine.dispose()
+
+    def lease(self) -> Lease:
+        """Who leads among the replicas on this database (:mod:`rcinbox.store.lease`): a
+        PostgreSQL advisory lock, or, on SQLite (one process per data directory), always us."""
+        return AdvisoryLease(self.engine) if self.engine.dialect.name == "postgresql" else SoleLease()
 
     async def __aenter__(self) -> Store:
         return self
