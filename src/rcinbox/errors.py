@@ -22,6 +22,7 @@
      ├── ClassifierError             the intent classifier cannot be loaded (extra missing, model file absent)
      │    └── ModelChecksumError     the model (or tokenizer) file is not the one rcinbox pins
      └── StoreError                  the database failed
+          ├── StoreUnavailable       no connection to the database (wrong URL, server down, refused)
           ├── StoreFull              the disk holding the database is full (nothing was written)
           └── SchemaError            the archive's schema version is not the one this rcinbox reads
 
@@ -87,6 +88,12 @@ class SchemaError(StoreError):
     """The archive's schema version does not fit this code: newer than it knows (a newer rcinbox
     wrote it), or older for a command that only reads. The message says which versions and what to
     run; nothing was changed."""
+
+
+class StoreUnavailable(StoreError):
+    """No connection to the database: a wrong URL, a server down or unreachable, credentials or a
+    database name refused. The message names the database (its URL without the password) and the
+    driver's reason, in one line."""
 
 
 class NotOptedOut(RcinboxError):

@@ -9,7 +9,6 @@ import httpx
 import pytest
 from outbox_kit import FAST, TEXT, queue_reply, run_until
 from pipeline_fakes import OWNER, emulator_client
-from store_kit import db_url
 
 from rcinbox.emulator.runner import Running
 from rcinbox.service.outbox import Outbox
@@ -23,17 +22,17 @@ async def outbound(http: httpx.AsyncClient) -> list[tuple[str, list[str], str]]:
 
 @pytest.mark.parametrize("reached_platform", [True, False])
 async def test_restart_with_a_row_in_sending_against_the_emulator(
-    emu: Running, http: httpx.AsyncClient, tmp_path: Path, reached_platform: bool
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, store_url: str, reached_platform: bool
 ) -> None:
     ext = str(emu.world.extensions[0].id)
-    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+    async with await Store.open(store_url) as store, emulator_client(emu, tmp_path) as client:
         await client.send_sms(OWNER, "+14155550100", "Running late, see you at 3")  # typed by the owner
         row = await queue_reply(store, "11", ext=ext, to="+14155550100")
         assert await store.outbox.claim(row.id) is not None  # committed: sending
         if reached_platform:
             await client.send_sms(OWNER, "+14155550100", TEXT)  # the API call went through...
         # ...and the process died before recording it
-    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+    async with await Store.open(store_url) as store, emulator_client(emu, tmp_path) as client:
         outbox = Outbox(store, client, options=FAST)
         await run_until(outbox, store, row, "sent")
         final = await store.outbox.get(row.id)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 from pipeline_fakes import OWNER, VACATION_TOML, emulator_client, emulator_envelope, vacation_rules
-from store_kit import db_url
 from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
@@ -20,13 +19,15 @@ from rcinbox.service.pipeline import Pipeline
 from rcinbox.store import Store
 
 
-async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClient, tmp_path: Path) -> None:
+async def test_end_to_end_with_the_emulator(
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, store_url: str
+) -> None:
     photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 500
     injected = await inject(http, OWNER, "Are you in the office?", attachments=[("image/jpeg", photo)])
     message_id = injected["messageId"]
     notification = emulator_envelope(emu, message_id)
     msg = InboundMessage.from_notification(notification, "webhook")
-    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+    async with await Store.open(store_url) as store, emulator_client(emu, tmp_path) as client:
         book = ContactBook(client, msg.extension_id)
         outbox = Outbox(store, client)
         pipeline = Pipeline(
@@ -53,7 +54,7 @@ async def test_end_to_end_with_the_emulator(emu: Running, http: httpx.AsyncClien
 
 
 async def test_an_allowlisted_stranger_gets_the_reply_the_address_book_knows_nothing_of(
-    emu: Running, http: httpx.AsyncClient, tmp_path: Path
+    emu: Running, http: httpx.AsyncClient, tmp_path: Path, store_url: str
 ) -> None:
     """The allowlist is applied by the rules, not by the address book: with the real book (synced
     from the emulator) and audience "contacts", the allowlisted stranger is answered, the other not."""
@@ -68,7 +69,7 @@ async def test_an_allowlisted_stranger_gets_the_reply_the_address_book_knows_not
         ids.append(response.json()["messageId"])
     messages = [InboundMessage.from_notification(emulator_envelope(emu, mid), "webhook") for mid in ids]
     ext = messages[0].extension_id
-    async with await Store.open(db_url(tmp_path)) as store, emulator_client(emu, tmp_path) as client:
+    async with await Store.open(store_url) as store, emulator_client(emu, tmp_path) as client:
         book = ContactBook(client, ext)
         outbox = Outbox(store, client, rules=lambda: rules)
         pipeline = Pipeline(store, client, lambda: rules, {ext: book}, tmp_path / "data", outbox=outbox)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from pipeline_fakes import CHARLIE, EXT, OWNER, envelope
@@ -22,9 +21,9 @@ EXT2 = "62264425099"
 
 
 @asynccontextmanager
-async def opened(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    """A fresh archive on ``clock`` (each test module's ``store`` fixture)."""
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.db", clock=clock) as store:
+async def opened(url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    """A fresh archive at ``url`` (``store_url``) on ``clock`` (each test module's ``store`` fixture)."""
+    async with await Store.open(url, clock=clock) as store:
         yield store
 
 

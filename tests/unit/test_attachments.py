@@ -19,7 +19,6 @@ from pipeline_fakes import (
     files_under,
     media_uri,
 )
-from store_kit import db_url
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import ServerError
@@ -35,9 +34,9 @@ RETRY = RetryPolicy(attempts=3, base_delay=10.0, multiplier=2.0, max_delay=60.0,
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(store_url: str) -> AsyncIterator[Store]:
     """On a fake clock: a test moves it past a retry's backoff instead of waiting."""
-    async with await Store.open(db_url(tmp_path), clock=FakeClock(NOW)) as opened:
+    async with await Store.open(store_url, clock=FakeClock(NOW)) as opened:
         yield opened
 
 
@@ -210,17 +209,17 @@ async def test_a_download_that_never_works_is_parked_visibly(
     assert f"attachment 1 of message 700 parked: {reason}" in caplog.messages
 
 
-async def test_pending_downloads_resume_after_a_restart(tmp_path: Path) -> None:
+async def test_pending_downloads_resume_after_a_restart(tmp_path: Path, store_url: str) -> None:
     """The process stops with downloads queued (and the message decided): the next start's
     worker fetches them, without being woken."""
     fake = FakePlatform()
     uri = media_uri(EXT, "700", "1")
     fake.media[uri] = (200, PNG, "image/png")
-    async with await Store.open(db_url(tmp_path)) as first:
+    async with await Store.open(store_url) as first:
         stored = await archived(first, [mms("1", uri)])
         assert await first.downloads.archive(stored.pk, stored.announced) == 1
         # the process dies here: archived, its download queued, nothing fetched
-    async with await Store.open(db_url(tmp_path)) as store:
+    async with await Store.open(store_url) as store:
         downloads = worker(store, fake, tmp_path / "data")
         stop = asyncio.Event()
         running = asyncio.create_task(downloads.run(stop))

@@ -13,6 +13,7 @@ import pytest
 from pipeline_fakes import CHARLIE, EXT
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from store_kit import db_url
 from test_dashboard_pages import Site
 from views_kit import (
     DANA,
@@ -51,7 +52,7 @@ def archive(tmp_path: Path) -> Iterator[Archive]:
     import asyncio
 
     loop = asyncio.new_event_loop()
-    cm = opened(tmp_path, FakeClock(START))
+    cm = opened(db_url(tmp_path), FakeClock(START))
     store = loop.run_until_complete(cm.__aenter__())
     archive = Archive(tmp_path, store)
     archive.run = loop.run_until_complete  # type: ignore[attr-defined]

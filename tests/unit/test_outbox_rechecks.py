@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from outbox_kit import FAST, queue_reply, state
@@ -28,8 +27,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/rcinbox.db", clock=clock) as opened:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with await Store.open(store_url, clock=clock) as opened:
         yield opened
 
 

@@ -21,7 +21,6 @@ from pipeline_fakes import (
     vacation_rules,
 )
 from sqlalchemy import update
-from store_kit import db_url
 
 from rcinbox.errors import ServerError
 from rcinbox.events import InboundMessage
@@ -107,13 +106,13 @@ async def test_every_decision_is_recorded_with_its_reason(store: Store, tmp_path
     assert (await store.message(reply.pk)).state == "decided"
 
 
-async def test_restart_between_accept_and_processing_processes_once(tmp_path: Path) -> None:
+async def test_restart_between_accept_and_processing_processes_once(tmp_path: Path, store_url: str) -> None:
     fake = FakePlatform()
-    async with await Store.open(db_url(tmp_path)) as first:
+    async with await Store.open(store_url) as first:
         assert await make_pipeline(first, fake, tmp_path).accept(inbound(message_id="200"))
         # the process dies here: acknowledged, not processed
     for _ in range(2):  # two restarts: the second finds nothing left to do
-        async with await Store.open(db_url(tmp_path)) as store:
+        async with await Store.open(store_url) as store:
             pipeline = make_pipeline(store, fake, tmp_path)
             outbox = pipeline.outbox
             assert isinstance(outbox, Outbox)

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 from pipeline_fakes import CHARLIE, EXT, OWNER, envelope
-from sqlalchemy import text
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from store_kit import sqlite_only
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import StoreError
 from rcinbox.events import InboundMessage
 from rcinbox.store import AttachmentRecord, DecisionRecord, Store
+from rcinbox.store.schema import messages
 
 
 @pytest.fixture
@@ -21,8 +24,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.sqlite3", clock=clock) as opened:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with await Store.open(store_url, clock=clock) as opened:
         yield opened
 
 
@@ -42,6 +45,7 @@ def reply(text: str = "Away until Monday", to: str = CHARLIE) -> DecisionRecord:
     )
 
 
+@sqlite_only
 async def test_sqlite_pragmas(store: Store) -> None:
     async with store.engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
@@ -266,8 +270,17 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 
 async def test_driver_errors_become_store_errors(tmp_path: Path) -> None:
     (tmp_path / "not-a-db").write_bytes(b"this is not a SQLite database" * 100)
-    with pytest.raises(StoreError, match=r"^database error: DatabaseError: file is not a database"):
+    with pytest.raises(
+        StoreError, match=r"^cannot connect to the database .*/not-a-db: file is not a database$"
+    ):
         await Store.open(f"sqlite+aiosqlite:///{tmp_path}/not-a-db")
+
+
+async def set_subject(conn: AsyncConnection, pk: int, subject: str) -> None:
+    """Tamper with an archived envelope (on any database)."""
+    raw = (await conn.execute(select(messages.c.raw).where(messages.c.id == pk))).scalar_one()
+    raw["body"]["subject"] = subject
+    await conn.execute(update(messages).where(messages.c.id == pk).values(raw=raw))
 
 
 async def test_decision_record_is_a_verifiable_hash_chain(store: Store) -> None:
@@ -295,10 +308,7 @@ async def test_decision_record_is_a_verifiable_hash_chain(store: Store) -> None:
         await conn.execute(
             text("UPDATE decisions SET reason = 'replied' WHERE message_pk = :pk"), {"pk": hello}
         )
-        await conn.execute(
-            text("UPDATE messages SET raw = json_set(raw, '$.body.subject', 'hi') WHERE id = :pk"),
-            {"pk": stop},
-        )
+        await set_subject(conn, stop, "hi")
     report = await store.verify_decisions()
     assert (report.ok, report.bad_decision, report.problem) == (
         False,
@@ -306,10 +316,7 @@ async def test_decision_record_is_a_verifiable_hash_chain(store: Store) -> None:
         "the archived message does not match its digest",
     )
     async with store.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE messages SET raw = json_set(raw, '$.body.subject', 'STOP') WHERE id = :pk"),
-            {"pk": stop},
-        )
+        await set_subject(conn, stop, "STOP")
         await conn.execute(text("DELETE FROM decisions WHERE message_pk = :pk"), {"pk": hello})
     report = await store.verify_decisions()
     assert (report.ok, report.bad_decision) == (False, 3)

@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from pipeline_fakes import CHARLIE, EXT, OWNER, envelope
@@ -28,8 +27,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/db/rcinbox.sqlite3", clock=clock) as opened:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with await Store.open(store_url, clock=clock) as opened:
         yield opened
 
 

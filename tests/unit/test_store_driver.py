@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rcinbox.errors import StoreError
 from rcinbox.events import InboundMessage
 from rcinbox.store import Store
-from rcinbox.store import engine as store_engine
+from rcinbox.store.dialects import sqlite as store_engine
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction
 
 

@@ -7,22 +7,24 @@ the index of migration 0007."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from pipeline_fakes import EXT
 from sqlalchemy import event
+from store_kit import sqlite_only
 from views_kit import START, opened, text_in
 
 from rcinbox.clock import FakeClock
 from rcinbox.store import Store
 
+pytestmark = sqlite_only  # SQLite's query plans (EXPLAIN QUERY PLAN)
+
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with opened(tmp_path, FakeClock(START)) as store:
+async def store(store_url: str) -> AsyncIterator[Store]:
+    async with opened(store_url, FakeClock(START)) as store:
         await text_in(store, "Is the shop open on Saturday?")
         yield store
 

@@ -16,7 +16,8 @@ from sqlalchemy import event, text
 from rcinbox.errors import StoreError, StoreFull
 from rcinbox.events import InboundMessage
 from rcinbox.store import Store
-from rcinbox.store.engine import POOL_SIZE, create_engine, transaction
+from rcinbox.store.dialects.sqlite import POOL_SIZE
+from rcinbox.store.engine import create_engine, transaction
 
 
 def message(mid: str, sender: str = "+14155550123") -> InboundMessage:

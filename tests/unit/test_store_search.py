@@ -26,8 +26,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with opened(tmp_path, clock) as store:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with opened(store_url, clock) as store:
         yield store
 
 
@@ -99,7 +99,7 @@ def test_snippet_marks_become_pieces() -> None:
     assert pieces("") == ()
 
 
-async def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> None:
+async def test_the_index_follows_inserts_updates_and_deletes(store: Store, backend: str) -> None:
     pk = await text_in(store, "original words", name="Old Name")
     async with store.engine.begin() as conn:
         await conn.execute(
@@ -116,10 +116,11 @@ async def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> No
     async with store.engine.begin() as conn:
         await conn.execute(delete(messages).where(messages.c.id == pk))
     assert await found(store, "edited") == []
-    async with store.engine.begin() as conn:  # the index agrees with its content, row for row
-        await conn.execute(
-            text("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
-        )
+    if backend == "sqlite":  # FTS5's index agrees with its content, row for row (PostgreSQL's is its own)
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+            )
 
 
 async def test_migration_0006_indexes_an_existing_archive(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from pipeline_fakes import CHARLIE, OWNER, envelope
@@ -29,8 +28,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path}/rcinbox.sqlite3", clock=clock) as opened:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with await Store.open(store_url, clock=clock) as opened:
         yield opened
 
 
@@ -88,7 +87,7 @@ async def test_one_escalation_per_message_at_most(store: Store) -> None:
     pk = await accepted(store, "1")
     await store.conclude(pk, urgent())
     async with store.engine.begin() as conn:  # the constraint itself, not only conclude's dedupe
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(Exception, match=r"UNIQUE|duplicate key"):
             await conn.execute(
                 text(
                     "INSERT INTO outbox (message_pk, extension_id, from_number, to_number, text, handle,"

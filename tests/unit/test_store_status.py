@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,8 +26,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with opened(tmp_path, clock) as store:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with opened(store_url, clock) as store:
         yield store
 
 

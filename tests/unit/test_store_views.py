@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from pipeline_fakes import CHARLIE, EXT
@@ -37,8 +36,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    async with opened(tmp_path, clock) as store:
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with opened(store_url, clock) as store:
         yield store
 
 

@@ -89,10 +89,13 @@ def current(data_dir: DataDir = None, database_url: DatabaseUrl = None, env_file
 
 async def _run(database_url: str, step: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     """``step`` on an engine for ``database_url``; a schema that does not fit is exit status 2."""
-    from rcinbox.errors import SchemaError, StoreError
+    from rcinbox.errors import ConfigError, SchemaError, StoreError
     from rcinbox.store.engine import create_engine
 
-    engine = create_engine(database_url)
+    try:
+        engine = create_engine(database_url)
+    except ConfigError as exc:  # no such backend, another driver, asyncpg missing
+        _fail(exc, 2)
     try:
         return await step(engine)
     except SchemaError as exc:

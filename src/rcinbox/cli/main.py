@@ -174,6 +174,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
         PlatformError,
         RulesError,
         SchemaError,
+        StoreUnavailable,
         TransportError,
     )
     from rcinbox.service.app import run_until_signalled
@@ -200,7 +201,7 @@ def _run_service(env_file: Path | None, flags: dict[str, str | None]) -> None:
             err=True,
         )
         raise typer.Exit(1) from None
-    except (DataDirInUse, ListenError, OSError) as exc:  # another rcinbox, the port taken, data dir …
+    except (DataDirInUse, ListenError, StoreUnavailable, OSError) as exc:  # another rcinbox, the port …
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -264,7 +265,7 @@ def messages(
     from rich.console import Console
 
     from rcinbox.cli import messages as view
-    from rcinbox.errors import ConfigError, SchemaError
+    from rcinbox.errors import ConfigError, SchemaError, StoreError
     from rcinbox.settings import env_file_to_read
 
     try:
@@ -279,9 +280,12 @@ def messages(
     except view.NoArchive as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    except SchemaError as exc:  # older (run `rcinbox db upgrade`) or newer than this rcinbox reads
+    except (SchemaError, ConfigError) as exc:  # older or newer than this rcinbox reads; a bad URL
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except StoreError as exc:  # the database unreachable (StoreUnavailable) or failing
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     if json:
         typer.echo(view.archive_json(entries, settings.data_dir))
     else:

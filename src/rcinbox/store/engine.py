@@ -1,26 +1,21 @@
-"""Everything dialect-specific about the store, in one place.
+"""The store's connections and transactions, the same on every database; what differs between
+them is in :mod:`rcinbox.store.dialects` (one module per backend: SQLite, PostgreSQL).
 
-- :func:`create_engine`: the async engine; for SQLite (aiosqlite) WAL journal, foreign keys,
-  a busy timeout and ``BEGIN IMMEDIATE`` for writing transactions (so concurrent writers wait for
-  the lock instead of failing on upgrade; reads use a plain ``BEGIN`` and never hold the write
-  lock), at most :data:`POOL_SIZE` connections, and one writer at a time in the process
-  (:func:`transaction` waits its turn before it begins, the intake's first: :mod:`rcinbox.store.turns`);
-  for PostgreSQL nothing special (concurrent writers are its job).
+- :func:`create_engine`: the async engine for a URL, made by its backend.
 - :func:`transaction` / :func:`reading`: connections whose driver errors come out as
   :class:`Duplicate` (a unique constraint refused the write: deduplication),
+  :class:`~rcinbox.errors.StoreUnavailable` (no connection to the database: a wrong URL, a server
+  down or unreachable, refused credentials; the message names the URL without its password),
   :class:`~rcinbox.errors.StoreFull` (the disk is full) or :class:`~rcinbox.errors.StoreError`
   (anything else, including a value the driver cannot bind: ``UnicodeEncodeError``,
   ``OverflowError``) — the one place they are translated. Intake (:mod:`rcinbox.events`) keeps such
-  values out; this is the backstop.
-- A full disk, on SQLite: the WAL is kept small (checkpointed every
-  :data:`WAL_AUTOCHECKPOINT_PAGES` pages and cut back to :data:`WAL_SIZE_LIMIT` bytes, where SQLite's
-  defaults let it grow to about 4 MB and keep that space), and a write refused with ``SQLITE_FULL``
-  triggers :func:`checkpoint` (``wal_checkpoint(TRUNCATE)``: the WAL is copied into the database and
-  its file truncated, giving its space back) before :class:`~rcinbox.errors.StoreFull` is raised.
-  The caller retries later; once there is room again the writes succeed.
+  values out; this is the backstop. On SQLite a transaction first waits for the process's one
+  writing turn (:func:`writer_turn`); a write refused for a full disk lets the backend give space
+  back (SQLite checkpoints its WAL) before ``StoreFull`` is raised; the caller retries later.
 - :func:`is_unique_violation`: tells a unique-constraint violation from other integrity errors.
 - :func:`upsert`: ``INSERT … ON CONFLICT (key) DO UPDATE`` (same syntax on both dialects,
   built with each dialect's ``insert``).
+- :class:`Unindexed`: a column a filter must not look up by an index (SQLite: ``+table.column``).
 """
 
 from __future__ import annotations
@@ -31,26 +26,23 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Executable, Table, event, literal_column
+from sqlalchemy import Column, ColumnElement, Executable, Table
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
-from rcinbox.errors import StoreError, StoreFull
-from rcinbox.private import private_dir, private_file, tighten
-from rcinbox.store import sqlite_driver
+from rcinbox.errors import ConfigError, StoreError, StoreFull, StoreUnavailable
+from rcinbox.store.dialects import backend
 from rcinbox.store.turns import WriterTurn
 
 log = logging.getLogger("rcinbox.pipeline")
 
-BUSY_TIMEOUT_MS = 10_000
-WAL_AUTOCHECKPOINT_PAGES = 100  # ~400 KB of WAL, then SQLite copies it into the database
-WAL_SIZE_LIMIT = 512 * 1024  # bytes the WAL file is cut back to whenever SQLite restarts it
 READ_ONLY = "rcinbox_read_only"  # execution option set by :func:`reading`
-POOL_SIZE = 5  # SQLite connections (each an aiosqlite thread): one writer at a time, a few readers
 
 # SQLite: the writing turn per engine, with the event loop it belongs to (its futures are that loop's).
 _TURNS: weakref.WeakKeyDictionary[AsyncEngine, tuple[asyncio.AbstractEventLoop, WriterTurn]] = (
@@ -108,7 +100,7 @@ async def transaction(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIter
     try:
         async with writer_turn(engine, urgent=urgent):
             with translated():
-                async with engine.begin() as conn:
+                async with connected(engine) as conn, conn.begin():
                     yield conn
     except StoreFull:
         await checkpoint(engine)
@@ -119,7 +111,7 @@ async def transaction(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIter
 async def writer_turn(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[None]:
     """SQLite: hold the process's one writing turn for the block (:mod:`rcinbox.store.turns`;
     taken before a pooled connection, so a writer waiting for it holds none). PostgreSQL: no wait."""
-    if engine.dialect.name != "sqlite":
+    if not backend(engine.dialect.name).serial_writes:
         yield
         return
     loop = asyncio.get_running_loop()
@@ -135,93 +127,84 @@ async def writer_turn(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIter
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for reads (rolled back at the end); on SQLite it takes no write lock."""
     with translated():
-        async with engine.connect() as conn:
+        async with connected(engine) as conn:
             await conn.execution_options(**{READ_ONLY: True})
             yield conn
 
 
-async def checkpoint(engine: AsyncEngine) -> bool:
-    """SQLite: copy the WAL into the database and truncate its file to zero bytes
-    (``PRAGMA wal_checkpoint(TRUNCATE)``); ``True`` when it completed. It needs room for the pages
-    the database file gains, so on a disk that is still full it fails (logged, ``False``) and
-    succeeds at a later retry. Other dialects have nothing to do."""
-    if engine.dialect.name != "sqlite":
-        return True
+@asynccontextmanager
+async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection from ``engine``'s pool for the block; failing to get one raises
+    :class:`~rcinbox.errors.StoreUnavailable` naming the database (never its password)."""
+    conn = engine.connect()
     try:
-        async with reading(engine) as conn:  # a deferred BEGIN that reads nothing: holds no snapshot
-            result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, frames, copied = (int(value) for value in result.one())
-    except StoreError as exc:
-        log.debug("could not checkpoint the WAL: %s", exc, extra={"action": "store.checkpoint"})
-        return False
-    log.info(
-        "checkpointed the WAL (%s of %s pages%s)",
-        copied,
-        frames,
-        ", readers still on it" if busy else ", file truncated",
-        extra={"action": "store.checkpoint"},
-    )
-    return not busy
+        await conn.start()
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        raise StoreUnavailable(f"cannot connect to the database {where(engine)}: {_failure(exc)}") from exc
+    try:
+        yield conn
+    finally:
+        await asyncio.shield(conn.close())
+
+
+def where(engine: AsyncEngine) -> str:
+    """The database as a person knows it: the SQLite file, else the URL without its password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return url.database
+    return url.render_as_string(hide_password=True)
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        return str(getattr(exc, "orig", None) or type(exc).__name__)
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def checkpoint(engine: AsyncEngine) -> bool:
+    """After a write refused for a full disk: give space back as the backend can (SQLite:
+    ``wal_checkpoint(TRUNCATE)``; :mod:`rcinbox.store.dialects.sqlite`); ``True`` when it did."""
+    return await backend(engine.dialect.name).after_full_disk(engine)
 
 
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://…``)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            path = Path(database).expanduser()
-            private_dir(path.parent)
-            private_file(path)  # SQLite gives the -wal/-shm files the database file's mode
-            tighten(*sqlite_companions(path))
-        pool = {"pool_size": POOL_SIZE, "max_overflow": 0} if database not in ("", ":memory:") else {}
-        engine = create_async_engine(
-            url,
-            module=sqlite_driver.dbapi(),  # one hand-off to the driver's thread per statement
-            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
-            **pool,
-        )
-        _configure_sqlite(engine)
-        return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {exc}") from exc
+    return backend(parsed.get_backend_name()).create_engine(parsed)
 
 
-def sqlite_companions(path: Path) -> tuple[Path, Path]:
-    """The WAL and shared-memory files SQLite keeps next to the database ``path``."""
-    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+class Unindexed(ColumnElement[Any]):
+    """``column``, but SQLite will not look it up by an index (``+table.column``; other databases:
+    the column). For a filter that must not drive the query (a full-text match, a time range) when
+    an index would start from it: SQLite then runs the match once per row of that index instead of
+    once in all."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, column: Column[Any]) -> None:
+        self.column = column
+        self.type = column.type
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so that "begin" below decides.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-            "PRAGMA synchronous=NORMAL",
-            f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}",
-            f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
+@compiles(Unindexed)
+def _unindexed(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Writers take the lock up front (no failed upgrade later); readers never block writers.
-        # The BEGIN goes to the driver's thread with the transaction's first statement.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        driver: sqlite_driver.Connection = connection.connection.dbapi_connection
-        driver.begin_with_next("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+@compiles(Unindexed, "sqlite")
+def _unindexed_sqlite(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
 
 
 def unindexed(column: Column[Any]) -> ColumnElement[Any]:
-    """``+table.column``: the same value, but SQLite will not look it up by an index. For a filter
-    that must not drive the query (a full-text match, a time range) when an index would start from
-    it: SQLite then runs the match once per row of that index instead of once in all."""
-    return literal_column(f"+{column.table.name}.{column.name}", column.type)
+    """:class:`Unindexed` ``column``."""
+    return Unindexed(column)
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.errors import SchemaError
-from rcinbox.store.engine import reading, transaction
+from rcinbox.store.engine import reading, transaction, where
 from rcinbox.store.migrations import HEAD
 from rcinbox.store.schema import metadata
 
@@ -192,8 +192,4 @@ def _recorded(conn: Connection) -> list[str] | None:
 
 
 def _where(engine: AsyncEngine) -> str:
-    """The archive as a person knows it: the SQLite file, else the URL without its password."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database:
-        return url.database
-    return url.render_as_string(hide_password=True)
+    return where(engine)

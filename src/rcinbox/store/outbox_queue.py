@@ -184,13 +184,20 @@ class OutboxQueue:
         """Mark these rows ``sending`` for ``lease`` (committed), those still due; the claims, in
         no particular order, each with its counterpart's opt-out state read in the same
         transaction. One conditional ``UPDATE … RETURNING``: of concurrent claims of a row exactly
-        one gets it."""
+        one gets it. The rows are picked by ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL: a row
+        another sender's claim is writing is passed over, not waited for; SQLite, whose writer
+        holds the database, has no row locks and leaves the clause out)."""
         if not row_ids:
             return []
         now = self.clock.now()
+        free = (
+            select(outbox.c.id)
+            .where(outbox.c.id.in_(list(row_ids)), _due(now))
+            .with_for_update(skip_locked=True)
+        )
         claiming = (
             update(outbox)
-            .where(outbox.c.id.in_(list(row_ids)), _due(now))
+            .where(outbox.c.id.in_(free.scalar_subquery()), _due(now))
             .values(
                 state="sending",
                 attempts=outbox.c.attempts + 1,

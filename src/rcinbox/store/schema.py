@@ -63,6 +63,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
 )
 from sqlalchemy.schema import DDL
 from sqlalchemy.types import TypeDecorator
@@ -284,6 +285,34 @@ SEARCH_TABLES = (
     "messages_fts_config",
 )
 
+# The full-text search index on PostgreSQL (migration 0008 runs the same statements): a GIN index
+# over one immutable function of the columns searched (the number's forms as the view above makes
+# them, weight A; the name, B; the text, C; accents and case folded). Only catalog functions inside,
+# so a restore (pg_dump sets an empty search_path) rebuilds the index.
+PG_SEARCH_DDL = (
+    r"""CREATE FUNCTION messages_search_vector(sender text, name text, body text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple'::pg_catalog.regconfig,
+        CASE WHEN f.number ~ '^[0-9]+$' THEN f.number || ' ' || pg_catalog.right(f.number, 10) || ' '
+        || pg_catalog.right(f.number, 7) || ' ' || pg_catalog.right(f.number, 4) ELSE f.sender END), 'A')
+    || pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple'::pg_catalog.regconfig, f.name), 'B')
+    || pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple'::pg_catalog.regconfig, f.body), 'C')
+    FROM (SELECT pg_catalog.ltrim(sender, '+') AS number,
+        pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(coalesce(sender, ''), 'NFD'),
+            '[\u0300-\u036f]', '', 'g')) AS sender,
+        pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(coalesce(name, ''), 'NFD'),
+            '[\u0300-\u036f]', '', 'g')) AS name,
+        pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(coalesce(body, ''), 'NFD'),
+            '[\u0300-\u036f]', '', 'g')) AS body) AS f
+    $$""",
+    """CREATE INDEX ix_messages_search ON messages
+    USING gin (messages_search_vector(sender, sender_name, text))""",
+)
+SEARCH_VECTOR = func.messages_search_vector  # (sender, sender_name, text): what PG_SEARCH_DDL indexes
+
 for _statement in SEARCH_DDL:
     ddl = DDL(_statement)  # type: ignore[no-untyped-call]
     event.listen(metadata, "after_create", ddl.execute_if(dialect="sqlite"))
+for _statement in PG_SEARCH_DDL:
+    ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+    event.listen(metadata, "after_create", ddl.execute_if(dialect="postgresql"))

@@ -1,19 +1,21 @@
-"""Search across the archive by number, name and text (SQLite FTS5), ranked, with a snippet, paged.
+"""Search across the archive by number, name and text, ranked, with a snippet, paged.
 
-The index (:data:`rcinbox.store.schema.SEARCH_DDL`, migration 0006) holds per inbound message the
-sender's number in the forms people type (all its digits, the last 10, 7 and 4), the sender's name
-(the platform's ``from.name``) and the text, folded for case and accents; triggers keep it in step
-with ``messages``. :func:`match` turns what a person typed into an FTS5 query, never letting its
-syntax through:
+Each backend has its index (:mod:`rcinbox.store.dialects`): on SQLite the FTS5 table of
+:data:`rcinbox.store.schema.SEARCH_DDL` (migration 0006), on PostgreSQL a GIN index over a
+``tsvector`` (:data:`~rcinbox.store.schema.PG_SEARCH_DDL`, migration 0008). Both hold per message
+the sender's number in the forms people type (all its digits, the last 10, 7 and 4), the sender's
+name (the platform's ``from.name``) and the text, folded for case and accents, and follow every
+insert, update and delete of ``messages``. :func:`parse` reads what a person typed, never letting
+a query syntax through:
 
 - something that looks like a phone number ("+1 650-555-0100", "(650) 555-0100", "6505550100",
   "555-0100", "0100": digits, spaces and ``+ - . ( ) /`` only, at least 3 digits) searches the
   numbers: its last 10 digits (a country code or a trunk 0 aside) as the start of a number's form;
-- anything else: every word, each quoted (so ``AND``, ``"`` or ``*`` mean nothing), the last one
-  as a prefix (a word being typed), all of them required, in any column.
+- anything else: every word (each taken literally: ``AND``, ``"`` or ``*`` mean nothing), the
+  last one as a prefix (a word being typed), all of them required, in any column.
 
-Results are ranked by FTS5's bm25, each with a snippet of the text around the
-words found, in one statement per page with the number of matches.
+Results are ranked (best first: SQLite's bm25, PostgreSQL's ``ts_rank``), each with a snippet of
+the text around the words found, in one statement per page with the number of matches.
 """
 
 from __future__ import annotations
@@ -23,20 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, column, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.elements import ColumnClause
 
-from rcinbox.errors import StoreError
-from rcinbox.store.engine import reading, unindexed
+from rcinbox.store.dialects import backend
+from rcinbox.store.engine import reading
 from rcinbox.store.records import Page, page_window
-from rcinbox.store.schema import messages
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each word found, in the snippet (control characters)
-SNIPPET_WORDS = 12
 _NUMBERISH = re.compile(r"[\d\s+\-.()/]+")
-_fts = table("messages_fts", column("rowid", Integer), column("rank", Float))
-_FTS: ColumnClause[Any] = literal_column("messages_fts")
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class Hit:
     sender_name: str | None
     created_at: datetime
     snippet: tuple[tuple[str, bool], ...]  # the text around what matched: (piece, matched?)
-    rank: float  # bm25: lower is better
+    rank: float  # lower is better (SQLite: bm25; PostgreSQL: minus ts_rank)
 
     @property
     def snippet_text(self) -> str:
@@ -61,55 +57,41 @@ class Results:
     total: int  # matches in all (0 also for a query with nothing to search for)
 
 
-def match(query: str) -> str | None:
-    """The FTS5 query for what a person typed (``None``: nothing to search for)."""
+@dataclass(frozen=True)
+class Parsed:
+    """What a person typed: digits a number's form starts with, or words (the last one a prefix)."""
+
+    number: str | None = None
+    words: tuple[str, ...] = ()
+
+
+def parse(query: str) -> Parsed | None:
+    """What a person typed, for the search (``None``: nothing to search for)."""
     text = query.strip()
     digits = re.sub(r"\D", "", text)
     if _NUMBERISH.fullmatch(text) and len(digits) >= 3:
-        return f'number : "{digits[-10:]}"*'
-    words = [word for word in text.split() if any(c.isalnum() for c in word)]
-    if not words:
-        return None
-    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+        return Parsed(number=digits[-10:])
+    words = tuple(word for word in text.split() if any(c.isalnum() for c in word))
+    return Parsed(words=words) if words else None
+
+
+def match(query: str) -> str | None:
+    """The FTS5 query (SQLite) for what a person typed (``None``: nothing to search for)."""
+    from rcinbox.store.dialects.sqlite import fts_query
+
+    parsed = parse(query)
+    return None if parsed is None else fts_query(parsed)
 
 
 async def search(
     engine: AsyncEngine, query: str, extension_id: str | None, number: int, size: int
 ) -> Results:
     limit, offset = page_window(number, size)
-    fts_query = match(query)
-    if fts_query is None:
+    parsed = parse(query)
+    if parsed is None:
         return Results(query, Page((), number, size, False), 0)
-    if engine.dialect.name != "sqlite":
-        raise StoreError("searching the archive needs SQLite (its FTS5 index)")
-    where: list[ColumnElement[bool]] = [_FTS.op("MATCH")(fts_query)]
-    if extension_id is not None:  # checked per match: an index on it would run the match per text
-        where.append(unindexed(messages.c.extension_id) == extension_id)
-    found = _fts.join(messages, messages.c.id == _fts.c.rowid)
-    counting = select(func.count()).where(*where)  # the index alone, unless filtered by extension
-    counted = counting.select_from(_fts if extension_id is None else found).scalar_subquery()
-    snippet = func.snippet(_FTS, 2, MARK_START, MARK_END, "…", SNIPPET_WORDS)
-    statement = (
-        select(
-            messages.c.id,
-            messages.c.extension_id,
-            messages.c.sender,
-            messages.c.sender_name,
-            messages.c.created_at,
-            snippet.label("snippet"),
-            _fts.c.rank,
-            counted.label("total"),
-        )
-        .select_from(found)
-        .where(*where)
-        .order_by(_fts.c.rank)  # rank alone: FTS5 sorts by it itself (another key sorts every match)
-        .limit(limit)
-        .offset(offset)
-    )
     async with reading(engine) as conn:
-        rows = (await conn.execute(statement)).mappings().all()
+        rows = await backend(engine.dialect.name).search_rows(conn, parsed, extension_id, limit, offset)
     hits = [_hit(row) for row in rows]
     total = int(rows[0]["total"]) if rows else 0
     return Results(query, Page(tuple(hits[:size]), number, size, len(hits) > size), total)
