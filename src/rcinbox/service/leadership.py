@@ -54,10 +54,12 @@ class Leadership:
 
     async def run(self, stop: asyncio.Event, work: Work) -> None:
         while not stop.is_set():
-            if await self.lease.acquire():
+            if not await self.lease.acquire():
+                await self.clock.wait(stop, at_most=self.policy.retry)
+            elif stop.is_set():  # stopped while asking: give it back for the others at once
+                await self.lease.release()
+            else:
                 await self._lead(stop, work)
-            elif await self.clock.wait(stop, at_most=self.policy.retry):
-                break
 
     async def _lead(self, stop: asyncio.Event, work: Work) -> None:
         ended = asyncio.Event()

@@ -21,17 +21,24 @@ aware that its connection is gone) duplicate only harmless work (a renewal, a ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger("rcinbox.leadership")
 
 NAME = "rcinbox.leader"
+TAKE = text("SELECT pg_try_advisory_lock(:key)")
+GIVE_BACK = text("SELECT pg_advisory_unlock(:key)")
+MINE = text(  # a bigint key is held as its two 32-bit halves
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    " AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :key"
+)
 ASK_WITHIN = 5.0  # seconds an answer from the database may take before the lease counts as lost
 
 
@@ -76,56 +83,76 @@ class AdvisoryLease:
         self.key = lock_key(name)
         self.within = within
         self._conn: AsyncConnection | None = None
+        self._ours = False  # taken once on this connection (a second take would stack: unlock once)
 
     async def acquire(self) -> bool:
-        try:
-            async with asyncio.timeout(self.within):
-                if self._conn is None:
-                    conn = await self.engine.connect()
-                    self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                got = await self._conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            log.debug("leader lease: could not ask the database: %s", type(exc).__name__)
-            await self._drop()
-            return False
+        if self._ours:
+            return await self.held()
+        got = await self._ask(TAKE, "could not ask the database")
         if not got:  # another replica leads; keep no connection open while we wait
             await self._drop()
-        return bool(got)
+        self._ours = bool(got)
+        return self._ours
 
     async def held(self) -> bool:
         if self._conn is None:
             return False
-        query = text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND objsubid = 1 AND pid = pg_backend_pid()"
-            " AND ((classid::bigint << 32) | objid::bigint) = :key"  # a bigint key's two halves
-        )
-        try:
-            async with asyncio.timeout(self.within):
-                mine = await self._conn.scalar(query, {"key": self.key})
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            log.warning("leader lease: the database did not confirm it (%s)", type(exc).__name__)
-            await self._drop()
-            return False
+        mine = await self._ask(MINE, "the database did not confirm it", level=logging.WARNING)
         if not mine:
             await self._drop()
         return bool(mine)
 
     async def release(self) -> None:
-        if self._conn is None:
-            return
-        try:
-            async with asyncio.timeout(self.within):
-                await self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-        except (SQLAlchemyError, OSError, TimeoutError):
-            pass  # closing the session below releases it anyway
-        await self._drop()
+        if self._conn is not None:
+            await self._ask(GIVE_BACK, "could not give it back (ending the session does)")
+            await self._drop()
 
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.close()
-            except (SQLAlchemyError, OSError):
-                # a connection already broken: let the pool forget it
-                await conn.invalidate()
+    async def _ask(self, query: TextClause, failing: str, *, level: int = logging.DEBUG) -> Any:
+        """One answer from the lease's connection (opened on first use), or ``None`` when the
+        database fails or takes longer than :attr:`within` (then the connection is cut at once:
+        a driver cancelling a query on a silent server waits seconds more for the server)."""
+        asking = asyncio.ensure_future(self._answer(query))
+        done, _ = await asyncio.wait({asking}, timeout=self.within)
+        if not done:
+            asking.cancel()
+            asking.add_done_callback(_forget)
+            log.log(level, "leader lease: %s (no answer within %.0f s)", failing, self.within)
+        elif (exc := asking.exception()) is not None:
+            if not isinstance(exc, (SQLAlchemyError, OSError)):
+                raise exc
+            log.log(level, "leader lease: %s (%s)", failing, type(exc).__name__)
+        else:
+            return asking.result()
+        await self._drop(broken=True)
+        return None
+
+    async def _answer(self, query: TextClause) -> Any:
+        if self._conn is None:
+            conn = await self.engine.connect()
+            self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return await self._conn.scalar(query, {"key": self.key})
+
+    async def _drop(self, *, broken: bool = False) -> None:
+        """Let the connection go: back to the pool, or, ``broken`` (the database did not answer
+        or failed), cut without a goodbye that a silent server would make us wait for."""
+        conn, self._conn, self._ours = self._conn, None, False
+        if conn is None:
+            return
+        if not broken:
+            closing = asyncio.ensure_future(conn.close())
+            done, _ = await asyncio.wait({closing}, timeout=self.within)
+            if done and closing.exception() is None:
+                return
+            closing.add_done_callback(_forget)
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            # asyncpg's own cut: SQLAlchemy's invalidate first tries a polite close for 2 s
+            driver = (await conn.get_raw_connection()).driver_connection
+            if callable(terminate := getattr(driver, "terminate", None)):
+                terminate()
+            await conn.invalidate()
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Collect what a query abandoned after its time limit ended with (no "never retrieved")."""
+    if not task.cancelled():
+        task.exception()
