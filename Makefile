@@ -7,7 +7,7 @@ JS_SDK := tests/sdk/js
 BENCH_JS := bench/js
 AXE_JS := tests/browser/js
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium axe-deps clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium axe-deps postgresql clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/rcinbox: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(BIN)/rcinbox
-	$(BIN)/pip install -q -e '.[dev,embeddings]'
+	$(BIN)/pip install -q -e '.[dev,embeddings,postgres]'
 	touch $@
 
 install: $(BIN)/rcinbox
@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium axe-deps check pytest
+test: install-dev sdk-deps bench-deps chromium axe-deps postgresql check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -55,6 +55,11 @@ axe-deps: $(AXE_JS)/node_modules/.ok
 $(AXE_JS)/node_modules/.ok: $(AXE_JS)/package.json $(AXE_JS)/package-lock.json
 	cd $(AXE_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## The store's tests run on PostgreSQL too, in a throwaway cluster they start (tests/kits/pg_kit.py)
+## from Debian's server binaries; installed with apt-get when missing (as root, as CI runs).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 

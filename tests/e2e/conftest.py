@@ -55,8 +55,23 @@ def limits(request: pytest.FixtureRequest, limits: Limits) -> Limits:
 
 
 @pytest.fixture
+def e2e_backend() -> str:
+    """The archive's database: SQLite, unless a test module runs ``on_both_backends``."""
+    return "sqlite"
+
+
+@pytest.fixture
 def e2e(
-    emu: Running, http: httpx.AsyncClient, tmp_path: Path, transport: TransportName, e2e_clock: TestClock
+    request: pytest.FixtureRequest,
+    emu: Running,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    transport: TransportName,
+    e2e_clock: TestClock,
+    e2e_backend: str,
 ) -> Harness:
     """The harness: ``async with e2e.running(rules_toml(...)) as live:`` runs the whole service."""
-    return Harness(emu, http, tmp_path, transport, e2e_clock)
+    harness = Harness(emu, http, tmp_path, transport, e2e_clock)
+    if e2e_backend == "postgresql":  # a database of its own in the session's cluster (pg_kit)
+        harness.database_url = request.getfixturevalue("pg_database")
+    return harness

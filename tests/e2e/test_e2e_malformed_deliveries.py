@@ -75,7 +75,7 @@ async def test_lone_surrogates_are_archived_replaced_with_the_original_kept(e2e:
         stored = await live.stored(first)
         conversations = [await conversation_id(live, sent) for sent in (first, second)]
         entries = {e.message_id: e for e in await live.store.recent()}
-        listed = await asyncio.to_thread(cli_messages, e2e.data_dir)
+        listed = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
     assert statuses == ([200, 200] if e2e.transport == "webhook" else [None, None])
     assert [o.reason for o in outcomes] == ["replied", "invalid-sender"]
     assert await replies(e2e.http, STRANGER) == [(ALEX, reply_for(None))]  # no half-broken name

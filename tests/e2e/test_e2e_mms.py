@@ -56,7 +56,7 @@ async def test_messages_json_points_at_each_archived_file_and_shows_the_reply_se
         outcome = await live.outcome(sent)
         await live.attachments(sent)  # downloaded after the decision
     assert outcome.reason == "replied"
-    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
     [diagram] = entry["attachments"]
     path = Path(diagram["path"])
     assert path.is_absolute() and await asyncio.to_thread(path.read_bytes) == DIAGRAM
@@ -131,7 +131,7 @@ async def test_an_mms_is_answered_before_its_attachment_is_in(e2e: Harness) -> N
 
         await live.service.pipeline.downloads.changes.until(refused_once, 10)
         [waiting] = (await live.service.store.attachments(pk)).values()
-        [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+        [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
         e2e.clock.advance(timedelta(minutes=5))  # past the download's backoff
         live.service.pipeline.downloads.wake()
         [record] = (await live.attachments(sent)).values()

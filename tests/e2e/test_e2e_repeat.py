@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from e2e_kit import ALEX, CHARLIE, DANA, INSIDE, Harness, replies, reply_for, rules_toml
+from store_kit import on_both_backends
+
+pytestmark = on_both_backends  # the PostgreSQL end-to-end subset (docs/architecture.md)
 
 
 async def test_one_reply_per_sender_within_repeat_after_and_again_after_it(e2e: Harness) -> None:

@@ -22,8 +22,10 @@ from e2e_kit import (
     reply_for,
     rules_toml,
 )
+from store_kit import on_both_backends
 
 
+@on_both_backends
 async def test_a_contact_gets_a_personal_reply_from_the_number_they_texted(e2e: Harness) -> None:
     async with e2e.running() as live:
         sent = await live.text("Are you in the office tomorrow?", sender=CHARLIE, to=ALEX)
@@ -31,7 +33,7 @@ async def test_a_contact_gets_a_personal_reply_from_the_number_they_texted(e2e: 
     assert (outcome.action, outcome.reason) == ("reply", "replied")
     assert outcome.reply is not None and outcome.reply.state == "sent"
     assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]
-    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
     assert {k: entry[k] for k in ("messageId", "extensionId", "from", "fromName", "to", "text")} == {
         "messageId": sent.message_id,
         "extensionId": ALEX_EXT,

@@ -27,6 +27,7 @@ from e2e_kit import (
     reply_for,
     rules_around_now,
 )
+from store_kit import on_both_backends
 
 from rcinbox.emulator.runner import Running
 from rcinbox.store import OutboxRow
@@ -34,6 +35,8 @@ from rcinbox.wire import MessageRecord
 
 SMS = "/restapi/v1.0/account/*/extension/*/sms"
 REPLY = "Auto-reply: Hi Charlie, I'm away this month."
+
+pytestmark = on_both_backends  # the PostgreSQL end-to-end subset (docs/architecture.md)
 
 
 async def until_failed_once(live: Live, sent: Sent) -> None:
@@ -79,7 +82,7 @@ async def test_stopped_while_the_reply_waits_for_a_retry_replies_once_after_rest
         outcome = await live.outcome(sent)
     assert outcome.reply is not None and (outcome.reply.state, outcome.reply.attempts) == ("sent", 2)
     assert await replies(e2e.http, CHARLIE) == [(ALEX, REPLY)]
-    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir)
+    [entry] = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
     assert (
         entry["messageId"],
         entry["decision"]["action"],

@@ -294,9 +294,11 @@ class Live:
         return await store.attachments(pk)
 
 
-def cli_messages(data_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
-    """``rcinbox messages --json --data-dir DATA_DIR`` (run it in a thread: it has its own loop)."""
+def cli_messages(data_dir: Path, limit: int = 50, database_url: str | None = None) -> list[dict[str, Any]]:
+    """``rcinbox messages --json --data-dir DATA_DIR [--database-url URL]`` (run it in a thread: it
+    has its own loop)."""
     args = ["messages", "--json", "--limit", str(limit), "--data-dir", str(data_dir)]
+    args += ["--database-url", database_url] if database_url else []
     result = CliRunner().invoke(app, [*args, "--env-file", os.devnull], env={"RCINBOX_DATABASE_URL": None})
     assert result.exit_code == 0, result.output
     entries: list[dict[str, Any]] = json.loads(result.stdout)
@@ -339,6 +341,7 @@ class Harness:
     clock: TestClock  # the emulator's world runs on it too (the ``e2e_clock`` fixture)
     port: int = field(default_factory=free_port)
     tuning: Tuning = TUNING  # the service's knobs (a test may shorten others)
+    database_url: str | None = None  # None: the SQLite file in the data directory (the default)
 
     @property
     def data_dir(self) -> Path:
@@ -372,6 +375,8 @@ class Harness:
         }
         if self.transport == "webhook":
             env["RCINBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{self.port}/hooks/rc"
+        if self.database_url is not None:
+            env["RCINBOX_DATABASE_URL"] = self.database_url
         return env | extra
 
     def settings(self, **extra: str) -> Settings:

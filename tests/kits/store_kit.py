@@ -20,7 +20,16 @@ from rcinbox.store import Store
 
 BACKENDS = ("sqlite", "postgresql")
 
-__all__ = ["backend", "db_url", "pg_cluster", "pg_database", "sqlite_only", "store", "store_url"]
+__all__ = [
+    "backend",
+    "db_url",
+    "on_both_backends",
+    "pg_cluster",
+    "pg_database",
+    "sqlite_only",
+    "store",
+    "store_url",
+]
 
 
 def db_url(tmp_path: Path) -> str:
@@ -56,6 +65,9 @@ async def store(store_url: str) -> AsyncIterator[Store]:
     async with await Store.open(store_url) as opened:
         yield opened
 
+
+# An end-to-end test (tests/e2e: the ``e2e`` harness) that runs on PostgreSQL too.
+on_both_backends = pytest.mark.parametrize("e2e_backend", BACKENDS)
 
 # A test of something only SQLite has (its PRAGMAs, FTS5 tables, WAL file): on SQLite alone.
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])

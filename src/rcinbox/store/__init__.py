@@ -1,4 +1,4 @@
-"""Durable state (SQLAlchemy 2 async Core; SQLite by default, SQL portable to PostgreSQL).
+"""Durable state (SQLAlchemy 2 async Core; SQLite by default, or PostgreSQL: :mod:`rcinbox.store.dialects`).
 
 The names below are loaded on first use, so a command that only reads the archive
 (:mod:`rcinbox.store.archive_file`) or only needs the records does not import SQLAlchemy.

@@ -21,7 +21,6 @@ them is in :mod:`rcinbox.store.dialects` (one module per backend: SQLite, Postgr
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -39,8 +38,6 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from rcinbox.errors import ConfigError, StoreError, StoreFull, StoreUnavailable
 from rcinbox.store.dialects import backend
 from rcinbox.store.turns import WriterTurn
-
-log = logging.getLogger("rcinbox.pipeline")
 
 READ_ONLY = "rcinbox_read_only"  # execution option set by :func:`reading`
 

@@ -1,0 +1,23 @@
+"""The PostgreSQL test cluster's kit: without PostgreSQL's binaries it says what to install (the
+session fixture turns that into a failure of every PostgreSQL test, never a silent skip)."""
+
+from __future__ import annotations
+
+import pg_kit
+import pytest
+
+
+def test_missing_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pg_kit, "pg_bindir", lambda: None)
+    with pytest.raises(RuntimeError) as missing:
+        pg_kit.start_cluster()
+    assert str(missing.value) == (
+        "PostgreSQL is not installed: the PostgreSQL tests need its server binaries "
+        "(`apt-get install -y postgresql`; `make test` installs it). "
+        "RCINBOX_TEST_POSTGRES=skip skips these tests in a local run."
+    )
+
+
+def test_the_installed_binaries_are_found() -> None:
+    bindir = pg_kit.pg_bindir()
+    assert bindir is not None and (bindir / "initdb").exists() and (bindir / "pg_ctl").exists()
