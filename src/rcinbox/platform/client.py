@@ -32,6 +32,7 @@ from rcinbox.errors import DownloadRefused, PlatformError, error_from_response, 
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
 from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, RetryPolicy, send
+from rcinbox.platform.vault import SharedRows, SharedVault
 from rcinbox.platform.waits import Waits
 from rcinbox.wire import (
     AddressBookSync,
@@ -92,6 +93,7 @@ class PlatformClient:
         credentials: Credentials,
         *,
         token_file: Path | None = None,
+        sessions: SharedRows | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         timeouts: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -101,7 +103,9 @@ class PlatformClient:
     ) -> AsyncIterator[PlatformClient]:
         """Open the HTTP client, log in (or reuse the saved session), and close it all on exit.
         ``waits``: where this client's waits for RingCentral's budget are shown (shared by a
-        process's clients); ``clock``: the session's and the pacer's time (:mod:`rcinbox.clock`)."""
+        process's clients); ``clock``: the session's and the pacer's time (:mod:`rcinbox.clock`);
+        ``sessions``: the shared database's rows, where replicas keep the session (instead of
+        ``token_file``: :mod:`rcinbox.platform.vault`)."""
         async with httpx.AsyncClient(
             timeout=timeouts,
             transport=transport,
@@ -110,8 +114,9 @@ class PlatformClient:
             headers={"User-Agent": f"rcinbox/{__version__}"},
         ) as http:
             pacer = Pacer(clock, waits=waits)
+            vault = SharedVault(sessions, credentials.fingerprint) if sessions is not None else None
             auth = TokenManager(
-                http, credentials, token_file=token_file, pacer=pacer, policy=policy, clock=clock
+                http, credentials, token_file=token_file, vault=vault, pacer=pacer, policy=policy, clock=clock
             )
             try:
                 await auth.start(background=upkeep)

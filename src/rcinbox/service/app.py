@@ -133,13 +133,15 @@ class Service:
             # the dashboard's password (a generated one shown now, before any login line) and session key
             credentials = await load_credentials(store, settings.admin_password, tuning.announce or announce)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
+            # replicas keep the OAuth sessions in the shared database, one process in its files
+            sessions = {"sessions": store} if store.shared else {}
             client = await stack.enter_async_context(
-                PlatformClient.from_settings(settings, waits=waits, clock=clock)
+                PlatformClient.from_settings(settings, waits=waits, clock=clock, **sessions)
             )
             owner = client.auth.owner_id or "~"
             books = {ext: ContactBook(client, ext, clock=clock) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(
-                open_senders(settings, client, list(books), waits=waits, clock=clock)
+                open_senders(settings, client, list(books), waits=waits, clock=clock, **sessions)
             )
             # after the login, so a wrong server or credential is still the only line a user sees
             understanding = Understanding(tuning.classifier or classifier_for)

@@ -17,6 +17,7 @@ outbox reply and the escalation in one transaction (concurrent conclusions toget
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
@@ -26,12 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.store import archive, batch, chain, ledger, migrate
+from rcinbox.store import archive, batch, chain, kv_rows, ledger, migrate
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.downloads import DownloadQueue
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.intake import Intake
+from rcinbox.store.kv_rows import LockedKv
 from rcinbox.store.lease import AdvisoryLease, Lease, SoleLease
 from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.reads import DashboardReads
@@ -89,10 +91,16 @@ class Store(DashboardReads):
         await self.conclusions.close()
         await self.engine.dispose()
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may share this database (PostgreSQL: replicas); SQLite's is
+        one process's (the data directory's lock)."""
+        return self.engine.dialect.name == "postgresql"
+
     def lease(self) -> Lease:
         """Who leads among the replicas on this database (:mod:`rcinbox.store.lease`): a
         PostgreSQL advisory lock, or, on SQLite (one process per data directory), always us."""
-        return AdvisoryLease(self.engine) if self.engine.dialect.name == "postgresql" else SoleLease()
+        return AdvisoryLease(self.engine) if self.shared else SoleLease()
 
     async def __aenter__(self) -> Store:
         return self
@@ -275,6 +283,10 @@ class Store(DashboardReads):
     async def kv_put(self, key: str, value: str) -> None:
         async with transaction(self.engine) as conn:
             await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock.now()}, ["key"])
+
+    def kv_locked(self, key: str) -> AbstractAsyncContextManager[LockedKv]:
+        """The row ``key`` locked for the block (other processes asking wait): :mod:`kv_rows`."""
+        return kv_rows.locked(self.engine, self.clock, key)
 
     # -- reading the archive --------------------------------------------------------------------
 
