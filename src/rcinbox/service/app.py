@@ -46,6 +46,7 @@ from rcinbox.service.contacts import ContactBook
 from rcinbox.service.dashboard_status import Parts, announce, status_source
 from rcinbox.service.downloads import Downloads
 from rcinbox.service.leadership import LeaderPolicy, Leadership
+from rcinbox.service.membership import Membership
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
 from rcinbox.service.senders import open_senders
@@ -108,6 +109,7 @@ class Service:
     tuning: Tuning
     catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
     leadership: Leadership = field(init=False)  # runs the leader's work while this replica leads
+    membership: Membership | None = field(init=False, default=None)  # replicas: their share of the limits
     rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
@@ -194,6 +196,12 @@ class Service:
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
             service.leadership = Leadership(store.lease(), policy=tuning.leader, clock=clock)
+            if store.shared:  # replicas split the rate limits of every session they share
+                pacers = [
+                    client.pacer,
+                    *(c.pacer for c in senders.others.values() if isinstance(c, PlatformClient)),
+                ]
+                service.membership = Membership(store, pacers)
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
@@ -207,6 +215,8 @@ class Service:
             tasks.create_task(self.pipeline.downloads.run(stop), name="rcinbox.downloads")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
             tasks.create_task(self.leadership.run(stop, self._lead), name="rcinbox.leadership")
+            if self.membership is not None:
+                tasks.create_task(self.membership.run(stop), name="rcinbox.membership")
             tasks.create_task(self._interrupt_waits(stop), name="rcinbox.waits")
 
     async def _lead(self, ended: asyncio.Event) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.store import archive, batch, chain, kv_rows, ledger, migrate
+from rcinbox.store import archive, batch, chain, kv_rows, ledger, members, migrate
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.downloads import DownloadQueue
@@ -96,6 +96,14 @@ class Store(DashboardReads):
         """Whether other processes may share this database (PostgreSQL: replicas); SQLite's is
         one process's (the data directory's lock)."""
         return self.engine.dialect.name == "postgresql"
+
+    async def replica_beat(self, replica: str, about: str, within: float) -> int:
+        """Say ``replica`` is alive; how many are (heartbeats within ``within`` s): :mod:`members`."""
+        await members.beat(self.engine, self.clock, replica, about)
+        return await members.live(self.engine, self.clock, within)
+
+    async def replica_leave(self, replica: str) -> None:
+        await members.leave(self.engine, replica)
 
     def lease(self) -> Lease:
         """Who leads among the replicas on this database (:mod:`rcinbox.store.lease`): a
