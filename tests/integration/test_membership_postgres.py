@@ -49,3 +49,13 @@ async def test_replicas_split_the_budget_and_take_it_back(stores: list[Store]) -
     stop_one.set()
     await asyncio.wait_for(first, 5)
     assert await stores[0].replica_beat("probe", "", 1.0) == 1  # only the probe is left
+
+
+async def test_replicas_starting_together_agree_on_the_values_made_once(stores: list[Store]) -> None:
+    """The WebHook's verification token, the dashboard's session key and generated password: of
+    two replicas creating one at the same moment, both keep the one stored first."""
+    for key in ("webhook.verification_token", "dashboard.session_key"):
+        got = await asyncio.gather(*(stores[n % 2].kv_setdefault(key, f"replica {n}'s") for n in range(6)))
+        assert len(set(got)) == 1 and got[0].endswith("'s")
+        assert await stores[1].kv_get(key) == got[0]
+    assert await stores[0].kv_setdefault("dashboard.session_key", "later") == got[0]

@@ -1,5 +1,7 @@
-"""A ``kv`` row locked for a block: what replicas renew their shared OAuth session under
-(:mod:`rcinbox.platform.vault`).
+"""``kv`` rows that several processes share: one locked for a block (what replicas renew their
+shared OAuth session under, :mod:`rcinbox.platform.vault`), and one created once by whichever
+process comes first (:func:`setdefault`: the WebHook's verification token, the dashboard's
+session key and generated password).
 
 :func:`locked` makes sure the row exists (an empty value; ``ON CONFLICT DO NOTHING``, so two
 replicas creating it at once is fine), then opens one transaction and reads the row ``FOR
@@ -39,6 +41,18 @@ class LockedKv:
         self.value = value
 
 
+async def setdefault(engine: AsyncEngine, clock: Clock, key: str, value: str) -> str:
+    """The row's value, ``value`` written first when there was none (or it was empty): of two
+    processes creating it at once, both get the one that was written first."""
+    async with transaction(engine) as conn:
+        await conn.execute(_create_if_missing(conn.dialect.name, key, clock, value))
+        await conn.execute(
+            update(kv).where(kv.c.key == key, kv.c.value == "").values(value=value, updated_at=clock.now())
+        )
+        stored = await conn.scalar(select(kv.c.value).where(kv.c.key == key))
+    return str(stored)
+
+
 @asynccontextmanager
 async def locked(engine: AsyncEngine, clock: Clock, key: str) -> AsyncIterator[LockedKv]:
     async with transaction(engine) as conn:
@@ -48,9 +62,9 @@ async def locked(engine: AsyncEngine, clock: Clock, key: str) -> AsyncIterator[L
         yield LockedKv(key, value or None, conn, clock)
 
 
-def _create_if_missing(dialect: str, key: str, clock: Clock) -> Executable:
+def _create_if_missing(dialect: str, key: str, clock: Clock, value: str = "") -> Executable:
     module = import_module(f"sqlalchemy.dialects.{dialect}")  # the one in use (both have it)
     statement: Executable = (
-        module.insert(kv).values(key=key, value="", updated_at=clock.now()).on_conflict_do_nothing()
+        module.insert(kv).values(key=key, value=value, updated_at=clock.now()).on_conflict_do_nothing()
     )
     return statement

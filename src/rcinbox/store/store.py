@@ -292,6 +292,10 @@ class Store(DashboardReads):
         async with transaction(self.engine) as conn:
             await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock.now()}, ["key"])
 
+    async def kv_setdefault(self, key: str, value: str) -> str:
+        """The value of ``key``, ``value`` stored first if it had none (first writer wins)."""
+        return await kv_rows.setdefault(self.engine, self.clock, key, value)
+
     def kv_locked(self, key: str) -> AbstractAsyncContextManager[LockedKv]:
         """The row ``key`` locked for the block (other processes asking wait): :mod:`kv_rows`."""
         return kv_rows.locked(self.engine, self.clock, key)

@@ -97,13 +97,12 @@ class WebhookSubscription:
 
     async def load(self) -> None:
         """Read (or create and persist) the verification token; call before serving the endpoint."""
-        self._token = await self._kv.kv_get(TOKEN_KEY)
+        mine = secrets.token_urlsafe(32)
+        self._token = await self._kv.kv_setdefault(TOKEN_KEY, mine)  # replicas: the first one's
         self._sub_id = await self._kv.kv_get(SUBSCRIPTION_KEY) or None
-        self._trust_existing = bool(self._token)
-        if not self._token:
+        self._trust_existing = self._token != mine
+        if not self._trust_existing:
             self._sub_id = None  # nothing created with an unknown token can be verified
-            self._token = secrets.token_urlsafe(32)
-            await self._kv.kv_put(TOKEN_KEY, self._token)
 
     def check_now(self) -> None:
         """Re-read the subscription at once (e.g. after a renewal reminder)."""
