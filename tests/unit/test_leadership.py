@@ -18,6 +18,8 @@ from rcinbox.store.lease import SoleLease, lock_key
 class ScriptedLease:
     """A lease another replica holds while ``taken``; ``lost`` makes the next check fail."""
 
+    answered = True  # the database answers (a refused take: another replica holds it)
+
     def __init__(self, *, taken: bool = False) -> None:
         self.taken = taken
         self.ours = False
@@ -95,11 +97,12 @@ async def test_a_follower_takes_over_on_its_next_try_once_the_lease_is_free(
     clock.advance(2.0)
     await settled(lambda: lease.calls.count("acquire") == 2)
     assert not work.running and not leadership.leading  # another replica leads
+    assert leadership.following  # and this one knows it: ready to take deliveries (/readyz)
     await settled(lambda: clock.sleeping == 1)
     lease.taken = False  # the leader died: its session ended, the lock is free
     clock.advance(2.0)
     await settled(lambda: work.running)
-    assert leadership.leading and leadership.terms == 1
+    assert leadership.leading and leadership.terms == 1 and not leadership.following
     assert "replica b leads" in caplog.text
     stop.set()
     await asyncio.wait_for(runner, 1)
@@ -141,3 +144,33 @@ def test_the_lock_key_is_a_stable_signed_64_bit_number() -> None:
     key = lock_key()
     assert -(2**63) <= key < 2**63
     assert key == lock_key("rcinbox.leader") != lock_key("something else")
+
+
+async def test_a_replica_whose_database_does_not_answer_is_neither_leader_nor_follower() -> None:
+    clock, stop, work, lease = FakeClock(), asyncio.Event(), Work(), ScriptedLease(taken=True)
+    lease.answered = False
+    leadership = Leadership(lease, policy=POLICY, clock=clock)
+    runner = asyncio.create_task(leadership.run(stop, work))
+    await settled(lambda: clock.sleeping == 1)
+    assert not leadership.leading and not leadership.following
+    stop.set()
+    await asyncio.wait_for(runner, 1)
+
+
+def test_readiness_of_a_follower_is_the_leaders_and_its_own_token() -> None:
+    """/readyz: a follower takes deliveries and sends while another replica holds the
+    subscription; the leader is ready only with its subscription active."""
+    from types import SimpleNamespace
+
+    from rcinbox.service.app import readiness
+    from rcinbox.transports.status import StatusBoard
+
+    client = SimpleNamespace(auth=SimpleNamespace(valid=lambda: True))
+    leadership = Leadership(ScriptedLease(taken=True), policy=POLICY)
+    checks = readiness(client, StatusBoard("webhook"), leadership)  # type: ignore[arg-type]
+    leadership.following = True
+    assert [check() for check in checks] == [None, None]
+    leadership.following = False
+    assert [check() for check in checks] == [None, "no leader yet: waiting for the leader lease"]
+    leadership.leading = True  # leads, but its subscription is not active (yet)
+    assert checks[1]() is not None

@@ -118,7 +118,8 @@ class Service:
 
     def not_ready(self) -> list[str]:
         """Why ``/readyz`` says 503 (empty when ready)."""
-        return [reason for check in readiness(self.client, self.board) if (reason := check()) is not None]
+        checks = readiness(self.client, self.board, self.leadership)
+        return [reason for check in checks if (reason := check()) is not None]
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -173,7 +174,8 @@ class Service:
                 clock=clock,
                 backlog=store,
             )
-            checks = readiness(client, receiver.board)
+            leadership = Leadership(store.lease(), policy=tuning.leader, clock=clock)
+            checks = readiness(client, receiver.board, leadership)
             publisher = Publisher()  # the dashboard's live feed: the pipeline and outbox publish
             pipeline.notice = outbox.notice = publisher.publish
             parts = Parts(
@@ -195,7 +197,7 @@ class Service:
             log.info("dashboard on %s/ (%s)", http.url, PASSWORD_HINTS[dashboard.password_source])
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
-            service.leadership = Leadership(store.lease(), policy=tuning.leader, clock=clock)
+            service.leadership = leadership
             if store.shared:  # replicas split the rate limits of every session they share
                 pacers = [
                     client.pacer,
@@ -241,13 +243,16 @@ class Service:
             self.rules_checked.notify()
 
 
-def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:
-    """Ready = a valid access token and an active subscription; each check gives its reason."""
+def readiness(client: PlatformClient, board: StatusBoard, leadership: Leadership) -> list[Check]:
+    """Ready = a valid access token and an active subscription (held by this replica when it
+    leads; a follower is ready while another replica holds the lease); each check gives its reason."""
 
     def token() -> str | None:
         return None if client.auth.valid() else "no valid access token"
 
     def subscription() -> str | None:
+        if not leadership.leading:
+            return None if leadership.following else "no leader yet: waiting for the leader lease"
         status = board.status
         if status.ready:
             return None

@@ -50,11 +50,13 @@ class Leadership:
         self.clock = clock
         self.leading = False
         self.terms = 0  # how many times this replica has become the leader
+        self.following = False  # another replica holds the lease (the database said so)
         self.changes = Changes()
 
     async def run(self, stop: asyncio.Event, work: Work) -> None:
         while not stop.is_set():
             if not await self.lease.acquire():
+                self.following = self.lease.answered  # False: the database did not answer
                 await self.clock.wait(stop, at_most=self.policy.retry)
             elif stop.is_set():  # stopped while asking: give it back for the others at once
                 await self.lease.release()
@@ -87,6 +89,6 @@ class Leadership:
         ended.set()
 
     def _become(self, leading: bool) -> None:
-        self.leading = leading
+        self.leading, self.following = leading, False
         self.terms += leading
         self.changes.notify()

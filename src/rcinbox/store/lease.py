@@ -48,6 +48,8 @@ def lock_key(name: str = NAME) -> int:
 
 
 class Lease(Protocol):
+    answered: bool  # the last question got an answer (so a refused take means another holds it)
+
     async def acquire(self) -> bool:
         """Take the lease if free (or already ours); ``False`` when another holds it or the
         database cannot be reached."""
@@ -64,6 +66,8 @@ class Lease(Protocol):
 
 class SoleLease:
     """The only process on its database: always the leader."""
+
+    answered = True
 
     async def acquire(self) -> bool:
         return True
@@ -84,6 +88,7 @@ class AdvisoryLease:
         self.within = within
         self._conn: AsyncConnection | None = None
         self._ours = False  # taken once on this connection (a second take would stack: unlock once)
+        self.answered = False
 
     async def acquire(self) -> bool:
         if self._ours:
@@ -113,6 +118,7 @@ class AdvisoryLease:
         a driver cancelling a query on a silent server waits seconds more for the server)."""
         asking = asyncio.ensure_future(self._answer(query))
         done, _ = await asyncio.wait({asking}, timeout=self.within)
+        self.answered = bool(done) and asking.exception() is None
         if not done:
             asking.cancel()
             asking.add_done_callback(_forget)
