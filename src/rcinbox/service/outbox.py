@@ -78,7 +78,10 @@ class OutboxOptions:
     retry: RetryPolicy = SEND_RETRY
     reconcile_margin: timedelta = timedelta(minutes=5)  # clock skew allowance for the store search
     lease: timedelta = DEFAULT_LEASE  # a claimed row is someone else's to retry after this
-    recover_at_start: bool = True  # the only sender: rows in flight at start are orphans (replicas: False)
+    # Reconcile the rows left ``sending`` at start (and after a store failure): the only sender's
+    # rows in flight are its own orphans. None: only on a store of its own (a shared store's rows in
+    # flight may be another live replica's sends: a dead one's become due when their lease ends).
+    recover_at_start: bool | None = None
     batch: int = 50  # due rows read at a time
     in_flight: int = SENDS_IN_FLIGHT  # sends in flight per extension
 
@@ -101,6 +104,8 @@ class Outbox:
         self.clock = store.clock  # one clock: the store compares due times with it
         self._wake = asyncio.Event()
         self._recover = False  # reconcile the rows left in flight before the next round
+        recovers = self.options.recover_at_start
+        self.recovers = not store.shared if recovers is None else recovers
         self.changes = Changes()  # notified after every delivery attempt
         self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
         self.flights = Flights(self.options.in_flight, landed=self._wake.set)
@@ -115,7 +120,7 @@ class Outbox:
     async def run(self, stop: asyncio.Event) -> None:
         """Reconcile what a previous run left in flight, then send until ``stop`` is set; the
         sends in flight then end (a wait for the rate limits is cut short by the service)."""
-        self._recover = self.options.recover_at_start
+        self._recover = self.recovers
         try:
             await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
         except asyncio.CancelledError:  # another loop of the service failed: stop at once
@@ -138,7 +143,7 @@ class Outbox:
         except Exception:
             # The store failed (a full disk): a claimed row may be in flight (sent, but not
             # recorded); the only sender reconciles it at once when the store works again.
-            self._recover = self.options.recover_at_start
+            self._recover = self.recovers
             raise
 
     async def _recover_in_flight(self) -> None:

@@ -17,7 +17,7 @@ outbox reply and the escalation in one transaction (concurrent conclusions toget
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
@@ -52,6 +52,7 @@ from rcinbox.store.records import (
     recipients_parties,
 )
 from rcinbox.store.schema import attachments, decisions, kv, messages, outbox
+from rcinbox.store.sender_turns import SenderTurns
 
 
 class Store(DashboardReads):
@@ -62,6 +63,7 @@ class Store(DashboardReads):
         self.downloads = DownloadQueue(engine, clock)
         self.intake = Intake(engine)
         self.conclusions = Conclusions(engine, clock)  # concurrent decisions share a transaction
+        self.turns = SenderTurns(engine) if self.shared else None  # replicas: one sender at a time
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -104,6 +106,13 @@ class Store(DashboardReads):
 
     async def replica_leave(self, replica: str) -> None:
         await members.leave(self.engine, replica)
+
+    def sender_turn(self, number: str) -> AbstractAsyncContextManager[None]:
+        """The sender's turn to be decided (:mod:`rcinbox.store.sender_turns`): an advisory lock
+        on PostgreSQL (replicas), nothing on SQLite (one process: its lanes already take turns)."""
+        if self.turns is None:
+            return nullcontext()
+        return self.turns.turn(number)
 
     def lease(self) -> Lease:
         """Who leads among the replicas on this database (:mod:`rcinbox.store.lease`): a
