@@ -19,6 +19,7 @@ class ScriptedLease:
     """A lease another replica holds while ``taken``; ``lost`` makes the next check fail."""
 
     answered = True  # the database answers (a refused take: another replica holds it)
+    sole = False
 
     def __init__(self, *, taken: bool = False) -> None:
         self.taken = taken

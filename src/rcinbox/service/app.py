@@ -203,7 +203,8 @@ class Service:
                     client.pacer,
                     *(c.pacer for c in senders.others.values() if isinstance(c, PlatformClient)),
                 ]
-                service.membership = Membership(store, pacers)
+                service.membership = Membership(store, pacers, orphans=outbox.wake)
+                outbox.claimant = service.membership.replica  # a gone replica's claims end early
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
@@ -213,13 +214,20 @@ class Service:
         """Run every background loop until ``stop`` is set; a crashing loop stops them all."""
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.pipeline.run(stop), name="rcinbox.pipeline")
-            tasks.create_task(self.outbox.run(stop), name="rcinbox.outbox")
+            sent = asyncio.Event()  # the outbox ended: its sends in flight landed
+            tasks.create_task(self._send(stop, sent), name="rcinbox.outbox")
             tasks.create_task(self.pipeline.downloads.run(stop), name="rcinbox.downloads")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
             tasks.create_task(self.leadership.run(stop, self._lead), name="rcinbox.leadership")
-            if self.membership is not None:
-                tasks.create_task(self.membership.run(stop), name="rcinbox.membership")
+            if self.membership is not None:  # alive until the sends in flight landed
+                tasks.create_task(self.membership.run(sent), name="rcinbox.membership")
             tasks.create_task(self._interrupt_waits(stop), name="rcinbox.waits")
+
+    async def _send(self, stop: asyncio.Event, sent: asyncio.Event) -> None:
+        try:
+            await self.outbox.run(stop)
+        finally:
+            sent.set()
 
     async def _lead(self, ended: asyncio.Event) -> None:
         """The leader's work (one replica at a time; the only process on SQLite): the
@@ -251,7 +259,7 @@ def readiness(client: PlatformClient, board: StatusBoard, leadership: Leadership
         return None if client.auth.valid() else "no valid access token"
 
     def subscription() -> str | None:
-        if not leadership.leading:
+        if not leadership.leading and not leadership.lease.sole:  # alone: it leads once it runs
             return None if leadership.following else "no leader yet: waiting for the leader lease"
         status = board.status
         if status.ready:

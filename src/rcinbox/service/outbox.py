@@ -106,6 +106,7 @@ class Outbox:
         self._recover = False  # reconcile the rows left in flight before the next round
         recovers = self.options.recover_at_start
         self.recovers = not store.shared if recovers is None else recovers
+        self.claimant: str | None = None  # replicas: this one's heartbeat id, kept on its claims
         self.changes = Changes()  # notified after every delivery attempt
         self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
         self.flights = Flights(self.options.in_flight, landed=self._wake.set)
@@ -176,7 +177,8 @@ class Outbox:
                 self.options.batch, busy.ids | done_before, busy.extensions, busy.counterparts
             )
             chosen = self.flights.choose(rows)
-            claims = await self.store.outbox.claim_many([row.id for row in chosen], self.options.lease)
+            ids = [row.id for row in chosen]
+            claims = await self.store.outbox.claim_many(ids, self.options.lease, self.claimant)
             for claim in claims:
                 self.flights.start(claim.row, functools.partial(self._see_through, claim))
             done_before.update(row.id for row in chosen)
@@ -186,7 +188,7 @@ class Outbox:
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""
-        claim = await self.store.outbox.claim(row_id, self.options.lease)
+        claim = await self.store.outbox.claim(row_id, self.options.lease, self.claimant)
         if claim is not None:
             await self._see_through(claim)
 

@@ -49,6 +49,7 @@ def lock_key(name: str = NAME) -> int:
 
 class Lease(Protocol):
     answered: bool  # the last question got an answer (so a refused take means another holds it)
+    sole: bool  # always ours (the only process on its database): nobody else could lead
 
     async def acquire(self) -> bool:
         """Take the lease if free (or already ours); ``False`` when another holds it or the
@@ -68,6 +69,7 @@ class SoleLease:
     """The only process on its database: always the leader."""
 
     answered = True
+    sole = True
 
     async def acquire(self) -> bool:
         return True
@@ -89,6 +91,7 @@ class AdvisoryLease:
         self._conn: AsyncConnection | None = None
         self._ours = False  # taken once on this connection (a second take would stack: unlock once)
         self.answered = False
+        self.sole = False
 
     async def acquire(self) -> bool:
         if self._ours:

@@ -104,6 +104,10 @@ class Store(DashboardReads):
         await members.beat(self.engine, self.clock, replica, about)
         return await members.live(self.engine, self.clock, within)
 
+    async def end_orphan_claims(self, within: float) -> int:
+        """Replies in flight at replicas gone for ``within`` s are due now: :mod:`members`."""
+        return await members.end_orphan_claims(self.engine, self.clock, within)
+
     async def replica_leave(self, replica: str) -> None:
         await members.leave(self.engine, replica)
 
