@@ -28,7 +28,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
@@ -277,8 +277,9 @@ async def _transport(
     if settings.transport == "websocket":
         return WebSocketTransport(client, pipeline, filters, policy=tuning.websocket, clock=tuning.clock), []
     assert settings.webhook_url is not None  # Settings refuses webhook mode without it
+    policy = replace(tuning.webhook, expires_in=settings.webhook_expires_in)  # RCINBOX_WEBHOOK_EXPIRES_IN
     manager = WebhookSubscription(
-        client, store, settings.webhook_url, filters, policy=tuning.webhook, clock=tuning.clock
+        client, store, settings.webhook_url, filters, policy=policy, clock=tuning.clock
     )
     await manager.load()
     endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board, clock=tuning.clock)
