@@ -7,7 +7,7 @@ JS_SDK := tests/sdk/js
 BENCH_JS := bench/js
 AXE_JS := tests/browser/js
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium axe-deps postgresql clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev sdk-deps chromium axe-deps postgresql haproxy clean
 
 $(BIN)/rcinbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium axe-deps postgresql check pytest
+test: install-dev sdk-deps bench-deps chromium axe-deps postgresql haproxy check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -60,6 +60,11 @@ $(AXE_JS)/node_modules/.ok: $(AXE_JS)/package.json $(AXE_JS)/package-lock.json
 ## from Debian's server binaries; installed with apt-get when missing (as root, as CI runs).
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
+
+## The replica fault test (tests/e2e/test_replicas.py) puts Debian's HAProxy in front of three
+## replicas; installed with apt-get when missing (as root, as CI runs).
+haproxy:
+	@test -x /usr/sbin/haproxy || { apt-get update -q && apt-get install -y -q haproxy; }
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 
