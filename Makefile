@@ -14,7 +14,7 @@ UV_VERSION := 0.13.8
 COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
 	--python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium axe-deps systemd-analyze postgresql clean
+.PHONY: demo test eval bench bench-deps check lint typecheck pytest install install-dev lock lock-upgrade wheel sdk-deps chromium axe-deps systemd-analyze postgresql haproxy clean
 
 ## rcinbox from the lock, then itself (editable, no dependency of its own: the lock has them all;
 ## `pip check` fails when pyproject.toml asks for something the lock lacks: run `make lock`).
@@ -57,7 +57,7 @@ demo: install
 	$(BIN)/rcinbox demo
 
 ## Everything the tests need (official SDKs included), then lint, types and the whole suite.
-test: install-dev sdk-deps bench-deps chromium axe-deps systemd-analyze postgresql check pytest
+test: install-dev sdk-deps bench-deps chromium axe-deps systemd-analyze postgresql haproxy check pytest
 
 ## The intent classifiers against the evaluation set: accuracy, precision/recall, confusion, latency, memory.
 eval: install-dev
@@ -95,6 +95,11 @@ axe-deps: $(AXE_JS)/node_modules/.ok
 $(AXE_JS)/node_modules/.ok: $(AXE_JS)/package.json $(AXE_JS)/package-lock.json
 	cd $(AXE_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## The replica fault test (tests/e2e/test_replicas.py) puts Debian's HAProxy in front of three
+## replicas; installed with apt-get when missing (as root, as CI runs).
+haproxy:
+	@test -x /usr/sbin/haproxy || { apt-get update -q && apt-get install -y -q haproxy; }
 
 sdk-deps: $(SDK_VENV)/.ok $(JS_SDK)/node_modules/.ok
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -13,6 +14,17 @@ from rcinbox.emulator.world import Clock, Limits
 pytest_plugins = ["store_kit"]  # the `store` fixture (an archive in tmp_path), for every folder
 
 EMU_CLOCKS = ("world_clock", "shifted_clock")  # the fixtures a test asks for to move the emulator's time
+
+
+@pytest.fixture(autouse=True)
+def rcinbox_logging_restored() -> Iterator[None]:
+    """A command run in-process (``rcinbox run``/``emulator`` under CliRunner) points the
+    ``rcinbox`` logger at that run's stream, closed afterwards: put the logger back as it was, so
+    a later test in the same worker does not log into a closed file."""
+    logger = logging.getLogger("rcinbox")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
+from rcinbox import settings_parsers as parse
 from rcinbox.errors import ConfigError, UnknownSetting
 from rcinbox.passwords import PasswordHash, parse_admin_password
 from rcinbox.sender_jwts import NO_SENDER_JWTS, SenderJwts, parse_sender_jwts
@@ -32,6 +33,7 @@ Transport = Literal["websocket", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
 PRODUCTION_SERVER = "https://platform.ringcentral.com"
+WEBHOOK_EXPIRES_IN = 7 * 24 * 3600  # the platform's default; at most 10 years (PLATFORM.md §6)
 DOTENV = Path(".env")  # read when present and no --env-file is given
 
 
@@ -83,6 +85,14 @@ FIELDS: tuple[Field, ...] = (
         "Public HTTPS address RingCentral posts to (webhook transport); served at its path.",
         "",
         metavar="URL",
+    ),
+    Field(
+        "webhook_expires_in",
+        "RCINBOX_WEBHOOK_EXPIRES_IN",
+        "--webhook-expires-in",
+        "Lifetime asked for the WebHook subscription, seconds (renewed with a third left).",
+        "604800",
+        metavar="INTEGER",
     ),
     Field("host", "RCINBOX_HOST", "--host", "Address of the local HTTP server.", "127.0.0.1"),
     Field("port", "RCINBOX_PORT", "--port", "Port of the local HTTP server.", "8080", metavar="INTEGER"),
@@ -162,6 +172,7 @@ class Settings:
     server_url: str = PRODUCTION_SERVER
     transport: Transport = "websocket"
     webhook_url: str | None = None
+    webhook_expires_in: int = WEBHOOK_EXPIRES_IN
     host: str = "127.0.0.1"
     port: int = 8080
     database_url: str = ""  # "" → sqlite file in data_dir (filled in by __post_init__)
@@ -314,74 +325,23 @@ def _known(source: Path | None, values: Mapping[str, str]) -> dict[str, str]:
 # ---- parsers: (variable or flag name, text) -> value; errors name the variable ----
 
 
-def _text(name: str, text: str) -> str:
-    return text
-
-
-def _url(name: str, text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http(s) URL, got {text!r}")
-    return text.rstrip("/")
-
-
-def _port(name: str, text: str) -> int:
-    if not re.fullmatch(r"\d{1,5}", text) or int(text) > 65535:
-        raise ConfigError(f"{name} must be a port number 0-65535, got {text!r}")
-    return int(text)
-
-
-def _path(name: str, text: str) -> Path:
-    return Path(text).expanduser()
-
-
-def _choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
-    def parse(name: str, text: str) -> str:
-        value = text.upper() if upper else text.lower()
-        if value not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _boolean(name: str, text: str) -> bool:
-    value = text.lower()
-    if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-        raise ConfigError(f"{name} must be true or false, got {text!r}")
-    return value in ("true", "1", "yes", "on")
-
-
-def _extensions(name: str, text: str) -> tuple[str, ...]:
-    ids = tuple(part.strip() for part in text.split(",") if part.strip())
-    bad = [i for i in ids if not i.isdigit()]
-    if bad:
-        raise ConfigError(f"{name} must be comma-separated numeric extension ids, got {', '.join(bad)!s}")
-    return tuple(dict.fromkeys(ids))
-
-
-def _database_url(name: str, text: str) -> str:
-    if not re.match(r"^[a-z][a-z0-9+]*://", text):
-        raise ConfigError(f"{name} must be an SQLAlchemy URL like sqlite+aiosqlite:///path")
-    return text
-
-
 PARSERS: Mapping[str, Callable[[str, str], Any]] = {
-    "server_url": _url,
-    "client_id": _text,
-    "client_secret": _text,
-    "jwt": _text,
-    "transport": _choice(get_args(Transport)),
-    "webhook_url": _url,
-    "host": _text,
-    "port": _port,
-    "database_url": _database_url,
-    "data_dir": _path,
-    "rules": _path,
-    "extensions": _extensions,
+    "server_url": parse.url,
+    "client_id": parse.text,
+    "client_secret": parse.text,
+    "jwt": parse.text,
+    "transport": parse.choice(get_args(Transport)),
+    "webhook_url": parse.url,
+    "webhook_expires_in": parse.seconds_between(15, 315360000),
+    "host": parse.text,
+    "port": parse.port,
+    "database_url": parse.database_url,
+    "data_dir": parse.path,
+    "rules": parse.path,
+    "extensions": parse.extensions,
     "sender_jwts": parse_sender_jwts,
-    "log_level": _choice(get_args(LogLevel), upper=True),
-    "log_format": _choice(get_args(LogFormat)),
-    "metrics_public": _boolean,
+    "log_level": parse.choice(get_args(LogLevel), upper=True),
+    "log_format": parse.choice(get_args(LogFormat)),
+    "metrics_public": parse.boolean,
     "admin_password": parse_admin_password,
 }

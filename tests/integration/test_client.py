@@ -336,7 +336,7 @@ def test_platform_package_exports_exactly_its_public_surface() -> None:
     import rcinbox.platform as package
 
     public = {name for name in vars(package) if not name.startswith("_")}
-    modules = {"auth", "client", "pacing", "retry", "tokenfile", "waits", "annotations"}
+    modules = {"auth", "client", "pacing", "retry", "tokenfile", "vault", "waits", "annotations"}
     assert set(package.__all__) == public - modules
 
 

@@ -29,6 +29,9 @@ class MemoryKv:
     async def kv_put(self, key: str, value: str) -> None:
         pass
 
+    async def kv_setdefault(self, key: str, value: str) -> str:
+        return value
+
 
 async def no_snapshot(ext: str | None) -> object:
     raise AssertionError("the events stream reads no status")

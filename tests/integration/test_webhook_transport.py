@@ -213,6 +213,23 @@ async def test_restart_reuses_the_subscription_and_deletes_stale_duplicates(hook
     assert stale.id != first.id
 
 
+async def test_a_new_leader_adopts_the_subscription_another_replica_created(hook: Hook) -> None:
+    """Replicas: ``hook.manager`` created the shared token but another replica led first and
+    subscribed; when this one leads (a term of its own, later) it keeps that subscription."""
+    other = hook.new_manager()
+    await other.load()
+    created = await other.ensure()  # the other replica's term
+    stop = asyncio.Event()
+    term = asyncio.create_task(hook.manager.run(stop))
+    status = await hook.manager.board.wait_until(lambda s: s.subscription_active, within=5)
+    stop.set()
+    await term
+    assert status.subscription_id == created.id and status.subscriptions_created == 0
+    assert [r.id for r in await hook.subscriptions()] == [created.id]
+    replaced = await other.ensure()  # it stays the one the store names for the next leader too
+    assert replaced.id == created.id
+
+
 async def test_without_a_stored_token_old_subscriptions_are_replaced(hook: Hook) -> None:
     first = await hook.manager.ensure()
     hook.kv.data.clear()

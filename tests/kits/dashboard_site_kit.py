@@ -42,6 +42,9 @@ class MemoryKv:
     async def kv_put(self, key: str, value: str) -> None:
         self.values[key] = value
 
+    async def kv_setdefault(self, key: str, value: str) -> str:
+        return self.values.setdefault(key, value)
+
 
 def snapshot_for(vacation: Vacation, asked: list[str | None]) -> object:
     async def snapshot(ext: str | None) -> StatusSnapshot:

@@ -58,6 +58,9 @@ class MemoryKv:
     async def kv_put(self, key: str, value: str) -> None:
         self.data[key] = value
 
+    async def kv_setdefault(self, key: str, value: str) -> str:
+        return self.data.setdefault(key, value)
+
 
 class EmuApi:
     """The REST calls the transports need, bearer-authenticated, errors typed like PlatformClient."""

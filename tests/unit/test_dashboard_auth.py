@@ -136,6 +136,9 @@ class MemoryKv:
     async def kv_put(self, key: str, value: str) -> None:
         self.values[key] = value
 
+    async def kv_setdefault(self, key: str, value: str) -> str:
+        return self.values.setdefault(key, value)
+
 
 async def test_a_password_is_generated_once_announced_once_and_only_its_hash_kept() -> None:
     kv, shown = MemoryKv(), []

@@ -30,7 +30,7 @@ from rcinbox.store.schema import SEARCH_TABLES, metadata
 
 # the columns the migrations added at the end of a 0.1.0 table: messages 0002 + 0003, attachments
 # 0005, the rest 0004
-ADDED = {"messages": 3, "attachments": 3, "decisions": 4, "opt_outs": 2, "outbox": 2}
+ADDED = {"messages": 3, "attachments": 3, "decisions": 4, "opt_outs": 2, "outbox": 3}
 NO_SETTINGS: dict[str, str | None] = {
     "RC_APP_CLIENT_ID": None,
     "RC_APP_CLIENT_SECRET": None,
@@ -76,7 +76,8 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     # 0004: old decisions and opt-outs were not classified; old outbox rows are replies
     assert {row[-4:] for row in after["decisions"]} == {(None, None, None, None)}
     assert {row[-2:] for row in after["opt_outs"]} <= {(None, None)}
-    assert {row[-2:] for row in after["outbox"]} <= {("reply", None)}
+    assert {row[-3:-1] for row in after["outbox"]} <= {("reply", None)}
+    assert {row[-1] for row in after["outbox"]} == {None}  # 0009: no replica holds any of them
     assert after["outbox"] and after["opt_outs"]  # the 0.1.0 archive has rows there to keep
     # 0005: old outcomes are final: no attempt, nothing due, no error
     assert [row[-3:] for row in after["attachments"]] == [(0, None, None)]

@@ -14,6 +14,7 @@ ROOMS = ("platform", "transports", "rules", "store", "intents")
 RUNNING = ("service", "emulator")  # the emulator imports nothing of the service, nor it of the emulator
 FOUNDATION = (
     "settings",
+    "settings_parsers",
     "errors",
     "logs",
     "events",

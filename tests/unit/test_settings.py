@@ -22,6 +22,7 @@ def test_defaults_match_the_issue() -> None:
     assert (s.client_id, s.client_secret, s.jwt) == ("client-id-1", "s3cretVALUE99", "eyJhbGciOi.jwtBODY.sig")
     assert s.transport == "websocket"
     assert s.webhook_url is None
+    assert s.webhook_expires_in == 604800  # the platform's default lifetime
     assert (s.host, s.port) == ("127.0.0.1", 8080)
     assert s.data_dir == Path("rcinbox-data")
     assert s.database_url == "sqlite+aiosqlite:///rcinbox-data/rcinbox.db"
@@ -38,6 +39,7 @@ def test_every_variable_is_parsed() -> None:
         "RC_SERVER_URL": "http://127.0.0.1:8090/",
         "RCINBOX_TRANSPORT": "WebHook",
         "RCINBOX_WEBHOOK_URL": "https://example.com/hooks/rc",
+        "RCINBOX_WEBHOOK_EXPIRES_IN": "900",
         "RCINBOX_HOST": "0.0.0.0",
         "RCINBOX_PORT": "9001",
         "RCINBOX_DATA_DIR": "/var/lib/rcinbox",
@@ -52,6 +54,7 @@ def test_every_variable_is_parsed() -> None:
     assert s.transport == "webhook"
     assert s.webhook_url == "https://example.com/hooks/rc"
     assert s.webhook_path == "/hooks/rc"
+    assert s.webhook_expires_in == 900
     assert (s.host, s.port) == ("0.0.0.0", 9001)
     assert s.database_url == "sqlite+aiosqlite:////var/lib/rcinbox/rcinbox.db"
     assert s.rules == Path("/etc/rcinbox.toml")
@@ -144,6 +147,14 @@ def test_database_url_explicit_and_following_data_dir() -> None:
             "RCINBOX_EXTENSIONS must be comma-separated numeric extension ids",
         ),
         ({"RC_SERVER_URL": "platform.ringcentral.com"}, "RC_SERVER_URL must be an http(s) URL"),
+        (
+            {"RCINBOX_WEBHOOK_EXPIRES_IN": "5"},
+            "RCINBOX_WEBHOOK_EXPIRES_IN must be a whole number of seconds from 15 to 315360000, got '5'",
+        ),
+        (
+            {"RCINBOX_WEBHOOK_EXPIRES_IN": "1w"},
+            "RCINBOX_WEBHOOK_EXPIRES_IN must be a whole number of seconds from 15 to 315360000",
+        ),
         ({"RCINBOX_DATABASE_URL": "rcinbox.db"}, "RCINBOX_DATABASE_URL must be an SQLAlchemy URL"),
         (
             {"RCINBOX_TRANSPRT": "webhook"},

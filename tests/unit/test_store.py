@@ -252,6 +252,14 @@ async def test_kv(store: Store) -> None:
     await store.kv_put("sync", "a")
     await store.kv_put("sync", "b")
     assert await store.kv_get("sync") == "b"
+    assert await store.kv_setdefault("made once", "first") == "first"
+    assert await store.kv_setdefault("made once", "second") == "first"
+    async with store.kv_locked("session") as row:  # created empty, then written under the lock
+        assert row.value is None
+        await row.put("pair")
+    async with store.kv_locked("session") as row:
+        assert row.value == "pair"
+    assert await store.kv_get("session") == "pair"
 
 
 async def test_state_survives_reopen(tmp_path: Path, clock: FakeClock) -> None:

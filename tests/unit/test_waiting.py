@@ -18,7 +18,7 @@ from rcinbox.waiting import ROUND_RETRY, drain_due, run_rounds, wait_any
 
 FOUNDATION = {
     *("settings", "errors", "logs", "events", "payload", "timestamps", "wire", "numbers", "backoff"),
-    *("waiting", "clock", "private", "datalock", "passwords", "observe", "sender_jwts"),
+    *("waiting", "clock", "private", "datalock", "passwords", "observe", "sender_jwts", "settings_parsers"),
 }
 
 

@@ -28,6 +28,8 @@ class KeyValue(Protocol):
 
     async def kv_put(self, key: str, value: str) -> None: ...
 
+    async def kv_setdefault(self, key: str, value: str) -> str: ...
+
 
 @dataclass(frozen=True, repr=False)
 class Credentials:
@@ -48,15 +50,14 @@ async def load_credentials(
         stored = await kv.kv_get(PASSWORD_KEY)
         if stored:
             password, source = PasswordHash.decode(stored), "stored"
-        else:
+        else:  # replicas starting together: the first one's password is everyone's
             plain = generate_password()
-            password, source = PasswordHash.of(plain), "generated"
-            await kv.kv_put(PASSWORD_KEY, password.encode())
-            announce(plain)
-    key_hex = await kv.kv_get(SESSION_KEY)
-    if not key_hex:
-        key_hex = new_key().hex()
-        await kv.kv_put(SESSION_KEY, key_hex)
+            mine = PasswordHash.of(plain).encode()
+            stored = await kv.kv_setdefault(PASSWORD_KEY, mine)
+            password, source = PasswordHash.decode(stored), "generated" if stored == mine else "stored"
+            if stored == mine:
+                announce(plain)
+    key_hex = await kv.kv_setdefault(SESSION_KEY, new_key().hex())  # one key for every replica
     raw = await kv.kv_get(SIGNED_OUT_KEY)
     signed_out = {str(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
     return Credentials(password, bytes.fromhex(key_hex), signed_out, source)

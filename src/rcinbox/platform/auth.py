@@ -7,8 +7,10 @@
 * refresh with the refresh token, falling back to a fresh JWT login on ``invalid_grant``
   (refresh token expired, revoked, or the session evicted by the 6th-session rule);
 * after a 401 on an API call, :meth:`TokenManager.recover` renews once for everyone;
-* every new token pair is written to the token file (:mod:`rcinbox.platform.tokenfile`, mode
-  0600, atomic) so a restart continues the session instead of opening a new one;
+* every new token pair is kept in the session's vault (:mod:`rcinbox.platform.vault`: the token
+  file, mode 0600, atomic; or, for replicas, a row of the shared database, renewed by one
+  replica at a time, the others taking the pair it saved) so a restart continues the session
+  instead of opening a new one;
 * a background task refreshes the session ``margin`` seconds before the access token expires
   (or earlier, when the refresh token has used half of its life), so on a quiet line that makes
   no API call the access token stays valid (``/readyz``) and the 7-day refresh token never lapses.
@@ -37,7 +39,8 @@ from rcinbox.errors import AuthError, InvalidGrant, error_from_response
 from rcinbox.observe import NOBODY, Observer, Renewal
 from rcinbox.platform.pacing import Pacer
 from rcinbox.platform.retry import DEFAULT_POLICY, RetryPolicy, send
-from rcinbox.platform.tokenfile import Token, TokenFile
+from rcinbox.platform.tokenfile import Token
+from rcinbox.platform.vault import FileVault, NoVault, SessionVault
 from rcinbox.wire import TokenAnswer
 
 log = logging.getLogger("rcinbox.platform")
@@ -80,6 +83,7 @@ class TokenManager:
         credentials: Credentials,
         *,
         token_file: Path | None = None,
+        vault: SessionVault | None = None,
         pacer: Pacer | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         clock: Clock = SYSTEM,
@@ -89,7 +93,10 @@ class TokenManager:
         self._http = http
         self._observer = observer
         self._credentials = credentials
-        self._file = TokenFile(token_file, credentials.fingerprint) if token_file else None
+        # where the session is kept: the vault given, else the token file, else nowhere
+        self._vault: SessionVault = vault or (
+            FileVault(token_file, credentials.fingerprint) if token_file else NoVault()
+        )
         self._pacer = pacer or Pacer(clock)
         self._policy = policy
         self._clock = clock
@@ -123,8 +130,8 @@ class TokenManager:
 
     async def start(self, background: bool = True) -> None:
         """Load a persisted session (if it is ours), get a valid token, start the upkeep task."""
-        if self._file is not None and self._token is None:
-            self._token = await asyncio.to_thread(self._file.load)
+        if self._token is None:
+            self._token = await self._vault.load()
             if self._token is not None:
                 log.info("reusing the saved OAuth session of ext %s", self._token.owner_id)
         async with self._lock:  # retried quietly: the caller reports the outcome (or one error line)
@@ -174,9 +181,21 @@ class TokenManager:
         return self._clock.time() >= token.expires_at - access_margin(token.expires_in)
 
     async def _renew(self, token: Token | None, policy: RetryPolicy | None = None) -> Token:
-        """Refresh if the refresh token is still good, else (or on invalid_grant) log in."""
+        """Refresh if the refresh token is still good, else (or on invalid_grant) log in; inside
+        the vault's renewal, so where another replica renewed meanwhile, take its pair instead."""
+        async with self._vault.renewing() as held:
+            newer = held.current
+            if newer is not None and (token is None or newer.access_token != token.access_token):
+                if not self._due(newer):
+                    log.info("took the OAuth session another replica renewed (ext %s)", newer.owner_id)
+                    return self._kept(newer)
+                token = newer  # its refresh token is the one still valid (each refresh rotates it)
+            new = await self._renewed(token, policy or self._policy)
+            await held.save(new)
+        return self._kept(new)
+
+    async def _renewed(self, token: Token | None, policy: RetryPolicy) -> Token:
         new: Token | None = None
-        policy = policy or self._policy
         if token is not None and token.refresh_token and token.refresh_expires_at > self._clock.time():
             try:
                 form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
@@ -190,14 +209,6 @@ class TokenManager:
             new = await self._counted("login", self._grant(form, policy))
             self.logins += 1
             log.info("logged in with the JWT (ext %s)", new.owner_id)
-        self._token = new
-        if self._file is not None:
-            try:
-                await asyncio.to_thread(self._file.save, new)
-            except OSError as exc:  # not fatal: the session works, a restart would just log in again
-                log.error("could not save the OAuth session to %s: %s", self._file.path, exc.strerror or exc)
-        if self._on_renew is not None:
-            self._on_renew(new)
         return new
 
     async def _counted(self, how: Renewal, grant: Awaitable[Token]) -> Token:
@@ -211,6 +222,12 @@ class TokenManager:
             self._observer.renewed(how, "failed")
             raise
         self._observer.renewed(how, "ok")
+        return token
+
+    def _kept(self, token: Token) -> Token:
+        self._token = token
+        if self._on_renew is not None:
+            self._on_renew(token)
         return token
 
     async def _grant(self, form: Mapping[str, str], policy: RetryPolicy) -> Token:

@@ -33,6 +33,7 @@ from rcinbox.observe import NOBODY, Observer
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
 from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, RetryPolicy, send
+from rcinbox.platform.vault import SharedRows, SharedVault
 from rcinbox.platform.waits import Waits
 from rcinbox.wire import (
     AddressBookSync,
@@ -93,6 +94,7 @@ class PlatformClient:
         credentials: Credentials,
         *,
         token_file: Path | None = None,
+        sessions: SharedRows | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         timeouts: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -104,7 +106,9 @@ class PlatformClient:
         """Open the HTTP client, log in (or reuse the saved session), and close it all on exit.
         ``waits``: where this client's waits for RingCentral's budget are shown (shared by a
         process's clients); ``clock``: the session's and the pacer's time (:mod:`rcinbox.clock`);
-        ``observer``: told about the pacer's waits, 429s and the session's renewals (the metrics)."""
+        ``observer``: told about the pacer's waits, 429s and the session's renewals (the metrics);
+        ``sessions``: the shared database's rows, where replicas keep the session (instead of
+        ``token_file``: :mod:`rcinbox.platform.vault`)."""
         async with httpx.AsyncClient(
             timeout=timeouts,
             transport=transport,
@@ -113,10 +117,12 @@ class PlatformClient:
             headers={"User-Agent": f"rcinbox/{__version__}"},
         ) as http:
             pacer = Pacer(clock, waits=waits, observer=observer)
+            vault = SharedVault(sessions, credentials.fingerprint) if sessions is not None else None
             auth = TokenManager(
                 http,
                 credentials,
                 token_file=token_file,
+                vault=vault,
                 pacer=pacer,
                 policy=policy,
                 clock=clock,

@@ -15,6 +15,11 @@ as ``rcinbox emulator --no-rate-limits``) leaves RingCentral's documented defaul
 (``pacing.assumed``). After a 429 the whole group waits out the ``Retry-After`` penalty: a request
 during the penalty would restart it.
 
+Replicas sharing one user's session split each budget: :meth:`Pacer.share_with` sets the
+``portion`` of every group's limit this process may fill (1/N for N live replicas; 1 alone), and
+the requests the server counts beyond ours are booked as others' only past what the other
+replicas' portions explain.
+
 Requests waiting for room queue first come, first served, per group. A request may ask for only a
 ``share`` of the budget (e.g. :data:`BACKGROUND_SHARE`: attachment downloads): it goes only while
 the group's count is under that share of the limit and no full-share request (a reply) is waiting,
@@ -142,6 +147,16 @@ class Pacer:
         self._groups: dict[Group, _GroupState] = {}
         self._tickets = itertools.count(1)
         self._changed = asyncio.Event()  # see changed()
+        self.portion = 1.0  # the part of each group's budget this process may fill (share_with)
+
+    def share_with(self, replicas: int) -> None:
+        """``replicas`` processes (this one included) use this session: fill 1/N of each budget."""
+        portion = 1.0 / max(1, replicas)
+        if portion != self.portion:
+            log.info("pacing: %d replicas share the rate limits; this one uses 1/%d", replicas, replicas)
+            self.portion = portion
+            for st in self._groups.values():
+                self._kick(st)
 
     def state(self, group: Group) -> _GroupState:
         if group not in self._groups:
@@ -167,7 +182,7 @@ class Pacer:
             return st.penalty_until - now
         if not st.known and st.flying:  # the first request of a group probes the limits alone
             return inf
-        if st.used(now) < st.cap(share):
+        if st.used(now) < st.cap(share * self.portion):
             return 0.0
         return max(st.next_expiry() - now, 0.001)
 
@@ -244,7 +259,9 @@ class Pacer:
         by_others = f", {len(st.others)} of them by other clients of this user and app" if st.others else ""
         if used >= st.limit:
             return f"{group} group budget {budget} used{by_others}"
-        if used >= st.cap(share):
+        if self.portion < 1 and used >= st.cap(self.portion):
+            return f"{group} group budget {budget}: this replica's part ({st.cap(self.portion)}) used"
+        if used >= st.cap(share * self.portion):
             return f"{group} group budget {budget}: the {st.limit - used} left are kept for replies"
         return f"{group} group: {len(st.sends) + len(st.background)} request(s) waiting in line"
 
@@ -309,7 +326,8 @@ class Pacer:
         st.known = st.told = True  # learned, even when the answer names another group than the one guessed
         now = self._clock()
         ours = st.used(now) + (st.left - left if group == hint and left is not None else 0)
-        missing = (limit - remaining) - ours  # used by others, as far as the server says
+        replicas = limit - st.cap(self.portion)  # the other replicas' parts: theirs to use
+        missing = (limit - remaining) - ours - replicas  # used by others, as far as the server says
         for _ in range(max(0, missing)):
             st.count(now + window, st.others)
         if group != hint:

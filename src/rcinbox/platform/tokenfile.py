@@ -63,20 +63,12 @@ class TokenFile:
             log.warning("token file %s was readable by others; restricting it to 0600", self.path)
             with contextlib.suppress(OSError):
                 os.chmod(self.path, 0o600)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return None
-        if data.get("fingerprint") != self.fingerprint:
-            log.info("token file %s belongs to another server/app/user; ignoring it", self.path)
-            return None
-        try:
-            return Token(**data["token"])
-        except (KeyError, TypeError):
-            return None
+        return decode(data, self.fingerprint, f"token file {self.path}")
 
     def save(self, token: Token) -> None:
         """Atomically replace the file with ``token`` (mode 0600 from the first byte)."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint, "token": asdict(token)})
+        payload = encode(token, self.fingerprint)
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -93,3 +85,21 @@ class TokenFile:
     def delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def encode(token: Token, fingerprint: str) -> str:
+    """The pair as saved (in the file, or in the shared database for replicas)."""
+    return json.dumps({"format": FORMAT, "fingerprint": fingerprint, "token": asdict(token)})
+
+
+def decode(data: object, fingerprint: str, where: str) -> Token | None:
+    """The pair in ``data`` (parsed JSON) if it is ours (this server/app/user); else ``None``."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    if data.get("fingerprint") != fingerprint:
+        log.info("%s belongs to another server/app/user; ignoring it", where)
+        return None
+    try:
+        return Token(**data["token"])
+    except (KeyError, TypeError):
+        return None

@@ -12,9 +12,10 @@ or the saved session), the contact books, the sender credentials of other users'
 its password and session key from the kv table), the metrics (:mod:`rcinbox.service.metrics`: every
 part above tells them what happens) and the local HTTP server (``/healthz``, ``/readyz``, the
 webhook path, the dashboard's pages, ``/metrics``). :meth:`Service.run` runs the background
-loops (pipeline worker, outbox sender, attachment downloads, transport, message-sync catch-up,
-rules reloader) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop`` it cuts short
-every wait for RingCentral's budget (nothing is in flight then).
+loops (pipeline worker, outbox sender, attachment downloads, rules reloader, and the leader's
+work: transport and message-sync catch-up, run while this process leads,
+:mod:`rcinbox.service.leadership`) as named tasks of one ``TaskGroup`` until ``stop``; at ``stop``
+it cuts short every wait for RingCentral's budget (nothing is in flight then).
 :func:`run_until_signalled` is what ``rcinbox run`` calls: SIGINT/SIGTERM set ``stop``, and while
 the service is still starting (logging in, waiting for the budget, retrying) they cancel the start.
 """
@@ -28,7 +29,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
@@ -47,6 +48,8 @@ from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
 from rcinbox.service.dashboard_status import Parts, announce, status_source
 from rcinbox.service.downloads import Downloads
+from rcinbox.service.leadership import LeaderPolicy, Leadership
+from rcinbox.service.membership import Membership
 from rcinbox.service.metrics import CONTENT_TYPE, Metrics
 from rcinbox.service.outbox import Outbox
 from rcinbox.service.pipeline import Pipeline
@@ -89,6 +92,7 @@ class Tuning:
     rules_check_interval: float = RULES_CHECK_INTERVAL
     clock: Clock = SYSTEM  # the one clock of every part (tests pass a FakeClock and move it)
     catchup: CatchUpPolicy = field(default_factory=CatchUpPolicy)
+    leader: LeaderPolicy = field(default_factory=LeaderPolicy)
     # How a classifier is built for the rules' [smart] backend; None: rcinbox.intents' own.
     classifier: ClassifierFactory | None = None
     # Who is told a generated dashboard password (None: the console, once); the demo shows it itself.
@@ -109,6 +113,8 @@ class Service:
     tuning: Tuning
     catchup: CatchUpLoop = field(init=False)  # message-sync after (re)subscriptions and periodically
     metrics: Metrics = field(init=False)  # what every part counts, served at /metrics
+    leadership: Leadership = field(init=False)  # runs the leader's work while this replica leads
+    membership: Membership | None = field(init=False, default=None)  # replicas: their share of the limits
     rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
@@ -117,7 +123,8 @@ class Service:
 
     def not_ready(self) -> list[str]:
         """Why ``/readyz`` says 503 (empty when ready)."""
-        return [reason for check in readiness(self.client, self.board) if (reason := check()) is not None]
+        checks = readiness(self.client, self.board, self.leadership)
+        return [reason for check in checks if (reason := check()) is not None]
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -135,13 +142,17 @@ class Service:
             credentials = await load_credentials(store, settings.admin_password, tuning.announce or announce)
             waits = Waits()  # every client's waits for RingCentral's budget: /readyz, and cut at stop
             metrics = Metrics(clock)  # every part tells it what happens (rcinbox.observe)
+            # replicas keep the OAuth sessions in the shared database, one process in its files
+            sessions = {"sessions": store} if store.shared else {}
             client = await stack.enter_async_context(
-                PlatformClient.from_settings(settings, waits=waits, clock=clock, observer=metrics)
+                PlatformClient.from_settings(settings, waits=waits, clock=clock, observer=metrics, **sessions)
             )
             owner = client.auth.owner_id or "~"
             books = {ext: ContactBook(client, ext, clock=clock) for ext in settings.extensions or (owner,)}
             senders = await stack.enter_async_context(
-                open_senders(settings, client, list(books), waits=waits, clock=clock, observer=metrics)
+                open_senders(
+                    settings, client, list(books), waits=waits, clock=clock, observer=metrics, **sessions
+                )
             )
             # after the login, so a wrong server or credential is still the only line a user sees
             understanding = Understanding(tuning.classifier or classifier_for)
@@ -171,7 +182,8 @@ class Service:
                 clock=clock,
                 backlog=store,
             )
-            checks = readiness(client, receiver.board)
+            leadership = Leadership(store.lease(), policy=tuning.leader, clock=clock)
+            checks = readiness(client, receiver.board, leadership)
             publisher = Publisher()  # the dashboard's live feed: the pipeline and outbox publish
             pipeline.notice = outbox.notice = publisher.publish
             pipeline.observer = outbox.observer = catchup.observer = metrics
@@ -206,6 +218,14 @@ class Service:
             service = cls(settings, store, client, rules, books, pipeline, outbox, receiver, http, tuning)
             service.catchup = catchup
             service.metrics = metrics
+            service.leadership = leadership
+            if store.shared:  # replicas split the rate limits of every session they share
+                pacers = [
+                    client.pacer,
+                    *(c.pacer for c in senders.others.values() if isinstance(c, PlatformClient)),
+                ]
+                service.membership = Membership(store, pacers, orphans=outbox.wake)
+                outbox.claimant = service.membership.replica  # a gone replica's claims end early
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
@@ -215,12 +235,27 @@ class Service:
         """Run every background loop until ``stop`` is set; a crashing loop stops them all."""
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.pipeline.run(stop), name="rcinbox.pipeline")
-            tasks.create_task(self.outbox.run(stop), name="rcinbox.outbox")
+            sent = asyncio.Event()  # the outbox ended: its sends in flight landed
+            tasks.create_task(self._send(stop, sent), name="rcinbox.outbox")
             tasks.create_task(self.pipeline.downloads.run(stop), name="rcinbox.downloads")
-            tasks.create_task(self.receiver.run(stop), name=f"rcinbox.transport.{self.settings.transport}")
             tasks.create_task(self._watch_rules(stop), name="rcinbox.rules")
-            tasks.create_task(self.catchup.run(stop), name="rcinbox.catchup")
+            tasks.create_task(self.leadership.run(stop, self._lead), name="rcinbox.leadership")
+            if self.membership is not None:  # alive until the sends in flight landed
+                tasks.create_task(self.membership.run(sent), name="rcinbox.membership")
             tasks.create_task(self._interrupt_waits(stop), name="rcinbox.waits")
+
+    async def _send(self, stop: asyncio.Event, sent: asyncio.Event) -> None:
+        try:
+            await self.outbox.run(stop)
+        finally:
+            sent.set()
+
+    async def _lead(self, ended: asyncio.Event) -> None:
+        """The leader's work (one replica at a time; the only process on SQLite): the
+        subscription (the WebSocket, or the WebHook's renewal) and message-sync catch-up."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.receiver.run(ended), name=f"rcinbox.transport.{self.settings.transport}")
+            tasks.create_task(self.catchup.run(ended), name="rcinbox.catchup")
 
     async def _interrupt_waits(self, stop: asyncio.Event) -> None:
         """At ``stop``, a loop waiting for RingCentral's budget (up to a minute, or a 429's
@@ -237,13 +272,16 @@ class Service:
             self.rules_checked.notify()
 
 
-def readiness(client: PlatformClient, board: StatusBoard) -> list[Check]:
-    """Ready = a valid access token and an active subscription; each check gives its reason."""
+def readiness(client: PlatformClient, board: StatusBoard, leadership: Leadership) -> list[Check]:
+    """Ready = a valid access token and an active subscription (held by this replica when it
+    leads; a follower is ready while another replica holds the lease); each check gives its reason."""
 
     def token() -> str | None:
         return None if client.auth.valid() else "no valid access token"
 
     def subscription() -> str | None:
+        if not leadership.leading and not leadership.lease.sole:  # alone: it leads once it runs
+            return None if leadership.following else "no leader yet: waiting for the leader lease"
         status = board.status
         if status.ready:
             return None
@@ -265,8 +303,9 @@ async def _transport(
     if settings.transport == "websocket":
         return WebSocketTransport(client, pipeline, filters, policy=tuning.websocket, clock=tuning.clock), []
     assert settings.webhook_url is not None  # Settings refuses webhook mode without it
+    policy = replace(tuning.webhook, expires_in=settings.webhook_expires_in)  # RCINBOX_WEBHOOK_EXPIRES_IN
     manager = WebhookSubscription(
-        client, store, settings.webhook_url, filters, policy=tuning.webhook, clock=tuning.clock
+        client, store, settings.webhook_url, filters, policy=policy, clock=tuning.clock
     )
     await manager.load()
     endpoint = WebhookEndpoint(pipeline, manager.tokens, manager.board, clock=tuning.clock, observer=metrics)

@@ -79,7 +79,10 @@ class OutboxOptions:
     retry: RetryPolicy = SEND_RETRY
     reconcile_margin: timedelta = timedelta(minutes=5)  # clock skew allowance for the store search
     lease: timedelta = DEFAULT_LEASE  # a claimed row is someone else's to retry after this
-    recover_at_start: bool = True  # the only sender: rows in flight at start are orphans (replicas: False)
+    # Reconcile the rows left ``sending`` at start (and after a store failure): the only sender's
+    # rows in flight are its own orphans. None: only on a store of its own (a shared store's rows in
+    # flight may be another live replica's sends: a dead one's become due when their lease ends).
+    recover_at_start: bool | None = None
     batch: int = 50  # due rows read at a time
     in_flight: int = SENDS_IN_FLIGHT  # sends in flight per extension
 
@@ -102,6 +105,9 @@ class Outbox:
         self.clock = store.clock  # one clock: the store compares due times with it
         self._wake = asyncio.Event()
         self._recover = False  # reconcile the rows left in flight before the next round
+        recovers = self.options.recover_at_start
+        self.recovers = not store.shared if recovers is None else recovers
+        self.claimant: str | None = None  # replicas: this one's heartbeat id, kept on its claims
         self.changes = Changes()  # notified after every delivery attempt
         self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
         self.observer: Observer = NOBODY  # the metrics: how each row ended
@@ -117,7 +123,7 @@ class Outbox:
     async def run(self, stop: asyncio.Event) -> None:
         """Reconcile what a previous run left in flight, then send until ``stop`` is set; the
         sends in flight then end (a wait for the rate limits is cut short by the service)."""
-        self._recover = self.options.recover_at_start
+        self._recover = self.recovers
         try:
             await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
         except asyncio.CancelledError:  # another loop of the service failed: stop at once
@@ -140,7 +146,7 @@ class Outbox:
         except Exception:
             # The store failed (a full disk): a claimed row may be in flight (sent, but not
             # recorded); the only sender reconciles it at once when the store works again.
-            self._recover = self.options.recover_at_start
+            self._recover = self.recovers
             raise
 
     async def _recover_in_flight(self) -> None:
@@ -173,7 +179,8 @@ class Outbox:
                 self.options.batch, busy.ids | done_before, busy.extensions, busy.counterparts
             )
             chosen = self.flights.choose(rows)
-            claims = await self.store.outbox.claim_many([row.id for row in chosen], self.options.lease)
+            ids = [row.id for row in chosen]
+            claims = await self.store.outbox.claim_many(ids, self.options.lease, self.claimant)
             for claim in claims:
                 self.flights.start(claim.row, functools.partial(self._see_through, claim))
             done_before.update(row.id for row in chosen)
@@ -183,7 +190,7 @@ class Outbox:
 
     async def deliver(self, row_id: int) -> None:
         """Claim one row and see it through: reconcile if needed, check consent, send."""
-        claim = await self.store.outbox.claim(row_id, self.options.lease)
+        claim = await self.store.outbox.claim(row_id, self.options.lease, self.claimant)
         if claim is not None:
             await self._see_through(claim)
 

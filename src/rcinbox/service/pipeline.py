@@ -3,11 +3,12 @@
 :meth:`Pipeline.accept` inserts the message (deduplicated by the database) and wakes the
 worker; transports acknowledge only after it returned. :meth:`Pipeline.run` is the worker: at
 start it processes everything still pending (crash recovery), then waits for a wake-up, the
-next scheduled retry or ``stop``. It decides up to ``concurrency`` messages at once, one after
-another per sender (:mod:`rcinbox.service.lanes`). A message is parsed once, at the edge: the
-worker rebuilds it from the store's columns (:meth:`~rcinbox.store.StoredMessage.inbound`, the
-announced attachments included) and never re-reads ``raw``, which is kept for the archive. Each
-message goes through idempotent steps:
+next scheduled retry or ``stop`` (replicas on a shared store also look every ``sweep`` seconds:
+a replica that died leaves the texts it accepted to the others). It decides up to
+``concurrency`` messages at once, one after another per sender (:mod:`rcinbox.service.lanes`).
+A message is parsed once, at the edge: the worker rebuilds it from the store's columns
+(:meth:`~rcinbox.store.StoredMessage.inbound`, the announced attachments included) and never
+re-reads ``raw``, which is kept for the archive. Each message goes through idempotent steps:
 
 1. ``received`` → ``archived``: a message with MMS attachments gets a pending download per
    attachment in the same transaction (:meth:`DownloadQueue.archive
@@ -22,6 +23,8 @@ message goes through idempotent steps:
    extension — :class:`~rcinbox.service.senders.Senders`) and :func:`~rcinbox.rules.decide.decide`
    with the rules of the message's extension (:meth:`Rules.for_extension
    <rcinbox.rules.config.Rules.for_extension>`);
+   Replicas decide a sender's texts one at a time across processes too (the sender's turn,
+   :mod:`rcinbox.store.sender_turns`, held from the facts to the committed conclusion).
 3. one transaction (:meth:`Store.conclude`, shared with concurrent decisions): the decision
    record (with the intent, confidence, backend and reply kind), the opt-out/opt-in (with the words
    and, for a fuzzy opt-out, the confidence), the outbox reply and escalation → ``decided``
@@ -105,6 +108,9 @@ class PipelineOptions:
     batch: int = 50  # messages read at a time
     concurrency: int = 16  # messages decided at once (one at a time per sender)
     company_numbers: frozenset[str] = field(default_factory=frozenset)
+    # Replicas (a shared store): look for due messages at least this often, so texts a replica
+    # that died had accepted but not decided are taken up by the others (one process: by events).
+    sweep: float = 5.0
 
 
 class Pipeline:
@@ -177,7 +183,10 @@ class Pipeline:
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         await self.drain(stop, arrivals=self._wake)
-        return seconds_until(await self.store.next_message_due(), self.clock.now())
+        wait = seconds_until(await self.store.next_message_due(), self.clock.now())
+        if not self.store.shared:
+            return wait
+        return self.options.sweep if wait is None else min(wait, self.options.sweep)
 
     async def drain(self, stop: asyncio.Event | None = None, arrivals: asyncio.Event | None = None) -> int:
         """Process every message that is due now, up to ``options.concurrency`` at a time and one
@@ -223,9 +232,15 @@ class Pipeline:
 
     async def _decide(self, stored: StoredMessage, msg: InboundMessage) -> None:
         rules = self.rules().for_extension(msg.extension_id)  # its own section over the defaults
-        facts = await self.gather(stored.pk, msg, rules)
-        decision = decide(facts, rules)
-        concluded = await self.store.conclude(stored.pk, decision_record(decision, facts, rules), stored)
+        # Replicas: the sender's turn across processes (another may hold one of its texts now);
+        # a message another replica decided meanwhile is left alone.
+        async with self.store.sender_turn(msg.sender.phone_number):
+            if self.store.shared and (await self.store.message(stored.pk)).state not in PENDING_STATES:
+                return
+            facts = await self.gather(stored.pk, msg, rules)
+            decision = decide(facts, rules)
+            record = decision_record(decision, facts, rules)
+            concluded = await self.store.conclude(stored.pk, record, stored)
         log.info(
             "message %s from %s: %s (%s)",
             msg.message_id,

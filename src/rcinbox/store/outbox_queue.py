@@ -186,14 +186,19 @@ class OutboxQueue:
             row = (await conn.execute(query)).mappings().one_or_none()
         return None if row is None else _row(row)
 
-    async def claim(self, row_id: int, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
+    async def claim(
+        self, row_id: int, lease: timedelta = DEFAULT_LEASE, claimant: str | None = None
+    ) -> Claim | None:
         """Mark a due row ``sending`` for ``lease`` (committed); ``None`` if it is not due or
         another sender holds it."""
-        claims = await self.claim_many([row_id], lease)
+        claims = await self.claim_many([row_id], lease, claimant)
         return claims[0] if claims else None
 
-    async def claim_many(self, row_ids: Collection[int], lease: timedelta = DEFAULT_LEASE) -> list[Claim]:
-        """Mark these rows ``sending`` for ``lease`` (committed), those still due; the claims, in
+    async def claim_many(
+        self, row_ids: Collection[int], lease: timedelta = DEFAULT_LEASE, claimant: str | None = None
+    ) -> list[Claim]:
+        """Mark these rows ``sending`` for ``lease`` (committed) by ``claimant`` (a replica's
+        heartbeat id, :mod:`rcinbox.store.members`), those still due; the claims, in
         no particular order, each with its counterpart's opt-out state read in the same
         transaction. One conditional ``UPDATE … RETURNING``: of concurrent claims of a row exactly
         one gets it. The rows are picked by ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL: a row
@@ -216,6 +221,7 @@ class OutboxQueue:
                 claimed_at=func.coalesce(outbox.c.claimed_at, now),
                 next_attempt_at=None,
                 lease_until=now + lease,
+                claimed_by=claimant,
                 updated_at=now,
             )
             .returning(*outbox.c)

@@ -209,6 +209,7 @@ outbox = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("kind", String(16), nullable=False, server_default="reply"),  # migration 0004: reply | escalation
     Column("about", String(NUMBER)),  # an escalation: the sender it is about (same_key)
+    Column("claimed_by", String(32)),  # migration 0009: the replica whose claim is in flight
     UniqueConstraint("message_pk", "kind", name="uq_outbox_message_kind"),
     Index("ix_outbox_state_due", "state", "next_attempt_at"),
     Index("ix_outbox_ledger", "to_number", "handle", "queued_at"),

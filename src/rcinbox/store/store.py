@@ -17,6 +17,7 @@ outbox reply and the escalation in one transaction (concurrent conclusions toget
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
@@ -26,12 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
-from rcinbox.store import archive, batch, chain, ledger, migrate
+from rcinbox.store import archive, batch, chain, kv_rows, ledger, members, migrate
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.downloads import DownloadQueue
 from rcinbox.store.engine import Duplicate, create_engine, reading, transaction, upsert
 from rcinbox.store.intake import Intake
+from rcinbox.store.kv_rows import LockedKv
+from rcinbox.store.lease import AdvisoryLease, Lease, SoleLease
 from rcinbox.store.outbox_queue import OutboxQueue
 from rcinbox.store.reads import DashboardReads
 from rcinbox.store.records import (
@@ -49,6 +52,7 @@ from rcinbox.store.records import (
     recipients_parties,
 )
 from rcinbox.store.schema import attachments, decisions, kv, messages, outbox
+from rcinbox.store.sender_turns import SenderTurns
 
 
 class Store(DashboardReads):
@@ -59,6 +63,7 @@ class Store(DashboardReads):
         self.downloads = DownloadQueue(engine, clock)
         self.intake = Intake(engine)
         self.conclusions = Conclusions(engine, clock)  # concurrent decisions share a transaction
+        self.turns = SenderTurns(engine) if self.shared else None  # replicas: one sender at a time
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -87,6 +92,36 @@ class Store(DashboardReads):
         await self.intake.close()
         await self.conclusions.close()
         await self.engine.dispose()
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may share this database (PostgreSQL: replicas); SQLite's is
+        one process's (the data directory's lock)."""
+        return self.engine.dialect.name == "postgresql"
+
+    async def replica_beat(self, replica: str, about: str, within: float) -> int:
+        """Say ``replica`` is alive; how many are (heartbeats within ``within`` s): :mod:`members`."""
+        await members.beat(self.engine, self.clock, replica, about)
+        return await members.live(self.engine, self.clock, within)
+
+    async def end_orphan_claims(self, within: float) -> int:
+        """Replies in flight at replicas gone for ``within`` s are due now: :mod:`members`."""
+        return await members.end_orphan_claims(self.engine, self.clock, within)
+
+    async def replica_leave(self, replica: str) -> None:
+        await members.leave(self.engine, replica)
+
+    def sender_turn(self, number: str) -> AbstractAsyncContextManager[None]:
+        """The sender's turn to be decided (:mod:`rcinbox.store.sender_turns`): an advisory lock
+        on PostgreSQL (replicas), nothing on SQLite (one process: its lanes already take turns)."""
+        if self.turns is None:
+            return nullcontext()
+        return self.turns.turn(number)
+
+    def lease(self) -> Lease:
+        """Who leads among the replicas on this database (:mod:`rcinbox.store.lease`): a
+        PostgreSQL advisory lock, or, on SQLite (one process per data directory), always us."""
+        return AdvisoryLease(self.engine) if self.shared else SoleLease()
 
     async def __aenter__(self) -> Store:
         return self
@@ -269,6 +304,14 @@ class Store(DashboardReads):
     async def kv_put(self, key: str, value: str) -> None:
         async with transaction(self.engine) as conn:
             await upsert(conn, kv, {"key": key, "value": value, "updated_at": self.clock.now()}, ["key"])
+
+    async def kv_setdefault(self, key: str, value: str) -> str:
+        """The value of ``key``, ``value`` stored first if it had none (first writer wins)."""
+        return await kv_rows.setdefault(self.engine, self.clock, key, value)
+
+    def kv_locked(self, key: str) -> AbstractAsyncContextManager[LockedKv]:
+        """The row ``key`` locked for the block (other processes asking wait): :mod:`kv_rows`."""
+        return kv_rows.locked(self.engine, self.clock, key)
 
     # -- reading the archive --------------------------------------------------------------------
 

@@ -69,6 +69,8 @@ class KeyValue(Protocol):
 
     async def kv_put(self, key: str, value: str) -> None: ...
 
+    async def kv_setdefault(self, key: str, value: str) -> str: ...
+
 
 def instant_sms_filters(extension_ids: Iterable[str] = ()) -> tuple[str, ...]:
     """The instant-SMS event filter per extension (one subscription may carry several, for a

@@ -15,6 +15,8 @@ Choices (the README should repeat them for operators):
 * At startup, an Active subscription with our address and our filters is reused (renewed if
   needed) rather than duplicated; every other subscription with our address is deleted. Without
   a stored token none of them can be verified, so they are all deleted and one is created.
+  Replicas: only the leader runs this; each new term re-reads the subscription id the store
+  names (the previous leader's), so a new leader adopts and renews it instead of replacing it.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class WebhookSubscription:
         self._sub_id: str | None = None
         self._adopted = False  # startup reconciliation done
         self._trust_existing = False  # existing subscriptions use our (stored) token
+        self._untrusted: str | None = None  # the id stored beside a token we had to create anew
         self._wake = asyncio.Event()
         self._clock = clock  # subscription expiry times are compared with it
 
@@ -97,21 +100,23 @@ class WebhookSubscription:
 
     async def load(self) -> None:
         """Read (or create and persist) the verification token; call before serving the endpoint."""
-        self._token = await self._kv.kv_get(TOKEN_KEY)
+        mine = secrets.token_urlsafe(32)
+        self._token = await self._kv.kv_setdefault(TOKEN_KEY, mine)  # replicas: the first one's
         self._sub_id = await self._kv.kv_get(SUBSCRIPTION_KEY) or None
-        self._trust_existing = bool(self._token)
-        if not self._token:
-            self._sub_id = None  # nothing created with an unknown token can be verified
-            self._token = secrets.token_urlsafe(32)
-            await self._kv.kv_put(TOKEN_KEY, self._token)
+        self._trust_existing = self._token != mine
+        if not self._trust_existing:
+            self._untrusted, self._sub_id = self._sub_id, None  # created with an unknown token
 
     def check_now(self) -> None:
         """Re-read the subscription at once (e.g. after a renewal reminder)."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Keep the subscription until ``stop`` (one leader's term: each term adopts afresh what
+        the replica that led before it left)."""
         if self._token is None:
             await self.load()
+        self._adopted = False
         failures = 0
         while not stop.is_set():
             try:
@@ -148,7 +153,12 @@ class WebhookSubscription:
         return info
 
     async def _adopt(self) -> None:
-        """Startup: keep our known (or one matching) Active subscription, delete stale ones."""
+        """Startup (and each term of a leader): keep our known (or one matching) Active
+        subscription, delete stale ones. The known one is the one the store names now: replicas
+        share it, and another replica may have created it after this one started."""
+        stored = await self._kv.kv_get(SUBSCRIPTION_KEY) or None
+        if stored is not None and stored != self._untrusted:
+            self._sub_id = stored
         ours = [r for r in await self._api.list_subscriptions() if self._is_ours(r)]
         keep = next((r for r in ours if r.id == self._sub_id and self._usable(r)), None)
         if self._trust_existing:

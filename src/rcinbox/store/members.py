@@ -1,0 +1,59 @@
+"""The replicas sharing this database, as their heartbeats say: each writes a ``kv`` row
+(``replica.<id>``: host and pid) every few seconds and removes it when it stops; a replica whose
+row is older than ``within`` seconds counts as gone (killed, frozen, cut off). How many are live
+decides each one's part of RingCentral's rate limits (:mod:`rcinbox.service.membership`), and
+the replies a gone replica had in flight (``outbox.claimed_by``) are due again at once
+(:func:`end_orphan_claims`; reconciled against the platform before any is sent again)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rcinbox.clock import Clock
+from rcinbox.store.engine import reading, transaction, upsert
+from rcinbox.store.schema import kv, outbox
+
+PREFIX = "replica."
+
+
+async def beat(engine: AsyncEngine, clock: Clock, replica: str, about: str) -> None:
+    async with transaction(engine) as conn:
+        await upsert(conn, kv, {"key": PREFIX + replica, "value": about, "updated_at": clock.now()}, ["key"])
+
+
+async def live(engine: AsyncEngine, clock: Clock, within: float) -> int:
+    since = clock.now() - timedelta(seconds=within)
+    async with reading(engine) as conn:
+        count = await conn.scalar(
+            select(func.count()).where(kv.c.key.startswith(PREFIX, autoescape=True), kv.c.updated_at >= since)
+        )
+    return int(count or 0)
+
+
+async def leave(engine: AsyncEngine, replica: str) -> None:
+    async with transaction(engine) as conn:
+        await conn.execute(delete(kv).where(kv.c.key == PREFIX + replica))
+
+
+async def end_orphan_claims(engine: AsyncEngine, clock: Clock, within: float) -> int:
+    """End the claims of replicas whose heartbeat is older than ``within`` s (or gone): their
+    rows in flight are due now; how many."""
+    now = clock.now()
+    since = now - timedelta(seconds=within)
+    alive = exists().where(kv.c.key == literal(PREFIX) + outbox.c.claimed_by, kv.c.updated_at >= since)
+    ending = (
+        update(outbox)
+        .where(
+            outbox.c.state == "sending",
+            outbox.c.next_attempt_at.is_(None),
+            outbox.c.lease_until > now,
+            outbox.c.claimed_by.is_not(None),
+            ~alive,
+        )
+        .values(lease_until=now, updated_at=now)
+    )
+    async with transaction(engine) as conn:
+        return int((await conn.execute(ending)).rowcount)
