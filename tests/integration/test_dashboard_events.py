@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from dashboard_site_kit import MemoryKv
 
 from rcinbox.clock import SYSTEM
 from rcinbox.dashboard.auth import COOKIE, Sessions, SignInLimiter
@@ -20,17 +21,6 @@ from rcinbox.service.web import Listening, build_app, serve
 
 HASH = PasswordHash.of("a password")
 AT = datetime(2026, 12, 21, 15, 0, tzinfo=UTC)
-
-
-class MemoryKv:
-    async def kv_get(self, key: str) -> str | None:
-        return None
-
-    async def kv_put(self, key: str, value: str) -> None:
-        pass
-
-    async def kv_setdefault(self, key: str, value: str) -> str:
-        return value
 
 
 async def no_snapshot(ext: str | None) -> object:

@@ -3,7 +3,10 @@ in-memory key/value store, a status snapshot of a given vacation, and sign-in he
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
@@ -33,6 +36,8 @@ HASH = PasswordHash.of(PASSWORD)
 
 
 class MemoryKv:
+    """The store's key/values in memory (what the dashboard keeps: password, key, sign-outs)."""
+
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
 
@@ -44,6 +49,21 @@ class MemoryKv:
 
     async def kv_setdefault(self, key: str, value: str) -> str:
         return self.values.setdefault(key, value)
+
+    @contextlib.asynccontextmanager
+    async def kv_locked(self, key: str) -> AsyncIterator[LockedRow]:
+        row = LockedRow(self.values.get(key) or None)
+        yield row
+        if row.value is not None:
+            self.values[key] = row.value
+
+
+@dataclass
+class LockedRow:
+    value: str | None
+
+    async def put(self, value: str) -> None:
+        self.value = value
 
 
 def snapshot_for(vacation: Vacation, asked: list[str | None]) -> object:

@@ -5,10 +5,17 @@ the password and session key kept in the kv table (a generated password announce
 from __future__ import annotations
 
 import pytest
+from dashboard_site_kit import MemoryKv
 
 from rcinbox.clock import FakeClock
 from rcinbox.dashboard.auth import SIGNED_IN_TTL, Sessions, SignInLimiter
-from rcinbox.dashboard.credentials import PASSWORD_KEY, SESSION_KEY, load_credentials
+from rcinbox.dashboard.credentials import (
+    PASSWORD_KEY,
+    SESSION_KEY,
+    load_credentials,
+    sign_out,
+    signed_out_now,
+)
 from rcinbox.errors import ConfigError
 from rcinbox.passwords import PasswordHash
 from rcinbox.settings import Settings
@@ -79,12 +86,16 @@ def test_a_new_password_signs_every_session_out() -> None:
     assert sessions(clock, PasswordHash.of("a new password")).read(cookie) is None
 
 
-def test_a_signed_out_session_stays_out() -> None:
-    clock = FakeClock()
+async def test_a_signed_out_session_stays_out_and_expired_ones_are_forgotten() -> None:
+    clock, kv = FakeClock(), MemoryKv()
     jar = sessions(clock)
-    session = jar.new(signed_in=True)
-    remembered = jar.revoke(session)
+    old, session = jar.new(signed_in=True), jar.new(signed_in=True)
+    await sign_out(kv, old.sid, clock.time() + 5, clock.time())
+    clock.advance(10)  # the first one has expired meanwhile: no need to remember it
+    jar.revoked = await sign_out(kv, session.sid, session.expires, clock.time())
     assert jar.read(jar.encode(session)) is None
+    assert list(jar.revoked) == [session.sid]
+    remembered = await signed_out_now(kv)
     assert (
         Sessions(b"k" * 32, PASSWORD, clock, remembered).read(jar.encode(session)) is None
     )  # after a restart
@@ -124,20 +135,6 @@ def test_a_success_clears_the_failures_and_the_table_stays_bounded() -> None:
     for address in "bcdef":
         limiter.failed(address)
     assert repr(limiter) == "SignInLimiter(3 addresses)"
-
-
-class MemoryKv:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def kv_get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def kv_put(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-    async def kv_setdefault(self, key: str, value: str) -> str:
-        return self.values.setdefault(key, value)
 
 
 async def test_a_password_is_generated_once_announced_once_and_only_its_hash_kept() -> None:

@@ -97,13 +97,6 @@ class Sessions:
             return False
         return hmac.compare_digest(token.encode(), self.csrf(session).encode())
 
-    def revoke(self, session: Session) -> dict[str, float]:
-        """Sign ``session`` out for good; returns the ids still worth remembering (unexpired)."""
-        now = self.clock.time()
-        self.revoked = {sid: exp for sid, exp in self.revoked.items() if exp > now}
-        self.revoked[session.sid] = session.expires
-        return self.revoked
-
     def _mac(self, text: str) -> str:
         return _b64(hmac.new(self._key, text.encode(), hashlib.sha256).digest())
 

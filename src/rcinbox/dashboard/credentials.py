@@ -10,6 +10,7 @@ survives a restart; the ids signed out are kept too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ class KeyValue(Protocol):
     async def kv_put(self, key: str, value: str) -> None: ...
 
     async def kv_setdefault(self, key: str, value: str) -> str: ...
+
+    def kv_locked(self, key: str) -> contextlib.AbstractAsyncContextManager[LockedValue]: ...
+
+
+class LockedValue(Protocol):
+    value: str | None
+
+    async def put(self, value: str) -> None: ...
 
 
 @dataclass(frozen=True, repr=False)
@@ -58,10 +67,23 @@ async def load_credentials(
             if stored == mine:
                 announce(plain)
     key_hex = await kv.kv_setdefault(SESSION_KEY, new_key().hex())  # one key for every replica
-    raw = await kv.kv_get(SIGNED_OUT_KEY)
-    signed_out = {str(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
-    return Credentials(password, bytes.fromhex(key_hex), signed_out, source)
+    return Credentials(password, bytes.fromhex(key_hex), await signed_out_now(kv), source)
 
 
-async def save_signed_out(kv: KeyValue, signed_out: dict[str, float]) -> None:
-    await kv.kv_put(SIGNED_OUT_KEY, json.dumps(signed_out))
+async def sign_out(kv: KeyValue, sid: str, expires: float, now: float) -> dict[str, float]:
+    """Record ``sid`` as signed out until it ``expires``, beside the ones already recorded (by
+    this process or another replica), the expired ones dropped; the list as it now stands."""
+    async with kv.kv_locked(SIGNED_OUT_KEY) as row:  # replicas signing out at once lose none
+        recorded = {sid: exp for sid, exp in signed_out_in(row.value).items() if exp > now}
+        recorded[sid] = expires
+        await row.put(json.dumps(recorded))
+    return recorded
+
+
+async def signed_out_now(kv: KeyValue) -> dict[str, float]:
+    """The signed-out sessions as recorded now (what other replicas signed out too)."""
+    return signed_out_in(await kv.kv_get(SIGNED_OUT_KEY))
+
+
+def signed_out_in(raw: str | None) -> dict[str, float]:
+    return {str(k): float(v) for k, v in json.loads(raw).items()} if raw else {}

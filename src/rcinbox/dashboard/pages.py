@@ -5,6 +5,7 @@ carries the session's CSRF token; every answer forbids framing and caching."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from rcinbox.dashboard.auth import COOKIE, Session, Sessions, SignInLimiter
-from rcinbox.dashboard.credentials import KeyValue, save_signed_out
+from rcinbox.dashboard.credentials import KeyValue, sign_out, signed_out_now
 from rcinbox.dashboard.live import Publisher, TooManySubscribers, stream
 from rcinbox.dashboard.status import StatusSnapshot
 from rcinbox.dashboard.views import ago, reason_words, span, when
+from rcinbox.errors import RcinboxError
 from rcinbox.passwords import PasswordHash
 
 HERE = Path(__file__).parent
@@ -38,6 +40,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+log = logging.getLogger("rcinbox.dashboard")
 Snapshot = Callable[[str | None], Awaitable[StatusSnapshot]]  # the status of one extension (None: all)
 
 
@@ -61,6 +64,18 @@ class Dashboard:
         env.globals.update(product=PRODUCT, when=when, ago=ago, span=span, reason_words=reason_words)
         env.filters["codepoint"] = lambda char: f"U+{ord(char):04X}"
         self.templates = Jinja2Templates(env=env)
+
+    async def follow_sign_outs(self, stop: asyncio.Event, every: float = 2.0) -> None:
+        """Replicas: take up every ``every`` seconds the sessions other replicas signed out (a
+        session signed out on one is refused by all within that time)."""
+        while not await self.sessions.clock.wait(stop, at_most=every):
+            try:
+                await self.take_up_sign_outs()
+            except RcinboxError as exc:  # the database is away: keep the list we have
+                log.warning("could not read the dashboard's sign-outs: %s", exc)
+
+    async def take_up_sign_outs(self) -> None:
+        self.sessions.revoked = await signed_out_now(self.kv)  # ours are recorded there too
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -125,7 +140,8 @@ class Dashboard:
         if not self.sessions.csrf_ok(session, form.get("csrf")):
             return self._forbidden(request, session)
         assert session is not None
-        await save_signed_out(self.kv, self.sessions.revoke(session))
+        now = self.sessions.clock.time()
+        self.sessions.revoked = await sign_out(self.kv, session.sid, session.expires, now)
         return self._redirect("/signin?signed_out=1", request, self.sessions.new(signed_in=False), fresh=True)
 
     async def events(self, request: Request) -> Response:

@@ -38,6 +38,7 @@ from rcinbox.clock import SYSTEM, Clock
 from rcinbox.dashboard import Publisher, dashboard_for, load_credentials
 from rcinbox.dashboard.archive import ArchivePages
 from rcinbox.dashboard.outofoffice import OutOfOfficePages
+from rcinbox.dashboard.pages import Dashboard
 from rcinbox.dashboard.scrape import MetricsPage
 from rcinbox.datalock import data_dir_lock
 from rcinbox.logs import redact
@@ -115,6 +116,7 @@ class Service:
     metrics: Metrics = field(init=False)  # what every part counts, served at /metrics
     leadership: Leadership = field(init=False)  # runs the leader's work while this replica leads
     membership: Membership | None = field(init=False, default=None)  # replicas: their share of the limits
+    dashboard: Dashboard = field(init=False)  # the owner's pages (sessions, sign-outs)
     rules_checked: Changes = field(init=False, default_factory=Changes)  # after each look at the file
 
     @property
@@ -219,6 +221,7 @@ class Service:
             service.catchup = catchup
             service.metrics = metrics
             service.leadership = leadership
+            service.dashboard = dashboard
             if store.shared:  # replicas split the rate limits of every session they share
                 pacers = [
                     client.pacer,
@@ -242,6 +245,8 @@ class Service:
             tasks.create_task(self.leadership.run(stop, self._lead), name="rcinbox.leadership")
             if self.membership is not None:  # alive until the sends in flight landed
                 tasks.create_task(self.membership.run(sent), name="rcinbox.membership")
+                # a dashboard session signed out on another replica is refused here too
+                tasks.create_task(self.dashboard.follow_sign_outs(stop), name="rcinbox.sign-outs")
             tasks.create_task(self._interrupt_waits(stop), name="rcinbox.waits")
 
     async def _send(self, stop: asyncio.Event, sent: asyncio.Event) -> None:
