@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from platform_fake import CREDS, CountingTransport, FakePlatform
+from platform_fake import CREDS, CountingTransport, FakePlatform, emu_credentials
 
 from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running
@@ -229,11 +229,6 @@ async def test_background_upkeep_refreshes_a_quiet_session(
 @pytest.fixture
 def limits() -> Limits:
     return Limits(access_ttl=2, refresh_ttl=4)
-
-
-def emu_credentials(emu: Running) -> Credentials:
-    world = emu.world
-    return Credentials(emu.url, world.app.client_id, world.app.client_secret, world.extensions[0].jwt)
 
 
 @pytest.fixture

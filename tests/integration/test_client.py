@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from platform_fake import CREDS, SERVER, FakePlatform, body_json, oauth_error, rest_error
+from platform_fake import CREDS, SERVER, FakePlatform, body_json, emu_credentials, oauth_error, rest_error
 from transport_kit import inject
 
 from rcinbox.emulator.runner import Running
@@ -26,7 +26,7 @@ from rcinbox.errors import (
     Unauthorized,
     error_from_response,
 )
-from rcinbox.platform import Credentials, PlatformClient, RetryPolicy
+from rcinbox.platform import PlatformClient, RetryPolicy
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=5)
 EXT = "/restapi/v1.0/account/~/extension/~"
@@ -274,18 +274,13 @@ async def test_paged_lists_are_followed(fake: FakePlatform, client: PlatformClie
 # ---- against the emulator ----
 
 
-def credentials(emu: Running, ext_index: int = 0) -> Credentials:
-    world = emu.world
-    return Credentials(emu.url, world.app.client_id, world.app.client_secret, world.extensions[ext_index].jwt)
-
-
 async def faults(http: httpx.AsyncClient, body: dict[str, Any]) -> None:
     response = await http.post("/_emulator/faults", json=body)
     assert response.status_code == 200, response.text
 
 
 async def test_emulator_login_and_account_calls(emu: Running) -> None:
-    async with PlatformClient.open(credentials(emu), upkeep=False) as client:
+    async with PlatformClient.open(emu_credentials(emu), upkeep=False) as client:
         info = await client.extension_info()
         numbers = await client.phone_numbers()
         assert client.allowed_download_hosts() == {"127.0.0.1"}
@@ -296,14 +291,14 @@ async def test_emulator_login_and_account_calls(emu: Running) -> None:
 async def test_emulator_503_is_retried(emu: Running, http: httpx.AsyncClient) -> None:
     fault = {"method": "GET", "path": "/restapi/v1.0/account/*/extension/*", "status": 503, "count": 2}
     await faults(http, {"http": [{**fault, "retryAfter": 0}]})
-    async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
+    async with PlatformClient.open(emu_credentials(emu), policy=FAST, upkeep=False) as client:
         assert (await client.extension_info()).id == str(emu.world.extensions[0].id)
     assert (await http.get("/_emulator/faults")).json()["http"] == []  # both injected 503s were consumed
 
 
 async def test_emulator_429_retry_after_is_honoured(emu: Running, http: httpx.AsyncClient) -> None:
     fault = {"method": "GET", "path": "/restapi/v1.0/account/*/extension/*", "status": 429, "retryAfter": 1}
-    async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
+    async with PlatformClient.open(emu_credentials(emu), policy=FAST, upkeep=False) as client:
         await faults(http, {"http": [fault]})
         started = time.monotonic()
         assert (await client.extension_info()).extension_number == "101"
@@ -311,7 +306,7 @@ async def test_emulator_429_retry_after_is_honoured(emu: Running, http: httpx.As
 
 
 async def test_emulator_errors_are_typed(emu: Running) -> None:
-    async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
+    async with PlatformClient.open(emu_credentials(emu), policy=FAST, upkeep=False) as client:
         with pytest.raises(Forbidden) as forbidden:
             await client.send_sms("+16505550102", "+14155550100", "not my number")
         with pytest.raises(NotFound) as missing:
@@ -323,7 +318,7 @@ async def test_emulator_errors_are_typed(emu: Running) -> None:
 async def test_emulator_attachment_is_streamed(emu: Running, http: httpx.AsyncClient) -> None:
     photo = bytes(range(256)) * 40
     injected = await inject(http, "+16505550100", "", attachments=[("image/png", photo)])
-    async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False) as client:
+    async with PlatformClient.open(emu_credentials(emu), policy=FAST, upkeep=False) as client:
         message = await client.get_json(f"{EXT}/message-store/{injected['messageId']}")
         (media,) = [a for a in message["attachments"] if a["type"] == "MmsAttachment"]
         async with client.stream(media["uri"]) as response:

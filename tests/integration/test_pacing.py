@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from platform_fake import CountingTransport
+from platform_fake import CountingTransport, emu_credentials, rate_headers
 
 from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import TransportError
-from rcinbox.platform import Credentials, Pacer, PlatformClient, RetryPolicy, group_for
+from rcinbox.platform import Pacer, PlatformClient, RetryPolicy, group_for
 from rcinbox.platform.pacing import Group
 from rcinbox.platform.retry import send
 
@@ -53,22 +53,13 @@ def test_every_endpoint_has_its_group_up_front(method: str, url: str, group: Gro
     assert group_for(method, url) == group
 
 
-def headers(limit: int, remaining: int, window: int, group: str = "medium") -> dict[str, str]:
-    return {
-        "x-rate-limit-group": group,
-        "x-rate-limit-limit": str(limit),
-        "x-rate-limit-remaining": str(remaining),
-        "x-rate-limit-window": str(window),
-    }
-
-
 async def test_first_request_of_a_group_probes_alone_then_limits_are_learned() -> None:
     clock = FakeClock()
     pacer = Pacer(clock)
     ticket = await pacer.acquire("Medium")
     assert pacer.wait_time("Medium") == float("inf")  # limits unknown: wait for the first answer
     assert pacer.wait_time("Light") == 0  # other groups are independent
-    pacer.release("Medium", ticket, headers(10, 9, 60))
+    pacer.release("Medium", ticket, rate_headers(10, 9, 60))
     assert (pacer.state("Medium").limit, pacer.state("Medium").window) == (10, 60)
     assert pacer.wait_time("Medium") == 0
 
@@ -77,7 +68,7 @@ async def test_full_group_waits_until_the_oldest_answer_leaves_the_window() -> N
     clock = FakeClock()
     pacer = Pacer(clock)
     first = await pacer.acquire("Medium")
-    pacer.release("Medium", first, headers(3, 2, 10))
+    pacer.release("Medium", first, rate_headers(3, 2, 10))
     clock.advance(1)
     for _ in range(2):
         pacer.release("Medium", await pacer.acquire("Medium"))
@@ -91,11 +82,11 @@ async def test_the_whole_budget_goes_at_once_and_the_next_request_when_the_oldes
     allow (after half the budget, one request per window/limit, the steady rate, from then on)."""
     clock = FakeClock()
     pacer = Pacer(clock)
-    pacer.release("Medium", await pacer.acquire("Medium"), headers(4, 3, 8))
+    pacer.release("Medium", await pacer.acquire("Medium"), rate_headers(4, 3, 8))
     clock.advance(1)
     for remaining in (2, 1, 0):
         assert pacer.wait_time("Medium") == 0
-        pacer.release("Medium", await pacer.acquire("Medium"), headers(4, remaining, 8))
+        pacer.release("Medium", await pacer.acquire("Medium"), rate_headers(4, remaining, 8))
     assert pacer.wait_time("Medium") == pytest.approx(7.0)  # the first answer (t=0) leaves at t=8
     clock.advance(7)
     assert pacer.wait_time("Medium") == 0
@@ -106,7 +97,7 @@ async def test_usage_by_others_reported_by_the_server_is_booked() -> None:
     clock = FakeClock()
     pacer = Pacer(clock)
     ticket = await pacer.acquire("Light")
-    pacer.release("Light", ticket, headers(5, 0, 30, "light"))  # someone else used 4
+    pacer.release("Light", ticket, rate_headers(5, 0, 30, "light"))  # someone else used 4
     assert (pacer.used("Light"), pacer.by_others("Light")) == (5, 4)
     assert pacer.wait_time("Light") == pytest.approx(30.0)
 
@@ -117,18 +108,18 @@ async def test_an_answer_that_crosses_an_expiry_books_no_phantom_requests() -> N
     room for a whole window (200 texts under the default limits took a window more)."""
     clock = FakeClock()
     pacer = Pacer(clock)
-    pacer.release("Medium", await pacer.acquire("Medium"), headers(2, 1, 10))  # counted until t=10
+    pacer.release("Medium", await pacer.acquire("Medium"), rate_headers(2, 1, 10))  # counted until t=10
     clock.advance(9.9)
     ticket = await pacer.acquire("Medium")
     clock.advance(0.2)  # answered at t=10.1: the server counted both when it arrived
-    pacer.release("Medium", ticket, headers(2, 0, 10))
+    pacer.release("Medium", ticket, rate_headers(2, 0, 10))
     assert (pacer.used("Medium"), pacer.by_others("Medium")) == (1, 0)
 
 
 async def test_penalty_blocks_the_group_and_waiting_is_cancellable() -> None:
     clock = FakeClock()
     pacer = Pacer(clock)
-    pacer.release("Medium", await pacer.acquire("Medium"), headers(40, 39, 60))
+    pacer.release("Medium", await pacer.acquire("Medium"), rate_headers(40, 39, 60))
     pacer.penalize("Medium", 60)
     assert pacer.wait_time("Medium") == pytest.approx(60.0)
     waiter = asyncio.create_task(pacer.acquire("Medium"))
@@ -146,7 +137,7 @@ async def test_a_release_wakes_a_waiting_request() -> None:
     waiter = asyncio.create_task(pacer.acquire("Heavy"))  # probing: waits for the first answer
     await asyncio.sleep(0.01)
     assert not waiter.done()
-    pacer.release("Heavy", ticket, headers(10, 9, 60, "heavy"))
+    pacer.release("Heavy", ticket, rate_headers(10, 9, 60, "heavy"))
     assert await asyncio.wait_for(waiter, timeout=1) > ticket
 
 
@@ -164,11 +155,6 @@ async def medium_limited(emu: Running, http: httpx.AsyncClient) -> AsyncIterator
     yield
 
 
-def credentials(emu: Running) -> Credentials:
-    world = emu.world
-    return Credentials(emu.url, world.app.client_id, world.app.client_secret, world.extensions[0].jwt)
-
-
 async def send_burst(client: PlatformClient) -> list[dict[str, object]]:
     sends = (client.send_sms("+16505550100", "+14155550100", f"reply {n}") for n in range(BURST))
     return list(await asyncio.gather(*sends))
@@ -178,7 +164,7 @@ async def test_unpaced_burst_does_hit_429(
     emu: Running, http: httpx.AsyncClient, medium_limited: None
 ) -> None:
     """The control: the same burst without pacing is refused by the emulator."""
-    async with PlatformClient.open(credentials(emu), upkeep=False) as client:
+    async with PlatformClient.open(emu_credentials(emu), upkeep=False) as client:
         token = await client.auth.access_token()
     raw = await asyncio.gather(
         *(
@@ -201,7 +187,7 @@ async def test_paced_burst_of_replies_gets_zero_429(emu: Running, medium_limited
     counting = CountingTransport()
     policy = RetryPolicy(attempts=1)  # a 429 would surface as an error instead of being retried
     async with PlatformClient.open(
-        credentials(emu), transport=counting, policy=policy, upkeep=False
+        emu_credentials(emu), transport=counting, policy=policy, upkeep=False
     ) as client:
         sent = await asyncio.wait_for(send_burst(client), timeout=20)
     assert len({m.id for m in sent}) == BURST
@@ -220,7 +206,7 @@ async def test_a_wait_longer_than_a_second_is_logged_once_listed_and_interruptib
     caplog.set_level(logging.DEBUG, logger="rcinbox.platform")
     clock = FakeClock()
     pacer = Pacer(clock)
-    pacer.release("Auth", await pacer.acquire("Auth"), headers(5, 0, 60, "auth"))  # 4 used by others
+    pacer.release("Auth", await pacer.acquire("Auth"), rate_headers(5, 0, 60, "auth"))  # 4 used by others
     clock.advance(19)
     waiter = asyncio.create_task(pacer.acquire("Auth", "POST /restapi/oauth/wstoken"))
     await asyncio.sleep(0)  # one step of the waiter: it registers its wait before its first await
@@ -245,7 +231,7 @@ async def test_short_waits_are_neither_announced_nor_listed(caplog: pytest.LogCa
     waiter = asyncio.create_task(pacer.acquire("Heavy", "GET /x"))  # waits for the first answer
     await asyncio.sleep(0.01)
     listed = pacer.waits.current()
-    pacer.release("Heavy", ticket, headers(10, 9, 60, "heavy"))
+    pacer.release("Heavy", ticket, rate_headers(10, 9, 60, "heavy"))
     await asyncio.wait_for(waiter, timeout=1)
     assert listed == []
     assert [r for r in caplog.records if r.levelno >= logging.INFO] == []

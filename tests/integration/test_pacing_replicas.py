@@ -11,27 +11,18 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from platform_fake import CountingTransport
+from platform_fake import CountingTransport, emu_credentials, rate_headers
 
 from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running
-from rcinbox.platform import Credentials, Pacer, PlatformClient, RetryPolicy
+from rcinbox.platform import Pacer, PlatformClient, RetryPolicy
 from rcinbox.store import Store
-
-
-def headers(limit: int, remaining: int, window: int, group: str = "medium") -> dict[str, str]:
-    return {
-        "x-rate-limit-group": group,
-        "x-rate-limit-limit": str(limit),
-        "x-rate-limit-remaining": str(remaining),
-        "x-rate-limit-window": str(window),
-    }
 
 
 async def test_a_replica_fills_only_its_part_of_the_budget() -> None:
     pacer = Pacer(FakeClock())
     pacer.share_with(2)
-    pacer.release("Medium", await pacer.acquire("Medium"), headers(40, 39, 60))
+    pacer.release("Medium", await pacer.acquire("Medium"), rate_headers(40, 39, 60))
     for _ in range(19):
         assert pacer.wait_time("Medium") == 0
         pacer.release("Medium", await pacer.acquire("Medium"))
@@ -46,10 +37,10 @@ async def test_the_other_replicas_use_is_theirs_and_use_beyond_it_is_booked() ->
     pacer = Pacer(FakeClock())
     pacer.share_with(2)
     ticket = await pacer.acquire("Medium")
-    pacer.release("Medium", ticket, headers(40, 19, 60))  # 21 used: ours and 20 of the other replica's
+    pacer.release("Medium", ticket, rate_headers(40, 19, 60))  # 21 used: ours and 20 of the other replica's
     assert (pacer.used("Medium"), pacer.by_others("Medium")) == (1, 0)
     ticket = await pacer.acquire("Medium")
-    pacer.release("Medium", ticket, headers(40, 14, 60))  # 26 used: 2 ours, 20 theirs, 4 someone else's
+    pacer.release("Medium", ticket, rate_headers(40, 14, 60))  # 26 used: 2 ours, 20 theirs, 4 someone else's
     assert (pacer.used("Medium"), pacer.by_others("Medium")) == (6, 4)
 
 
@@ -66,11 +57,6 @@ async def medium_limited(emu: Running) -> AsyncIterator[None]:
     yield
 
 
-def credentials(emu: Running) -> Credentials:
-    world = emu.world
-    return Credentials(emu.url, world.app.client_id, world.app.client_secret, world.extensions[0].jwt)
-
-
 async def burst_from_three(emu: Running, store: Store, replicas: int) -> CountingTransport:
     """Three clients of one session (the database's), each pacing as one of ``replicas``."""
     counting = CountingTransport()
@@ -80,7 +66,7 @@ async def burst_from_three(emu: Running, store: Store, replicas: int) -> Countin
         for _ in range(3):
             client = await stack.enter_async_context(
                 PlatformClient.open(
-                    credentials(emu), sessions=store, transport=counting, policy=policy, upkeep=False
+                    emu_credentials(emu), sessions=store, transport=counting, policy=policy, upkeep=False
                 )
             )
             client.pacer.share_with(replicas)

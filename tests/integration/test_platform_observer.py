@@ -9,17 +9,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from observer_kit import Recorder
+from platform_fake import emu_credentials
 
 from rcinbox.emulator.runner import Running
 from rcinbox.errors import AuthError
-from rcinbox.platform import Credentials, PlatformClient, RetryPolicy
+from rcinbox.platform import PlatformClient, RetryPolicy
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
-
-
-def credentials(emu: Running, jwt: str | None = None) -> Credentials:
-    world = emu.world
-    return Credentials(emu.url, world.app.client_id, world.app.client_secret, jwt or world.extensions[0].jwt)
 
 
 async def faults(http: httpx.AsyncClient, body: dict[str, object]) -> None:
@@ -29,7 +25,7 @@ async def faults(http: httpx.AsyncClient, body: dict[str, object]) -> None:
 
 async def test_login_and_refresh_are_told(emu: Running) -> None:
     seen = Recorder()
-    async with PlatformClient.open(credentials(emu), upkeep=False, observer=seen) as client:
+    async with PlatformClient.open(emu_credentials(emu), upkeep=False, observer=seen) as client:
         await client.auth.refresh_now()
     assert seen.of("renewed") == [("login", "ok"), ("refresh", "ok")]
 
@@ -37,7 +33,9 @@ async def test_login_and_refresh_are_told(emu: Running) -> None:
 async def test_a_refused_jwt_is_told_as_a_refused_login(emu: Running) -> None:
     seen = Recorder()
     with pytest.raises(AuthError):
-        async with PlatformClient.open(credentials(emu, "eyJwrong.jwt.VALUE"), upkeep=False, observer=seen):
+        async with PlatformClient.open(
+            emu_credentials(emu, jwt="eyJwrong.jwt.VALUE"), upkeep=False, observer=seen
+        ):
             pass
     assert seen.of("renewed") == [("login", "refused")]
 
@@ -47,7 +45,7 @@ async def test_a_429_is_told_with_its_group_and_the_penalty_waited(
 ) -> None:
     fault = {"method": "GET", "path": "/restapi/v1.0/account/*/extension/*", "status": 429, "retryAfter": 1}
     seen = Recorder()
-    async with PlatformClient.open(credentials(emu), policy=FAST, upkeep=False, observer=seen) as client:
+    async with PlatformClient.open(emu_credentials(emu), policy=FAST, upkeep=False, observer=seen) as client:
         await faults(http, {"http": [fault]})
         await client.extension_info()
     assert seen.of("rate_limited") == [("Light",)]
@@ -63,7 +61,7 @@ async def medium_limited(emu: Running, http: httpx.AsyncClient) -> AsyncIterator
 
 async def test_a_paced_burst_tells_its_waits_and_no_429(emu: Running, medium_limited: None) -> None:
     seen = Recorder()
-    async with PlatformClient.open(credentials(emu), upkeep=False, observer=seen) as client:
+    async with PlatformClient.open(emu_credentials(emu), upkeep=False, observer=seen) as client:
         sends = (client.send_sms("+16505550100", "+14155550100", f"reply {n}") for n in range(8))
         await asyncio.wait_for(asyncio.gather(*sends), timeout=20)
     waits = seen.of("paced")

@@ -12,19 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from platform_fake import CountingTransport
+from platform_fake import CountingTransport, emu_credentials
 
 from rcinbox.emulator.runner import Running
-from rcinbox.platform import Credentials, PlatformClient, RetryPolicy, TokenManager
+from rcinbox.platform import PlatformClient, RetryPolicy, TokenManager
 from rcinbox.platform.vault import KEY_PREFIX, SharedVault
 from rcinbox.store import Store
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
-
-
-def credentials(emu: Running) -> Credentials:
-    world = emu.world
-    return Credentials(emu.url, world.app.client_id, world.app.client_secret, world.extensions[0].jwt)
 
 
 def live_sessions(emu: Running) -> int:
@@ -54,7 +49,7 @@ async def stores(pg_database: str) -> AsyncIterator[list[Store]]:
 
 
 def replica(wire: httpx.AsyncClient, emu: Running, store: Store) -> TokenManager:
-    creds = credentials(emu)
+    creds = emu_credentials(emu)
     return TokenManager(wire, creds, vault=SharedVault(store, creds.fingerprint), policy=FAST)
 
 
@@ -101,7 +96,7 @@ async def test_a_replica_whose_access_token_was_rejected_takes_the_newer_pair(
 
 
 async def test_the_session_row_holds_no_more_than_the_file_did(emu: Running, stores: list[Store]) -> None:
-    creds = credentials(emu)
+    creds = emu_credentials(emu)
     async with PlatformClient.open(creds, sessions=stores[0], upkeep=False, policy=FAST) as client:
         assert client.auth.token is not None
     raw = await stores[1].kv_get(KEY_PREFIX + creds.fingerprint)
@@ -112,7 +107,7 @@ async def test_the_session_row_holds_no_more_than_the_file_did(emu: Running, sto
 
 
 async def test_on_sqlite_the_single_process_keeps_its_private_file(emu: Running, tmp_path: Path) -> None:
-    creds = credentials(emu)
+    creds = emu_credentials(emu)
     path = tmp_path / "tokens.json"
     async with PlatformClient.open(creds, token_file=path, upkeep=False, policy=FAST):
         pass

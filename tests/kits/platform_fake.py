@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from rcinbox.emulator.runner import Running
 from rcinbox.platform import Credentials
 
 SERVER = "https://platform.ringcentral.com"
@@ -153,3 +154,21 @@ class CountingTransport(httpx.AsyncBaseTransport):
         return sum(
             1 for _, path, code in self.exchanges if path.endswith(path_suffix) and status in (None, code)
         )
+
+
+def emu_credentials(emu: Running, ext_index: int = 0, jwt: str | None = None) -> Credentials:
+    """The emulator's app and one of its users (the first, or ``ext_index``; ``jwt`` another's)."""
+    world = emu.world
+    return Credentials(
+        emu.url, world.app.client_id, world.app.client_secret, jwt or world.extensions[ext_index].jwt
+    )
+
+
+def rate_headers(limit: int, remaining: int, window: int, group: str = "medium") -> dict[str, str]:
+    """RingCentral's rate-limit headers of an answer."""
+    return {
+        "x-rate-limit-group": group,
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-remaining": str(remaining),
+        "x-rate-limit-window": str(window),
+    }
