@@ -1,14 +1,32 @@
-"""The wheel on a machine with nothing else: built from a copy of the sources, installed into an
-empty virtual environment (its dependencies from requirements/runtime.lock, hash-checked, then the
-wheel itself with no index: everything it asks for must already be there), and run from a
-directory far from the repository: ``rcinbox --version``, ``rcinbox classify`` and ``rcinbox demo``
-(the scripted conversation, the dashboard with its templates, static files and sign-in form, Ctrl-C).
+"""The wheel on a machine with nothing else, installed the two ways docs/operations.md gives, each
+from the same wheel (built from a copy of the sources) and checked the same way from a directory far
+from the repository, in a user's environment: ``rcinbox --version``, ``rcinbox classify`` and
+``rcinbox demo`` (the scripted conversation, the dashboard with its templates, static files and
+sign-in form, Ctrl-C).
+
+- **pip into an empty venv**: the dependencies from requirements/runtime.lock (``--require-hashes``),
+  then the wheel with ``--no-index``: everything it asks for must already be there.
+- **pipx** (the one in the dev extra, pinned exactly in dev.lock), with PIPX_HOME, PIPX_BIN_DIR,
+  PIPX_MAN_DIR, PIPX_COMPLETION_DIR and HOME in the test's tmp dir, so nothing lands in ~/.local.
+  The lock goes to pip as a constraints file: ``pipx install --backend pip --pip-args "-c
+  requirements/runtime.lock" "rcinbox @ file:///…/rcinbox-VERSION-py3-none-any.whl#sha256=…"``.
+  A constraints file that holds hashes turns on pip's hash-checking mode for the whole install, so
+  every dependency must be pinned with ``==`` and match a locked hash (a dependency missing from the
+  lock fails as under ``--no-index``), and the wheel itself needs one: a plain path fails with
+  "Hashes are required in --require-hashes mode", hence the ``#sha256=`` fragment on its file URL.
+  The same pip arguments also reach the install of pip into pipx's shared libraries
+  (``pip >= 26.1``, not pinned), which hash-checking mode refuses, and pip 23.2 (the one Python
+  3.11's ensurepip bundles) does not take constraints as pins in that mode: so a first ``pipx
+  upgrade-shared --pip-args pip==PIP_VERSION`` (the Makefile's) puts pip there before the install.
+  ``--backend pip`` because pipx picks uv when it finds it, and the dev venv has uv.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -22,6 +40,7 @@ from dashboard_kit import Process
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+LOCK = ROOT / "requirements" / "runtime.lock"
 INSTALL_WITHIN = 300.0  # seconds for the venv and the locked dependencies (from pip's cache or PyPI)
 DEMO_WITHIN = 90.0
 
@@ -52,39 +71,68 @@ def build_wheel(tmp: Path) -> Path:
     return wheel
 
 
-def user_env(venv: Path, home: Path) -> dict[str, str]:
-    """What a user's shell has: the venv's bin on PATH, a HOME of its own, no PYTHONPATH."""
-    return {"PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin", "HOME": str(home), "COLUMNS": "200"}
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = build_wheel(tmp_path_factory.mktemp("wheel"))
+    assert built.name == f"rcinbox-{VERSION}-py3-none-any.whl"
+    return built
 
 
-def test_the_wheel_installs_into_an_empty_venv_and_runs_the_demo_without_the_repository(
-    tmp_path: Path,
-) -> None:
-    wheel = build_wheel(tmp_path)
-    assert wheel.name == f"rcinbox-{VERSION}-py3-none-any.whl"
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", venv], cwd=tmp_path)
+def install_with_pip(tmp: Path, wheel: Path) -> Path:
+    """The wheel in a new venv, its dependencies from the lock; the venv's bin directory."""
+    venv = tmp / "venv"
+    run([sys.executable, "-m", "venv", venv], cwd=tmp)
     pip = venv / "bin" / "pip"
-    run(
-        [
-            pip,
-            "install",
-            "-q",
-            "--no-compile",
-            "--require-hashes",
-            "-r",
-            ROOT / "requirements" / "runtime.lock",
-        ],
-        cwd=tmp_path,
-    )
-    run([pip, "install", "-q", "--no-index", wheel], cwd=tmp_path)  # every dependency is in the lock
-    assert "No broken requirements found." in run([pip, "check"], cwd=tmp_path)
+    run([pip, "install", "-q", "--no-compile", "--require-hashes", "-r", LOCK], cwd=tmp)
+    run([pip, "install", "-q", "--no-index", wheel], cwd=tmp)  # every dependency is in the lock
+    assert "No broken requirements found." in run([pip, "check"], cwd=tmp)
+    return venv / "bin"
 
-    elsewhere, home = tmp_path / "elsewhere", tmp_path / "home"
+
+def pip_version() -> str:
+    """The pip the Makefile installs (``PIP_VERSION := …``)."""
+    found = re.search(r"^PIP_VERSION := (\S+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert found is not None
+    return found.group(1)
+
+
+def install_with_pipx(tmp: Path, wheel: Path) -> Path:
+    """``pipx install`` of the wheel (hash-checked), the lock as constraints; pipx's bin directory."""
+    pipx_dir = tmp / "pipx"
+    cache = run([sys.executable, "-m", "pip", "cache", "dir"], cwd=tmp).strip()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("PIPX_")}
+    env |= {
+        "HOME": str(tmp / "install-home"),
+        "PIP_CACHE_DIR": cache,  # the test run's pip cache (HOME moved), not a download of everything
+        "PIPX_HOME": str(pipx_dir / "home"),
+        "PIPX_BIN_DIR": str(pipx_dir / "bin"),
+        "PIPX_MAN_DIR": str(pipx_dir / "man"),
+        "PIPX_COMPLETION_DIR": str(pipx_dir / "completions"),
+    }
+    pipx = [sys.executable, "-m", "pipx"]
+    run([*pipx, "upgrade-shared", "--pip-args", f"pip=={pip_version()}"], cwd=tmp, env=env)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pip_args = shlex.join(["-c", str(LOCK)])
+    spec = f"rcinbox @ {wheel.as_uri()}#sha256={digest}"
+    run([*pipx, "install", "--backend", "pip", "--pip-args", pip_args, spec], cwd=tmp, env=env)
+    assert f"rcinbox {VERSION}" in run([*pipx, "list", "--short"], cwd=tmp, env=env)
+    assert "No broken requirements found." in run([*pipx, "runpip", "rcinbox", "check"], cwd=tmp, env=env)
+    assert not (tmp / "install-home" / ".local").exists()  # every pipx directory was the test's
+    return pipx_dir / "bin"
+
+
+def user_env(bin_dir: Path, home: Path) -> dict[str, str]:
+    """What a user's shell has: the install's bin on PATH, a HOME of its own, no PYTHONPATH."""
+    return {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin", "HOME": str(home), "COLUMNS": "200"}
+
+
+def runs_without_the_repository(bin_dir: Path, tmp: Path) -> None:
+    """``rcinbox`` from ``bin_dir`` (found on PATH), far from the repository: version, classify, demo."""
+    elsewhere, home = tmp / "elsewhere", tmp / "home"
     elsewhere.mkdir()
     home.mkdir()
-    env = user_env(venv, home)
-    rcinbox = str(venv / "bin" / "rcinbox")
+    env = user_env(bin_dir, home)
+    rcinbox = "rcinbox"  # found on the user's PATH
     assert run([rcinbox, "--version"], cwd=elsewhere, env=env) == f"rcinbox {VERSION}\n"
     classified = run(
         [rcinbox, "classify", "STOP", "can we move my appointment to Friday?"], cwd=elsewhere, env=env
@@ -117,3 +165,15 @@ def test_the_wheel_installs_into_an_empty_venv_and_runs_the_demo_without_the_rep
     data = elsewhere / "rcinbox-data" / "demo"
     assert (data / "rcinbox.db").is_file()  # in the user's directory, not in the installed package
     assert [p.name for p in data.rglob("*.png")] != []
+
+
+def test_the_wheel_installs_into_an_empty_venv_and_runs_the_demo_without_the_repository(
+    tmp_path: Path, wheel: Path
+) -> None:
+    runs_without_the_repository(install_with_pip(tmp_path, wheel), tmp_path)
+
+
+def test_pipx_installs_the_wheel_with_the_locked_versions_and_it_runs_the_demo_without_the_repository(
+    tmp_path: Path, wheel: Path
+) -> None:
+    runs_without_the_repository(install_with_pipx(tmp_path, wheel), tmp_path)
