@@ -7,7 +7,9 @@ Two ways texts are archived, each on a fresh database per run:
 - ``accept_many``: the catch-up's path (``Store.accept_many``, batches of
   :data:`rcinbox.service.catchup.BATCH` = 500 texts, one transaction each);
 - ``accept``: the transports' path (``Store.accept``, 500 concurrent callers per wave: the
-  group commit of :mod:`rcinbox.store.intake` writes them in a few transactions).
+  group commit of :mod:`rcinbox.store.intake` writes them in a few transactions);
+- ``accept_uneven``: the same 500 callers in groups of 1 to 128 (seeded), one group after the
+  other: many transactions of many sizes, as an uneven stream of WebHooks gives.
 
 PostgreSQL: a throwaway cluster (``initdb`` into a temporary directory, a Unix socket only, run as
 the ``postgres`` user when we are root) with the server's defaults (``fsync``,
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -52,7 +55,12 @@ def texts(n: int) -> list[InboundMessage]:
         i = next(_ids)
         mid = str(10_000_000 + i)
         sender = f"+1415{i % 10_000_000:07d}"
-        raw = {"id": mid, "from": {"phoneNumber": sender}, "to": [{"phoneNumber": "+16505550100"}], "type": "SMS"}
+        raw = {
+            "id": mid,
+            "from": {"phoneNumber": sender},
+            "to": [{"phoneNumber": "+16505550100"}],
+            "type": "SMS",
+        }
         out.append(
             InboundMessage(
                 message_id=mid,
@@ -79,7 +87,9 @@ def _as_postgres(command: list[str]) -> list[str]:
 @contextmanager
 def cluster(options: str) -> Iterator[tuple[Path, Path]]:
     """A throwaway PostgreSQL cluster: (its bin directory, its socket directory)."""
-    bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))[-1].parent
+    bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))[
+        -1
+    ].parent
     root = Path(tempfile.mkdtemp(prefix="rcinbox-bench-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
@@ -108,13 +118,19 @@ async def measure(url: str, way: str, batches: int) -> float:
     """Texts archived per second: ``batches`` batches of 500 (after one unmeasured warm-up)."""
     async with await Store.open(url) as store:
         work = [texts(BATCH) for _ in range(batches + 1)]
+        sizes = random.Random(1)  # the same uneven groups on every database
         elapsed = 0.0
         for i, batch in enumerate(work):
             started = time.perf_counter()
             if way == "accept_many":
                 new = await store.accept_many(batch)
-            else:
+            elif way == "accept":
                 new = list(await asyncio.gather(*(store.accept(m) for m in batch)))
+            else:  # accept_uneven: groups of 1..128 callers one after the other (uneven load)
+                new = []
+                while len(new) < len(batch):
+                    group = batch[len(new) : len(new) + sizes.randint(1, 128)]
+                    new += await asyncio.gather(*(store.accept(m) for m in group))
             took = time.perf_counter() - started
             assert all(new), "every text is new"
             if i:
@@ -127,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--fast-pg", action="store_true", help="also a cluster with fsync etc. off")
-    parser.add_argument("--ways", nargs="+", default=["accept_many", "accept"])
+    parser.add_argument("--ways", nargs="+", default=["accept_many", "accept", "accept_uneven"])
     args = parser.parse_args(argv)
-    with cluster("") as default, (cluster(FAST) if args.fast_pg else nullcontext()) as fast:
+    with cluster("") as default, cluster(FAST) if args.fast_pg else nullcontext() as fast:
         targets: dict[str, tuple[Path, Path] | None] = {"sqlite": None, "postgresql": default}
         if fast is not None:
             targets["postgresql (fsync off)"] = fast

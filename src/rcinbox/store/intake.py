@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from importlib import import_module
 from typing import Any
 
-from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.errors import StoreError, StoreFull
 from rcinbox.store.batching import GroupCommit
+from rcinbox.store.dialects import backend
 from rcinbox.store.engine import transaction
-from rcinbox.store.schema import messages
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -92,30 +90,11 @@ class Intake(GroupCommit[Row, bool]):
 
 
 async def insert_returning_keys(conn: AsyncConnection, rows: Sequence[Row]) -> set[Key]:
-    """Insert ``rows`` (``messages`` values, no two with one key) with ``ON CONFLICT DO NOTHING``;
-    the keys of those inserted (the others were already stored). One statement per
-    ``insertmanyvalues`` page (SQLAlchemy's multi-row ``VALUES``), not one per row."""
-    if not rows:
-        return set()
-    result = await conn.execute(_insert_statement(conn.dialect.name), list(rows))
-    return {(row[0], row[1]) for row in result.all()}
-
-
-_STATEMENTS: dict[str, Executable] = {}
-
-
-def _insert_statement(dialect: str) -> Executable:
-    statement = _STATEMENTS.get(dialect)
-    if statement is None:
-        if dialect not in ("postgresql", "sqlite"):
-            raise NotImplementedError(f"accept is not implemented for the {dialect} dialect")
-        module = import_module(f"sqlalchemy.dialects.{dialect}")  # the one in use
-        statement = _STATEMENTS[dialect] = (
-            module.insert(messages)
-            .on_conflict_do_nothing(index_elements=list(KEY))
-            .returning(*(messages.c[name] for name in KEY))
-        )
-    return statement
+    """Insert ``rows`` (``messages`` values, no two with one key) with ``ON CONFLICT DO NOTHING``
+    in one statement (each backend's own: :mod:`rcinbox.store.dialects`); the keys of those
+    inserted (the others were already stored)."""
+    inserted = await backend(conn.dialect.name).insert_messages(conn, rows, KEY)
+    return {(str(ext), str(mid)) for ext, mid in inserted}
 
 
 def key(values: Row) -> Key:
