@@ -1,13 +1,13 @@
 """Many messages archived in one transaction (the catch-up's intake: thousands of texts at once),
 and how far their handling got (:func:`intake_states`).
 
-:func:`insert_new` inserts the ``messages`` rows of a batch with the statement
-:meth:`Store.accept <rcinbox.store.Store.accept>` uses (:func:`rcinbox.store.intake.insert_returning_keys`:
-``INSERT … ON CONFLICT (extension_id, message_id) DO NOTHING RETURNING`` the keys inserted, a
-multi-row ``VALUES``) in one transaction, and says which ones were new. Deduplication is the
+:func:`insert_new` inserts the ``messages`` rows of a batch in one transaction with the statement
+:meth:`Store.accept <rcinbox.store.Store.accept>` uses
+(:func:`rcinbox.store.intake.insert_returning_keys`: ``INSERT … ON CONFLICT (extension_id,
+message_id) DO NOTHING RETURNING`` the keys inserted; the rows as one multi-row ``VALUES`` on
+SQLite, as one array per column on PostgreSQL) and says which ones were new. Deduplication is the
 unique constraint's, so a row another writer inserted meanwhile (another replica, on PostgreSQL)
-is simply not new: no read first, no retry.
-"""
+is simply not new: no read first, no retry."""
 
 from __future__ import annotations
 

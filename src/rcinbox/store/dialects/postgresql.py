@@ -9,6 +9,10 @@ outgrow one SQLite file (``pip install 'rcinbox[postgres]'``).
   re-check their row's state).
 - A write refused for a full disk (``53100``): nothing to give back here (the server manages its
   WAL); the caller backs off and retries as on SQLite.
+- Accepting messages (:func:`insert_messages`): ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO
+  NOTHING RETURNING``, one array parameter per column, so one statement text for every batch size:
+  each connection prepares it once and the server keeps one plan (a multi-row ``VALUES`` would be
+  a new statement, parsed and planned, for every batch size the group commit happens to form).
 - Search: a GIN index over ``messages.search_vector``, a stored generated column
   (``messages_search_vector(sender, sender_name, text)``: the number's forms, weight A; the name,
   B; the text, C; case and accents folded), built by :data:`~rcinbox.store.schema.PG_SEARCH_DDL`
