@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from importlib import import_module
 from typing import Any
 
-from sqlalchemy import Executable
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.errors import StoreError, StoreFull
 from rcinbox.store.batching import GroupCommit
+from rcinbox.store.dialects import backend
 from rcinbox.store.engine import transaction
-from rcinbox.store.schema import messages
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -49,7 +47,6 @@ class Intake(GroupCommit[Row, bool]):
     def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
         super().__init__(max_batch)
         self.engine = engine
-        self._statement: Executable | None = None
 
     async def accept(self, values: Row) -> bool:
         """Insert one message row (``values``: every column); ``True`` once it is committed,
@@ -59,12 +56,12 @@ class Intake(GroupCommit[Row, bool]):
     async def write(self, items: Sequence[Row]) -> list[bool | Exception]:
         firsts: dict[Key, Row] = {}
         for values in items:
-            firsts.setdefault(_key(values), values)
+            firsts.setdefault(key(values), values)
         outcomes = await self._outcomes(list(firsts.values()))
         results: list[bool | Exception] = []
         for values in items:
-            outcome = outcomes[_key(values)]
-            if outcome is True and firsts[_key(values)] is not values:
+            outcome = outcomes[key(values)]
+            if outcome is True and firsts[key(values)] is not values:
                 outcome = False  # the second copy of a message in one batch
             results.append(outcome)
         return results
@@ -74,36 +71,31 @@ class Intake(GroupCommit[Row, bool]):
         try:
             inserted = await self._insert(rows)
         except StoreFull as exc:
-            return {_key(values): exc for values in rows}
+            return {key(values): exc for values in rows}
         except StoreError as exc:
             if len(rows) == 1:
-                return {_key(rows[0]): exc}
+                return {key(rows[0]): exc}
             log.debug("a batch of %d rows was refused (%s): each row alone", len(rows), exc)
             outcomes: dict[Key, bool | Exception] = {}
             for values in rows:  # only a row the database refuses fails its caller
                 outcomes |= await self._outcomes([values])
             return outcomes
-        return {_key(values): _key(values) in inserted for values in rows}
+        return {key(values): key(values) in inserted for values in rows}
 
     async def _insert(self, rows: Sequence[Row]) -> set[Key]:
         async with transaction(self.engine, urgent=True) as conn:
-            result = await conn.execute(self._insert_statement(conn.dialect.name), list(rows))
-            inserted = {(row[0], row[1]) for row in result.all()}
+            inserted = await insert_returning_keys(conn, rows)
         self.transactions += 1
         return inserted
 
-    def _insert_statement(self, dialect: str) -> Executable:
-        if self._statement is None:
-            if dialect not in ("postgresql", "sqlite"):
-                raise NotImplementedError(f"accept is not implemented for the {dialect} dialect")
-            module = import_module(f"sqlalchemy.dialects.{dialect}")  # the one in use
-            self._statement = (
-                module.insert(messages)
-                .on_conflict_do_nothing(index_elements=list(KEY))
-                .returning(*(messages.c[name] for name in KEY))
-            )
-        return self._statement
+
+async def insert_returning_keys(conn: AsyncConnection, rows: Sequence[Row]) -> set[Key]:
+    """Insert ``rows`` (``messages`` values, no two with one key) with ``ON CONFLICT DO NOTHING``
+    in one statement (each backend's own: :mod:`rcinbox.store.dialects`); the keys of those
+    inserted (the others were already stored)."""
+    inserted = await backend(conn.dialect.name).insert_messages(conn, rows, KEY)
+    return {(str(ext), str(mid)) for ext, mid in inserted}
 
 
-def _key(values: Row) -> Key:
+def key(values: Row) -> Key:
     return (values["extension_id"], values["message_id"])

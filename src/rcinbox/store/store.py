@@ -140,13 +140,9 @@ class Store(DashboardReads):
 
     async def accept_many(self, msgs: Sequence[InboundMessage]) -> list[bool]:
         """Archive a batch of messages in one transaction (:mod:`rcinbox.store.batch`); per message,
-        ``True`` if it was new. Should another writer archive one of them meanwhile, they are
-        archived one at a time instead (each deduplicated as :meth:`accept` does)."""
+        ``True`` if it was new (deduplicated by the constraint, as :meth:`accept` is)."""
         now = self.clock.now()
-        try:
-            return await batch.insert_new(self.engine, [_message_values(msg, now) for msg in msgs])
-        except Duplicate:
-            return [await self.accept(msg) for msg in msgs]
+        return await batch.insert_new(self.engine, [_message_values(msg, now) for msg in msgs])
 
     async def intake_states(self, source: str, since: datetime) -> dict[str, int]:
         """Per state, the messages from ``source`` (``sync``: a catch-up) archived since ``since``."""

@@ -7,13 +7,15 @@
 - ``create_engine(url)``: the engine, configured for the database;
 - ``serial_writes``: whether the process's writers take turns (:func:`rcinbox.store.engine.writer_turn`);
 - ``after_full_disk(engine)``: what gives space back after a write refused for a full disk;
+- ``insert_messages(conn, rows, key)``: accepted messages inserted, those whose key is taken
+  skipped (``ON CONFLICT DO NOTHING``), the keys inserted returned (:mod:`rcinbox.store.intake`);
 - ``search_rows(conn, parsed, extension_id, limit, offset)``: the archive's full-text search
   (:mod:`rcinbox.store.search` parses what a person typed; each backend runs it on its own index).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import import_module
 from typing import Any, Protocol
 
@@ -41,6 +43,10 @@ class Backend(Protocol):
     def create_engine(self, url: URL) -> AsyncEngine: ...
 
     async def after_full_disk(self, engine: AsyncEngine) -> bool: ...
+
+    async def insert_messages(
+        self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+    ) -> set[tuple[Any, ...]]: ...
 
     async def search_rows(
         self, conn: AsyncConnection, parsed: Parsed, extension_id: str | None, limit: int, offset: int

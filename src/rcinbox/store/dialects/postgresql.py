@@ -9,6 +9,10 @@ outgrow one SQLite file (``pip install 'rcinbox[postgres]'``).
   re-check their row's state).
 - A write refused for a full disk (``53100``): nothing to give back here (the server manages its
   WAL); the caller backs off and retries as on SQLite.
+- Accepting messages (:func:`insert_messages`): ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO
+  NOTHING RETURNING``, one array parameter per column, so one statement text for every batch size:
+  each connection prepares it once and the server keeps one plan (a multi-row ``VALUES`` would be
+  a new statement, parsed and planned, for every batch size the group commit happens to form).
 - Search: a GIN index over ``messages.search_vector``, a stored generated column
   (``messages_search_vector(sender, sender_name, text)``: the number's forms, weight A; the name,
   B; the text, C; case and accents folded), built by :data:`~rcinbox.store.schema.PG_SEARCH_DDL`
@@ -20,15 +24,30 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.util import find_spec
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, literal_column, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Executable,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY as _ARRAY
 from sqlalchemy.dialects.postgresql import REGCONFIG as _REGCONFIG
 from sqlalchemy.dialects.postgresql import TSVECTOR as _TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as _insert
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeEngine
 
 from rcinbox.errors import ConfigError
 from rcinbox.store.dialects import Parsed
@@ -65,6 +84,57 @@ def create_engine(url: URL) -> AsyncEngine:
 async def after_full_disk(engine: AsyncEngine) -> bool:
     """Nothing to give back: PostgreSQL manages its WAL itself."""
     return True
+
+
+async def insert_messages(
+    conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> set[tuple[Any, ...]]:
+    """Insert ``messages`` rows (every one with the same columns), skipping those whose ``key`` is
+    taken (``ON CONFLICT DO NOTHING``); the keys of the rows inserted. One statement for any number
+    of rows: each column is one array parameter, ``unnest``-ed into rows (so the statement, and
+    the server's prepared plan of it, is the same for every batch size)."""
+    if not rows:
+        return set()
+    names = tuple(rows[0])
+    arrays: dict[str, list[Any]] = {}
+    for name in names:
+        values = [row[name] for row in rows]
+        if _is_json(name):  # as JSON text (an array of lists would be taken for more dimensions)
+            serialize = messages.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            values = [serialize(value) for value in values] if serialize else values
+        arrays[name] = values
+    result = await conn.execute(_unnest_insert(names, tuple(key)), arrays)
+    return {tuple(found) for found in result.all()}
+
+
+_UNNEST_INSERTS: dict[tuple[tuple[str, ...], tuple[str, ...]], Executable] = {}
+
+
+def _unnest_insert(names: tuple[str, ...], key: tuple[str, ...]) -> Executable:
+    statement = _UNNEST_INSERTS.get((names, key))
+    if statement is None:
+        arrays = [bindparam(name, type_=_ARRAY(_element_type(name))) for name in names]
+        source = func.unnest(*arrays).table_valued(*names).render_derived()
+        columns = [cast(source.c[name], JSON) if _is_json(name) else source.c[name] for name in names]
+        statement = _UNNEST_INSERTS[(names, key)] = (
+            _insert(messages)
+            .from_select(list(names), select(*columns))
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(*(messages.c[name] for name in key))
+        )
+    return statement
+
+
+def _is_json(name: str) -> bool:
+    return isinstance(messages.c[name].type, JSON)
+
+
+def _element_type(name: str) -> TypeEngine[Any]:
+    """The array parameter's element type: JSON as text (cast back in the statement); a string
+    column's without its length (a cast to ``varchar(64)[]`` would cut a longer value short; the
+    column itself refuses it, as a one-row insert does)."""
+    type_ = messages.c[name].type
+    return Text() if isinstance(type_, JSON | String) else type_
 
 
 def fold(text: str) -> str:

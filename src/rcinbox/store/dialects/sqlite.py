@@ -11,6 +11,9 @@
   (``wal_checkpoint(TRUNCATE)``: copied into the database, its file truncated, its space given back).
 - Search: the FTS5 table ``messages_fts`` (schema ``SEARCH_DDL``, migration 0006), ranked by bm25,
   with FTS5's own snippet.
+- Accepting messages (:func:`insert_messages`): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` with
+  the rows as one multi-row ``VALUES`` (SQLAlchemy's ``insertmanyvalues``; preparing a statement is
+  cheap here).
 - ``unindexed(column)`` compiles to ``+table.column`` here: SQLite then does not drive the query
   from an index of that column.
 """
@@ -18,11 +21,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, column, event, func, literal_column, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Float,
+    Integer,
+    column,
+    event,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.dialects.sqlite import insert as _insert
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import ColumnClause
@@ -117,6 +132,27 @@ async def after_full_disk(engine: AsyncEngine) -> bool:
         extra={"action": "store.checkpoint"},
     )
     return not busy
+
+
+_INSERTS: dict[tuple[str, ...], Executable] = {}
+
+
+async def insert_messages(
+    conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> set[tuple[Any, ...]]:
+    """Insert ``messages`` rows, skipping those whose ``key`` is taken (``ON CONFLICT DO
+    NOTHING``); the keys of the rows inserted."""
+    if not rows:
+        return set()
+    statement = _INSERTS.get(tuple(key))
+    if statement is None:
+        statement = _INSERTS[tuple(key)] = (
+            _insert(messages)
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(*(messages.c[name] for name in key))
+        )
+    result = await conn.execute(statement, list(rows))
+    return {tuple(found) for found in result.all()}
 
 
 def fts_query(parsed: Parsed) -> str:
