@@ -261,7 +261,10 @@ def test_the_environment_is_read_in_one_place() -> None:
         ({"RCINBOX_DATABASE_URL": "postgresql+asyncpg://rc@db/rcinbox"}, "database"),
         ({"RCINBOX_ATTACHMENT_STORAGE": "Database"}, "database"),
         (
-            {"RCINBOX_DATABASE_URL": "postgresql+asyncpg://rc@db/rcinbox", "RCINBOX_ATTACHMENT_STORAGE": "files"},
+            {
+                "RCINBOX_DATABASE_URL": "postgresql+asyncpg://rc@db/rcinbox",
+                "RCINBOX_ATTACHMENT_STORAGE": "files",
+            },
             "files",
         ),
     ],

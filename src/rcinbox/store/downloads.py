@@ -13,10 +13,11 @@ simply still due. Inserting pending rows is deduplicated by ``UNIQUE(message_pk,
 (archiving twice adds nothing).
 
 Replicas (one PostgreSQL database, a download worker each) claim what they fetch: :meth:`due` with
-a ``lease`` is one ``UPDATE … RETURNING`` that pushes the due rows' ``next_attempt_at`` forward by
-the lease (far longer than a download takes) and records the replica in ``claimed_by``, the rows
-picked by ``SELECT … FOR UPDATE SKIP LOCKED`` (as the outbox claims its replies: a row another
-replica's claim is writing is passed over, not waited for), so two replicas never fetch one
+a ``lease`` is one transaction that picks the due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (as the
+outbox claims its replies: a row another replica's claim is writing is passed over, not waited
+for; SQLite's writer holds the whole database and has no row locks) and, by ``UPDATE … RETURNING``
+with the due condition again, pushes their ``next_attempt_at`` forward by the lease (far longer
+than a download takes) and records the replica in ``claimed_by``, so two replicas never fetch one
 attachment at once. :meth:`finish` and :meth:`failed` clear the claim. A replica that dies
 mid-download leaves the row due again: at once when the live replicas see its heartbeat gone
 (:meth:`end_orphan_claims`, called by :mod:`rcinbox.service.membership` with the outbox's), else
@@ -136,14 +137,17 @@ class DownloadQueue:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        claiming = (
-            update(attachments)
-            .where(attachments.c.id.in_(free.scalar_subquery()), where)
-            .values(next_attempt_at=now + lease, claimed_by=claimant)
-            .returning(attachments.c.id)
-        )
         async with transaction(self.engine) as conn:
-            claimed = list((await conn.scalars(claiming)).all())
+            # Two statements in one transaction: the rows picked stay locked until it commits (a
+            # subquery with LIMIT … SKIP LOCKED inside the UPDATE may be run again per row).
+            picked = list((await conn.scalars(free)).all())
+            claiming = (
+                update(attachments)
+                .where(attachments.c.id.in_(picked), where)
+                .values(next_attempt_at=now + lease, claimed_by=claimant)
+                .returning(attachments.c.id)
+            )
+            claimed = list((await conn.scalars(claiming)).all()) if picked else []
             query = (
                 select(attachments, messages.c.extension_id, messages.c.message_id)
                 .join(messages, messages.c.id == attachments.c.message_pk)
