@@ -13,9 +13,9 @@ given, else the vacation's time zone of the rules file (the owner's), else this 
 keeps ``createdAt`` in UTC (ISO 8601), lists every attachment (its absolute ``path`` under the
 data directory, or ``null`` with ``storage`` ``database`` when its bytes are in the database's
 ``attachment_bodies`` under its ``sha256``; ``contentType``, ``size``, ``sha256``; a refused or
-failed one with its ``reason``; one still downloading is ``pending``, with ``lastError`` once an attempt failed) and
-the reply text as it was sent (``replyText``, ``null`` until it was). The table notes attachments
-still downloading ("1 downloading") and those given up on ("1 failed").
+failed one with its ``reason``; one still downloading is ``pending``, with ``lastError`` once an
+attempt failed) and the reply text as it was sent (``replyText``, ``null`` until it was). The
+table notes attachments still downloading ("1 downloading") and those given up on ("1 failed").
 """
 
 from __future__ import annotations
