@@ -50,6 +50,27 @@ async def test_mms_attachments_are_archived_byte_for_byte_and_the_sender_answere
     assert [p for p in files_under(e2e.tmp) if p.name in ("photo.jpg", "diagram.png")] == []
 
 
+async def test_with_database_storage_the_bytes_are_in_the_archive_and_no_file_is_written(
+    e2e: Harness,
+) -> None:
+    """RCINBOX_ATTACHMENT_STORAGE=database (PostgreSQL's default, chosen here on the database under
+    test): the same picture twice is one body; ``rcinbox messages`` says where each is."""
+    attachments = [("image/png", DIAGRAM, "d.png"), ("image/jpeg", PHOTO, "p.jpg")]
+    async with e2e.running(RCINBOX_ATTACHMENT_STORAGE="database") as live:
+        sent = await live.text("Both again", sender=CHARLIE, attachments=attachments)
+        again = await live.text("The diagram", sender=DANA, attachments=attachments[:1])
+        records = [*(await live.attachments(sent)).values(), *(await live.attachments(again)).values()]
+        bodies = [await live.store.bodies.get(r.sha256 or "") for r in records]
+        distinct = await live.store.bodies.count()
+    assert [(r.state, r.storage, r.path) for r in records] == [("stored", "database", None)] * 3
+    assert bodies == [DIAGRAM, PHOTO, DIAGRAM] and distinct == 2
+    assert [r.sha256 for r in records] == [hashlib.sha256(b).hexdigest() for b in (DIAGRAM, PHOTO, DIAGRAM)]
+    assert not (e2e.data_dir / "attachments").exists()
+    entries = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
+    shown = [(a["storage"], a["path"], a["sha256"]) for e in entries for a in e["attachments"]]
+    assert sorted(shown) == sorted(("database", None, r.sha256) for r in records)
+
+
 async def test_messages_json_points_at_each_archived_file_and_shows_the_reply_sent(e2e: Harness) -> None:
     async with e2e.running() as live:
         sent = await live.text("The diagram", sender=CHARLIE, attachments=[("image/png", DIAGRAM, "d.png")])

@@ -1,20 +1,23 @@
 """Three replicas on one PostgreSQL database, with real parts (replicas_kit.py): a burst of 300
 texts from 30 senders while the leader is killed (SIGKILL) a third of the way in and another
 replica is restarted (SIGTERM, started again) two thirds in. Every text is archived once, every
-sender answered exactly once, another replica took the lead; the MMS among the texts have their
-attachments in the database, each downloaded by one replica and each distinct content stored once,
-and a survivor's dashboard serves a picture the killed replica downloaded; over WebHooks (HAProxy
+sender answered exactly once, another replica took the lead; MMS sent before the burst (one
+downloaded by the leader to be killed) and during it have their attachments in the database, each
+downloaded by one replica and each distinct content stored once, and a survivor's dashboard
+serves a picture the killed replica downloaded; over WebHooks (HAProxy
 in front) the new leader renews the subscription, over the WebSocket (only the leader holds the
 socket) its catch-up finds what was texted while nobody held it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pg_kit import Cluster
 from replicas_kit import (
@@ -26,25 +29,27 @@ from replicas_kit import (
     picture,
     query,
     replica_stack,
+    send,
     senders,
     signed_in,
 )
 
 TEXTS, SENDERS = 300, 30
-# MMS among the texts: six at the start (downloaded before the leader is killed, by whichever
-# replicas took them), two after; one picture sent twice (stored once), one text with two
 PDF = b"%PDF-1.4 the site plan"
-MMS: dict[int, list[tuple[str, bytes]]] = {
-    0: [("image/png", picture(0))],
-    1: [("image/png", picture(1)), ("application/pdf", PDF)],
-    2: [("image/png", picture(2))],
-    3: [("image/png", picture(3))],
-    4: [("image/png", picture(0))],  # the same picture again
-    5: [("image/png", picture(5))],
-    TEXTS // 3 + 1: [("image/png", picture(6))],
-    TEXTS // 3 + 2: [("image/png", picture(1))],
+# MMS before the burst, from short codes (archived and downloaded, never answered: the replies'
+# budget stays the burst's), one at a time until the leader to be killed has downloaded one; the
+# first with two attachments, each a picture of its own.
+EARLY_TEXT = "Site photos ({k})"
+# MMS in the burst, after the kill: a new picture and the first one again (stored once).
+LATE: dict[int, list[tuple[str, bytes]]] = {
+    TEXTS // 3 + 1: [("image/png", picture(100))],
+    TEXTS // 3 + 2: [("image/png", picture(0))],
 }
 STORED = re.compile(r"attachment (\S+) of message (\S+) stored")
+
+
+def early(k: int) -> list[tuple[str, bytes]]:
+    return [("image/png", picture(k)), ("application/pdf", PDF)] if k == 0 else [("image/png", picture(k))]
 
 
 @pytest.fixture
@@ -64,16 +69,14 @@ def test_a_burst_survives_a_killed_leader_and_a_restarted_replica(
         eventually(lambda: _leader_subscribed(replicas, subscribed), WITHIN, "a leader subscribed")
         first = replicas.leader()
         other = next(i for i in range(3) if i != first)
-
-        def kill_leader() -> None:  # once the first MMS are downloaded (by it, among others)
-            eventually(lambda: _stored(pg_cluster, database) >= 7, WITHIN, "the first MMS stored")
-            replicas.kill(first)
-
-        faults = {TEXTS // 3: kill_leader, 2 * TEXTS // 3: lambda: replicas.restart(other)}
-        burst(http, numbers, TEXTS, faults, MMS)
+        mms = _early_mms_until_the_leader_downloaded_one(http, replicas, first, pg_cluster, database)
+        texts = TEXTS + len(mms)
+        mms |= {f"Are you there? ({n})": files for n, files in LATE.items()}
+        faults = {TEXTS // 3: lambda: replicas.kill(first), 2 * TEXTS // 3: lambda: replicas.restart(other)}
+        burst(http, numbers, TEXTS, faults, LATE)
 
         def archived() -> bool:
-            return query(pg_cluster, database, "SELECT count(*) FROM messages") == [[str(TEXTS)]]
+            return query(pg_cluster, database, "SELECT count(*) FROM messages") == [[str(texts)]]
 
         eventually(archived, WITHIN, "every text archived")
 
@@ -91,7 +94,7 @@ def test_a_burst_survives_a_killed_leader_and_a_restarted_replica(
                 "SELECT state, claimed_by, count(*) FROM outbox WHERE state IN ('queued', 'sending')"
                 " GROUP BY state, claimed_by",
             )
-            downloading = _stored(pg_cluster, database) < sum(len(files) for files in MMS.values())
+            downloading = _stored(pg_cluster, database) < sum(len(files) for files in mms.values())
             seen.update(messages=busy, outbox=active, answered=len(outbound(http)), downloading=downloading)
             return not busy and not active and len(outbound(http)) >= SENDERS and not downloading
 
@@ -105,7 +108,7 @@ def test_a_burst_survives_a_killed_leader_and_a_restarted_replica(
         rows = query(pg_cluster, database, "SELECT count(*), count(DISTINCT message_id) FROM messages")
         sent = outbound(http)
         leader = replicas.leader()
-        _every_attachment_stored_once_in_the_database(pg_cluster, database, replicas)
+        _every_attachment_stored_once_in_the_database(pg_cluster, database, replicas, mms)
         # a picture the killed replica downloaded, from a survivor's dashboard
         killed = {match.groups() for line in replicas.lines()[first] if (match := STORED.search(line))}
         assert killed, "the killed replica downloaded none of the first MMS"
@@ -122,12 +125,32 @@ def test_a_burst_survives_a_killed_leader_and_a_restarted_replica(
             proc = replicas.procs[leader]
             assert proc is not None
             proc.wait_for(r"renewed webhook subscription", WITHIN)
-    assert rows == [[str(TEXTS), str(TEXTS)]]
+    assert rows == [[str(texts), str(texts)]]
     assert sent == dict.fromkeys(numbers, 1)
     assert leader != first
     assert served.status_code == 200 and hashlib.sha256(served.content).hexdigest() == sha256
-    sent_with = MMS[int(text.rsplit("(", 1)[1].rstrip(")"))]
-    assert served.content in [data for kind, data in sent_with if kind == content_type]
+    assert served.content in [data for kind, data in mms[text] if kind == content_type]
+
+
+def _early_mms_until_the_leader_downloaded_one(
+    http: httpx.Client, replicas: Replicas, leader: int, cluster: Cluster, database: str
+) -> dict[str, list[tuple[str, bytes]]]:
+    """MMS from short codes, one at a time, each waited for until stored, until the ``leader``
+    has downloaded one (over the WebSocket the first; over WebHooks the replica a delivery reaches
+    downloads it). What was sent, by text."""
+    sent: dict[str, list[tuple[str, bytes]]] = {}
+    for k in range(6):
+        sent[EARLY_TEXT.format(k=k)] = early(k)
+        send(http, f"2200{k}", EARLY_TEXT.format(k=k), early(k))
+        count = sum(len(files) for files in sent.values())
+        eventually(functools.partial(_all_stored, cluster, database, count), WITHIN, f"MMS {k} stored")
+        if any(STORED.search(line) for line in replicas.lines()[leader]):
+            return sent
+    raise AssertionError("the leader downloaded none of six MMS")
+
+
+def _all_stored(cluster: Cluster, database: str, count: int) -> bool:
+    return _stored(cluster, database) == count
 
 
 def _stored(cluster: Cluster, database: str) -> int:
@@ -135,7 +158,7 @@ def _stored(cluster: Cluster, database: str) -> int:
 
 
 def _every_attachment_stored_once_in_the_database(
-    cluster: Cluster, database: str, replicas: Replicas
+    cluster: Cluster, database: str, replicas: Replicas, mms: dict[str, list[tuple[str, bytes]]]
 ) -> None:
     """Each MMS's attachments stored with the emulator's bytes (SHA-256), in the database (no path,
     no claim left), each distinct content once, and each download done by one replica only."""
@@ -145,18 +168,20 @@ def _every_attachment_stored_once_in_the_database(
         "SELECT m.text, a.state, a.sha256, a.size, a.path IS NULL, a.claimed_by IS NULL "
         "FROM attachments a JOIN messages m ON m.id = a.message_pk",
     )
-    found: dict[int, list[tuple[str, ...]]] = {}
+    found: dict[str, list[tuple[str, ...]]] = {}
     for text, *values in rows:
-        found.setdefault(int(text.rsplit("(", 1)[1].rstrip(")")), []).append(tuple(values))
+        found.setdefault(text, []).append(tuple(values))
     expected = {
-        n: [("stored", hashlib.sha256(data).hexdigest(), str(len(data)), "t", "t") for _, data in files]
-        for n, files in MMS.items()
+        text: sorted(
+            ("stored", hashlib.sha256(data).hexdigest(), str(len(data)), "t", "t") for _, data in files
+        )
+        for text, files in mms.items()
     }
-    assert {n: sorted(values) for n, values in found.items()} == {n: sorted(v) for n, v in expected.items()}
+    assert {text: sorted(values) for text, values in found.items()} == expected
     bodies = query(
         cluster, database, "SELECT sha256, size, encode(sha256(content), 'hex') FROM attachment_bodies"
     )
-    distinct = {hashlib.sha256(data).hexdigest(): len(data) for files in MMS.values() for _, data in files}
+    distinct = {hashlib.sha256(data).hexdigest(): len(data) for files in mms.values() for _, data in files}
     assert sorted(bodies) == sorted([digest, str(size), digest] for digest, size in distinct.items())
     downloads = Counter(
         match.groups()
@@ -164,7 +189,7 @@ def _every_attachment_stored_once_in_the_database(
         for line in lines
         if (match := STORED.search(line))
     )
-    assert sum(downloads.values()) == sum(len(files) for files in MMS.values()) and set(
+    assert sum(downloads.values()) == sum(len(files) for files in mms.values()) and set(
         downloads.values()
     ) == {1}
 

@@ -192,16 +192,20 @@ def burst(
         if n in at:
             at[n]()
         text = f"Are you there? ({n})"
-        body: dict[str, object] = {"from": numbers[n % len(numbers)], "to": OWNER, "text": text}
-        if mms and n in mms:
-            body["attachments"] = [
-                {"contentType": kind, "contentBase64": base64.b64encode(data).decode()}
-                for kind, data in mms[n]
-            ]
-        response = http.post("/_emulator/inbound", json=body)
-        assert response.status_code == 200, response.text
+        send(http, numbers[n % len(numbers)], text, (mms or {}).get(n, []))
         words.append(text)
     return words
+
+
+def send(http: httpx.Client, sender: str, text: str, files: list[tuple[str, bytes]] | None = None) -> None:
+    """``sender`` texts the owner, with ``files`` (content type, bytes) attached: an MMS."""
+    body: dict[str, object] = {"from": sender, "to": OWNER, "text": text}
+    if files:
+        body["attachments"] = [
+            {"contentType": kind, "contentBase64": base64.b64encode(data).decode()} for kind, data in files
+        ]
+    response = http.post("/_emulator/inbound", json=body)
+    assert response.status_code == 200, response.text
 
 
 def picture(n: int, size: int = 3000) -> bytes:
@@ -210,15 +214,16 @@ def picture(n: int, size: int = 3000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + (seed * (size // len(seed) + 1))[:size]
 
 
-def signed_in(port: int, password: str = PASSWORD) -> httpx.Client:
+@contextlib.contextmanager
+def signed_in(port: int, password: str = PASSWORD) -> Iterator[httpx.Client]:
     """An HTTP client of one replica's dashboard, signed in."""
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    form = http.get("/signin")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert csrf is not None, form.text
-    answer = http.post("/signin", data={"csrf": csrf.group(1), "password": password})
-    assert answer.status_code == 303, answer.text
-    return http
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        form = http.get("/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None, form.text
+        answer = http.post("/signin", data={"csrf": csrf.group(1), "password": password})
+        assert answer.status_code == 303, answer.text
+        yield http
 
 
 @contextlib.contextmanager
