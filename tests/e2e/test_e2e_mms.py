@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, cli_messages, replies, reply_for
+from store_kit import on_both_backends
 
 from rcinbox.service.attachments import DEFAULT_MAX_BYTES
 
@@ -50,15 +51,18 @@ async def test_mms_attachments_are_archived_byte_for_byte_and_the_sender_answere
     assert [p for p in files_under(e2e.tmp) if p.name in ("photo.jpg", "diagram.png")] == []
 
 
+@on_both_backends
 async def test_with_database_storage_the_bytes_are_in_the_archive_and_no_file_is_written(
     e2e: Harness,
 ) -> None:
-    """RCINBOX_ATTACHMENT_STORAGE=database (PostgreSQL's default, chosen here on the database under
-    test): the same picture twice is one body; ``rcinbox messages`` says where each is."""
+    """RCINBOX_ATTACHMENT_STORAGE=database (PostgreSQL's default; chosen here on SQLite too): the
+    same picture twice is one body; ``rcinbox messages`` says where each is."""
     attachments = [("image/png", DIAGRAM, "d.png"), ("image/jpeg", PHOTO, "p.jpg")]
     async with e2e.running(RCINBOX_ATTACHMENT_STORAGE="database") as live:
         sent = await live.text("Both again", sender=CHARLIE, attachments=attachments)
         again = await live.text("The diagram", sender=DANA, attachments=attachments[:1])
+        await live.outcome(sent)
+        await live.outcome(again)
         records = [*(await live.attachments(sent)).values(), *(await live.attachments(again)).values()]
         bodies = [await live.store.bodies.get(r.sha256 or "") for r in records]
         distinct = await live.store.bodies.count()
