@@ -32,6 +32,7 @@ from rcinbox.sender_jwts import NO_SENDER_JWTS, SenderJwts, parse_sender_jwts
 Transport = Literal["websocket", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
+AttachmentStorage = Literal["files", "database"]
 PRODUCTION_SERVER = "https://platform.ringcentral.com"
 WEBHOOK_EXPIRES_IN = 7 * 24 * 3600  # the platform's default; at most 10 years (PLATFORM.md §6)
 DOTENV = Path(".env")  # read when present and no --env-file is given
@@ -112,6 +113,15 @@ FIELDS: tuple[Field, ...] = (
         "./rcinbox-data",
         metavar="PATH",
     ),
+    Field(
+        "attachment_storage",
+        "RCINBOX_ATTACHMENT_STORAGE",
+        "--attachment-storage",
+        "Where MMS attachments are kept: files under DATA_DIR/attachments, or in the database "
+        "(every replica serves them; backed up with it).",
+        "files on SQLite, database on PostgreSQL",
+        choices=get_args(AttachmentStorage),
+    ),
     Field("rules", "RCINBOX_RULES", "--rules", "Reply rules (TOML).", "./rcinbox.toml", metavar="PATH"),
     Field(
         "extensions",
@@ -177,6 +187,7 @@ class Settings:
     port: int = 8080
     database_url: str = ""  # "" → sqlite file in data_dir (filled in by __post_init__)
     data_dir: Path = Path("rcinbox-data")
+    attachment_storage: AttachmentStorage | None = None  # None → by the database (__post_init__)
     rules: Path = Path("rcinbox.toml")
     extensions: tuple[str, ...] = ()  # () = the JWT user
     sender_jwts: SenderJwts = NO_SENDER_JWTS
@@ -188,6 +199,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url(self.data_dir))
+        if self.attachment_storage is None:
+            object.__setattr__(self, "attachment_storage", default_attachment_storage(self.database_url))
         if self.transport == "webhook" and not self.webhook_url:
             raise ConfigError(
                 "RCINBOX_TRANSPORT=webhook needs RCINBOX_WEBHOOK_URL (the public HTTPS address "
@@ -227,9 +240,12 @@ class Settings:
         return urlsplit(self.webhook_url or "").path or "/"
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with some fields changed (a default database follows a new ``data_dir``)."""
+        """A copy with some fields changed (a default database follows a new ``data_dir``, a
+        default attachment storage a new database)."""
         if "data_dir" in overrides and self.database_url == default_database_url(self.data_dir):
             overrides.setdefault("database_url", "")
+        if self.attachment_storage == default_attachment_storage(self.database_url):
+            overrides.setdefault("attachment_storage", None)
         return replace(self, **overrides)
 
     @classmethod
@@ -289,6 +305,11 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'rcinbox.db'}"
 
 
+def default_attachment_storage(database_url: str) -> AttachmentStorage:
+    """``database`` on PostgreSQL (replicas share it: a file would stay on one machine), else ``files``."""
+    return "database" if database_url.startswith("postgresql") else "files"
+
+
 def _shown(field: Field, value: object) -> str:
     """How ``repr`` shows a value: secrets masked (sender JWTs keep their extension ids)."""
     if field.secret and value:
@@ -337,6 +358,7 @@ PARSERS: Mapping[str, Callable[[str, str], Any]] = {
     "port": parse.port,
     "database_url": parse.database_url,
     "data_dir": parse.path,
+    "attachment_storage": parse.choice(get_args(AttachmentStorage)),
     "rules": parse.path,
     "extensions": parse.extensions,
     "sender_jwts": parse_sender_jwts,

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from e2e_kit import ALEX, ALEX_EXT, CHARLIE, DANA, Harness, cli_messages, replies, reply_for
+from store_kit import on_both_backends
 
 from rcinbox.service.attachments import DEFAULT_MAX_BYTES
 
@@ -48,6 +49,30 @@ async def test_mms_attachments_are_archived_byte_for_byte_and_the_sender_answere
     assert [(p.parent, p.suffix) for p in paths] == [(folder, ".jpg"), (folder, ".png")]
     assert files_under(e2e.data_dir / "attachments") == set(paths)  # nothing else, no partial file
     assert [p for p in files_under(e2e.tmp) if p.name in ("photo.jpg", "diagram.png")] == []
+
+
+@on_both_backends
+async def test_with_database_storage_the_bytes_are_in_the_archive_and_no_file_is_written(
+    e2e: Harness,
+) -> None:
+    """RCINBOX_ATTACHMENT_STORAGE=database (PostgreSQL's default; chosen here on SQLite too): the
+    same picture twice is one body; ``rcinbox messages`` says where each is."""
+    attachments = [("image/png", DIAGRAM, "d.png"), ("image/jpeg", PHOTO, "p.jpg")]
+    async with e2e.running(RCINBOX_ATTACHMENT_STORAGE="database") as live:
+        sent = await live.text("Both again", sender=CHARLIE, attachments=attachments)
+        again = await live.text("The diagram", sender=DANA, attachments=attachments[:1])
+        await live.outcome(sent)
+        await live.outcome(again)
+        records = [*(await live.attachments(sent)).values(), *(await live.attachments(again)).values()]
+        bodies = [await live.store.bodies.get(r.sha256 or "") for r in records]
+        distinct = await live.store.bodies.count()
+    assert [(r.state, r.storage, r.path) for r in records] == [("stored", "database", None)] * 3
+    assert bodies == [DIAGRAM, PHOTO, DIAGRAM] and distinct == 2
+    assert [r.sha256 for r in records] == [hashlib.sha256(b).hexdigest() for b in (DIAGRAM, PHOTO, DIAGRAM)]
+    assert not (e2e.data_dir / "attachments").exists()
+    entries = await asyncio.to_thread(cli_messages, e2e.data_dir, 50, e2e.database_url)
+    shown = [(a["storage"], a["path"], a["sha256"]) for e in entries for a in e["attachments"]]
+    assert sorted(shown) == sorted(("database", None, r.sha256) for r in records)
 
 
 async def test_messages_json_points_at_each_archived_file_and_shows_the_reply_sent(e2e: Harness) -> None:

@@ -84,6 +84,17 @@ async def fill(database: Path) -> None:
         assert await store.conclude(second.pk, DecisionRecord("suppress", "not-a-contact", "vacation", {}))
 
 
+async def stored_in_database(database: Path, message_id: str) -> None:
+    """A picture of ``message_id`` stored with RCINBOX_ATTACHMENT_STORAGE=database: no path."""
+    async with await Store.open(f"sqlite+aiosqlite:///{database}") as store:
+        found = await store.find_message(EXT, message_id)
+        assert found is not None
+        record = AttachmentRecord(
+            found.pk, "78", "image/jpeg", "http://emu/content/78", "stored", 3, "cd" * 32
+        )
+        assert await store.record_attachment(record)
+
+
 def messages(*args: str, env: dict[str, str | None] | None = None) -> Result:
     # Ambient RCINBOX_* variables (the Makefile's RCINBOX_SDK_PYTHON) would be refused as typos.
     ambient: dict[str, str | None] = {key: None for key in os.environ if key.startswith("RCINBOX_")}

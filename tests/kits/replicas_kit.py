@@ -5,12 +5,16 @@ front of the replicas' webhook endpoints with a health check on ``/healthz``, an
 
 :class:`Replicas` starts and stops replicas (SIGKILL, SIGTERM, start again), says which one leads
 (its "leads" line) and reads the database with ``psql``; :func:`burst` texts the emulator's owner
-from many senders (``POST /_emulator/inbound``) and runs a callback at chosen points of the burst.
+from many senders (``POST /_emulator/inbound``, some texts MMS with :func:`picture` attached) and
+runs a callback at chosen points of the burst; :func:`signed_in` opens a replica's dashboard.
 Waits are on log lines, HTTP and database state, each with a time limit."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +37,7 @@ OWNER = "+16505550100"  # the emulator's first extension (Alex): the texts go to
 HOOK_PATH = "/rc/webhook"
 WITHIN = 60.0  # seconds any one wait may take
 LEADS = r"this replica leads"
+PASSWORD = "replica-test-password"  # the dashboards'
 
 
 def senders(count: int) -> list[str]:
@@ -173,21 +178,52 @@ def outbound(http: httpx.Client) -> Counter[str]:
 
 
 def burst(
-    http: httpx.Client, numbers: list[str], total: int, at: Mapping[int, Callable[[], None]]
+    http: httpx.Client,
+    numbers: list[str],
+    total: int,
+    at: Mapping[int, Callable[[], object]],
+    mms: Mapping[int, list[tuple[str, bytes]]] | None = None,
 ) -> list[str]:
-    """``total`` texts, round-robin over ``numbers``; ``at[n]()`` runs before the n-th one.
-    Returns each text's words (unique)."""
+    """``total`` texts, round-robin over ``numbers``; ``at[n]()`` runs before the n-th one; the
+    n-th is an MMS with ``mms[n]`` (content type, bytes) attached. Returns each text's words
+    (unique)."""
     words = []
     for n in range(total):
         if n in at:
             at[n]()
         text = f"Are you there? ({n})"
-        response = http.post(
-            "/_emulator/inbound", json={"from": numbers[n % len(numbers)], "to": OWNER, "text": text}
-        )
-        assert response.status_code == 200, response.text
+        send(http, numbers[n % len(numbers)], text, (mms or {}).get(n, []))
         words.append(text)
     return words
+
+
+def send(http: httpx.Client, sender: str, text: str, files: list[tuple[str, bytes]] | None = None) -> None:
+    """``sender`` texts the owner, with ``files`` (content type, bytes) attached: an MMS."""
+    body: dict[str, object] = {"from": sender, "to": OWNER, "text": text}
+    if files:
+        body["attachments"] = [
+            {"contentType": kind, "contentBase64": base64.b64encode(data).decode()} for kind, data in files
+        ]
+    response = http.post("/_emulator/inbound", json=body)
+    assert response.status_code == 200, response.text
+
+
+def picture(n: int, size: int = 3000) -> bytes:
+    """An attachment's bytes, different for each ``n``."""
+    seed = hashlib.sha256(str(n).encode()).digest()
+    return b"\x89PNG\r\n\x1a\n" + (seed * (size // len(seed) + 1))[:size]
+
+
+@contextlib.contextmanager
+def signed_in(port: int, password: str = PASSWORD) -> Iterator[httpx.Client]:
+    """An HTTP client of one replica's dashboard, signed in."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        form = http.get("/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None, form.text
+        answer = http.post("/signin", data={"csrf": csrf.group(1), "password": password})
+        assert answer.status_code == 303, answer.text
+        yield http
 
 
 @contextlib.contextmanager
@@ -215,7 +251,7 @@ def replica_stack(
         run_env |= {
             "RCINBOX_DATABASE_URL": cluster.url(database),
             "RCINBOX_TRANSPORT": transport,
-            "RCINBOX_ADMIN_PASSWORD": "replica-test-password",
+            "RCINBOX_ADMIN_PASSWORD": PASSWORD,
         }
         if transport == "webhook":
             front = free_port()

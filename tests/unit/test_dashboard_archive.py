@@ -4,6 +4,8 @@ and the opt-outs with their lift (a reason required, CSRF checked)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +33,7 @@ from views_kit import (
 
 from rcinbox.clock import FakeClock
 from rcinbox.dashboard.archive import ArchivePages
-from rcinbox.store import DecisionRecord, Store
+from rcinbox.store import AttachmentRecord, DecisionRecord, Store
 
 NY = ZoneInfo("America/New_York")
 
@@ -122,6 +124,49 @@ def test_a_recorded_image_is_served_inline_and_a_file_as_a_download(archive: Arc
     doc = archive.client.get(f"/attachments/{pk}/doc1")
     assert doc.headers["content-disposition"].startswith("attachment") and doc.content == b"%PDF"
     assert archive.client.get(f"/attachments/{pk}/..%2Fsecret.txt").status_code == 404
+    assert archive.client.get(f"/attachments/{pk + 1}/img1").status_code == 404
+
+
+def test_an_attachment_stored_in_the_database_is_served_with_the_same_headers(archive: Archive) -> None:
+    """RCINBOX_ATTACHMENT_STORAGE=database: no file anywhere, the bytes come from attachment_bodies
+    (any replica serves them), with a file's headers; a body that is not there is a 404."""
+    picture, pdf = b"\xff\xd8\xff-picture", b"%PDF-1.7 document"
+    pk = run(archive, text_in(archive.store, "photo"))
+    for attachment_id, content_type, body in (
+        ("img1", "image/jpeg", picture),
+        ("doc1", "application/pdf", pdf),
+    ):
+        digest = hashlib.sha256(body).hexdigest()
+        assert run(archive, archive.store.bodies.put(digest, body))
+        record = AttachmentRecord(
+            pk, attachment_id, content_type, "https://media.ringcentral.com/x", "stored"
+        )
+        stored = dataclasses.replace(record, size=len(body), sha256=digest)
+        assert run(archive, archive.store.record_attachment(stored))
+    lost = AttachmentRecord(
+        pk, "lost", "image/png", "https://media.ringcentral.com/y", "stored", sha256="cd" * 32
+    )
+    assert run(archive, archive.store.record_attachment(lost))
+    assert archive.client.get(f"/attachments/{pk}/img1").status_code == 401  # signed in only
+    archive.site.sign_in()
+    page = archive.client.get(f"/conversations/{CHARLIE}")
+    assert f'<img class="attachment-image" src="/attachments/{pk}/img1"' in page.text
+    assert f'href="/attachments/{pk}/doc1" download' in page.text
+    image = archive.client.get(f"/attachments/{pk}/img1")
+    assert image.status_code == 200 and image.content == picture
+    assert image.headers["content-type"] == "image/jpeg"
+    assert image.headers["content-disposition"] == 'inline; filename="img1.jpg"'
+    doc = archive.client.get(f"/attachments/{pk}/doc1")
+    assert doc.status_code == 200 and doc.content == pdf
+    assert doc.headers["content-type"] == "application/octet-stream"
+    assert doc.headers["content-disposition"] == 'attachment; filename="doc1.pdf"'
+    for response in (image, doc):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "private, no-store"
+        assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert not (archive.data_dir / "attachments").exists()
+    assert archive.client.get(f"/attachments/{pk}/lost").status_code == 404  # its body is not there
+    assert archive.client.get(f"/attachments/{pk}/nothing").status_code == 404
     assert archive.client.get(f"/attachments/{pk + 1}/img1").status_code == 404
 
 

@@ -3,11 +3,12 @@ no RingCentral credentials; a missing archive is a clear error."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 
-from messages_cli_kit import ALEX, EXT, archive, messages
+from messages_cli_kit import ALEX, EXT, archive, messages, stored_in_database
 
 UNCLASSIFIED = {"intent": None, "confidence": None, "backend": None, "replyKind": None}
 
@@ -76,6 +77,21 @@ def test_json_shows_the_attachments_and_reply_state(tmp_path: Path) -> None:
     )
     [photo] = charlie["attachments"]  # the path is under the data directory, made absolute
     assert photo["path"] == str((tmp_path / "files" / "a" / "b.png").absolute())
+    assert photo["storage"] == "files"
+
+
+def test_an_attachment_stored_in_the_database_has_no_path(tmp_path: Path) -> None:
+    """RCINBOX_ATTACHMENT_STORAGE=database: no file to point at; the bytes are in the database
+    under the sha256 (and the table counts it as stored, as any other)."""
+    archive(tmp_path / "data")
+    asyncio.run(stored_in_database(tmp_path / "data" / "rcinbox.db", "1002"))
+    result = messages("--json", env={"RCINBOX_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 0, result.output
+    [picture] = next(e for e in json.loads(result.output) if e["messageId"] == "1002")["attachments"]
+    assert (picture["state"], picture["path"], picture["storage"]) == ("stored", None, "database")
+    assert picture["sha256"] == "cd" * 32
+    table = messages("--data-dir", str(tmp_path / "data"), "--env-file", os.devnull)
+    assert table.output.count("(+1 attachment)") == 2, table.output
 
 
 def test_a_missing_archive_is_an_error(tmp_path: Path) -> None:

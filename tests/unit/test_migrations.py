@@ -29,8 +29,8 @@ from rcinbox.store import Store, migrate
 from rcinbox.store.schema import SEARCH_TABLES, metadata
 
 # the columns the migrations added at the end of a 0.1.0 table: messages 0002 + 0003, attachments
-# 0005, the rest 0004
-ADDED = {"messages": 3, "attachments": 3, "decisions": 4, "opt_outs": 2, "outbox": 3}
+# 0005 + 0010, the rest 0004
+ADDED = {"messages": 3, "attachments": 4, "decisions": 4, "opt_outs": 2, "outbox": 3}
 NO_SETTINGS: dict[str, str | None] = {
     "RC_APP_CLIENT_ID": None,
     "RC_APP_CLIENT_SECRET": None,
@@ -46,6 +46,11 @@ PHOTO = {
     "problem": None,
     "note": None,
 }
+
+
+def dump_table(path: Path, table: str) -> list[Any]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"SELECT * FROM {table}").fetchall()
 
 
 def url(path: Path) -> str:
@@ -80,7 +85,10 @@ async def test_an_archive_of_0_1_0_is_upgraded_with_nothing_lost(tmp_path: Path)
     assert {row[-1] for row in after["outbox"]} == {None}  # 0009: no replica holds any of them
     assert after["outbox"] and after["opt_outs"]  # the 0.1.0 archive has rows there to keep
     # 0005: old outcomes are final: no attempt, nothing due, no error
-    assert [row[-3:] for row in after["attachments"]] == [(0, None, None)]
+    assert [row[-4:-1] for row in after["attachments"]] == [(0, None, None)]
+    # 0010: the files stay where they are (path kept above), claimed by no replica, no body added
+    assert [row[-1] for row in after["attachments"]] == [None]
+    assert dump_table(path, "attachment_bodies") == []
     # the marker rcinbox 0.1.0 put in the catch-up's envelope became the column (raw left as it was)
     assert [row[-3] for row in after["messages"]] == [1, 0, 0, 0]
     # the announced attachments and the envelope's timestamp were parsed from raw into columns

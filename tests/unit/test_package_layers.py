@@ -31,6 +31,7 @@ FOUNDATION = (
     "passwords",
     "observe",
     "sender_jwts",
+    "media",
 )
 
 RCINBOX = Layers(

@@ -31,6 +31,7 @@ def test_defaults_match_the_issue() -> None:
     assert s.log_level == "INFO"
     assert (s.log_format, s.metrics_public) == ("text", False)
     assert s.token_file == Path("rcinbox-data/tokens.json")
+    assert s.attachment_storage == "files"  # SQLite: the attachments are files in the data directory
 
 
 def test_every_variable_is_parsed() -> None:
@@ -137,6 +138,10 @@ def test_database_url_explicit_and_following_data_dir() -> None:
         (
             {"RCINBOX_LOG_FORMAT": "jsno"},
             "RCINBOX_LOG_FORMAT must be one of text, json, got 'jsno'",
+        ),
+        (
+            {"RCINBOX_ATTACHMENT_STORAGE": "databse"},
+            "RCINBOX_ATTACHMENT_STORAGE must be one of files, database, got 'databse'",
         ),
         (
             {"RCINBOX_METRICS_PUBLIC": "ture"},
@@ -247,3 +252,30 @@ def test_the_environment_is_read_in_one_place() -> None:
         )
     }
     assert readers == {"settings.py"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "files"),
+        ({"RCINBOX_DATABASE_URL": "postgresql+asyncpg://rc@db/rcinbox"}, "database"),
+        ({"RCINBOX_ATTACHMENT_STORAGE": "Database"}, "database"),
+        (
+            {
+                "RCINBOX_DATABASE_URL": "postgresql+asyncpg://rc@db/rcinbox",
+                "RCINBOX_ATTACHMENT_STORAGE": "files",
+            },
+            "files",
+        ),
+    ],
+)
+def test_attachment_storage_defaults_by_the_database(env: dict[str, str], expected: str) -> None:
+    """Replicas share a PostgreSQL database, not a disk: there the attachments go into it."""
+    assert Settings.from_env({**CREDS, **env}, env_file=None).attachment_storage == expected
+
+
+def test_a_default_attachment_storage_follows_a_new_database() -> None:
+    s = Settings.from_env(CREDS, env_file=None)
+    assert s.with_overrides(database_url="postgresql+asyncpg://rc@db/x").attachment_storage == "database"
+    chosen = Settings.from_env({**CREDS, "RCINBOX_ATTACHMENT_STORAGE": "database"}, env_file=None)
+    assert chosen.with_overrides(data_dir=Path("/srv/z")).attachment_storage == "database"

@@ -11,10 +11,11 @@ that intent's own, and whether an escalation was queued; JSON adds ``intent``, `
 Times are shown with the year and the time zone, in :func:`display_zone`: ``--timezone`` when
 given, else the vacation's time zone of the rules file (the owner's), else this machine's. JSON
 keeps ``createdAt`` in UTC (ISO 8601), lists every attachment (its absolute ``path`` under the
-data directory, ``contentType``, ``size``, ``sha256``; a refused or failed one with its
-``reason``; one still downloading is ``pending``, with ``lastError`` once an attempt failed) and
-the reply text as it was sent (``replyText``, ``null`` until it was). The table notes attachments
-still downloading ("1 downloading") and those given up on ("1 failed").
+data directory, or ``null`` with ``storage`` ``database`` when its bytes are in the database's
+``attachment_bodies`` under its ``sha256``; ``contentType``, ``size``, ``sha256``; a refused or
+failed one with its ``reason``; one still downloading is ``pending``, with ``lastError`` once an
+attempt failed) and the reply text as it was sent (``replyText``, ``null`` until it was). The
+table notes attachments still downloading ("1 downloading") and those given up on ("1 failed").
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def attachment_json(record: AttachmentRecord, data_dir: Path) -> dict[str, Any]:
         "id": record.attachment_id,
         "state": record.state,
         "path": path,
+        "storage": record.storage,
         "contentType": record.content_type,
         "size": record.size,
         "sha256": record.sha256,

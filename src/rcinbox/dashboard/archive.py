@@ -4,7 +4,9 @@ read the store's dashboard reads (:mod:`rcinbox.store.reads`) and share the
 :class:`~rcinbox.dashboard.pages.Dashboard`'s sessions, templates and headers.
 
 A thread's attachment is served only when the archive records it (its message and attachment id,
-downloaded, with a path inside the data directory): never a path from the request.
+downloaded, with a path inside the data directory or its bytes in the database's
+``attachment_bodies``, by its SHA-256): never a path from the request. A file is served by the
+replica whose data directory holds it; a database body by every replica.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from rcinbox.dashboard.pages import Dashboard
 from rcinbox.errors import NotOptedOut
-from rcinbox.store import Store
+from rcinbox.media import suffix_for
+from rcinbox.store import AttachmentRecord, Store
 from rcinbox.store.explain import explain
 from rcinbox.store.views import timeline
 
@@ -82,21 +85,21 @@ class ArchivePages:
             return Response("sign in first\n", status_code=401, media_type="text/plain")
         files = await self.store.attachments(request.path_params["pk"])
         record = files.get(request.path_params["attachment"])
+        if record is not None and record.storage == "database" and record.sha256:
+            body = await self.store.bodies.get(record.sha256)
+            if body is not None:
+                media, disposition, name = _shown_as(record, f".{suffix_for(record.content_type)}")
+                quoted = quote(name)
+                named = f"filename*=utf-8''{quoted}" if quoted != name else f'filename="{name}"'
+                headers = {"Content-Disposition": f"{disposition}; {named}"}  # as FileResponse says it
+                return _guarded(Response(body, media_type=media, headers=headers))
         root = self.data_dir.resolve()
         path = (root / record.path).resolve() if record is not None and record.path else None
         if record is None or path is None or not path.is_relative_to(root) or not path.is_file():
             return Response("no such file\n", status_code=404, media_type="text/plain")
-        inline = record.content_type in INLINE
-        name = f"{record.attachment_id}{path.suffix}"
-        response = FileResponse(
-            path,
-            media_type=record.content_type if inline else "application/octet-stream",
-            filename=name,
-            content_disposition_type="inline" if inline else "attachment",
-        )
-        response.headers.update({"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
-        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        media, disposition, name = _shown_as(record, path.suffix)
+        response = FileResponse(path, media_type=media, filename=name, content_disposition_type=disposition)
+        return _guarded(response)
 
     async def search(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
@@ -156,6 +159,21 @@ class ArchivePages:
         context.setdefault("extensions", self.site.extensions)
         context.setdefault("page", name.removesuffix(".html"))
         return self.site._page(request, self.site._session(request), name, context, status)
+
+
+def _shown_as(record: AttachmentRecord, suffix: str) -> tuple[str, str, str]:
+    """Media type, disposition and name an attachment is served with: shown inline only for the
+    pictures of :data:`INLINE`, else a download; named ``<attachment id><suffix>``."""
+    inline = record.content_type in INLINE
+    media = record.content_type if inline else "application/octet-stream"
+    return media, "inline" if inline else "attachment", f"{record.attachment_id}{suffix}"
+
+
+def _guarded(response: Response) -> Response:
+    """Never sniffed, cached, or run (a sandbox with nothing allowed)."""
+    response.headers.update({"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def _number(request: Request) -> int:

@@ -45,6 +45,7 @@ from rcinbox.logs import redact
 from rcinbox.platform import PlatformClient, Waits
 from rcinbox.private import private_dir
 from rcinbox.rules import RulesWatcher
+from rcinbox.service.attachment_storage import storage_for
 from rcinbox.service.catchup import CatchUpLoop, CatchUpPolicy
 from rcinbox.service.contacts import ContactBook
 from rcinbox.service.dashboard_status import Parts, announce, status_source
@@ -161,7 +162,9 @@ class Service:
             await understanding.ensure(rules.current().smart)  # in a thread; a failure falls back
             outbox = Outbox(store, client, senders=senders, rules=rules.current)
             # the Medium budget is shared: downloads take at most half of it, replies the rest
-            downloads = Downloads(store, client, settings.data_dir, pacer=client.pacer)
+            # the attachments: files under the data directory, or the database (replicas' default)
+            storage = storage_for(settings.attachment_storage or "files", settings.data_dir, store)
+            downloads = Downloads(store, client, settings.data_dir, pacer=client.pacer, storage=storage)
             pipeline = Pipeline(
                 store,
                 client,
@@ -227,8 +230,11 @@ class Service:
                     client.pacer,
                     *(c.pacer for c in senders.others.values() if isinstance(c, PlatformClient)),
                 ]
-                service.membership = Membership(store, pacers, orphans=outbox.wake)
+                service.membership = Membership(
+                    store, pacers, orphans=outbox.wake, orphan_downloads=downloads.wake
+                )
                 outbox.claimant = service.membership.replica  # a gone replica's claims end early
+                downloads.claimant = service.membership.replica
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )

@@ -3,7 +3,10 @@
 The download worker (:mod:`rcinbox.service.downloads`) hands :meth:`AttachmentFetcher.fetch` one
 queued download at a time (:class:`~rcinbox.store.PendingDownload`, after the message was decided).
 Each ``MmsAttachment`` of a message is fetched with the platform client's authenticated
-``stream(uri)`` and written to ``DATA_DIR/attachments/<extension id>/<message id>/<name>.<ext>``:
+``stream(uri)`` and handed, chunk by chunk, to the attachment storage
+(:mod:`rcinbox.service.attachment_storage`): a file
+``DATA_DIR/attachments/<extension id>/<message id>/<name>.<ext>`` (``files``) or a row of the
+database keyed by its SHA-256 (``database``):
 
 - every path component is chosen by rcinbox: the extension and message ids were validated as
   plain tokens when the notification was parsed; the attachment's own id is used only when it
@@ -15,9 +18,9 @@ Each ``MmsAttachment`` of a message is fetched with the platform client's authen
   refused (``too-large``) and the partial file is removed. A declared size out of any range
   (beyond 64 bits) is no declaration: it is recorded as unknown and the download goes ahead
   under the same cap, counted while streaming; the row's ``reason`` carries the note;
-- bytes go to a temporary file in the target directory, are fsynced, then renamed into place;
-  SHA-256 is computed while streaming; chunks are written from a worker thread (the event loop
-  never waits on the disk); directories are created 0700 and files 0600 (:mod:`rcinbox.private`);
+- SHA-256 and the size are computed while streaming; the storage keeps the bytes only once the
+  download is complete and within the cap (a file is renamed into place, a database body is
+  inserted), and discards them otherwise: a refusal or an error leaves nothing behind;
 - the worker records each outcome once (the queued row changes only while ``pending``).
 
 Permanent failures (a malformed entry, foreign host, too large, 404 and other 4xx) come back as a
@@ -28,16 +31,13 @@ problems (403, OAuth) propagate, so the worker retries the download later and pa
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import logging
-import os
 import re
-import uuid
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -51,42 +51,15 @@ from rcinbox.errors import (
     ServerError,
     Unauthorized,
 )
-from rcinbox.private import open_private, private_dir
+from rcinbox.media import SUFFIXES, suffix_for
+from rcinbox.service.attachment_storage import FileStorage, Sink, Storage, UnsafePath
 from rcinbox.store import AttachmentRecord, PendingDownload
 
 log = logging.getLogger("rcinbox.pipeline")
 
 DEFAULT_MAX_BYTES = 10_000_000
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-SUFFIXES: dict[str, str] = {
-    "image/jpeg": "jpg",
-    "image/jpg": "jpg",
-    "image/pjpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/bmp": "bmp",
-    "image/tiff": "tiff",
-    "image/webp": "webp",
-    "image/heic": "heic",
-    "image/heif": "heif",
-    "video/mp4": "mp4",
-    "video/3gpp": "3gp",
-    "video/mpeg": "mpeg",
-    "video/quicktime": "mov",
-    "video/webm": "webm",
-    "audio/mpeg": "mp3",
-    "audio/mp4": "m4a",
-    "audio/amr": "amr",
-    "audio/3gpp": "3gp",
-    "audio/ogg": "ogg",
-    "audio/wav": "wav",
-    "text/vcard": "vcf",
-    "text/x-vcard": "vcf",
-    "text/plain": "txt",
-    "text/calendar": "ics",
-    "application/pdf": "pdf",
-}
+__all__ = ["SUFFIXES", "suffix_for"]  # the media types' table (rcinbox.media), as it was here
 
 
 class Downloader(Protocol):
@@ -103,11 +76,6 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def suffix_for(content_type: str) -> str:
-    """File extension for a media type from the allowlist; ``bin`` for anything else."""
-    return SUFFIXES.get(content_type.split(";", 1)[0].strip().lower(), "bin")
 
 
 def safe_name(attachment_id: str) -> str:
@@ -131,9 +99,16 @@ def host_allowed(uri: str, allowed: frozenset[str]) -> bool:
 
 
 class AttachmentFetcher:
-    def __init__(self, client: Downloader, data_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        client: Downloader,
+        data_dir: Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        storage: Storage | None = None,
+    ) -> None:
         self.client = client
-        self.root = Path(data_dir) / "attachments"
+        self.storage = storage or FileStorage(data_dir)
         self.max_bytes = max_bytes
 
     async def fetch(self, item: PendingDownload) -> AttachmentRecord:
@@ -166,8 +141,11 @@ class AttachmentFetcher:
             async with self.client.stream(base.uri) as response:
                 _check_response(response, self.max_bytes)
                 content_type = response.headers.get("content-type") or base.content_type
-                target = self._target(relative, suffix_for(content_type))
-                size, digest = await self._write(response, target)
+                try:
+                    sink = await self.storage.open(relative, suffix_for(content_type))
+                except UnsafePath:
+                    raise Refused("unsafe-path") from None
+                size, digest, path = await self._write(response, sink)
         except DownloadRefused as exc:
             raise Refused(f"foreign-host: {exc}") from exc
         except (ServerError, RateLimited, Unauthorized, Forbidden, AuthError):
@@ -182,18 +160,10 @@ class AttachmentFetcher:
             "stored",
             size=size,
             sha256=digest,
-            path=target.relative_to(self.root.parent).as_posix(),
+            path=path,
         )
 
-    def _target(self, relative: Path, suffix: str) -> Path:
-        target = self.root / relative.parent / f"{relative.name}.{suffix}"
-        if not target.resolve().is_relative_to(self.root.resolve()):  # belt and braces
-            raise Refused("unsafe-path")
-        return target
-
-    async def _write(self, response: httpx.Response, target: Path) -> tuple[int, str]:
-        part = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        handle = await asyncio.to_thread(_open_part, part)
+    async def _write(self, response: httpx.Response, sink: Sink) -> tuple[int, str, str | None]:
         digest, size = hashlib.sha256(), 0
         try:
             async for chunk in response.aiter_bytes():
@@ -201,12 +171,12 @@ class AttachmentFetcher:
                 if size > self.max_bytes:
                     raise Refused(f"too-large: more than {self.max_bytes} bytes")
                 digest.update(chunk)
-                await asyncio.to_thread(handle.write, chunk)  # a slow disk must not stall the loop
-            await asyncio.to_thread(_commit, handle, part, target)
+                await sink.write(chunk)
+            path = await sink.commit(digest.hexdigest())
         except BaseException:
-            await asyncio.to_thread(_discard, handle, part)
+            await sink.discard()
             raise
-        return size, digest.hexdigest()
+        return size, digest.hexdigest(), path
 
 
 def _check_response(response: httpx.Response, max_bytes: int) -> None:
@@ -217,23 +187,3 @@ def _check_response(response: httpx.Response, max_bytes: int) -> None:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise Refused(f"too-large: Content-Length {declared} > {max_bytes}")
-
-
-def _open_part(part: Path) -> IO[bytes]:
-    private_dir(part.parent)
-    prefix = part.name.rsplit(".", 2)[0]  # ".<name>.<ext>" without ".<random>.part"
-    for stale in part.parent.glob(f"{prefix}.*.part"):  # left by a process that died mid-download
-        stale.unlink(missing_ok=True)
-    return os.fdopen(open_private(part), "wb")
-
-
-def _commit(handle: IO[bytes], part: Path, target: Path) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
-    handle.close()
-    os.replace(part, target)
-
-
-def _discard(handle: IO[bytes], part: Path) -> None:
-    handle.close()
-    part.unlink(missing_ok=True)

@@ -4,7 +4,10 @@ The pipeline decides a message without waiting for its attachments: archiving it
 ``pending`` row per attachment (:mod:`rcinbox.store.downloads`) and wakes this worker. The worker
 fetches what is due, a few at a time (:attr:`DownloadOptions.concurrency`), each with
 :class:`~rcinbox.service.attachments.AttachmentFetcher` (platform hosts only, size cap, SHA-256,
-safe names, atomic files), and records the outcome: ``stored`` or ``refused``. A transient failure
+safe names; the bytes kept by the attachment storage, :mod:`rcinbox.service.attachment_storage`:
+files, or the database), and records the outcome: ``stored`` or ``refused``. On a shared store
+(replicas) it claims each download it starts (a lease, :mod:`rcinbox.store.downloads`): two
+replicas never fetch the same one at once. A transient failure
 (network, 5xx, 429, 401, 403, OAuth) is retried with backoff (a 429's ``Retry-After`` at least);
 after :attr:`DownloadOptions.retry` ``attempts`` the download is parked visibly (``failed``, with
 the reason: ``rcinbox messages`` shows it). It waits on events (a wake-up, the next retry, stop),
@@ -31,8 +34,10 @@ from pathlib import Path
 from rcinbox.errors import RateLimited, StoreFull
 from rcinbox.platform.pacing import Group, Pacer
 from rcinbox.platform.retry import RetryPolicy
+from rcinbox.service.attachment_storage import Storage
 from rcinbox.service.attachments import DEFAULT_MAX_BYTES, AttachmentFetcher, Downloader
 from rcinbox.store import PendingDownload, Store
+from rcinbox.store.downloads import DEFAULT_LEASE
 from rcinbox.waiting import Changes, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
@@ -47,6 +52,7 @@ class DownloadOptions:
     concurrency: int = 4  # downloads in flight at once
     share: float = 0.5  # of the Medium budget, at most (the rest is the replies')
     max_bytes: int = DEFAULT_MAX_BYTES
+    lease: timedelta = DEFAULT_LEASE  # replicas: how long a claimed download is another's to skip
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or not 0 < self.share <= 1:
@@ -103,11 +109,15 @@ class Downloads:
         *,
         pacer: Pacer | None = None,  # the platform client's: downloads take their share of it
         options: DownloadOptions | None = None,
+        storage: Storage | None = None,  # where the bytes go (default: files under data_dir)
     ) -> None:
         self.store = store
         self.options = options or DownloadOptions()
         self.clock = store.clock
-        self.fetcher = AttachmentFetcher(client, data_dir, max_bytes=self.options.max_bytes)
+        self.fetcher = AttachmentFetcher(client, data_dir, max_bytes=self.options.max_bytes, storage=storage)
+        # replicas claim what they fetch (rcinbox.store.downloads); a process alone just reads
+        self.lease: timedelta | None = self.options.lease if store.shared else None
+        self.claimant: str | None = None  # the replica's heartbeat id (set by the service)
         self.budget = BudgetShare(pacer, self.options.share)
         self._wake = asyncio.Event()
         self.changes = Changes()  # notified after every recorded outcome or failed attempt
@@ -139,7 +149,7 @@ class Downloads:
         try:
             while True:
                 room = self.options.concurrency - len(running)
-                due = await self.store.downloads.due(room, after=after) if room > 0 else []
+                due = await self._due(room, after) if room > 0 else []
                 for item in due:
                     if not await self.budget.enter(stop, in_flight):
                         break
@@ -156,6 +166,9 @@ class Downloads:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
         return attempted
+
+    async def _due(self, room: int, after: int) -> list[PendingDownload]:
+        return await self.store.downloads.due(room, after=after, lease=self.lease, claimant=self.claimant)
 
     async def _download(self, item: PendingDownload) -> None:
         try:

@@ -4,7 +4,9 @@ clients' pacers fills 1/N of every budget (:meth:`rcinbox.platform.Pacer.share_w
 that stops removes its row at once (after its sends in flight ended); one that dies drops out
 after :attr:`within` seconds, and the others' parts grow back. The replies a gone replica had
 claimed are then due again at once (the outbox reconciles each with the platform's message store
-before sending it: none goes twice), and :attr:`orphans` wakes this replica's outbox. Only when
+before sending it: none goes twice), and :attr:`orphans` wakes this replica's outbox; the
+attachment downloads it had claimed are due again too (:attr:`orphan_downloads` wakes this
+replica's download worker). Only when
 the store is shared (PostgreSQL); alone, the whole budget.
 """
 
@@ -37,6 +39,7 @@ class Membership:
     live: int = 1  # replicas counted at the last heartbeat, this one included
     changes: Changes = field(default_factory=Changes)  # after each heartbeat (tests wait on it)
     orphans: Callable[[], None] = lambda: None  # told when a gone replica's replies came due
+    orphan_downloads: Callable[[], None] = lambda: None  # … and when its attachment downloads did
 
     async def run(self, stop: asyncio.Event) -> None:
         about = f"{socket.gethostname()} pid {os.getpid()}"
@@ -49,6 +52,9 @@ class Membership:
                     if freed := await self.store.end_orphan_claims(self.within):
                         log.warning("%d reply(ies) in flight at a replica gone: reconciling", freed)
                         self.orphans()
+                    if freed := await self.store.downloads.end_orphan_claims(self.within):
+                        log.warning("%d attachment download(s) of a replica gone: due again", freed)
+                        self.orphan_downloads()
                 except StoreError as exc:  # keep the last count; the pacers keep their part
                     log.warning("replica heartbeat failed: %s", exc)
                 self.changes.notify()

@@ -12,6 +12,20 @@ while ``pending``, so an outcome is recorded once. A pending download survives a
 simply still due. Inserting pending rows is deduplicated by ``UNIQUE(message_pk, attachment_id)``
 (archiving twice adds nothing).
 
+Replicas (one PostgreSQL database, a download worker each) claim what they fetch: :meth:`due` with
+a ``lease`` is one transaction that picks the due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (as the
+outbox claims its replies: a row another replica's claim is writing is passed over, not waited
+for; SQLite's writer holds the whole database and has no row locks) and, by ``UPDATE … RETURNING``
+with the due condition again, pushes their ``next_attempt_at`` forward by the lease (far longer
+than a download takes) and records the replica in ``claimed_by``, so two replicas never fetch one
+attachment at once. :meth:`finish` and :meth:`failed` clear the claim. A replica that dies
+mid-download leaves the row due again: at once when the live replicas see its heartbeat gone
+(:meth:`end_orphan_claims`, called by :mod:`rcinbox.service.membership` with the outbox's), else
+when the lease runs out. A repeated download stores nothing twice anyway (the bodies are
+content-addressed, files are replaced atomically). A process alone (SQLite) reads without a lease,
+as before: its one worker reads the queue once through per round, and after a crash its pending
+downloads are simply due at the next start.
+
 A pending row keeps the announcement's ``note`` (an odd but usable entry) in ``reason`` as
 ``note: …``; the outcome keeps it there too.
 """
@@ -19,19 +33,21 @@ A pending row keeps the announcement's ``note`` (an odd but usable entry) in ``r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.clock import Clock
 from rcinbox.events import AttachmentRef
 from rcinbox.store.engine import reading, transaction
+from rcinbox.store.members import PREFIX
 from rcinbox.store.records import AttachmentRecord, PendingDownload
-from rcinbox.store.schema import attachments, messages
+from rcinbox.store.schema import attachments, kv, messages
 
 NOTE = "note: "
+DEFAULT_LEASE = timedelta(minutes=5)  # a claim's life: far longer than one download can take
 
 
 def queued_values(message_pk: int, ref: AttachmentRef, now: datetime) -> dict[str, Any]:
@@ -89,24 +105,78 @@ class DownloadQueue:
             )
         return pending
 
-    async def due(self, limit: int = 50, *, after: int = 0) -> list[PendingDownload]:
+    async def due(
+        self,
+        limit: int = 50,
+        *,
+        after: int = 0,
+        lease: timedelta | None = None,
+        claimant: str | None = None,
+    ) -> list[PendingDownload]:
         """Pending downloads whose retry time (if any) has come, in row order (the oldest first),
-        from the row after ``after`` on (a worker reads the queue once through per round)."""
+        from the row after ``after`` on (a worker reads the queue once through per round). With a
+        ``lease`` (replicas) they are claimed by ``claimant`` for that long, in the same statement:
+        another worker's ``due`` does not return them until the claim ends (module docstring)."""
         now = self.clock.now()
-        query = (
-            select(attachments, messages.c.extension_id, messages.c.message_id)
-            .join(messages, messages.c.id == attachments.c.message_pk)
-            .where(
-                attachments.c.state == "pending",
-                attachments.c.id > after,
-                or_(attachments.c.next_attempt_at.is_(None), attachments.c.next_attempt_at <= now),
+        where = _due(now, after)
+        if lease is None:
+            query = (
+                select(attachments, messages.c.extension_id, messages.c.message_id)
+                .join(messages, messages.c.id == attachments.c.message_pk)
+                .where(where)
+                .order_by(attachments.c.id)
+                .limit(limit)
             )
+            async with reading(self.engine) as conn:
+                rows = (await conn.execute(query)).mappings().all()
+            return [_pending(row) for row in rows]
+        free = (
+            select(attachments.c.id)
+            .where(where)
             .order_by(attachments.c.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        async with reading(self.engine) as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        async with transaction(self.engine) as conn:
+            # Two statements in one transaction: the rows picked stay locked until it commits (a
+            # subquery with LIMIT … SKIP LOCKED inside the UPDATE may be run again per row).
+            picked = list((await conn.scalars(free)).all())
+            claiming = (
+                update(attachments)
+                .where(attachments.c.id.in_(picked), where)
+                .values(next_attempt_at=now + lease, claimed_by=claimant)
+                .returning(attachments.c.id)
+            )
+            claimed = list((await conn.scalars(claiming)).all()) if picked else []
+            query = (
+                select(attachments, messages.c.extension_id, messages.c.message_id)
+                .join(messages, messages.c.id == attachments.c.message_pk)
+                .where(attachments.c.id.in_(claimed))
+                .order_by(attachments.c.id)
+            )
+            rows = (await conn.execute(query)).mappings().all() if claimed else []
         return [_pending(row) for row in rows]
+
+    async def end_orphan_claims(self, within: float) -> int:
+        """Downloads claimed by replicas whose heartbeat is older than ``within`` s (or gone) are
+        due now; how many."""
+        now = self.clock.now()
+        since = now - timedelta(seconds=within)
+        alive = exists().where(
+            kv.c.key == literal(PREFIX) + attachments.c.claimed_by, kv.c.updated_at >= since
+        )
+        ending = (
+            update(attachments)
+            .where(
+                attachments.c.state == "pending",
+                attachments.c.claimed_by.is_not(None),
+                attachments.c.next_attempt_at > now,
+                ~alive,
+            )
+            .values(next_attempt_at=None, claimed_by=None)
+        )
+        async with transaction(self.engine) as conn:
+            return int((await conn.execute(ending)).rowcount)
 
     async def next_due(self) -> datetime | None:
         """The earliest scheduled retry among pending downloads (``None``: nothing scheduled)."""
@@ -121,7 +191,7 @@ class DownloadQueue:
             name: getattr(record, name)
             for name in ("content_type", "state", "size", "sha256", "path", "reason")
         }
-        return await self._change(row_id, **values, next_attempt_at=None, last_error=None)
+        return await self._change(row_id, **values, next_attempt_at=None, last_error=None, claimed_by=None)
 
     async def failed(self, row_id: int, error: str, retry_at: datetime | None) -> bool:
         """A failed attempt: try again at ``retry_at``, or (``None``) park it as ``failed``."""
@@ -129,6 +199,7 @@ class DownloadQueue:
             "attempts": attachments.c.attempts + 1,
             "last_error": error[:2000],
             "next_attempt_at": retry_at,
+            "claimed_by": None,
         }
         if retry_at is None:
             values.update(state="failed", reason=error[:2000])
@@ -142,6 +213,14 @@ class DownloadQueue:
                 .values(**values, stored_at=self.clock.now())
             )
         return bool(result.rowcount == 1)
+
+
+def _due(now: datetime, after: int) -> ColumnElement[bool]:
+    return and_(
+        attachments.c.state == "pending",
+        attachments.c.id > after,
+        or_(attachments.c.next_attempt_at.is_(None), attachments.c.next_attempt_at <= now),
+    )
 
 
 def _pending(row: Any) -> PendingDownload:

@@ -111,9 +111,19 @@ class AttachmentRecord:
     state: AttachmentState
     size: int | None = None
     sha256: str | None = None
-    path: str | None = None  # relative to DATA_DIR
+    path: str | None = None  # relative to DATA_DIR; NULL when stored in the database
     reason: str | None = None
     last_error: str | None = None  # pending: why the last attempt failed (it is retried)
+
+    @property
+    def storage(self) -> Literal["files", "database"] | None:
+        """Where a stored attachment's bytes are: a file (``path``), or the database's
+        ``attachment_bodies`` row of its ``sha256``; ``None`` when it is not stored."""
+        if self.state != "stored":
+            return None
+        if self.path:
+            return "files"
+        return "database" if self.sha256 else None
 
 
 @dataclass(frozen=True)

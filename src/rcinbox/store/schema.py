@@ -8,7 +8,12 @@ Tables and the invariants the database itself enforces:
 - ``attachments``: one row per MMS attachment and message, ``UNIQUE(message_pk, attachment_id)``;
   ``state`` pending (its download is queued: ``attempts``, ``next_attempt_at``, ``last_error``;
   migration 0005) → stored (with sha256/path/size) or refused (with ``reason``), or failed (parked
-  after the download's last attempt, ``reason`` says why).
+  after the download's last attempt, ``reason`` says why). A stored attachment's bytes are a file
+  (``path``, relative to DATA_DIR) or, ``path`` NULL, the ``attachment_bodies`` row of its
+  ``sha256`` (migration 0010). ``claimed_by``: the replica whose download is in flight.
+- ``attachment_bodies``: attachments stored in the database (``RCINBOX_ATTACHMENT_STORAGE=database``),
+  content-addressed: one row per distinct content, keyed by its SHA-256 (identical pictures are
+  stored once; inserted ``ON CONFLICT DO NOTHING``).
 - ``decisions``: the decision record, ``UNIQUE(message_pk)`` (exactly one decision per message),
   with the facts it was taken on, hash-chained for tamper evidence (:mod:`rcinbox.store.chain`).
 - ``outbox``: automated texts, ``UNIQUE(message_pk, kind)`` (at most one reply and one escalation
@@ -57,6 +62,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -160,8 +166,18 @@ attachments = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),  # migration 0005: the download queue
     Column("next_attempt_at", UtcDateTime),  # a pending download's retry time (NULL: due now)
     Column("last_error", Text),  # why the last attempt failed (pending) or the download gave up (failed)
+    Column("claimed_by", String(32)),  # migration 0010: the replica whose download is in flight
     UniqueConstraint("message_pk", "attachment_id", name="uq_attachments_message_attachment"),
     Index("ix_attachments_state_due", "state", "next_attempt_at"),
+)
+
+attachment_bodies = Table(  # migration 0010: attachments stored in the database, by content
+    "attachment_bodies",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
 )
 
 decisions = Table(

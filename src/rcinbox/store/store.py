@@ -4,7 +4,8 @@ Messages, attachments, decisions, opt-outs, the replies ledger and small key/val
 Opt-outs and the ledger are keyed by the normalised number (:func:`rcinbox.numbers.same_key`:
 E.164, or a short code's digits) on write and on read, so "+1 (650) 555-0199" and "+16505550199"
 are one counterpart. The outbox queue operations are in :mod:`rcinbox.store.outbox_queue` (``store.outbox``),
-the attachment downloads' in :mod:`rcinbox.store.downloads` (``store.downloads``), the dashboard's
+the attachment downloads' in :mod:`rcinbox.store.downloads` (``store.downloads``), attachments
+stored in the database in :mod:`rcinbox.store.bodies` (``store.bodies``), the dashboard's
 reads (conversations, a thread, search, today's counts, opt-outs and lifting one) in
 :mod:`rcinbox.store.reads`.
 Deduplication is the database's job: :meth:`Store.accept` inserts (``ON CONFLICT DO NOTHING``,
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rcinbox.clock import SYSTEM, Clock
 from rcinbox.events import InboundMessage
 from rcinbox.store import archive, batch, chain, kv_rows, ledger, members, migrate
+from rcinbox.store.bodies import AttachmentBodies
 from rcinbox.store.chain import ChainReport
 from rcinbox.store.conclusions import Conclusion, Conclusions
 from rcinbox.store.downloads import DownloadQueue
@@ -61,6 +63,7 @@ class Store(DashboardReads):
         self.clock = clock
         self.outbox = OutboxQueue(engine, clock)
         self.downloads = DownloadQueue(engine, clock)
+        self.bodies = AttachmentBodies(engine, clock)  # attachments stored in the database
         self.intake = Intake(engine)
         self.conclusions = Conclusions(engine, clock)  # concurrent decisions share a transaction
         self.turns = SenderTurns(engine) if self.shared else None  # replicas: one sender at a time

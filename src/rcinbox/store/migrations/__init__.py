@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-HEAD = "0009"  # the newest migration in versions/: the schema this code reads and writes
+HEAD = "0010"  # the newest migration in versions/: the schema this code reads and writes
