@@ -229,6 +229,7 @@ class Service:
                 ]
                 service.membership = Membership(store, pacers, orphans=outbox.wake)
                 outbox.claimant = service.membership.replica  # a gone replica's claims end early
+                outbox.fence = service.membership.fence  # a frozen one's are not sent after that
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )
