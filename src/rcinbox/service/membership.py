@@ -15,10 +15,10 @@ no other replica can have ended its claims, and the check costs nothing; older, 
 heartbeat and asks the database whether the claim is still its own, and if not the send is
 abandoned (:class:`~rcinbox.errors.ClaimLost`). The others judge a heartbeat's age by their own
 wall clock: ``skew`` (5 s) is the most the replicas' clocks may differ (NTP keeps them within
-milliseconds). What stays open: a freeze between this check and the request's first byte (no
-database round trip apart, microseconds), and an ending of the claim whose statement began
-before this replica's new heartbeat was committed but reached the row after the check (the same
-milliseconds); RingCentral's SMS API has no idempotency key to close those.
+milliseconds). What stays open: a freeze between this check and the request's first byte
+(microseconds; milliseconds when a new connection is opened first), and an ending of the claim
+whose statement began before this replica's new heartbeat was committed but reached the row after
+the check (the same milliseconds); RingCentral's SMS API has no idempotency key to close those.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class Membership:
     live: int = 1  # replicas counted at the last heartbeat, this one included
     changes: Changes = field(default_factory=Changes)  # after each heartbeat (tests wait on it)
     orphans: Callable[[], None] = lambda: None  # told when a gone replica's replies came due
-    # when the last heartbeat that was written started: the monotonic clock's and the wall clock's
+    # when the last heartbeat that was written started, by the monotonic clock and by the wall clock
+    # (the fence takes the older reading: a paused VM's monotonic clock may not count the pause)
     beaten: tuple[float, datetime] | None = field(default=None, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
