@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,9 @@ async def test_the_fence_asks_the_database_only_when_the_heartbeat_may_be_judged
             await me.fence(row.id)()  # the heartbeat it just wrote is fresh
             assert len(statements) == 2
         clock.advance(16)
-        assert await store.end_orphan_claims(15.0) == 1  # another replica ends the claim...
+        ahead = FakeClock(clock.now() + timedelta(seconds=4))  # another replica's clock, 4 s ahead
+        async with await Store.open(pg_database, clock=ahead) as other:
+            assert await other.end_orphan_claims(15.0) == 1  # it ends the claim (its lease ends at +4 s)
         with pytest.raises(ClaimLost):  # ...and before anyone took the row, it is no longer ours
             await me.fence(row.id)()
 

@@ -104,7 +104,7 @@ class Membership:
                 return
             started = self._now()
             try:
-                ours = await self.store.replica_holds(self.replica, self.about, row_id)
+                ours = await self.store.replica_holds(self.replica, self.about, row_id, self.skew)
             except StoreError as exc:
                 raise ClaimLost(f"cannot tell whether the claim is still this replica's: {exc}") from exc
             self.beaten = started

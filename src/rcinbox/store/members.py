@@ -60,11 +60,14 @@ async def end_orphan_claims(engine: AsyncEngine, clock: Clock, within: float) ->
         return int((await conn.execute(ending)).rowcount)
 
 
-async def holds(engine: AsyncEngine, clock: Clock, replica: str, about: str, row_id: int) -> bool:
+async def holds(
+    engine: AsyncEngine, clock: Clock, replica: str, about: str, row_id: int, skew: float
+) -> bool:
     """Whether ``replica`` still holds its claim on outbox row ``row_id`` (not ended, not taken
     over), after saying it is alive (committed first: from then on the others leave its claims
-    alone). The row is read ``FOR UPDATE``: an ending of the claim being written meanwhile is
-    waited for and seen."""
+    alone). An ended claim's lease ends at the ender's "now", which may be up to ``skew`` seconds
+    ahead of this clock: a lease ending that soon counts as ended. The row is read ``FOR UPDATE``:
+    an ending of the claim being written meanwhile is waited for and seen."""
     await beat(engine, clock, replica, about)
     mine = (
         select(outbox.c.id)
@@ -73,7 +76,7 @@ async def holds(engine: AsyncEngine, clock: Clock, replica: str, about: str, row
             outbox.c.state == "sending",
             outbox.c.claimed_by == replica,
             outbox.c.next_attempt_at.is_(None),
-            outbox.c.lease_until > clock.now(),
+            outbox.c.lease_until > clock.now() + timedelta(seconds=skew),
         )
         .with_for_update()
     )
