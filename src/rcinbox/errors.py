@@ -19,6 +19,7 @@
      ├── ListenError(host, port)     the local HTTP server cannot listen there (port taken, …)
      ├── DataDirInUse(data_dir, pid)   another rcinbox holds the data directory's lock
      ├── NotOptedOut                 an opt-out to lift that is not there (the number has not opted out)
+     ├── ClaimLost                   a reply's claim may be another replica's now: its send is abandoned
      ├── ClassifierError             the intent classifier cannot be loaded (extra missing, model file absent)
      │    └── ModelChecksumError     the model (or tokenizer) file is not the one rcinbox pins
      └── StoreError                  the database failed
@@ -98,6 +99,13 @@ class StoreUnavailable(StoreError):
 
 class NotOptedOut(RcinboxError):
     """An opt-out to lift that is not there: the number has not opted out (or it was lifted already)."""
+
+
+class ClaimLost(RcinboxError):
+    """A replica's claim on a reply ended while it waited (frozen longer than the heartbeat's
+    ``within``: another replica took the reply over), or it cannot tell: the send is abandoned
+    before a byte of it is written, and the row is left to whoever holds it now
+    (:meth:`rcinbox.service.membership.Membership.fence`)."""
 
 
 class StoreFull(StoreError):

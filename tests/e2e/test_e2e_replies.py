@@ -30,6 +30,11 @@ async def test_a_contact_gets_a_personal_reply_from_the_number_they_texted(e2e: 
     async with e2e.running() as live:
         sent = await live.text("Are you in the office tomorrow?", sender=CHARLIE, to=ALEX)
         outcome = await live.outcome(sent)
+        outbox, membership = live.service.outbox, live.service.membership
+    # replicas (PostgreSQL): the reply passed the membership's fence (its heartbeat fresh: no
+    # question to the database); alone (SQLite): no fence at all
+    assert (membership is None) == (not live.store.shared)
+    assert outbox.fence == (None if membership is None else membership.fence)
     assert (outcome.action, outcome.reason) == ("reply", "replied")
     assert outcome.reply is not None and outcome.reply.state == "sent"
     assert await replies(e2e.http, CHARLIE) == [(ALEX, reply_for("Charlie"))]

@@ -30,6 +30,7 @@ from e2e_kit import (
 from store_kit import on_both_backends
 
 from rcinbox.emulator.runner import Running
+from rcinbox.platform.retry import Fence
 from rcinbox.store import OutboxRow
 from rcinbox.wire import MessageRecord
 
@@ -123,8 +124,10 @@ class AcceptedThenCrash:
         self.real = real
         self.accepted = asyncio.Event()
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
-        await self.real.send_sms(from_number, to_number, text, ext)
+    async def send_sms(
+        self, from_number: str, to_number: str, text: str, ext: str = "~", *, fence: Fence | None = None
+    ) -> MessageRecord:
+        await self.real.send_sms(from_number, to_number, text, ext, fence=fence)
         self.accepted.set()
         await asyncio.Event().wait()  # killed here
         raise AssertionError("unreachable")

@@ -12,7 +12,7 @@ from platform_fake import CountingTransport, emu_credentials, rate_headers
 
 from rcinbox.clock import FakeClock
 from rcinbox.emulator.runner import Running
-from rcinbox.errors import TransportError
+from rcinbox.errors import ClaimLost, TransportError
 from rcinbox.platform import Pacer, PlatformClient, RetryPolicy, group_for
 from rcinbox.platform.pacing import Group
 from rcinbox.platform.retry import send
@@ -257,3 +257,42 @@ async def test_a_server_that_never_answers_costs_no_budget_and_no_pacing_wait() 
     assert "ConnectError: All connection attempts failed" in str(failed.value)
     assert pacer.used("Auth") == 0
     assert pacer.wait_time("Auth") == 0
+
+
+async def test_a_fence_is_asked_after_the_pacers_wait_and_its_refusal_sends_nothing() -> None:
+    """A replica's last check before an SMS is written (its claim may have ended while it waited
+    for the pacer): asked once the wait is over, and a refusal leaves nothing sent, no budget used."""
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    pacer.penalize("Medium", 30)
+    written: list[httpx.Request] = []
+    asked: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        written.append(request)
+        return httpx.Response(200, json={})
+
+    async def fence() -> None:
+        asked.append(clock.monotonic())
+        raise ClaimLost("another replica has it now")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+
+        async def build() -> httpx.Request:
+            return http.build_request("POST", f"{ACCOUNT}/sms")
+
+        sending = asyncio.create_task(
+            send(
+                http, build, group="Medium", pacer=pacer, policy=RetryPolicy(), idempotent=False, fence=fence
+            )
+        )
+        for _ in range(100):  # scheduling, not time: the send goes to wait for the pacer
+            if clock.sleeping:
+                break
+            await asyncio.sleep(0)
+        assert clock.sleeping == 1
+        clock.advance(30)
+        with pytest.raises(ClaimLost):
+            await asyncio.wait_for(sending, 1)
+    assert (asked, written) == ([30.0], [])
+    assert pacer.used("Medium") == 0

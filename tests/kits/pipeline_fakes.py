@@ -20,6 +20,7 @@ from rcinbox.errors import NotFound, TransportError, error_from_response
 from rcinbox.events import InboundMessage
 from rcinbox.platform.auth import Credentials
 from rcinbox.platform.client import PlatformClient
+from rcinbox.platform.retry import Fence
 from rcinbox.rules import Facts
 from rcinbox.rules.config import Rules, parse_rules
 from rcinbox.wire import DirectoryPage, MessageRecord, PhoneNumber, parse_items
@@ -138,7 +139,11 @@ class FakePlatform:
     async def directory_page(self, page: int) -> DirectoryPage:
         raise NotFound(404, "CMN-102", "Resource for parameter [path] is not found: /directory/entries")
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
+    async def send_sms(
+        self, from_number: str, to_number: str, text: str, ext: str = "~", *, fence: Fence | None = None
+    ) -> MessageRecord:
+        if fence is not None:  # as the real client: right before the request would be written
+            await fence()
         self.send_calls += 1
         if self.send_errors:
             raise self.send_errors.pop(0)

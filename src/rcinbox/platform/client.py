@@ -32,7 +32,7 @@ from rcinbox.errors import DownloadRefused, PlatformError, error_from_response, 
 from rcinbox.observe import NOBODY, Observer
 from rcinbox.platform.auth import Credentials, TokenManager
 from rcinbox.platform.pacing import Group, Pacer, group_for
-from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, RetryPolicy, send
+from rcinbox.platform.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, Fence, RetryPolicy, send
 from rcinbox.platform.vault import SharedRows, SharedVault
 from rcinbox.platform.waits import Waits
 from rcinbox.wire import (
@@ -187,12 +187,14 @@ class PlatformClient:
         group_hint: Group | None = None,
         idempotent: bool | None = None,
         share: float = 1.0,
+        fence: Fence | None = None,
     ) -> httpx.Response:
         """One authenticated call; returns the successful response or raises a PlatformError.
         ``share``: the part of its throttling group's budget it may use (below 1: background work,
-        which lets replies go first; :meth:`~rcinbox.platform.pacing.Pacer.acquire`)."""
+        which lets replies go first; :meth:`~rcinbox.platform.pacing.Pacer.acquire`); ``fence``:
+        awaited before each try is written, after the pacer's wait (:func:`~rcinbox.platform.retry.send`)."""
         response = await self._authorized(
-            method, path, json, params, group_hint, idempotent, stream=False, share=share
+            method, path, json, params, group_hint, idempotent, stream=False, share=share, fence=fence
         )
         if response.is_error:
             raise error_from_response(response)
@@ -229,6 +231,7 @@ class PlatformClient:
         *,
         stream: bool,
         share: float = 1.0,
+        fence: Fence | None = None,
     ) -> httpx.Response:
         url = self._url(path)
         group = group_hint or group_for(method, url)
@@ -252,6 +255,7 @@ class PlatformClient:
                 stream=stream,
                 request=f"{method.upper()} {urlsplit(url).path}",
                 share=share,
+                fence=fence,
             )
             if response.status_code != 401 or attempt == 2:
                 break
@@ -298,9 +302,13 @@ class PlatformClient:
 
     # ---- messages ----
 
-    async def send_sms(self, from_number: str, to_number: str, text: str, ext: str = "~") -> MessageRecord:
+    async def send_sms(
+        self, from_number: str, to_number: str, text: str, ext: str = "~", *, fence: Fence | None = None
+    ) -> MessageRecord:
+        """``fence``: may the SMS still go? Awaited right before it is written (a replica's claim)."""
         body = {"from": {"phoneNumber": from_number}, "to": [{"phoneNumber": to_number}], "text": text}
-        return await self._record(MessageRecord, "POST", EXT.format(ext=ext) + "/sms", json=body)
+        path = EXT.format(ext=ext) + "/sms"
+        return await self._record(MessageRecord, "POST", path, json=body, fence=fence)
 
     async def list_messages(self, ext: str = "~", **filters: Any) -> tuple[MessageRecord, ...]:
         """Message-store records; ``filters`` are query parameters (lists repeat the key)."""

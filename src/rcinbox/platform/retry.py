@@ -5,6 +5,9 @@
 backoff and jitter, and 429 after its ``Retry-After`` penalty, up to ``policy.attempts`` tries.
 Requests that are not idempotent (``POST``: an SMS!) are retried only when the server surely did
 not act on them: the connection was never made, or it answered 408, 429 or 503.
+A request may carry a ``fence``: awaited after the pacer granted the try and the request was built,
+right before it is written (each try), it raises to abandon the request unsent (a replica whose
+claim on the reply may have ended while it waited: :mod:`rcinbox.service.membership`).
 Backoff sleeps are registered waits (:meth:`~rcinbox.platform.pacing.Pacer.pause`): ``/readyz``
 shows them and stopping the service cuts them short. Each retry is logged at WARNING, or at DEBUG
 with ``policy.quiet`` (a caller that reports the outcome itself: the login at start).
@@ -48,6 +51,7 @@ class RetryPolicy(Backoff):
 
 DEFAULT_POLICY = RetryPolicy()
 Build = Callable[[], Awaitable[httpx.Request]]
+Fence = Callable[[], Awaitable[None]]  # raises: do not send (see the module's docstring)
 
 
 async def send(
@@ -61,13 +65,15 @@ async def send(
     stream: bool = False,
     request: str = "",
     share: float = 1.0,
+    fence: Fence | None = None,
 ) -> httpx.Response:
     """Send with pacing and retries; returns the last response (maybe an error one) or raises
     :class:`~rcinbox.errors.TransportError` when no answer came on the last try. ``request``
     ("POST /path") names the request's waits in the log and in ``/readyz``; ``share``: the part of
-    the group's budget the request may use (:meth:`~rcinbox.platform.pacing.Pacer.acquire`)."""
+    the group's budget the request may use (:meth:`~rcinbox.platform.pacing.Pacer.acquire`);
+    ``fence``: awaited right before each try is written (its error is raised, nothing sent)."""
     attempt = 0
-    once = _Once(http, build, group, pacer, policy, idempotent, stream, request, share)
+    once = _Once(http, build, group, pacer, policy, idempotent, stream, request, share, fence)
     while True:
         attempt += 1
         response = await once.send(attempt)
@@ -110,6 +116,7 @@ class _Once:
     stream: bool
     request: str
     share: float
+    fence: Fence | None
 
     async def send(self, attempt: int) -> httpx.Response | None:
         """Try once; ``None`` when a transport failure is worth another try (after the backoff)."""
@@ -119,6 +126,8 @@ class _Once:
         sent = False  # not counted by the platform unless it was (maybe) sent
         try:
             request = await self.build()
+            if self.fence is not None:  # after the wait for the pacer and the token: last check
+                await self.fence()
             sent = True
             with transport_errors(request.method, request.url):
                 response = await self.http.send(request, stream=self.stream)

@@ -235,6 +235,7 @@ class Service:
                 )
                 outbox.claimant = service.membership.replica  # a gone replica's claims end early
                 downloads.claimant = service.membership.replica
+                outbox.fence = service.membership.fence  # a frozen one's are not sent after that
             log.info(
                 "rcinbox ready to run: %s transport, extensions %s", settings.transport, ", ".join(books)
             )

@@ -42,6 +42,12 @@ Each row is sent by the client allowed to send for its extension (:class:`~rcinb
 the main client for the JWT user's own extension, the extension's sender credential for another
 user's); a row whose extension has none fails at once (``failed: no-sender-credential``) instead of
 earning a 403 from the platform.
+
+Replicas (a shared store): each claim carries the replica's heartbeat id (:attr:`Outbox.claimant`),
+and :attr:`Outbox.fence` (:meth:`rcinbox.service.membership.Membership.fence`) is checked right
+before the SMS is written, after the pacer's wait: a replica frozen long enough for another one to
+end its claim and take the reply over abandons its send (:class:`~rcinbox.errors.ClaimLost`, one
+log line) and leaves the row to the other. Alone (SQLite) there is no fence and no such cost.
 """
 
 from __future__ import annotations
@@ -54,9 +60,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rcinbox.dashboard.live import Activity, Notice, ignore
-from rcinbox.errors import AuthError, PlatformError, RateLimited, ServerError, TransportError, Unauthorized
+from rcinbox.errors import (
+    AuthError,
+    ClaimLost,
+    PlatformError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+)
 from rcinbox.observe import NOBODY, Observer
-from rcinbox.platform.retry import RetryPolicy
+from rcinbox.platform.retry import Fence, RetryPolicy
 from rcinbox.rules.config import Rules
 from rcinbox.rules.recheck import QueuedEscalation, QueuedReply, recheck, recheck_escalation
 from rcinbox.service.outbox_flights import SENDS_IN_FLIGHT, Flights
@@ -108,6 +122,7 @@ class Outbox:
         recovers = self.options.recover_at_start
         self.recovers = not store.shared if recovers is None else recovers
         self.claimant: str | None = None  # replicas: this one's heartbeat id, kept on its claims
+        self.fence: Callable[[int], Fence] | None = None  # replicas: is a row's claim still ours?
         self.changes = Changes()  # notified after every delivery attempt
         self.notice: Notice = ignore  # the dashboard's live feed (Publisher.publish: never blocks)
         self.observer: Observer = NOBODY  # the metrics: how each row ended
@@ -224,7 +239,17 @@ class Outbox:
             if stale is not None:
                 await self._fail(row, stale, "recheck")
                 return
-            sent = await client.send_sms(row.from_number, row.to_number, row.text, row.extension_id)
+            sent = await self._send(client, row)
+        except ClaimLost as exc:  # another replica has the row now: not ours to touch
+            log.warning(
+                "%s %d to %s not sent here: %s",
+                row.kind,
+                row.id,
+                row.to_number,
+                exc,
+                extra={"action": "outbox.claim-lost"},
+            )
+            return
         except RateLimited as exc:
             await self._retry(row, exc, max(exc.retry_after, self.options.retry.delay(row.attempts)))
         except _RETRYABLE as exc:
@@ -236,6 +261,12 @@ class Outbox:
             await self._retry(row, exc, self.options.retry.delay(row.attempts))
         else:
             await self._sent(row, sent.id or "", "sent")
+
+    async def _send(self, client: SenderClient, row: OutboxRow) -> MessageRecord:
+        args = (row.from_number, row.to_number, row.text, row.extension_id)
+        if self.fence is None:
+            return await client.send_sms(*args)
+        return await client.send_sms(*args, fence=self.fence(row.id))
 
     async def find_sent(self, row: OutboxRow, client: SenderClient | None = None) -> str | None:
         """The platform id of an SMS this row already produced, if the message store has one."""

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from rcinbox.errors import AuthError, ConfigError
 from rcinbox.platform import Credentials, PlatformClient
+from rcinbox.platform.retry import Fence
 from rcinbox.settings import Settings
 from rcinbox.wire import MessageRecord
 
@@ -36,7 +37,7 @@ class SenderClient(Protocol):
     """What sending a reply needs from :class:`~rcinbox.platform.client.PlatformClient`."""
 
     async def send_sms(
-        self, from_number: str, to_number: str, text: str, ext: str = "~"
+        self, from_number: str, to_number: str, text: str, ext: str = "~", *, fence: Fence | None = None
     ) -> MessageRecord: ...
 
     async def list_messages(self, ext: str = "~", **filters: Any) -> Sequence[MessageRecord]: ...

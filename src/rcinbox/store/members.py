@@ -3,7 +3,8 @@
 row is older than ``within`` seconds counts as gone (killed, frozen, cut off). How many are live
 decides each one's part of RingCentral's rate limits (:mod:`rcinbox.service.membership`), and
 the replies a gone replica had in flight (``outbox.claimed_by``) are due again at once
-(:func:`end_orphan_claims`; reconciled against the platform before any is sent again)."""
+(:func:`end_orphan_claims`; reconciled against the platform before any is sent again). A replica
+about to send with a stale heartbeat first asks :func:`holds`."""
 
 from __future__ import annotations
 
@@ -57,3 +58,27 @@ async def end_orphan_claims(engine: AsyncEngine, clock: Clock, within: float) ->
     )
     async with transaction(engine) as conn:
         return int((await conn.execute(ending)).rowcount)
+
+
+async def holds(
+    engine: AsyncEngine, clock: Clock, replica: str, about: str, row_id: int, skew: float
+) -> bool:
+    """Whether ``replica`` still holds its claim on outbox row ``row_id`` (not ended, not taken
+    over), after saying it is alive (committed first: from then on the others leave its claims
+    alone). An ended claim's lease ends at the ender's "now", which may be up to ``skew`` seconds
+    ahead of this clock: a lease ending that soon counts as ended. The row is read ``FOR UPDATE``:
+    an ending of the claim being written meanwhile is waited for and seen."""
+    await beat(engine, clock, replica, about)
+    mine = (
+        select(outbox.c.id)
+        .where(
+            outbox.c.id == row_id,
+            outbox.c.state == "sending",
+            outbox.c.claimed_by == replica,
+            outbox.c.next_attempt_at.is_(None),
+            outbox.c.lease_until > clock.now() + timedelta(seconds=skew),
+        )
+        .with_for_update()
+    )
+    async with transaction(engine) as conn:
+        return await conn.scalar(mine) is not None

@@ -111,6 +111,10 @@ class Store(DashboardReads):
         """Replies in flight at replicas gone for ``within`` s are due now: :mod:`members`."""
         return await members.end_orphan_claims(self.engine, self.clock, within)
 
+    async def replica_holds(self, replica: str, about: str, row_id: int, skew: float) -> bool:
+        """Say ``replica`` is alive, then whether its claim on that reply is still its own: :mod:`members`."""
+        return await members.holds(self.engine, self.clock, replica, about, row_id, skew)
+
     async def replica_leave(self, replica: str) -> None:
         await members.leave(self.engine, replica)
 
