@@ -20,6 +20,7 @@ from rcinbox.clock import FakeClock
 from rcinbox.events import InboundMessage
 from rcinbox.service.attachment_storage import DatabaseStorage, FileStorage, Storage, StorageName
 from rcinbox.service.downloads import DownloadOptions, Downloads
+from rcinbox.service.membership import Membership
 from rcinbox.store import AttachmentRecord, Store, StoredMessage
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
@@ -212,3 +213,18 @@ async def test_a_gone_replicas_downloads_are_due_again_at_once(pg_database: str)
         clock.advance(options.total_seconds() + 1)  # no heartbeat since: every claim is over
         assert await store.downloads.end_orphan_claims(15) == 0  # (their leases ran out anyway)
         assert len(await store.downloads.due(5, lease=options, claimant="third")) == 2
+
+
+async def test_the_heartbeat_frees_a_gone_replicas_downloads_and_wakes_the_worker(pg_database: str) -> None:
+    """The membership's heartbeat is what ends a dead replica's download claims in a running
+    service: the row is due again at once and this replica's download worker is woken."""
+    clock = FakeClock(NOW)
+    async with await Store.open(pg_database, clock=clock) as store:
+        await archived(store, "950", ("0", media_uri(EXT, "950", "0"), "image/png"))
+        (claimed,) = await store.downloads.due(1, lease=DownloadOptions().lease, claimant="dead")
+        woken: list[str] = []
+        member = Membership(store, [], replica="alive", orphan_downloads=lambda: woken.append("downloads"))
+        await member.beat()
+        (again,) = await store.downloads.due(1, lease=DownloadOptions().lease, claimant="alive")
+    assert woken == ["downloads"]
+    assert again.id == claimed.id
