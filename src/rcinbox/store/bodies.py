@@ -10,14 +10,13 @@ add nothing. Bodies are never changed nor deleted, so a reader needs no lock; Po
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import cast
 
-from sqlalchemy import Executable, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import Clock
-from rcinbox.store.engine import reading, transaction
+from rcinbox.store.engine import insert_new, reading, transaction
 from rcinbox.store.schema import attachment_bodies
 
 
@@ -29,8 +28,9 @@ class AttachmentBodies:
     async def put(self, sha256: str, content: bytes) -> bool:
         """Store ``content`` under its ``sha256`` (the caller's, computed while streaming); ``False``
         when that content was stored already (nothing is written)."""
+        values = {"sha256": sha256, "size": len(content), "content": content, "stored_at": self.clock.now()}
         async with transaction(self.engine) as conn:
-            result = await conn.execute(self._insert(conn.dialect.name, sha256, content))
+            result = await conn.execute(insert_new(conn.dialect.name, attachment_bodies, values))
         return bool(result.rowcount == 1)
 
     async def get(self, sha256: str) -> bytes | None:
@@ -43,9 +43,3 @@ class AttachmentBodies:
         """How many distinct contents are stored."""
         async with reading(self.engine) as conn:
             return int(await conn.scalar(select(func.count()).select_from(attachment_bodies)) or 0)
-
-    def _insert(self, dialect: str, sha256: str, content: bytes) -> Executable:
-        module = import_module(f"sqlalchemy.dialects.{dialect}")  # the one in use (both have it)
-        values = {"sha256": sha256, "size": len(content), "content": content, "stored_at": self.clock.now()}
-        statement: Executable = module.insert(attachment_bodies).values(**values).on_conflict_do_nothing()
-        return statement

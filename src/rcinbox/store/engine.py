@@ -225,15 +225,25 @@ def upsert_statement(
     only_if: ColumnElement[bool] | None = None,
 ) -> Executable:
     """``INSERT … ON CONFLICT (key) DO UPDATE SET <other columns> [WHERE only_if]``."""
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
-    module = import_module(f"sqlalchemy.dialects.{dialect}")  # the one in use (PostgreSQL's is ~2 MB)
-    statement = module.insert(table).values(**values)
+    statement = _insert(dialect, table).values(**values)
     updates = {name: statement.excluded[name] for name in values if name not in key}
     upserting: Executable = statement.on_conflict_do_update(
         index_elements=list(key), set_=updates, where=only_if
     )
     return upserting
+
+
+def insert_new(dialect: str, table: Table, values: Mapping[str, Any]) -> Executable:
+    """``INSERT … ON CONFLICT DO NOTHING``: a row whose key is there already adds nothing."""
+    statement: Executable = _insert(dialect, table).values(**values).on_conflict_do_nothing()
+    return statement
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    """The dialect's own ``insert`` (with ``ON CONFLICT``), of the dialect in use only."""
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"ON CONFLICT is not implemented for the {dialect} dialect")
+    return import_module(f"sqlalchemy.dialects.{dialect}").insert(table)  # PostgreSQL's is ~2 MB
 
 
 async def upsert(

@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from importlib import import_module
 
 from sqlalchemy import Executable, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.clock import Clock
-from rcinbox.store.engine import transaction
+from rcinbox.store.engine import insert_new, transaction
 from rcinbox.store.schema import kv
 
 
@@ -63,8 +62,4 @@ async def locked(engine: AsyncEngine, clock: Clock, key: str) -> AsyncIterator[L
 
 
 def _create_if_missing(dialect: str, key: str, clock: Clock, value: str = "") -> Executable:
-    module = import_module(f"sqlalchemy.dialects.{dialect}")  # the one in use (both have it)
-    statement: Executable = (
-        module.insert(kv).values(key=key, value=value, updated_at=clock.now()).on_conflict_do_nothing()
-    )
-    return statement
+    return insert_new(dialect, kv, {"key": key, "value": value, "updated_at": clock.now()})
