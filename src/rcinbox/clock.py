@@ -71,6 +71,7 @@ class FakeClock(Clock):
         self._elapsed = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._dozing: list[asyncio.Event] = []  # :meth:`until_asleep` callers, told of each sleeper
 
     def __repr__(self) -> str:
         return f"FakeClock({self.now().isoformat()}, {len(self._sleepers)} sleeping)"
@@ -89,12 +90,26 @@ class FakeClock(Clock):
             return asyncio.sleep(0)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._order), future))
+        for dozing in self._dozing:
+            dozing.set()
         return future
 
     @property
     def sleeping(self) -> int:
         """How many tasks sleep on this clock now (a test can wait for the loop to go to sleep)."""
         return sum(1 for _, _, future in self._sleepers if not future.done())
+
+    async def until_asleep(self, count: int = 1, within: float = 10.0) -> None:
+        """Wait (real time, at most ``within`` s) until ``count`` tasks sleep on this clock: a
+        loop went to wait for its next scheduled wake-up."""
+        async with asyncio.timeout(within):
+            while self.sleeping < count:
+                dozing = asyncio.Event()
+                self._dozing.append(dozing)
+                try:
+                    await dozing.wait()
+                finally:
+                    self._dozing.remove(dozing)
 
     def next_wake(self) -> float | None:
         """Seconds from now until the earliest sleeper is due (``None``: nobody sleeps), so a

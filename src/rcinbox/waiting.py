@@ -20,6 +20,9 @@ from rcinbox.errors import StoreFull
 
 # After a failed round: 1 s, 2 s, 4 s … at most 30 s.
 ROUND_RETRY = Backoff(base_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.1)
+# Replicas (a shared store): each loop also looks for due work at least this often, so work a
+# replica that died (or stopped) had queued with only itself told is taken up by the others.
+SWEEP = 5.0
 
 
 async def wait_any(*events: asyncio.Event, at_most: float | None = None) -> bool:
@@ -35,17 +38,21 @@ async def run_rounds(
     wake: asyncio.Event,
     stop: asyncio.Event,
     clock: Clock,
+    *,
+    sweep: float | None = None,
 ) -> None:
     """Run ``one_round`` until ``stop`` is set. A round does the work that is due and returns the
     seconds until more is (``None``: nothing scheduled); then the loop waits on ``clock`` for that,
-    ``wake`` or ``stop``. A round that raised (the store itself) is logged and tried again with
-    backoff."""
+    ``wake`` or ``stop``, and at most ``sweep`` seconds when given (replicas: :data:`SWEEP`). A
+    round that raised (the store itself) is logged and tried again with backoff."""
     failures = 0
     while not stop.is_set():
         wake.clear()
         try:
             at_most = await one_round()
             failures = 0
+            if sweep is not None:
+                at_most = sweep if at_most is None else min(at_most, sweep)
         except Exception as exc:  # the store itself failed: keep the loop alive, try again soon
             failures += 1
             at_most = round_failed(log, loop, exc, failures)

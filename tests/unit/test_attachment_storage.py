@@ -228,3 +228,32 @@ async def test_the_heartbeat_frees_a_gone_replicas_downloads_and_wakes_the_worke
         (again,) = await store.downloads.due(1, lease=DownloadOptions().lease, claimant="alive")
     assert woken == ["downloads"]
     assert again.id == claimed.id
+
+
+async def test_a_download_another_replica_queued_is_fetched_by_the_sweep(pg_database: str) -> None:
+    """A replica that queued downloads and died (or stopped) before claiming them told nobody: a
+    live replica's worker, asleep with nothing due, looks again within its sweep and fetches them."""
+    clock = FakeClock(NOW)
+    uri = media_uri(EXT, "970", "0")
+    async with await Store.open(pg_database, clock=clock) as one, await Store.open(pg_database) as gone:
+        fake = FakePlatform()
+        fake.media[uri] = (200, PNG, "image/png")
+        options = DownloadOptions(sweep=5.0)
+        worker = Downloads(one, fake, Path("/nonexistent"), storage=DatabaseStorage(one), options=options)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            await clock.until_asleep()  # idle: nothing due, nothing scheduled but the sweep
+            assert clock.next_wake() == 5.0
+            stored = await archived(gone, "970", ("0", uri, "image/png"))
+            clock.advance(5.0)
+
+            async def fetched() -> bool:
+                return [r.state for r in await records(one, stored)] == ["stored"]
+
+            await worker.changes.until(fetched, 10)
+            body = await one.bodies.get(hashlib.sha256(PNG).hexdigest())
+        finally:
+            stop.set()
+            await running
+    assert body == PNG

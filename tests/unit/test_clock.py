@@ -88,3 +88,14 @@ def test_no_service_module_reads_the_time_but_the_clock() -> None:
         if READS.search(line)
     ]
     assert found == []
+
+
+async def test_until_asleep_returns_once_a_task_sleeps_and_times_out_otherwise() -> None:
+    clock = FakeClock()
+    with pytest.raises(TimeoutError):
+        await clock.until_asleep(within=0.05)
+    napping = asyncio.ensure_future(clock.sleep(5))
+    await clock.until_asleep()
+    assert clock.sleeping == 1 and clock.next_wake() == 5
+    clock.advance(5)
+    await napping

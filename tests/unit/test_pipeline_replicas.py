@@ -13,10 +13,11 @@ from outbox_kit import queue_reply
 from pipeline_fakes import CHARLIE, EXT, FakeBook, FakePlatform, envelope, vacation_rules
 from sqlalchemy import func, select, text
 
+from rcinbox.clock import FakeClock
 from rcinbox.events import InboundMessage
 from rcinbox.intent import Classification
 from rcinbox.rules.smart_config import Smart
-from rcinbox.service.outbox import Outbox
+from rcinbox.service.outbox import Outbox, OutboxOptions
 from rcinbox.service.pipeline import Pipeline, PipelineOptions
 from rcinbox.service.understanding import Understanding
 from rcinbox.store import Store
@@ -144,3 +145,24 @@ async def test_an_outbox_recovers_rows_in_flight_only_on_a_store_of_its_own(
 async def _settled(store: Store, row_id: int, state: str) -> bool:
     current = await store.outbox.get(row_id)
     return current is not None and current.state == state
+
+
+async def test_a_reply_another_replica_queued_is_sent_by_the_outboxs_sweep(pg_database: str) -> None:
+    """A replica that queued a reply and died (or stopped) before claiming it told nobody: a
+    live replica's outbox, asleep with nothing due, looks again within its sweep and sends it."""
+    clock = FakeClock()
+    async with await Store.open(pg_database, clock=clock) as one, await Store.open(pg_database) as gone:
+        fake = FakePlatform()
+        sender = Outbox(one, fake, options=OutboxOptions(sweep=5.0))
+        stop = asyncio.Event()
+        running = asyncio.create_task(sender.run(stop))
+        try:
+            await clock.until_asleep()  # idle: nothing due, nothing scheduled but the sweep
+            assert clock.next_wake() == 5.0
+            row = await queue_reply(gone, "m-gone", to=CHARLIE)
+            clock.advance(5.0)
+            await sender.changes.until(lambda: _settled(one, row.id, "sent"), WITHIN)
+        finally:
+            stop.set()
+            await running
+    assert [record["to"] for record in fake.sent] == [[{"phoneNumber": CHARLIE}]]

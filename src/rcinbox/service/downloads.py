@@ -11,8 +11,9 @@ replicas never fetch the same one at once. A transient failure
 (network, 5xx, 429, 401, 403, OAuth) is retried with backoff (a 429's ``Retry-After`` at least);
 after :attr:`DownloadOptions.retry` ``attempts`` the download is parked visibly (``failed``, with
 the reason: ``rcinbox messages`` shows it). It waits on events (a wake-up, the next retry, stop),
-never by polling; pending downloads left by a stop or a crash are simply still due at the next
-start.
+never by polling (replicas on a shared store also look every :attr:`DownloadOptions.sweep`
+seconds: downloads a replica that died or stopped had queued are nobody else's event); pending
+downloads left by a stop or a crash are simply still due at the next start.
 
 Downloads share RingCentral's Medium budget with the replies (``/content/`` and ``/sms`` are both
 Medium). So that a reply never queues behind them, :class:`BudgetShare` lets a download start only
@@ -38,7 +39,7 @@ from rcinbox.service.attachment_storage import Storage
 from rcinbox.service.attachments import DEFAULT_MAX_BYTES, AttachmentFetcher, Downloader
 from rcinbox.store import PendingDownload, Store
 from rcinbox.store.downloads import DEFAULT_LEASE
-from rcinbox.waiting import Changes, run_rounds, seconds_until
+from rcinbox.waiting import SWEEP, Changes, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -53,6 +54,7 @@ class DownloadOptions:
     share: float = 0.5  # of the Medium budget, at most (the rest is the replies')
     max_bytes: int = DEFAULT_MAX_BYTES
     lease: timedelta = DEFAULT_LEASE  # replicas: how long a claimed download is another's to skip
+    sweep: float = SWEEP  # replicas: look for due downloads at least this often (a gone one's queued)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or not 0 < self.share <= 1:
@@ -130,8 +132,11 @@ class Downloads:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Fetch pending downloads until ``stop`` is set (event-driven, no polling)."""
-        await run_rounds("downloads", log, lambda: self._round(stop), self._wake, stop, self.clock)
+        """Fetch pending downloads until ``stop`` is set (event-driven; a shared store's sweep aside)."""
+        sweep = self.options.sweep if self.store.shared else None
+        await run_rounds(
+            "downloads", log, lambda: self._round(stop), self._wake, stop, self.clock, sweep=sweep
+        )
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         await self.drain(stop)

@@ -48,6 +48,8 @@ and :attr:`Outbox.fence` (:meth:`rcinbox.service.membership.Membership.fence`) i
 before the SMS is written, after the pacer's wait: a replica frozen long enough for another one to
 end its claim and take the reply over abandons its send (:class:`~rcinbox.errors.ClaimLost`, one
 log line) and leaves the row to the other. Alone (SQLite) there is no fence and no such cost.
+A reply a replica queued but had not claimed when it died or stopped wakes nobody else: each
+outbox on a shared store also looks for due rows every :attr:`OutboxOptions.sweep` seconds.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ from rcinbox.service.senders import NO_SENDER, SenderClient, Senders
 from rcinbox.store import Claim, OutboxRow, Store
 from rcinbox.store.outbox_queue import DEFAULT_LEASE
 from rcinbox.timestamps import rc_time
-from rcinbox.waiting import Changes, run_rounds, seconds_until
+from rcinbox.waiting import SWEEP, Changes, run_rounds, seconds_until
 from rcinbox.wire import MessageRecord
 
 log = logging.getLogger("rcinbox.pipeline")
@@ -99,6 +101,9 @@ class OutboxOptions:
     recover_at_start: bool | None = None
     batch: int = 50  # due rows read at a time
     in_flight: int = SENDS_IN_FLIGHT  # sends in flight per extension
+    # Replicas (a shared store): look for due rows at least this often, so replies a replica that
+    # died or stopped had queued but not claimed are sent by the others (one process: by events).
+    sweep: float = SWEEP
 
 
 class Outbox:
@@ -140,7 +145,10 @@ class Outbox:
         sends in flight then end (a wait for the rate limits is cut short by the service)."""
         self._recover = self.recovers
         try:
-            await run_rounds("outbox", log, lambda: self._round(stop), self._wake, stop, self.clock)
+            sweep = self.options.sweep if self.store.shared else None
+            await run_rounds(
+                "outbox", log, lambda: self._round(stop), self._wake, stop, self.clock, sweep=sweep
+            )
         except asyncio.CancelledError:  # another loop of the service failed: stop at once
             self.flights.cancel()
             raise

@@ -63,7 +63,7 @@ from rcinbox.service.own_numbers import NumberBook, NumberSource
 from rcinbox.service.understanding import Understanding
 from rcinbox.store import Store, StoredMessage
 from rcinbox.store.records import PENDING_STATES
-from rcinbox.waiting import Changes, run_rounds, seconds_until
+from rcinbox.waiting import SWEEP, Changes, run_rounds, seconds_until
 
 log = logging.getLogger("rcinbox.pipeline")
 
@@ -110,7 +110,7 @@ class PipelineOptions:
     company_numbers: frozenset[str] = field(default_factory=frozenset)
     # Replicas (a shared store): look for due messages at least this often, so texts a replica
     # that died had accepted but not decided are taken up by the others (one process: by events).
-    sweep: float = 5.0
+    sweep: float = SWEEP
 
 
 class Pipeline:
@@ -179,14 +179,14 @@ class Pipeline:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process pending messages until ``stop`` is set (event-driven, no polling)."""
-        await run_rounds("pipeline", log, lambda: self._round(stop), self._wake, stop, self.clock)
+        sweep = self.options.sweep if self.store.shared else None
+        await run_rounds(
+            "pipeline", log, lambda: self._round(stop), self._wake, stop, self.clock, sweep=sweep
+        )
 
     async def _round(self, stop: asyncio.Event) -> float | None:
         await self.drain(stop, arrivals=self._wake)
-        wait = seconds_until(await self.store.next_message_due(), self.clock.now())
-        if not self.store.shared:
-            return wait
-        return self.options.sweep if wait is None else min(wait, self.options.sweep)
+        return seconds_until(await self.store.next_message_due(), self.clock.now())
 
     async def drain(self, stop: asyncio.Event | None = None, arrivals: asyncio.Event | None = None) -> int:
         """Process every message that is due now, up to ``options.concurrency`` at a time and one
