@@ -45,14 +45,18 @@ backend replicas
 
 @contextlib.contextmanager
 def running(directory: Path, port: int, replicas: Sequence[int]) -> Iterator[subprocess.Popen[bytes]]:
-    """HAProxy with :func:`config` (written to ``directory/haproxy.cfg``), until the block ends."""
+    """HAProxy with :func:`config` (written to ``directory/haproxy.cfg``, its log to
+    ``directory/haproxy.log``), until the block ends."""
     if not HAPROXY.exists():
         raise RuntimeError(f"no {HAPROXY}: `apt-get install -y haproxy` (`make haproxy`)")
     path = directory / "haproxy.cfg"
     path.write_text(config(port, replicas))
-    process = subprocess.Popen([str(HAPROXY), "-db", "-f", str(path)], cwd=directory)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        process.wait(10)
+    with open(directory / "haproxy.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(HAPROXY), "-db", "-f", str(path)], cwd=directory, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(10)

@@ -1,6 +1,8 @@
 """A throwaway PostgreSQL cluster: ``initdb`` into a temporary directory (as the ``postgres`` user
 when run as root: PostgreSQL refuses root), listening on a Unix socket in that directory only (no
-TCP port: two clusters never collide), with ``fsync`` off, stopped and deleted at the end.
+TCP port: two clusters never collide), stopped and deleted at the end. The tests' cluster has
+``fsync``, ``synchronous_commit`` and ``full_page_writes`` off (speed, nothing to keep); a durable
+one (the benchmark's) keeps the server's defaults, as an operator runs it.
 
 The ``replicas`` benchmark and the tests (``tests/kits/pg_kit.py`` makes it a session fixture)
 share it. :meth:`Cluster.create` gives a new database, empty or already at the code's schema
@@ -80,9 +82,10 @@ def _run(*command: str) -> None:
     subprocess.run(_as_postgres([*command]), check=True, capture_output=True, text=True)
 
 
-def start_cluster() -> Cluster:
-    """A running cluster with the template database migrated; ``RuntimeError`` when PostgreSQL is
-    not installed (saying what to install) or does not start."""
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """A running cluster with the template database migrated (``durable``: the server's defaults
+    for ``fsync`` and the like, else off); ``RuntimeError`` when PostgreSQL is not installed
+    (saying what to install) or does not start."""
     bindir = pg_bindir()
     if bindir is None:
         raise RuntimeError(
@@ -95,8 +98,9 @@ def start_cluster() -> Cluster:
     data = root / "data"
     try:
         _run(str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-c listen_addresses='' -k {root} -p {PORT} -c fsync=off -c synchronous_commit=off"
-        options += " -c full_page_writes=off -c max_connections=200"
+        options = f"-c listen_addresses='' -k {root} -p {PORT} -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         _run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(root, ignore_errors=True)

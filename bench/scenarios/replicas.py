@@ -59,7 +59,7 @@ class Run:
 def run(quick: bool) -> Scenario:
     runs, seconds, texts, senders = (1, 2.0, 60, 20) if quick else (3, 10.0, 600, 100)
     results: dict[str, list[Run]] = {kind: [] for kind in rs.KINDS}
-    cluster = pg.start_cluster()
+    cluster = pg.start_cluster(durable=True)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
             for i in range(runs):
@@ -193,9 +193,9 @@ def notes(results: dict[str, list[Run]], seconds: float, texts: int, senders: in
             f"{rs.LABELS[k]} {statistics.median(x.load.cpu_percent for x in results[k]):.0f}"
             for k in rs.KINDS
         ),
-        "PostgreSQL: a throwaway cluster on a Unix socket, fsync off (bench/pg.py); its CPU is not in "
-        "the replicas' figure; three replicas add HAProxy's hop; the emulator delivers one "
-        "notification at a time per subscription",
+        "PostgreSQL: a throwaway cluster on a Unix socket with the server's defaults (fsync and "
+        "synchronous_commit on; bench/pg.py); its CPU is not in the replicas' figure; three "
+        "replicas add HAProxy's hop; the emulator delivers one notification at a time per subscription",
     )
 
 
