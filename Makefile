@@ -64,7 +64,7 @@ eval: install-dev
 	$(BIN)/python -m rcinbox.intents.evaluate tests/eval/intents_eval.tsv
 
 ## The benchmarks side by side with their baselines (docs/benchmarks.md); QUICK=1 for short runs.
-bench: install-dev sdk-deps bench-deps
+bench: install-dev sdk-deps bench-deps postgresql haproxy
 	RCINBOX_SDK_PYTHON=$(abspath $(SDK_VENV))/bin/python $(BIN)/python -m bench $(if $(QUICK),--quick)
 
 ## The benchmarks' load generator: autocannon, pinned by bench/js/package-lock.json.
@@ -84,8 +84,8 @@ chromium:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || { apt-get update -q && apt-get install -y -q systemd; }
 
-## The store's tests run on PostgreSQL too, in a throwaway cluster they start (tests/kits/pg_kit.py)
-## from Debian's server binaries; installed with apt-get when missing (as root, as CI runs).
+## The store's tests and the replicas benchmark run on PostgreSQL too, in a throwaway cluster they
+## start (bench/pg.py) from Debian's server binaries; installed with apt-get when missing (as root, as CI runs).
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 
@@ -96,8 +96,8 @@ $(AXE_JS)/node_modules/.ok: $(AXE_JS)/package.json $(AXE_JS)/package-lock.json
 	cd $(AXE_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## The replica fault test (tests/e2e/test_replicas.py) puts Debian's HAProxy in front of three
-## replicas; installed with apt-get when missing (as root, as CI runs).
+## The replica fault test (tests/e2e/test_replicas.py) and the replicas benchmark put Debian's
+## HAProxy in front of three replicas; installed with apt-get when missing (as root, as CI runs).
 haproxy:
 	@test -x /usr/sbin/haproxy || { apt-get update -q && apt-get install -y -q haproxy; }
 

@@ -15,6 +15,7 @@ SCENARIOS: tuple[str, ...] = (
     "catchup",
     "footprint",
     "dashboard",
+    "replicas",
 )
 
 

@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.sdk]
 BASELINES = {
     "webhook_ingest": {"bare", "bare+SQLite"},
     "footprint": {"SDK sample (Python)"},
+    "replicas": {"1 process, SQLite"},
 }
 
 

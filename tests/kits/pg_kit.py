@@ -1,7 +1,7 @@
-"""A throwaway PostgreSQL cluster for the tests: ``initdb`` into a temporary directory (as the
-``postgres`` user when the tests run as root: PostgreSQL refuses root), started once per test
-session (once per xdist worker), listening on a Unix socket in that directory only (no TCP port:
-workers never collide), with ``fsync`` off, and stopped and deleted at the end.
+"""A throwaway PostgreSQL cluster for the tests (:mod:`bench.pg`, shared with the ``replicas``
+benchmark): ``initdb`` into a temporary directory, started once per test session (once per xdist
+worker), listening on a Unix socket in that directory only (no TCP port: workers never collide),
+with ``fsync`` off, and stopped and deleted at the end.
 
 Each test gets its own database (``CREATE DATABASE … TEMPLATE``, dropped after the test):
 ``pg_database()`` an empty one, or one already at the code's schema (copied from a template the
@@ -12,115 +12,13 @@ When the PostgreSQL binaries are missing, every PostgreSQL test FAILS with what 
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-USER = "rcinbox"
-PORT = 5432  # the socket's name (.s.PGSQL.5432); nothing listens on TCP
-TEMPLATE = "rcinbox_head"  # the code's schema, migrated once per session
-PG_PREFIX = "rcinbox-pg-"  # the cluster's temporary directory (its socket is in there)
+from bench.pg import PG_PREFIX, PORT, TEMPLATE, USER, Cluster, pg_bindir, start_cluster, stop_cluster
 
-
-def pg_bindir() -> Path | None:
-    """The directory of ``initdb``/``pg_ctl`` (the newest installed version), or ``None``."""
-    found = shutil.which("pg_config")
-    if found:
-        out = subprocess.run([found, "--bindir"], capture_output=True, text=True, check=False)
-        bindir = Path(out.stdout.strip())
-        if (bindir / "initdb").exists():
-            return bindir
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    return candidates[-1].parent if candidates else None
-
-
-@dataclass
-class Cluster:
-    root: Path
-    bindir: Path
-    names: Iterator[int] = field(default_factory=itertools.count)
-
-    @property
-    def socket_dir(self) -> str:
-        return str(self.root)
-
-    def url(self, database: str, *, password: str | None = None) -> str:
-        secret = f":{password}" if password else ""
-        return f"postgresql+asyncpg://{USER}{secret}@/{database}?host={self.root}&port={PORT}"
-
-    def psql(self, sql: str, database: str = "postgres") -> None:
-        command = [str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
-        command += ["-h", str(self.root), "-p", str(PORT), "-U", USER, "-d", database, "-c", sql]
-        subprocess.run(command, check=True, capture_output=True, text=True)
-
-    def create(self, *, empty: bool) -> str:
-        """A new database's name: empty, or at the code's schema."""
-        name = f"t{os.getpid()}_{next(self.names)}"
-        self.psql(f'CREATE DATABASE "{name}" TEMPLATE {"template0" if empty else TEMPLATE}')
-        return name
-
-    def drop(self, name: str) -> None:
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def _run(*command: str) -> None:
-    subprocess.run(_as_postgres([*command]), check=True, capture_output=True, text=True)
-
-
-def start_cluster() -> Cluster:
-    bindir = pg_bindir()
-    if bindir is None:
-        raise RuntimeError(
-            "PostgreSQL is not installed: the PostgreSQL tests need its server binaries "
-            "(`apt-get install -y postgresql`; `make test` installs it)."
-        )
-    root = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data = root / "data"
-    try:
-        _run(str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-c listen_addresses='' -k {root} -p {PORT} -c fsync=off -c synchronous_commit=off"
-        options += " -c full_page_writes=off -c max_connections=200"
-        _run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        raise RuntimeError(f"could not start PostgreSQL: {exc.stderr or exc.stdout}") from exc
-    cluster = Cluster(root, bindir)
-    cluster.psql(f"CREATE DATABASE {TEMPLATE}")
-    asyncio.run(_migrate(cluster.url(TEMPLATE)))
-    return cluster
-
-
-async def _migrate(url: str) -> None:
-    """The template: the code's schema, nothing else (each store adds its own chain head)."""
-    from rcinbox.store import migrate
-    from rcinbox.store.engine import create_engine
-
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-
-
-def stop_cluster(cluster: Cluster) -> None:
-    data = str(cluster.root / "data")
-    stop = [str(cluster.bindir / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]
-    subprocess.run(_as_postgres(stop), check=False, capture_output=True)
-    shutil.rmtree(cluster.root, ignore_errors=True)
+__all__ = ["PG_PREFIX", "PORT", "TEMPLATE", "USER", "Cluster", "pg_bindir", "pg_cluster", "start_cluster"]
 
 
 @pytest.fixture(scope="session")

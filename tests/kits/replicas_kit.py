@@ -27,12 +27,12 @@ from pathlib import Path
 import httpx
 from dashboard_kit import Process, base_env
 from e2e_kit import rules_toml
-from pg_kit import PORT, USER, Cluster
+from pg_kit import Cluster
 
+from bench import haproxy
 from rcinbox.emulator.envlines import env_lines
 from rcinbox.emulator.runner import free_port
 
-HAPROXY = Path("/usr/sbin/haproxy")
 OWNER = "+16505550100"  # the emulator's first extension (Alex): the texts go to him
 HOOK_PATH = "/rc/webhook"
 WITHIN = 60.0  # seconds any one wait may take
@@ -54,37 +54,6 @@ def rules_for_everyone() -> str:
         message="Auto-reply: I'm away this month.",
         audience="everyone",
     )
-
-
-def haproxy_config(port: int, replicas: list[int]) -> str:
-    """A frontend on ``port``; the replicas behind it, checked every 200 ms on ``/healthz`` (two
-    failures take one out); a request whose replica refused the connection or died before
-    answering is sent again to another (the endpoint deduplicates)."""
-    servers = "\n".join(
-        f"    server r{i} 127.0.0.1:{p} check inter 200ms fall 2 rise 2" for i, p in enumerate(replicas)
-    )
-    return f"""global
-    maxconn 512
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 15s
-    timeout server 15s
-    timeout check 1s
-    retries 3
-    option redispatch 1
-    retry-on conn-failure empty-response response-timeout 503
-
-frontend webhooks
-    bind 127.0.0.1:{port}
-    default_backend replicas
-
-backend replicas
-    balance roundrobin
-    option httpchk GET /healthz
-{servers}
-"""
 
 
 @dataclass
@@ -155,20 +124,7 @@ def eventually(check: Callable[[], bool], within: float = WITHIN, what: str = ""
 
 
 def query(cluster: Cluster, database: str, sql: str) -> list[list[str]]:
-    command = [
-        str(cluster.bindir / "psql"),
-        "-X",
-        "-At",
-        "-F",
-        "\t",
-        "-h",
-        cluster.socket_dir,
-        "-p",
-        str(PORT),
-    ]
-    command += ["-U", USER, "-d", database, "-c", sql]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line]
+    return cluster.query(database, sql)
 
 
 def outbound(http: httpx.Client) -> Counter[str]:
@@ -238,7 +194,7 @@ def replica_stack(
         env,
         tmp,
     )
-    haproxy: subprocess.Popen[bytes] | None = None
+    balancer: subprocess.Popen[bytes] | None = None
     replicas: Replicas | None = None
     try:
         emulator_url = emulator.wait_for(r"RingCentral emulator on (http://\S+)", WITHIN).group(1)
@@ -256,8 +212,8 @@ def replica_stack(
         if transport == "webhook":
             front = free_port()
             config = tmp / "haproxy.cfg"
-            config.write_text(haproxy_config(front, ports))
-            haproxy = subprocess.Popen([str(HAPROXY), "-db", "-f", str(config)], cwd=tmp)
+            config.write_text(haproxy.config(front, ports))
+            balancer = subprocess.Popen([str(haproxy.HAPROXY), "-db", "-f", str(config)], cwd=tmp)
             run_env["RCINBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{front}{HOOK_PATH}"
             run_env["RCINBOX_WEBHOOK_EXPIRES_IN"] = str(expires_in)
         replicas = Replicas(
@@ -270,7 +226,7 @@ def replica_stack(
     finally:
         if replicas is not None:
             replicas.stop_all()
-        if haproxy is not None:
-            haproxy.terminate()
-            haproxy.wait(10)
+        if balancer is not None:
+            balancer.terminate()
+            balancer.wait(10)
         emulator.stop()
