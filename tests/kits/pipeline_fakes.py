@@ -23,6 +23,7 @@ from rcinbox.platform.client import PlatformClient
 from rcinbox.platform.retry import Fence
 from rcinbox.rules import Facts
 from rcinbox.rules.config import Rules, parse_rules
+from rcinbox.store import Store, StoredMessage
 from rcinbox.wire import DirectoryPage, MessageRecord, PhoneNumber, parse_items
 
 ACCOUNT = "809646016"
@@ -79,6 +80,18 @@ def envelope(
 
 MEDIA = "https://media.ringcentral.com"
 PLATFORM = "https://platform.ringcentral.com"
+
+
+async def accepted_mms(store: Store, message_id: str, attachments: list[dict[str, object]]) -> StoredMessage:
+    """An MMS announcing ``attachments`` (``MmsAttachment`` entries), accepted by ``store``."""
+    msg = InboundMessage.from_notification(
+        envelope(message_id=message_id, attachments=attachments),
+        "webhook",  # type: ignore[arg-type]
+    )
+    assert await store.accept(msg)
+    stored = await store.find_message(EXT, message_id)
+    assert stored is not None
+    return stored
 
 
 def media_uri(ext: str, message_id: str, attachment_id: str) -> str:

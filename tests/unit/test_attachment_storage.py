@@ -14,10 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pipeline_fakes import EXT, PNG, FakePlatform, envelope, files_under, media_uri
+from pipeline_fakes import EXT, PNG, FakePlatform, accepted_mms, files_under, media_uri
 
 from rcinbox.clock import FakeClock
-from rcinbox.events import InboundMessage
 from rcinbox.service.attachment_storage import DatabaseStorage, FileStorage, Storage, StorageName
 from rcinbox.service.downloads import DownloadOptions, Downloads
 from rcinbox.service.membership import Membership
@@ -40,13 +39,7 @@ def storage(name: StorageName, store: Store, data_dir: Path) -> Storage:
 async def archived(store: Store, message_id: str, *refs: tuple[str, str, str]) -> StoredMessage:
     """An MMS with attachments (id, uri, content type), archived: its downloads queued."""
     attachments = [{"id": i, "type": "MmsAttachment", "uri": u, "contentType": t} for i, u, t in refs]
-    msg = InboundMessage.from_notification(
-        envelope(message_id=message_id, attachments=attachments),
-        "webhook",  # type: ignore[arg-type]
-    )
-    assert await store.accept(msg)
-    stored = await store.find_message(EXT, message_id)
-    assert stored is not None
+    stored = await accepted_mms(store, message_id, attachments)
     await store.downloads.archive(stored.pk, stored.announced)
     return stored
 

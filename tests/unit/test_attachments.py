@@ -15,14 +15,13 @@ from pipeline_fakes import (
     EXT,
     PNG,
     FakePlatform,
-    envelope,
+    accepted_mms,
     files_under,
     media_uri,
 )
 
 from rcinbox.clock import FakeClock
 from rcinbox.errors import ServerError
-from rcinbox.events import InboundMessage
 from rcinbox.platform.pacing import Pacer
 from rcinbox.platform.retry import RetryPolicy
 from rcinbox.service.attachments import DEFAULT_MAX_BYTES, host_allowed, safe_name, suffix_for
@@ -55,14 +54,7 @@ async def fetch_all(downloads: Downloads, stored: StoredMessage) -> list[Attachm
 async def archived(
     store: Store, attachments: list[dict[str, object]], message_id: str = "700"
 ) -> StoredMessage:
-    msg = InboundMessage.from_notification(
-        envelope(message_id=message_id, attachments=attachments),
-        "webhook",  # type: ignore[arg-type]
-    )
-    assert await store.accept(msg)
-    stored = await store.find_message(EXT, message_id)
-    assert stored is not None
-    return stored
+    return await accepted_mms(store, message_id, attachments)
 
 
 def mms(att_id: str, uri: str, content_type: str = "image/png", size: int | None = None) -> dict[str, object]:

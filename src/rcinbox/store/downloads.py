@@ -36,15 +36,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcinbox.clock import Clock
 from rcinbox.events import AttachmentRef
 from rcinbox.store.engine import reading, transaction
-from rcinbox.store.members import PREFIX
+from rcinbox.store.members import claimed_by_gone
 from rcinbox.store.records import AttachmentRecord, PendingDownload
-from rcinbox.store.schema import attachments, kv, messages
+from rcinbox.store.schema import attachments, messages
 
 NOTE = "note: "
 DEFAULT_LEASE = timedelta(minutes=5)  # a claim's life: far longer than one download can take
@@ -161,17 +161,12 @@ class DownloadQueue:
         """Downloads claimed by replicas whose heartbeat is older than ``within`` s (or gone) are
         due now; how many."""
         now = self.clock.now()
-        since = now - timedelta(seconds=within)
-        alive = exists().where(
-            kv.c.key == literal(PREFIX) + attachments.c.claimed_by, kv.c.updated_at >= since
-        )
         ending = (
             update(attachments)
             .where(
                 attachments.c.state == "pending",
-                attachments.c.claimed_by.is_not(None),
                 attachments.c.next_attempt_at > now,
-                ~alive,
+                claimed_by_gone(attachments.c.claimed_by, now, within),
             )
             .values(next_attempt_at=None, claimed_by=None)
         )

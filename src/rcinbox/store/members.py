@@ -8,9 +8,9 @@ about to send with a stale heartbeat first asks :func:`holds`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcinbox.clock import Clock
@@ -39,20 +39,26 @@ async def leave(engine: AsyncEngine, replica: str) -> None:
         await conn.execute(delete(kv).where(kv.c.key == PREFIX + replica))
 
 
+def claimed_by_gone(
+    claimed_by: ColumnElement[str | None], now: datetime, within: float
+) -> ColumnElement[bool]:
+    """A claim held by a replica whose heartbeat is older than ``within`` s at ``now`` (or gone)."""
+    since = now - timedelta(seconds=within)
+    alive = exists().where(kv.c.key == literal(PREFIX) + claimed_by, kv.c.updated_at >= since)
+    return and_(claimed_by.is_not(None), ~alive)
+
+
 async def end_orphan_claims(engine: AsyncEngine, clock: Clock, within: float) -> int:
     """End the claims of replicas whose heartbeat is older than ``within`` s (or gone): their
     rows in flight are due now; how many."""
     now = clock.now()
-    since = now - timedelta(seconds=within)
-    alive = exists().where(kv.c.key == literal(PREFIX) + outbox.c.claimed_by, kv.c.updated_at >= since)
     ending = (
         update(outbox)
         .where(
             outbox.c.state == "sending",
             outbox.c.next_attempt_at.is_(None),
             outbox.c.lease_until > now,
-            outbox.c.claimed_by.is_not(None),
-            ~alive,
+            claimed_by_gone(outbox.c.claimed_by, now, within),
         )
         .values(lease_until=now, updated_at=now)
     )
